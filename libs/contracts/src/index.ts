@@ -1,0 +1,6 @@
+export * from './envelope';
+export * from './event-validation';
+export * from './streams';
+export * from './event-catalog';
+export * from './subscriptions';
+export * from './events';

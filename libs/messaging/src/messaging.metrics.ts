@@ -1,0 +1,37 @@
+import { counter, gauge, histogram } from '@lib/observability';
+
+export const CONSUME_OUTCOMES = ['ack', 'nak', 'term', 'duplicate'] as const;
+export type ConsumeOutcome = (typeof CONSUME_OUTCOMES)[number];
+
+export const messagingMetrics = {
+  published: counter({
+    name: 'events_published_total',
+    help: 'Events published to JetStream by the outbox relay',
+    labelNames: ['subject'],
+  }),
+  consumed: counter({
+    name: 'events_consumed_total',
+    help: 'Events handled by consumers, by outcome',
+    labelNames: ['subject', 'outcome'],
+  }),
+  handlerSeconds: histogram({
+    name: 'event_handler_seconds',
+    help: 'Time spent in event handlers',
+    labelNames: ['subject'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+  outboxPending: gauge({
+    name: 'outbox_pending',
+    help: 'Outbox rows not yet published',
+  }),
+  outboxLagSeconds: histogram({
+    name: 'outbox_publish_lag_seconds',
+    help: 'Time from outbox commit to JetStream acknowledgement',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+  }),
+  deadLetters: counter({
+    name: 'dlq_messages_total',
+    help: 'Messages dead-lettered, by stream and consumer',
+    labelNames: ['stream', 'consumer'],
+  }),
+};

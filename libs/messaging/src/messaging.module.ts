@@ -1,0 +1,32 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { DeadLetters } from './dead-letters';
+import { Inbox } from './inbox';
+import { JetStreamTransport } from './jetstream.transport';
+import { MESSAGING_DEFAULTS, MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { NatsClient } from './nats.client';
+import { NatsHealthIndicator } from './nats.health';
+import { Outbox } from './outbox';
+import { OutboxRelay } from './outbox.relay';
+
+const EXPORTED = [NatsClient, JetStreamTransport, Outbox, Inbox, DeadLetters, NatsHealthIndicator];
+
+/** NATS connection, JetStream transport, outbox + relay, inbox and DLQ for one app. */
+@Global()
+@Module({})
+export class MessagingModule {
+  static forRoot(
+    options: Partial<MessagingOptions> & Pick<MessagingOptions, 'service'>,
+  ): DynamicModule {
+    return {
+      module: MessagingModule,
+      imports: [TerminusModule],
+      providers: [
+        { provide: MESSAGING_OPTIONS, useValue: { ...MESSAGING_DEFAULTS, ...options } },
+        ...EXPORTED,
+        OutboxRelay,
+      ],
+      exports: [MESSAGING_OPTIONS, ...EXPORTED],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+export interface MessagingOptions {
+  /** The app's name; it prefixes every durable consumer the app owns. */
+  service: string;
+  natsUrl: string;
+  streamReplicas: number;
+  /** Deliveries before a failing message is dead-lettered. */
+  maxDeliver: number;
+  ackWaitMs: number;
+  /** First retry delay; doubles on every delivery up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Messages a consumer handles at once. */
+  concurrency: number;
+  outboxPollMs: number;
+  outboxBatchSize: number;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+
+export const MESSAGING_DEFAULTS: Omit<MessagingOptions, 'service'> = {
+  natsUrl: 'nats://127.0.0.1:4222',
+  streamReplicas: 1,
+  maxDeliver: 5,
+  ackWaitMs: 30_000,
+  retryBaseMs: 500,
+  retryMaxMs: 60_000,
+  concurrency: 64,
+  outboxPollMs: 1000,
+  outboxBatchSize: 200,
+};

@@ -1,0 +1,88 @@
+import {
+  AckPolicy,
+  ConsumerConfig,
+  DeliverPolicy,
+  JetStreamApiError,
+  JetStreamManager,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import { DUPLICATE_WINDOW_MS, STREAMS, streamForSubject } from '@lib/contracts';
+
+/** Creates every platform stream, or brings an existing one to the definition. Safe to repeat. */
+export async function ensureStreams(jsm: JetStreamManager, replicas: number): Promise<void> {
+  for (const definition of STREAMS) {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: definition.name,
+      subjects: definition.subjects,
+      description: definition.description,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(definition.maxAgeMs),
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      num_replicas: replicas,
+    };
+    if (await exists(() => jsm.streams.info(definition.name))) {
+      await jsm.streams.update(definition.name, config);
+    } else {
+      await jsm.streams.add(config);
+    }
+  }
+}
+
+export interface ConsumerSettings {
+  maxDeliver: number;
+  ackWaitMs: number;
+  /** Messages one app instance handles at once. */
+  concurrency: number;
+}
+
+/** Durable names are deterministic: `<service>__<subject with dots as underscores>`. */
+export function durableName(service: string, subject: string): string {
+  return `${service}__${subject.replace(/\./g, '_')}`;
+}
+
+/** One durable pull consumer per service and subject, with explicit acks. Safe to repeat. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  service: string,
+  subject: string,
+  settings: ConsumerSettings,
+): Promise<{ stream: string; durable: string }> {
+  const stream = streamForSubject(subject).name;
+  const durable = durableName(service, subject);
+  const mutable = {
+    description: `${service} handles ${subject}`,
+    ack_wait: nanos(settings.ackWaitMs),
+    max_deliver: settings.maxDeliver,
+    // Room for a few instances, each with its own `concurrency` in flight.
+    max_ack_pending: settings.concurrency * 16,
+  };
+  if (await exists(() => jsm.consumers.info(stream, durable))) {
+    await jsm.consumers.update(stream, durable, mutable);
+  } else {
+    const config: Partial<ConsumerConfig> = {
+      ...mutable,
+      durable_name: durable,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      replay_policy: ReplayPolicy.Instant,
+    };
+    await jsm.consumers.add(stream, config);
+  }
+  return { stream, durable };
+}
+
+async function exists(lookup: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await lookup();
+    return true;
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.status === 404) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,44 @@
+import { Client } from 'pg';
+
+const DATABASE_DOES_NOT_EXIST = '3D000';
+
+/**
+ * Creates the app's database (when the URL names one that is missing and the role may create it)
+ * and its schema, so a fresh Postgres needs no manual step before the first boot.
+ */
+export async function ensureDatabaseAndSchema(url: string, schema: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (error) {
+    if ((error as { code?: string }).code !== DATABASE_DOES_NOT_EXIST) throw error;
+    await createDatabase(url);
+    return ensureDatabaseAndSchema(url, schema);
+  }
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const database = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
+  } catch (error) {
+    // Another instance booting at the same moment may have created it first.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,3 @@
+export * from './data-source';
+export * from './database-setup';
+export * from './persistence.module';

@@ -1,0 +1,5 @@
+export * from './base.config';
+export * from './health.controller';
+export * from './load-config';
+export * from './platform.module';
+export * from './run-app';

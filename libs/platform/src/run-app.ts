@@ -1,0 +1,73 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { connectJetStream } from '@lib/messaging';
+import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/observability';
+import { randomUUID } from 'node:crypto';
+import { NextFunction, Request, Response } from 'express';
+import { BaseConfig } from './base.config';
+import { ConfigError, loadConfig } from './load-config';
+
+/** Request bodies above this answer 413. */
+export const BODY_LIMIT = '64kb';
+
+/**
+ * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids and raw bodies (for
+ * webhook signatures). Shared by every app's main.ts and the test harness.
+ */
+export async function createPlatformApp(
+  module: DynamicModule,
+  service: string,
+  config: BaseConfig,
+): Promise<NestExpressApplication> {
+  const logger = new PinoNestLogger(createLogger(service, config.LOG_LEVEL as LogLevel));
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    rawBody: true,
+    bufferLogs: true,
+    logger,
+  });
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.use(correlate);
+  // Database, NATS and the outbox relay are up before the first message is consumed.
+  await app.init();
+  await connectJetStream(app);
+  return app;
+}
+
+/** For an app's main.ts: a bad variable stops the process with one line naming it. */
+export async function runApp<C extends BaseConfig>(
+  service: string,
+  schema: new () => C,
+  createModule: (config: C) => DynamicModule,
+): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await createPlatformApp(createModule(config), service, config);
+  await app.listen(config.PORT, config.HTTP_HOST);
+  // Graceful stop: consumers finish their in-flight messages, the relay its batch, then NATS drains.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`${service}: shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+/** Every request carries a correlation id: the caller's `X-Correlation-Id` or a new one. */
+function correlate(req: Request, res: Response, next: NextFunction): void {
+  const header = req.header('x-correlation-id');
+  const correlationId = header && header.length <= 100 ? header : randomUUID();
+  res.setHeader('X-Correlation-Id', correlationId);
+  withLogContext({ correlationId }, next);
+}

@@ -1,0 +1,60 @@
+import { TEST_DATABASE_URL } from '../harness/database';
+import { spawnApp, startAppProcess } from '../harness/app-process';
+import { startNatsServer, TestNatsServer } from '../harness/nats-server';
+
+const APPS = ['order', 'payment', 'inventory', 'trading'];
+
+describe('every app boots as its own process', () => {
+  let nats: TestNatsServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    env = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: nats.url, LOG_LEVEL: 'info' };
+  });
+
+  afterAll(async () => {
+    await nats?.destroy();
+  });
+
+  it.each(APPS)(
+    '%s serves health and metrics, logs JSON, and stops cleanly on SIGTERM',
+    async (app) => {
+      const running = await startAppProcess(app, env);
+      try {
+        const live = await fetch(`${running.url}/health/live`);
+        expect(live.status).toBe(200);
+        const ready = await fetch(`${running.url}/health/ready`);
+        expect(await ready.json()).toMatchObject({
+          status: 'ok',
+          info: { database: { status: 'up' }, nats: { status: 'up' } },
+        });
+        const metrics = await (await fetch(`${running.url}/metrics`)).text();
+        for (const name of [
+          'events_consumed_total',
+          'event_handler_seconds',
+          'outbox_pending',
+          'outbox_publish_lag_seconds',
+          'dlq_messages_total',
+          'events_published_total',
+          'process_cpu_user_seconds_total',
+        ]) {
+          expect(metrics).toContain(`# TYPE ${name}`);
+        }
+        const firstLine = JSON.parse(running.stdout().split('\n')[0]!);
+        expect(firstLine).toMatchObject({ service: app, level: expect.any(String) });
+      } finally {
+        expect(await running.stop()).toBe(0);
+      }
+    },
+    90_000,
+  );
+
+  it('refuses to start with a malformed variable, naming it in one line', async () => {
+    const { output, exited } = spawnApp('order', { ...env, NATS_URL: 'localhost:4222' });
+    expect(await exited).toBe(1);
+    expect(output().stderr.trim()).toBe(
+      'order: Invalid configuration: NATS_URL must be a comma-separated list of nats://host:port',
+    );
+  }, 60_000);
+});

@@ -1,0 +1,74 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from './nats-server';
+import { eventually } from './wait';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface AppProcess {
+  url: string;
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs `apps/<app>/src/main.ts` as its own process, exactly as `npm run start:<app>` would. */
+export function spawnApp(
+  app: string,
+  env: Record<string, string>,
+): {
+  child: ChildProcess;
+  output: () => { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+} {
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** Starts an app process on a free port and waits until it answers /health/ready. */
+export async function startAppProcess(
+  app: string,
+  env: Record<string, string>,
+): Promise<AppProcess> {
+  const port = await freePort();
+  const { child, output, exited } = spawnApp(app, {
+    ...env,
+    PORT: String(port),
+    HTTP_HOST: '127.0.0.1',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${app} exited: ${output().stderr}`);
+      return (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `${app} to be ready` },
+  );
+  return {
+    url,
+    child,
+    stdout: () => output().stdout,
+    stderr: () => output().stderr,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { BaseConfig, createPlatformApp, loadConfig } from '@lib/platform';
+import { TEST_DATABASE_URL } from './database';
+
+/** The config an app gets in tests: the test database, a given NATS, fast retries, quiet logs. */
+export function testConfig<C extends BaseConfig>(
+  schema: new () => C,
+  natsUrl: string,
+  overrides: Record<string, string> = {},
+): C {
+  return loadConfig(schema, {
+    DATABASE_URL: TEST_DATABASE_URL,
+    NATS_URL: natsUrl,
+    NATS_RETRY_BASE_MS: '100',
+    OUTBOX_POLL_MS: '200',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    ...overrides,
+  });
+}
+
+/** Boots an app exactly as main.ts does (HTTP + JetStream consumers + relay), without listening on a port. */
+export function startPlatformApp(
+  module: DynamicModule,
+  service: string,
+  config: BaseConfig,
+): Promise<NestExpressApplication> {
+  return createPlatformApp(module, service, config);
+}

@@ -1,14 +1,28 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lib/platform';
 import { OrderConfig } from './config';
+import { ORDER_CONFIG } from './order-config.token';
+import { OrderSagaDeadlines } from './order-saga/order-saga.deadlines';
+import { OrderSagaOrchestrator } from './order-saga/order-saga.orchestrator';
+import { SagaEventsConsumer } from './order-saga/saga-events.consumer';
+import { OrdersController } from './orders/orders.controller';
+import { OrdersService } from './orders/orders.service';
 import { orderPersistence } from './persistence';
 
 @Module({})
 export class OrderModule {
-  static forRoot(config: OrderConfig): DynamicModule {
+  /** `schema` lets test suites run on a schema of their own. */
+  static forRoot(config: OrderConfig, schema = orderPersistence.schema): DynamicModule {
     return {
       module: OrderModule,
-      imports: [PlatformModule.forRoot({ service: 'order', config, ...orderPersistence })],
+      imports: [PlatformModule.forRoot({ service: 'order', config, ...orderPersistence, schema })],
+      controllers: [OrdersController, SagaEventsConsumer],
+      providers: [
+        { provide: ORDER_CONFIG, useValue: config },
+        OrdersService,
+        OrderSagaOrchestrator,
+        OrderSagaDeadlines,
+      ],
     };
   }
 }

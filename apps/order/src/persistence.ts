@@ -1,8 +1,13 @@
 import { AppPersistence } from '@lib/platform';
+import { OrderTables1763900000000 } from './migrations/1763900000000-order-tables';
+import { SagaStep } from './order-saga/saga-step.entity';
+import { Saga } from './order-saga/saga.entity';
+import { OrderLine } from './orders/order-line.entity';
+import { Order } from './orders/order.entity';
 
 /** The order app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const orderPersistence: AppPersistence = {
   schema: 'orders',
-  entities: [],
-  migrations: [],
+  entities: [Order, OrderLine, Saga, SagaStep],
+  migrations: [OrderTables1763900000000],
 };

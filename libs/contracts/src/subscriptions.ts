@@ -3,8 +3,15 @@
  * refuses a handler that is not declared here, and `npm run nats:setup` creates them all.
  */
 export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
-  order: [],
+  order: [
+    'inventory.reserved.v1',
+    'inventory.out-of-stock.v1',
+    'inventory.released.v1',
+    'payment.pending.v1',
+    'payment.succeeded.v1',
+    'payment.failed.v1',
+  ],
   payment: [],
-  inventory: [],
+  inventory: ['order.created.v1', 'order.cancelled.v1', 'order.confirmed.v1'],
   trading: [],
 };

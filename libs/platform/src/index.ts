@@ -3,3 +3,4 @@ export * from './health.controller';
 export * from './load-config';
 export * from './platform.module';
 export * from './run-app';
+export * from './http-errors';

@@ -6,6 +6,7 @@ import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/obs
 import { randomUUID } from 'node:crypto';
 import { NextFunction, Request, Response } from 'express';
 import { BaseConfig } from './base.config';
+import { DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
 
 /** Request bodies above this answer 413. */
@@ -28,6 +29,8 @@ export async function createPlatformApp(
   });
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(correlate);
+  // Before init: HTTP routes take their filters when they are registered.
+  app.useGlobalFilters(new DomainErrorFilter());
   // Database, NATS and the outbox relay are up before the first message is consumed.
   await app.init();
   await connectJetStream(app);

@@ -1,0 +1,367 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import {
+  createEvent,
+  EventEnvelope,
+  InventoryOutOfStockV1,
+  InventoryReleasedV1,
+  InventoryReservedV1,
+  PaymentFailedV1,
+  PaymentPendingV1,
+  PaymentSucceededV1,
+} from '@lib/contracts';
+import { NatsClient } from '@lib/messaging';
+import { freshSchema } from '../../../../tests/harness/database';
+import { publishEvent } from '../../../../tests/harness/events';
+import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
+import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
+import { readStream } from '../../../../tests/harness/streams';
+import { eventually, sleep } from '../../../../tests/harness/wait';
+import { OrderConfig } from '../config';
+import { OrderModule } from '../order.module';
+import { OrderSagaOrchestrator, SagaConcurrencyError } from './order-saga.orchestrator';
+
+const SCHEMA = 'order_saga_test';
+
+/** The order app alone: the tests answer for inventory and payment. */
+describe('OrderSaga in the order app', () => {
+  let nats: TestNatsServer;
+  let app: NestExpressApplication;
+  let client: NatsClient;
+  let http: ReturnType<NestExpressApplication['getHttpServer']>;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    await freshSchema(SCHEMA);
+    const config = testConfig(OrderConfig, nats.url, {
+      SAGA_STOCK_TIMEOUT_MS: '1500',
+      SAGA_COMPENSATION_TIMEOUT_MS: '1500',
+      SAGA_DEADLINE_SCAN_MS: '100',
+    });
+    app = await startPlatformApp(OrderModule.forRoot(config, SCHEMA), 'order', config);
+    client = app.get(NatsClient);
+    http = app.getHttpServer();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nats?.destroy();
+  });
+
+  const body = (sku = 'SKU-1', quantity = 2) => ({ customerId: 'c-1', items: [{ sku, quantity }] });
+
+  async function place(payload: object = body()): Promise<{ orderId: string; sagaId: string }> {
+    const res = await request(http).post('/orders').send(payload).expect(202);
+    return res.body as { orderId: string; sagaId: string };
+  }
+
+  async function order(orderId: string) {
+    return (await request(http).get(`/orders/${orderId}`).expect(200)).body as {
+      status: string;
+      totalMinor: number | null;
+      lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
+      saga: {
+        state: string;
+        version: number;
+        reason: string | null;
+        steps: { from: string | null; to: string; trigger: string }[];
+      };
+    };
+  }
+
+  async function until(orderId: string, state: string) {
+    return eventually(
+      async () => {
+        const current = await order(orderId);
+        return current.saga.state === state ? current : undefined;
+      },
+      { what: `saga of ${orderId} to reach ${state}` },
+    );
+  }
+
+  async function orderEvents(orderId: string, subject?: string) {
+    return (
+      await readStream<EventEnvelope<{ orderId: string }>>(client.jsm, 'ORDERS', subject)
+    ).filter((m) => m.body.payload.orderId === orderId);
+  }
+
+  async function created(orderId: string): Promise<EventEnvelope> {
+    const [event] = await eventually(async () => {
+      const events = await orderEvents(orderId, 'order.created.v1');
+      return events.length > 0 ? events : undefined;
+    });
+    return event!.body;
+  }
+
+  async function reserve(orderId: string, cause: EventEnvelope): Promise<EventEnvelope> {
+    const event = createEvent(
+      InventoryReservedV1,
+      {
+        orderId,
+        reservationId: randomUUID(),
+        lines: [{ sku: 'SKU-1', quantity: 2, unitPriceMinor: 1250 }],
+        totalMinor: 2500,
+        currency: 'EUR',
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      },
+      { cause },
+    );
+    await publishEvent(client.js, event);
+    return event;
+  }
+
+  const paymentIds = () => ({ paymentId: randomUUID(), paymentIntentId: `pi_${randomUUID()}` });
+
+  it('prices the order from the reservation, requests payment, and confirms once paid', async () => {
+    const { orderId, sagaId } = await place();
+    const createdEvent = await created(orderId);
+    expect(createdEvent).toMatchObject({
+      sagaId,
+      correlationId: orderId,
+      payload: { items: [{ sku: 'SKU-1', quantity: 2 }] },
+    });
+
+    await reserve(orderId, createdEvent);
+    const reserved = await until(orderId, 'STOCK_RESERVED');
+    expect(reserved).toMatchObject({
+      totalMinor: 2500,
+      lines: [{ sku: 'SKU-1', quantity: 2, unitPriceMinor: 1250 }],
+    });
+    const [requested] = await eventually(async () => {
+      const events = await orderEvents(orderId, 'order.payment-requested.v1');
+      return events.length > 0 ? events : undefined;
+    });
+    expect(requested!.body).toMatchObject({
+      sagaId,
+      correlationId: orderId,
+      payload: { amountMinor: 2500, currency: 'EUR' },
+    });
+
+    const ids = paymentIds();
+    await publishEvent(
+      client.js,
+      createEvent(
+        PaymentPendingV1,
+        { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+        { cause: requested!.body },
+      ),
+    );
+    await until(orderId, 'PAYMENT_PENDING');
+    await publishEvent(
+      client.js,
+      createEvent(
+        PaymentSucceededV1,
+        { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+        { cause: requested!.body },
+      ),
+    );
+    const done = await until(orderId, 'COMPLETED');
+    expect(done.status).toBe('CONFIRMED');
+    expect(done.saga.steps.map((s) => s.to)).toEqual([
+      'STARTED',
+      'STOCK_RESERVED',
+      'PAYMENT_PENDING',
+      'COMPLETED',
+    ]);
+    expect(done.saga.steps.map((s) => s.trigger)).toEqual([
+      'order.created.v1',
+      'inventory.reserved.v1',
+      'payment.pending.v1',
+      'payment.succeeded.v1',
+    ]);
+    await eventually(async () => (await orderEvents(orderId, 'order.confirmed.v1')).length === 1);
+  });
+
+  it('cancels an out-of-stock order without ever requesting payment', async () => {
+    const { orderId } = await place();
+    const cause = await created(orderId);
+    await publishEvent(
+      client.js,
+      createEvent(
+        InventoryOutOfStockV1,
+        { orderId, missing: [{ sku: 'SKU-1', requested: 2, available: 0 }] },
+        { cause },
+      ),
+    );
+    const cancelled = await until(orderId, 'CANCELLED');
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', saga: { reason: 'out-of-stock' } });
+    expect(cancelled.saga.steps.map((s) => s.to)).toEqual(['STARTED', 'STOCK_FAILED', 'CANCELLED']);
+    const cancelEvents = await orderEvents(orderId, 'order.cancelled.v1');
+    expect(cancelEvents.map((m) => m.body.payload)).toEqual([{ orderId, reason: 'out-of-stock' }]);
+    expect(await orderEvents(orderId, 'order.payment-requested.v1')).toEqual([]);
+  });
+
+  it('applies a duplicated reply once, whether redelivered or re-published', async () => {
+    const { orderId } = await place();
+    const reserved = await reserve(orderId, await created(orderId));
+    await publishEvent(client.js, reserved, { asCopy: true });
+    await publishEvent(client.js, reserved, { asCopy: true });
+    await until(orderId, 'STOCK_RESERVED');
+    // A later reply proves the copies were handled before we look.
+    await publishEvent(
+      client.js,
+      createEvent(PaymentPendingV1, {
+        orderId,
+        ...paymentIds(),
+        amountMinor: 2500,
+        currency: 'EUR',
+      }),
+    );
+    const pending = await until(orderId, 'PAYMENT_PENDING');
+    expect(pending.saga.steps.filter((s) => s.to === 'STOCK_RESERVED')).toHaveLength(1);
+    expect(await orderEvents(orderId, 'order.payment-requested.v1')).toHaveLength(1);
+  });
+
+  it('settles two racing replies by the version check: one wins, nothing is lost', async () => {
+    const { orderId } = await place();
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    const ids = paymentIds();
+    await Promise.all([
+      publishEvent(
+        client.js,
+        createEvent(PaymentSucceededV1, { orderId, ...ids, amountMinor: 2500, currency: 'EUR' }),
+      ),
+      publishEvent(
+        client.js,
+        createEvent(PaymentPendingV1, { orderId, ...ids, amountMinor: 2500, currency: 'EUR' }),
+      ),
+      publishEvent(
+        client.js,
+        createEvent(PaymentFailedV1, { orderId, ...ids, reason: 'declined' }),
+      ),
+    ]);
+    const final = await eventually(async () => {
+      const current = await order(orderId);
+      return ['COMPLETED', 'COMPENSATING'].includes(current.saga.state) ? current : undefined;
+    });
+    // Every step hangs off the one before it: no transition was applied to a stale state.
+    const steps = final.saga.steps;
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!.from).toBe(steps[i - 1]!.to);
+    expect(final.saga.version).toBe(
+      steps.filter((s) => s.from !== null).length - extraTransientSteps(steps) + 1,
+    );
+  });
+
+  it('cancels when inventory never answers before the stock deadline', async () => {
+    const { orderId } = await place();
+    const cancelled = await until(orderId, 'CANCELLED');
+    expect(cancelled.saga.reason).toBe('stock-timeout');
+    expect(cancelled.saga.steps.at(-1)).toMatchObject({
+      from: 'STARTED',
+      to: 'CANCELLED',
+      trigger: 'deadline',
+    });
+  });
+
+  it('fails for an operator when the stock release is never confirmed, and publishes order.failed', async () => {
+    const { orderId } = await place();
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    await publishEvent(
+      client.js,
+      createEvent(PaymentFailedV1, { orderId, reason: 'declined', code: 'card_declined' }),
+    );
+    await until(orderId, 'COMPENSATING');
+    const failed = await until(orderId, 'FAILED');
+    expect(failed.status).toBe('FAILED');
+    expect((await orderEvents(orderId, 'order.failed.v1')).map((m) => m.body.payload)).toEqual([
+      { orderId, reason: 'stock release not confirmed in time' },
+    ]);
+  });
+
+  it('ends cancelled once inventory confirms the release, and ignores the late payment', async () => {
+    const { orderId } = await place();
+    const reserved = await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    await request(http)
+      .post(`/orders/${orderId}/cancel`)
+      .expect(202, { orderId, status: 'CANCELLING', sagaState: 'COMPENSATING' });
+    await request(http).post(`/orders/${orderId}/cancel`).expect(202);
+    const { reservationId } = (reserved as EventEnvelope<{ reservationId: string }>).payload;
+    await publishEvent(
+      client.js,
+      createEvent(InventoryReleasedV1, { orderId, reservationId, reason: 'cancelled' }),
+    );
+    await publishEvent(
+      client.js,
+      createEvent(PaymentSucceededV1, {
+        orderId,
+        ...paymentIds(),
+        amountMinor: 2500,
+        currency: 'EUR',
+      }),
+    );
+    const cancelled = await until(orderId, 'CANCELLED');
+    expect(cancelled.saga.reason).toBe('customer');
+    expect(
+      (await orderEvents(orderId, 'order.cancelled.v1')).map((m) => m.body.payload.orderId),
+    ).toEqual([orderId]);
+    expect(await orderEvents(orderId, 'order.confirmed.v1')).toEqual([]);
+  });
+
+  it('refuses to cancel a completed order', async () => {
+    const { orderId } = await place();
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    await publishEvent(
+      client.js,
+      createEvent(PaymentSucceededV1, {
+        orderId,
+        ...paymentIds(),
+        amountMinor: 2500,
+        currency: 'EUR',
+      }),
+    );
+    await until(orderId, 'COMPLETED');
+    const res = await request(http).post(`/orders/${orderId}/cancel`).expect(409);
+    expect(res.body).toMatchObject({ statusCode: 409, code: 'ORDER.ALREADY_FINISHED' });
+  });
+
+  it('refuses a transition computed from a stale version instead of overwriting the winner', async () => {
+    const { orderId } = await place();
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    const orchestrator = app.get(OrderSagaOrchestrator);
+    const dataSource = app.get(DataSource);
+    let releaseFirst!: () => void;
+    const firstApplied = new Promise<void>((resolve) => {
+      const first = dataSource.transaction(async (manager) => {
+        await orchestrator.apply(manager, orderId, 'payment-succeeded');
+        resolve();
+        await new Promise<void>((commit) => (releaseFirst = commit));
+      });
+      void first;
+    });
+    await firstApplied;
+    // The second reads the committed (old) version, then waits on the first's row lock.
+    const second = dataSource.transaction((manager) =>
+      orchestrator.apply(manager, orderId, 'customer-cancel'),
+    );
+    await sleep(200);
+    releaseFirst();
+    await expect(second).rejects.toBeInstanceOf(SagaConcurrencyError);
+    expect((await order(orderId)).saga.state).toBe('COMPLETED');
+  });
+
+  it('dead-letters a reply for an order it does not know', async () => {
+    const orderId = randomUUID();
+    const seq = await publishEvent(
+      client.js,
+      createEvent(PaymentFailedV1, { orderId, reason: 'x' }),
+    );
+    const letter = await eventually(async () =>
+      (await readStream<{ sequence: number; error: string }>(client.jsm, 'DLQ')).find(
+        (m) => m.body.sequence === seq,
+      ),
+    );
+    expect(letter.body.error).toBe(`PermanentEventError: no saga for order ${orderId}`);
+  });
+});
+
+/** Transitions through a transient state log two steps for one version bump. */
+function extraTransientSteps(steps: { to: string }[]): number {
+  return steps.filter((s) => s.to === 'PAYMENT_FAILED' || s.to === 'STOCK_FAILED').length;
+}

@@ -1,0 +1,66 @@
+import {
+  ArgumentsHost,
+  BadRequestException,
+  Catch,
+  ExceptionFilter,
+  Injectable,
+  ParseUUIDPipe,
+  ValidationPipe,
+} from '@nestjs/common';
+import { Response } from 'express';
+import { Observable, throwError } from 'rxjs';
+import { describeErrors } from '@lib/contracts';
+
+/**
+ * A broken business rule with a stable code, e.g. `ORDER.NOT_FOUND` (404) or
+ * `ORDER.ALREADY_COMPLETED` (409). HTTP answers it as `{ statusCode, code, message }`.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+}
+
+@Catch(DomainError)
+export class DomainErrorFilter implements ExceptionFilter {
+  catch(error: DomainError, host: ArgumentsHost): Observable<never> | void {
+    // In an event handler the transport decides what the error means (retry or dead-letter).
+    if (host.getType() !== 'http') return throwError(() => error);
+    host
+      .switchToHttp()
+      .getResponse<Response>()
+      .status(error.status)
+      .json({ statusCode: error.status, code: error.code, message: error.message });
+  }
+}
+
+/**
+ * Request bodies, params and queries: unknown fields rejected, values converted to the declared
+ * types, and one 400 naming every problem. Put on HTTP controllers with `@UsePipes`; never global,
+ * because event handlers receive envelopes that the transport has already validated.
+ */
+@Injectable()
+export class StrictValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        new BadRequestException({
+          statusCode: 400,
+          code: 'REQUEST.INVALID',
+          message: describeErrors(errors),
+        }),
+    });
+  }
+}
+
+/** A path or query id that must be a UUID: 400 `REQUEST.INVALID` otherwise. */
+export const UUID_PARAM = new ParseUUIDPipe({
+  exceptionFactory: () =>
+    new BadRequestException({
+      statusCode: 400,
+      code: 'REQUEST.INVALID',
+      message: 'id must be a UUID',
+    }),
+});

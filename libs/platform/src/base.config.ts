@@ -1,16 +1,13 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { IntVariable } from './config-decorators';
 
 /**
  * Variables every app reads. Each app's config extends this with its own. Validation reports the
  * decorator nearest the property first, so the type check sits last.
  */
 export class BaseConfig {
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1, { message: 'PORT must be between 1 and 65535' })
-  @Max(65535, { message: 'PORT must be between 1 and 65535' })
-  @IsInt({ message: 'PORT must be an integer' })
+  @IntVariable('PORT', 1, 65535)
   PORT: number;
 
   @IsOptional()
@@ -23,10 +20,7 @@ export class BaseConfig {
   })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/saga';
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1, { message: 'DATABASE_POOL_SIZE must be at least 1' })
-  @IsInt({ message: 'DATABASE_POOL_SIZE must be an integer' })
+  @IntVariable('DATABASE_POOL_SIZE', 1)
   DATABASE_POOL_SIZE = 10;
 
   @IsOptional()
@@ -41,35 +35,19 @@ export class BaseConfig {
   @IsInt({ message: 'NATS_STREAM_REPLICAS must be an integer' })
   NATS_STREAM_REPLICAS = 1;
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1, { message: 'NATS_MAX_DELIVER must be at least 1' })
-  @Max(100, { message: 'NATS_MAX_DELIVER must be at most 100' })
-  @IsInt({ message: 'NATS_MAX_DELIVER must be an integer' })
+  @IntVariable('NATS_MAX_DELIVER', 1, 100)
   NATS_MAX_DELIVER = 5;
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1000, { message: 'NATS_ACK_WAIT_MS must be at least 1000' })
-  @IsInt({ message: 'NATS_ACK_WAIT_MS must be an integer' })
+  @IntVariable('NATS_ACK_WAIT_MS', 1000)
   NATS_ACK_WAIT_MS = 30_000;
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1, { message: 'NATS_RETRY_BASE_MS must be at least 1' })
-  @IsInt({ message: 'NATS_RETRY_BASE_MS must be an integer' })
+  @IntVariable('NATS_RETRY_BASE_MS', 1)
   NATS_RETRY_BASE_MS = 500;
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1, { message: 'NATS_CONCURRENCY must be at least 1' })
-  @IsInt({ message: 'NATS_CONCURRENCY must be an integer' })
+  @IntVariable('NATS_CONCURRENCY', 1)
   NATS_CONCURRENCY = 64;
 
-  @IsOptional()
-  @Type(() => Number)
-  @Min(10, { message: 'OUTBOX_POLL_MS must be at least 10' })
-  @IsInt({ message: 'OUTBOX_POLL_MS must be an integer' })
+  @IntVariable('OUTBOX_POLL_MS', 10)
   OUTBOX_POLL_MS = 1000;
 
   @IsOptional()

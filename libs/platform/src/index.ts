@@ -4,3 +4,4 @@ export * from './load-config';
 export * from './platform.module';
 export * from './run-app';
 export * from './http-errors';
+export * from './config-decorators';

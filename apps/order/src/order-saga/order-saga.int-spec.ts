@@ -112,6 +112,14 @@ describe('OrderSaga in the order app', () => {
     return event;
   }
 
+  /** An order whose stock inventory (played by the test) has reserved. */
+  async function placeReserved(): Promise<string> {
+    const { orderId } = await place();
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    return orderId;
+  }
+
   const paymentIds = () => ({ paymentId: randomUUID(), paymentIntentId: `pi_${randomUUID()}` });
 
   it('prices the order from the reservation, requests payment, and confirms once paid', async () => {
@@ -215,9 +223,7 @@ describe('OrderSaga in the order app', () => {
   });
 
   it('settles two racing replies by the version check: one wins, nothing is lost', async () => {
-    const { orderId } = await place();
-    await reserve(orderId, await created(orderId));
-    await until(orderId, 'STOCK_RESERVED');
+    const orderId = await placeReserved();
     const ids = paymentIds();
     await Promise.all([
       publishEvent(
@@ -257,9 +263,7 @@ describe('OrderSaga in the order app', () => {
   });
 
   it('fails for an operator when the stock release is never confirmed, and publishes order.failed', async () => {
-    const { orderId } = await place();
-    await reserve(orderId, await created(orderId));
-    await until(orderId, 'STOCK_RESERVED');
+    const orderId = await placeReserved();
     await publishEvent(
       client.js,
       createEvent(PaymentFailedV1, { orderId, reason: 'declined', code: 'card_declined' }),
@@ -303,9 +307,7 @@ describe('OrderSaga in the order app', () => {
   });
 
   it('refuses to cancel a completed order', async () => {
-    const { orderId } = await place();
-    await reserve(orderId, await created(orderId));
-    await until(orderId, 'STOCK_RESERVED');
+    const orderId = await placeReserved();
     await publishEvent(
       client.js,
       createEvent(PaymentSucceededV1, {
@@ -321,9 +323,7 @@ describe('OrderSaga in the order app', () => {
   });
 
   it('refuses a transition computed from a stale version instead of overwriting the winner', async () => {
-    const { orderId } = await place();
-    await reserve(orderId, await created(orderId));
-    await until(orderId, 'STOCK_RESERVED');
+    const orderId = await placeReserved();
     const orchestrator = app.get(OrderSagaOrchestrator);
     const dataSource = app.get(DataSource);
     let releaseFirst!: () => void;

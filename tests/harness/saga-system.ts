@@ -1,0 +1,170 @@
+import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { EventEnvelope } from '@lib/contracts';
+import { AppProcess, startAppProcess } from './app-process';
+import { freshSchema, TEST_DATABASE_URL } from './database';
+import { startNatsServer, TestNatsServer } from './nats-server';
+import { PaymentAnswer, PaymentResponder } from './payment-responder';
+import { readStream } from './streams';
+import { eventually } from './wait';
+
+export interface OrderView {
+  orderId: string;
+  status: string;
+  totalMinor: number | null;
+  lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
+  saga: {
+    sagaId: string;
+    state: string;
+    reason: string | null;
+    steps: { from: string | null; to: string; trigger: string; reason: string | null }[];
+  };
+}
+
+export interface ProductView {
+  sku: string;
+  available: number;
+  reserved: number;
+  committed: number;
+}
+
+export interface SagaSystemOptions {
+  order?: Record<string, string>;
+  inventory?: Record<string, string>;
+  /** How the stand-in payment participant answers each order's payment request. */
+  payment?: (orderId: string) => PaymentAnswer | Promise<PaymentAnswer>;
+}
+
+/**
+ * The order and inventory apps as separate processes on a private nats-server and fresh schemas
+ * of the test database, plus a NATS connection for the test to watch and publish with.
+ */
+export class SagaSystem {
+  order!: AppProcess;
+  inventory!: AppProcess;
+  nc!: NatsConnection;
+  js!: JetStreamClient;
+  jsm!: JetStreamManager;
+  responder!: PaymentResponder;
+
+  private constructor(
+    readonly nats: TestNatsServer,
+    private readonly options: SagaSystemOptions,
+  ) {}
+
+  static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
+    await Promise.all([freshSchema('orders'), freshSchema('inventory')]);
+    const system = new SagaSystem(await startNatsServer(), options);
+    [system.order, system.inventory] = await Promise.all([
+      system.startOrder(),
+      system.startApp('inventory'),
+    ]);
+    system.nc = await connect({ servers: system.nats.url });
+    system.js = jetstream(system.nc);
+    system.jsm = await jetstreamManager(system.nc);
+    system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
+    await system.responder.start();
+    return system;
+  }
+
+  async stop(): Promise<void> {
+    await this.responder?.stop();
+    await this.nc?.close();
+    await Promise.all([this.order?.stop(), this.inventory?.stop()]);
+    await this.nats.destroy();
+  }
+
+  /** Kills the order app without warning (SIGKILL), then boots it again. */
+  async crashAndRestartOrder(
+    whileDown: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
+    this.order.child.kill('SIGKILL');
+    await this.order.stop();
+    await whileDown();
+    this.order = await this.startOrder();
+  }
+
+  startOrder(): Promise<AppProcess> {
+    return this.startApp('order');
+  }
+
+  private startApp(app: 'order' | 'inventory'): Promise<AppProcess> {
+    return startAppProcess(app, {
+      DATABASE_URL: TEST_DATABASE_URL,
+      NATS_URL: this.nats.url,
+      NATS_RETRY_BASE_MS: '100',
+      OUTBOX_POLL_MS: '200',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      ...this.options[app],
+    });
+  }
+
+  async putProduct(
+    sku: string,
+    stock: number,
+    priceMinor = 1000,
+    lowStockThreshold = 0,
+  ): Promise<void> {
+    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: `Product ${sku}`,
+        priceMinor,
+        currency: 'EUR',
+        stock,
+        lowStockThreshold,
+      }),
+    });
+    if (res.status !== 200)
+      throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
+  }
+
+  async product(sku: string): Promise<ProductView> {
+    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`);
+    return (await res.json()) as ProductView;
+  }
+
+  async reservations(orderId: string): Promise<{ status: string; releasedReason?: string }[]> {
+    const res = await fetch(`${this.inventory.url}/inventory/reservations?orderId=${orderId}`);
+    return (await res.json()) as { status: string; releasedReason?: string }[];
+  }
+
+  async placeOrder(
+    items: { sku: string; quantity: number }[],
+    customerId = 'customer-1',
+  ): Promise<string> {
+    const res = await fetch(`${this.order.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId, items }),
+    });
+    if (res.status !== 202) throw new Error(`POST /orders: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { orderId: string }).orderId;
+  }
+
+  async cancelOrder(orderId: string): Promise<number> {
+    return (await fetch(`${this.order.url}/orders/${orderId}/cancel`, { method: 'POST' })).status;
+  }
+
+  async getOrder(orderId: string): Promise<OrderView> {
+    return (await (await fetch(`${this.order.url}/orders/${orderId}`)).json()) as OrderView;
+  }
+
+  async untilSaga(orderId: string, state: string, timeoutMs = 20_000): Promise<OrderView> {
+    return eventually(
+      async () => {
+        const order = await this.getOrder(orderId);
+        return order.saga.state === state ? order : undefined;
+      },
+      { timeoutMs, intervalMs: 100, what: `the saga of ${orderId} to reach ${state}` },
+    );
+  }
+
+  /** Every event about one order in a stream, oldest first. */
+  async events(stream: string, orderId: string, subject?: string): Promise<EventEnvelope[]> {
+    const all = await readStream<EventEnvelope<{ orderId?: string }>>(this.jsm, stream, subject);
+    return all.filter((m) => m.body.payload.orderId === orderId).map((m) => m.body);
+  }
+}

@@ -77,7 +77,7 @@ export class SagaSystem {
 
   /** Kills the order app without warning (SIGKILL), then boots it again. */
   async crashAndRestartOrder(
-    whileDown: () => Promise<void> = async () => undefined,
+    whileDown: () => Promise<void> = () => Promise.resolve(),
   ): Promise<void> {
     this.order.child.kill('SIGKILL');
     await this.order.stop();

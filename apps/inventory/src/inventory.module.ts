@@ -1,14 +1,34 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { PlatformModule } from '@lib/platform';
 import { InventoryConfig } from './config';
 import { inventoryPersistence } from './persistence';
+import { ProductsController } from './products/products.controller';
+import { ProductsService } from './products/products.service';
+import { StockLedger } from './products/stock.ledger';
+import { ReservationCleaner } from './reservations/reservation-cleaner';
+import { ReservationsController } from './reservations/reservations.controller';
+import { ReservationsService } from './reservations/reservations.service';
+import { StockReservationsConsumer } from './reservations/stock-reservations.consumer';
 
 @Module({})
 export class InventoryModule {
-  static forRoot(config: InventoryConfig): DynamicModule {
+  /** `schema` lets test suites run on a schema of their own. */
+  static forRoot(config: InventoryConfig, schema = inventoryPersistence.schema): DynamicModule {
     return {
       module: InventoryModule,
-      imports: [PlatformModule.forRoot({ service: 'inventory', config, ...inventoryPersistence })],
+      imports: [
+        PlatformModule.forRoot({ service: 'inventory', config, ...inventoryPersistence, schema }),
+        ScheduleModule.forRoot(),
+      ],
+      controllers: [ProductsController, ReservationsController, StockReservationsConsumer],
+      providers: [
+        { provide: InventoryConfig, useValue: config },
+        StockLedger,
+        ProductsService,
+        ReservationsService,
+        ReservationCleaner,
+      ],
     };
   }
 }

@@ -1,8 +1,12 @@
 import { AppPersistence } from '@lib/platform';
+import { InventoryTables1764000000000 } from './migrations/1764000000000-inventory-tables';
+import { Product } from './products/product.entity';
+import { ReservationLine } from './reservations/reservation-line.entity';
+import { Reservation } from './reservations/reservation.entity';
 
 /** The inventory app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const inventoryPersistence: AppPersistence = {
   schema: 'inventory',
-  entities: [],
-  migrations: [],
+  entities: [Product, Reservation, ReservationLine],
+  migrations: [InventoryTables1764000000000],
 };

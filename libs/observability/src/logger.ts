@@ -12,7 +12,8 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    mixin: () => currentLogContext() ?? {},
+    // A copy: pino merges each line's fields into what the mixin returns.
+    mixin: () => ({ ...currentLogContext() }),
   });
 }
 

@@ -11,12 +11,10 @@ export class OrderTables1763900000000 implements MigrationInterface {
         customer_id text NOT NULL,
         currency text NOT NULL,
         tenant_id text,
-        status text NOT NULL,
         total_minor bigint,
         idempotency_key text UNIQUE,
         request_hash text NOT NULL,
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL
+        created_at timestamptz NOT NULL
       )`);
     await runner.query(`
       CREATE TABLE "${schema}".order_lines (

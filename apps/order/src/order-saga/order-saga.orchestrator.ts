@@ -17,7 +17,6 @@ import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
 import {
   isFinal,
-  orderStatusOf,
   SagaCommand,
   SagaDeadline,
   SagaState,
@@ -39,7 +38,7 @@ export type SagaOutcome =
 
 /**
  * Load → apply a trigger → persist, inside the caller's transaction: the saga row (version
- * checked), one step per state passed, the order's status and prices, and the events it emits
+ * checked), one step per state passed, the order's prices, and the events it emits
  * (outbox). A trigger the transition table does not list for the current state is a late or
  * duplicate reply and changes nothing.
  */
@@ -92,11 +91,6 @@ export class OrderSagaOrchestrator {
       throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
     Object.assign(saga, changes, { version: saga.version + 1 });
 
-    await manager.update(
-      Order,
-      { id: orderId },
-      { status: orderStatusOf(saga.state), updatedAt: now },
-    );
     let previous: SagaState = from;
     await manager.insert(
       SagaStep,

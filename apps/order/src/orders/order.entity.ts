@@ -1,6 +1,5 @@
 import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
 import { BIGINT_AS_NUMBER } from '@lib/persistence';
-import { OrderStatus } from '../order-saga/order-saga.state';
 import { OrderLine } from './order-line.entity';
 
 @Entity({ name: 'orders' })
@@ -9,7 +8,6 @@ export class Order {
   @Column({ name: 'customer_id', type: 'text' }) customerId: string;
   @Column({ type: 'text' }) currency: string;
   @Column({ name: 'tenant_id', type: 'text', nullable: true }) tenantId: string | null;
-  @Column({ type: 'text' }) status: OrderStatus;
   /** Known once inventory has priced the reservation. */
   @Column({ name: 'total_minor', type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   totalMinor: number | null;
@@ -17,6 +15,5 @@ export class Order {
   /** SHA-256 of the normalised request: the same key with another body is refused. */
   @Column({ name: 'request_hash', type: 'text' }) requestHash: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
-  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
   @OneToMany(() => OrderLine, (line) => line.order) lines: OrderLine[];
 }

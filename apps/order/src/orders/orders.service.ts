@@ -63,12 +63,10 @@ export class OrdersService {
           customerId: request.customerId,
           currency,
           tenantId,
-          status: orderStatusOf('STARTED'),
           totalMinor: null,
           idempotencyKey: idempotencyKey ?? null,
           requestHash,
           createdAt: now,
-          updatedAt: now,
         });
         await manager.insert(
           OrderLine,
@@ -117,47 +115,22 @@ export class OrdersService {
     return { orderId, sagaId, status: orderStatusOf('STARTED') };
   }
 
-  async find(orderId: string) {
-    const order = await this.dataSource.getRepository(Order).findOne({
-      where: { id: orderId },
-      relations: { lines: true },
-      order: { lines: { sku: 'ASC' } },
+  /** One snapshot (repeatable read): lines, prices and saga state from the same moment. */
+  find(orderId: string) {
+    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      const order = await manager.findOne(Order, {
+        where: { id: orderId },
+        relations: { lines: true },
+        order: { lines: { sku: 'ASC' } },
+      });
+      const saga = await manager.findOneBy(Saga, { orderId });
+      if (!order || !saga) throw new OrderNotFoundError(orderId);
+      const steps = await manager.find(SagaStep, {
+        where: { sagaId: saga.id },
+        order: { id: 'ASC' },
+      });
+      return view(order, saga, steps);
     });
-    const saga = await this.dataSource.getRepository(Saga).findOneBy({ orderId });
-    if (!order || !saga) throw new OrderNotFoundError(orderId);
-    const steps = await this.dataSource
-      .getRepository(SagaStep)
-      .find({ where: { sagaId: saga.id }, order: { id: 'ASC' } });
-    return {
-      orderId: order.id,
-      customerId: order.customerId,
-      tenantId: order.tenantId,
-      status: order.status,
-      currency: order.currency,
-      totalMinor: order.totalMinor,
-      lines: order.lines.map(({ sku, quantity, unitPriceMinor }) => ({
-        sku,
-        quantity,
-        unitPriceMinor,
-      })),
-      createdAt: order.createdAt,
-      updatedAt: order.updatedAt,
-      saga: {
-        sagaId: saga.id,
-        state: saga.state,
-        version: saga.version,
-        reason: saga.reason,
-        deadlineAt: saga.deadlineAt,
-        steps: steps.map((step) => ({
-          from: step.fromState,
-          to: step.toState,
-          at: step.at,
-          trigger: step.trigger,
-          eventId: step.eventId,
-          reason: step.reason,
-        })),
-      },
-    };
   }
 
   /**
@@ -193,8 +166,41 @@ export class OrdersService {
     if (!order) return undefined;
     if (order.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
     const saga = await this.dataSource.getRepository(Saga).findOneByOrFail({ orderId: order.id });
-    return { orderId: order.id, sagaId: saga.id, status: order.status };
+    return { orderId: order.id, sagaId: saga.id, status: orderStatusOf(saga.state) };
   }
+}
+
+function view(order: Order, saga: Saga, steps: SagaStep[]) {
+  return {
+    orderId: order.id,
+    customerId: order.customerId,
+    tenantId: order.tenantId,
+    status: orderStatusOf(saga.state),
+    currency: order.currency,
+    totalMinor: order.totalMinor,
+    lines: order.lines.map(({ sku, quantity, unitPriceMinor }) => ({
+      sku,
+      quantity,
+      unitPriceMinor,
+    })),
+    createdAt: order.createdAt,
+    updatedAt: saga.updatedAt,
+    saga: {
+      sagaId: saga.id,
+      state: saga.state,
+      version: saga.version,
+      reason: saga.reason,
+      deadlineAt: saga.deadlineAt,
+      steps: steps.map((step) => ({
+        from: step.fromState,
+        to: step.toState,
+        at: step.at,
+        trigger: step.trigger,
+        eventId: step.eventId,
+        reason: step.reason,
+      })),
+    },
+  };
 }
 
 /** Repeated SKUs are merged into one line (documented in docs/order-saga.md). */

@@ -1,0 +1,88 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { EventEnvelope } from '@lib/contracts';
+import { errorMessage } from '@lib/messaging';
+import { InventoryConfig } from '../config';
+import { inventoryMetrics, recordPublished } from '../inventory.metrics';
+import { Reservation } from './reservation.entity';
+import { ReservationsService } from './reservations.service';
+
+const INTERVAL = 'reservation-cleaner';
+
+/**
+ * Returns the stock of reservations whose TTL ran out. Any number of instances may run it: SKIP
+ * LOCKED hands each due reservation to one of them, and a cancel or confirm racing it waits for
+ * the row and then finds it expired.
+ */
+@Injectable()
+export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ReservationCleaner.name);
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly reservations: ReservationsService,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly config: InventoryConfig,
+  ) {}
+
+  /** Registered by hand: the interval comes from the config, which a decorator cannot read. */
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => {
+      // A pass slower than the interval is not overlapped by the next one.
+      this.running ??= this.expireDue()
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.logger.error({ msg: 'reservation cleaner failed', error: errorMessage(error) }),
+        )
+        .finally(() => (this.running = undefined));
+    }, this.config.RESERVATION_CLEANER_INTERVAL_MS);
+    this.scheduler.addInterval(INTERVAL, timer);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.scheduler.deleteInterval(INTERVAL);
+    await this.running;
+  }
+
+  /** Expires every due reservation, a batch per transaction; returns how many it expired. */
+  async expireDue(): Promise<number> {
+    let expired = 0;
+    for (;;) {
+      const count = await this.expireBatch();
+      expired += count;
+      if (count < this.config.RESERVATION_CLEANER_BATCH) break;
+    }
+    if (expired > 0) this.logger.log({ msg: 'reservations expired', count: expired });
+    inventoryMetrics.reservationsActive.set(
+      await this.dataSource.getRepository(Reservation).countBy({ status: 'ACTIVE' }),
+    );
+    return expired;
+  }
+
+  private async expireBatch(): Promise<number> {
+    let published: EventEnvelope[] = [];
+    const count = await this.dataSource.transaction(async (manager) => {
+      const due = await manager
+        .getRepository(Reservation)
+        .createQueryBuilder('reservation')
+        .where(`reservation.status = 'ACTIVE' AND reservation.expiresAt <= now()`)
+        .orderBy('reservation.expiresAt')
+        .limit(this.config.RESERVATION_CLEANER_BATCH)
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .getMany();
+      if (due.length > 0) published = await this.reservations.release(manager, due, 'expired');
+      return due.length;
+    });
+    recordPublished(published);
+    return count;
+  }
+}

@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createEvent,
+  EventDefinition,
+  EventEnvelope,
+  InventoryCommittedV1,
+  InventoryLowStockV1,
+  InventoryOutOfStockV1,
+  InventoryReleasedV1,
+  InventoryReservedV1,
+  OrderCancelledV1,
+  OrderConfirmedV1,
+  OrderCreatedV1,
+  OrderCreatedV1Payload,
+} from '@lib/contracts';
+import { query } from '../../../../tests/harness/database';
+import { eventually } from '../../../../tests/harness/wait';
+import { ProductView } from '../products/products.service';
+import { ReservationView } from './reservations.service';
+import {
+  InventoryTestApp,
+  orderCreated,
+  startInventoryTestApp,
+} from '../../test/inventory-test-app';
+
+const SCHEMA = 'inventory_reservations_test';
+
+describe('stock reservations', () => {
+  let inventory: InventoryTestApp;
+
+  beforeAll(async () => {
+    // A cleaner pass every 100 ms: with the default 15-minute TTL it only finds what a test expires.
+    inventory = await startInventoryTestApp(SCHEMA, { RESERVATION_CLEANER_INTERVAL_MS: '100' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await inventory?.close();
+  });
+
+  async function product(sku: string): Promise<ProductView> {
+    const response = await inventory.http().get(`/inventory/products/${sku}`).expect(200);
+    return response.body as ProductView;
+  }
+
+  async function reservations(orderId: string): Promise<ReservationView[]> {
+    const response = await inventory
+      .http()
+      .get('/inventory/reservations')
+      .query({ orderId })
+      .expect(200);
+    return response.body as ReservationView[];
+  }
+
+  /** Waits for the first event of this kind about the order. */
+  function reply<P extends object>(
+    orderId: string,
+    definition: EventDefinition<P>,
+  ): Promise<EventEnvelope<P>> {
+    return eventually(
+      async () =>
+        (await inventory.eventsFor(orderId)).find(
+          (e): e is EventEnvelope<P> => e.eventName === definition.eventName,
+        ),
+      { what: `${definition.eventName} for order ${orderId}` },
+    );
+  }
+
+  async function reserve(event: EventEnvelope<OrderCreatedV1Payload>) {
+    await inventory.publish(event);
+    return reply(event.payload.orderId, InventoryReservedV1);
+  }
+
+  function cancelled(created: EventEnvelope<OrderCreatedV1Payload>) {
+    const { orderId } = created.payload;
+    return createEvent(OrderCancelledV1, { orderId, reason: 'customer' }, { cause: created });
+  }
+
+  function confirmed(created: EventEnvelope<OrderCreatedV1Payload>, amountMinor: number) {
+    const { orderId, currency } = created.payload;
+    return createEvent(OrderConfirmedV1, { orderId, amountMinor, currency }, { cause: created });
+  }
+
+  async function lowStockAlerts(sku: string) {
+    await inventory.relayed();
+    return (await inventory.inventoryEvents()).filter(
+      (e) =>
+        e.eventName === InventoryLowStockV1.eventName &&
+        (e.payload as { sku?: string }).sku === sku,
+    );
+  }
+
+  it('reserves every line at its catalogue price until the TTL runs out', async () => {
+    await inventory.putProduct('APPLE-1', { priceMinor: 120, stock: 10 }).expect(200);
+    await inventory.putProduct('PEAR-1', { priceMinor: 90, stock: 5 }).expect(200);
+    const created = orderCreated([
+      { sku: 'PEAR-1', quantity: 1 },
+      { sku: 'APPLE-1', quantity: 2 },
+    ]);
+    const publishedAt = Date.now();
+    const reserved = await reserve(created);
+
+    expect(reserved).toMatchObject({
+      correlationId: created.correlationId,
+      causationId: created.eventId,
+      sagaId: created.sagaId,
+      tenantId: 'tenant-1',
+      payload: {
+        orderId: created.payload.orderId,
+        reservationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        lines: [
+          { sku: 'APPLE-1', quantity: 2, unitPriceMinor: 120 },
+          { sku: 'PEAR-1', quantity: 1, unitPriceMinor: 90 },
+        ],
+        totalMinor: 330,
+        currency: 'EUR',
+      },
+    });
+    const ttlLeft = Date.parse(reserved.payload.expiresAt) - publishedAt;
+    expect(ttlLeft).toBeGreaterThan(15 * 60_000 - 5_000);
+    expect(ttlLeft).toBeLessThanOrEqual(15 * 60_000 + 5_000);
+    expect(await product('APPLE-1')).toMatchObject({ available: 8, reserved: 2, committed: 0 });
+    expect(await reservations(created.payload.orderId)).toEqual([
+      {
+        reservationId: reserved.payload.reservationId,
+        orderId: created.payload.orderId,
+        status: 'ACTIVE',
+        lines: reserved.payload.lines,
+        totalMinor: 330,
+        currency: 'EUR',
+        expiresAt: reserved.payload.expiresAt,
+      },
+    ]);
+  });
+
+  it('reserves nothing and lists every missing line, unknown SKUs included', async () => {
+    await inventory.putProduct('BOLT-1', { stock: 3 }).expect(200);
+    await inventory.putProduct('NUT-1', { stock: 10 }).expect(200);
+    await inventory.putProduct('YEN-1', { stock: 10, currency: 'JPY' }).expect(200);
+    const created = orderCreated([
+      { sku: 'NUT-1', quantity: 2 },
+      { sku: 'BOLT-1', quantity: 5 },
+      { sku: 'GHOST-1', quantity: 1 },
+      { sku: 'YEN-1', quantity: 1 },
+    ]);
+    await inventory.publish(created);
+
+    const outOfStock = await reply(created.payload.orderId, InventoryOutOfStockV1);
+    expect(outOfStock.causationId).toBe(created.eventId);
+    expect(outOfStock.payload.missing).toEqual([
+      { sku: 'BOLT-1', requested: 5, available: 3 },
+      { sku: 'GHOST-1', requested: 1, available: 0 },
+      // Priced in another currency: none of it can be sold in EUR.
+      { sku: 'YEN-1', requested: 1, available: 0 },
+    ]);
+    expect(await product('NUT-1')).toMatchObject({ available: 10, reserved: 0 });
+    expect(await product('BOLT-1')).toMatchObject({ available: 3, reserved: 0 });
+    expect(await reservations(created.payload.orderId)).toEqual([]);
+    const events = await inventory.eventsFor(created.payload.orderId);
+    expect(events.map((e) => e.eventName)).toEqual([InventoryOutOfStockV1.eventName]);
+  });
+
+  it('releases the stock of a cancelled order and re-arms the low-stock alert', async () => {
+    await inventory.putProduct('LAMP-1', { stock: 5, lowStockThreshold: 3 }).expect(200);
+    const first = orderCreated([{ sku: 'LAMP-1', quantity: 3 }]);
+    const reserved = await reserve(first);
+    expect(await lowStockAlerts('LAMP-1')).toHaveLength(1);
+
+    await inventory.publish(cancelled(first));
+    const released = await reply(first.payload.orderId, InventoryReleasedV1);
+    expect(released).toMatchObject({
+      correlationId: first.correlationId,
+      sagaId: first.sagaId,
+      payload: {
+        orderId: first.payload.orderId,
+        reservationId: reserved.payload.reservationId,
+        reason: 'cancelled',
+      },
+    });
+    expect(await product('LAMP-1')).toMatchObject({ available: 5, reserved: 0, committed: 0 });
+    expect(await reservations(first.payload.orderId)).toEqual([
+      expect.objectContaining({ status: 'RELEASED', releasedReason: 'cancelled' }),
+    ]);
+
+    // Back above the threshold: the next crossing alerts again.
+    await reserve(orderCreated([{ sku: 'LAMP-1', quantity: 3 }]));
+    expect(await lowStockAlerts('LAMP-1')).toHaveLength(2);
+  });
+
+  it('alerts low stock once per crossing, with the change that crossed', async () => {
+    await inventory.putProduct('DESK-1', { stock: 10, lowStockThreshold: 5 }).expect(200);
+    await reserve(orderCreated([{ sku: 'DESK-1', quantity: 4 }]));
+    expect(await lowStockAlerts('DESK-1')).toHaveLength(0);
+    const crossing = orderCreated([{ sku: 'DESK-1', quantity: 2 }]);
+    await reserve(crossing);
+    await reserve(orderCreated([{ sku: 'DESK-1', quantity: 1 }]));
+
+    const [alert, ...more] = await lowStockAlerts('DESK-1');
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({
+      causationId: crossing.eventId,
+      correlationId: crossing.correlationId,
+      payload: { sku: 'DESK-1', available: 4, threshold: 5 },
+    });
+
+    // A restock re-arms it; the next fall below the threshold alerts again.
+    await inventory.putProduct('DESK-1', { stock: 20, lowStockThreshold: 5 }).expect(200);
+    expect(await product('DESK-1')).toMatchObject({ available: 13, reserved: 7 });
+    await reserve(orderCreated([{ sku: 'DESK-1', quantity: 9 }]));
+    const alerts = await lowStockAlerts('DESK-1');
+    expect(alerts.map((a) => a.payload)).toEqual([
+      { sku: 'DESK-1', available: 4, threshold: 5 },
+      { sku: 'DESK-1', available: 4, threshold: 5 },
+    ]);
+  });
+
+  it('leaves a tombstone when the cancel comes first, so the late order.created reserves nothing', async () => {
+    await inventory.putProduct('BOOK-1', { stock: 5 }).expect(200);
+    const created = orderCreated([{ sku: 'BOOK-1', quantity: 1 }]);
+    const { orderId } = created.payload;
+
+    await inventory.publish(cancelled(created));
+    await eventually(async () => (await reservations(orderId)).length === 1, {
+      what: 'the tombstone',
+    });
+    expect(await reservations(orderId)).toEqual([
+      {
+        reservationId: expect.any(String),
+        orderId,
+        status: 'CANCELLED',
+        lines: [],
+        totalMinor: 0,
+        currency: null,
+        expiresAt: null,
+      },
+    ]);
+
+    await inventory.handled(OrderCreatedV1.subject, await inventory.publish(created));
+    await inventory.relayed();
+    expect(await inventory.eventsFor(orderId)).toEqual([]);
+    expect(await product('BOOK-1')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'CANCELLED' })]);
+  });
+
+  it('commits the reservation of a confirmed order once, and a later cancel releases nothing', async () => {
+    await inventory.putProduct('PHONE-1', { stock: 4, priceMinor: 50_000 }).expect(200);
+    const created = orderCreated([{ sku: 'PHONE-1', quantity: 1 }]);
+    const { orderId } = created.payload;
+    const reserved = await reserve(created);
+
+    await inventory.publish(confirmed(created, 50_000));
+    const committed = await reply(orderId, InventoryCommittedV1);
+    expect(committed).toMatchObject({
+      correlationId: created.correlationId,
+      payload: { orderId, reservationId: reserved.payload.reservationId },
+    });
+    expect(await product('PHONE-1')).toMatchObject({ available: 3, reserved: 0, committed: 1 });
+
+    await inventory.handled(
+      OrderConfirmedV1.subject,
+      await inventory.publish(confirmed(created, 50_000)),
+    );
+    await inventory.handled(OrderCancelledV1.subject, await inventory.publish(cancelled(created)));
+    await inventory.relayed();
+    expect((await inventory.eventsFor(orderId)).map((e) => e.eventName)).toEqual([
+      'inventory.reserved',
+      'inventory.committed',
+    ]);
+    expect(await product('PHONE-1')).toMatchObject({ available: 3, reserved: 0, committed: 1 });
+    expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'COMMITTED' })]);
+  });
+
+  it('applies an event delivered twice once', async () => {
+    await inventory.putProduct('CUP-1', { stock: 10 }).expect(200);
+    const created = orderCreated([{ sku: 'CUP-1', quantity: 2 }]);
+    const { orderId } = created.payload;
+    await inventory.publish(created, randomUUID());
+    await inventory.handled(OrderCreatedV1.subject, await inventory.publish(created, randomUUID()));
+    const cancel = cancelled(created);
+    await inventory.publish(cancel, randomUUID());
+    await inventory.handled(
+      OrderCancelledV1.subject,
+      await inventory.publish(cancel, randomUUID()),
+    );
+    await inventory.relayed();
+
+    expect((await inventory.eventsFor(orderId)).map((e) => e.eventName)).toEqual([
+      'inventory.reserved',
+      'inventory.released',
+    ]);
+    expect(await product('CUP-1')).toMatchObject({ available: 10, reserved: 0 });
+  });
+
+  it('expires a reservation on schedule once its TTL has run out', async () => {
+    await inventory.putProduct('MILK-1', { stock: 3 }).expect(200);
+    const created = orderCreated([{ sku: 'MILK-1', quantity: 2 }]);
+    await reserve(created);
+    await query(
+      `UPDATE ${SCHEMA}.reservations SET expires_at = now() - interval '1 second' WHERE order_id = $1`,
+      [created.payload.orderId],
+    );
+
+    const released = await reply(created.payload.orderId, InventoryReleasedV1);
+    expect(released.payload.reason).toBe('expired');
+    expect(await product('MILK-1')).toMatchObject({ available: 3, reserved: 0 });
+  });
+
+  it('never oversells: 200 concurrent orders of one unit against 50 in stock', async () => {
+    await inventory.putProduct('HOT-1', { stock: 50 }).expect(200);
+    const orders = Array.from({ length: 200 }, () => orderCreated([{ sku: 'HOT-1', quantity: 1 }]));
+    const sequences = await Promise.all(orders.map((order) => inventory.publish(order)));
+    await inventory.handled(OrderCreatedV1.subject, Math.max(...sequences));
+    await inventory.relayed();
+
+    const orderIds = new Set(orders.map((order) => order.payload.orderId));
+    const replies = (await inventory.inventoryEvents()).filter((e) =>
+      orderIds.has((e.payload as { orderId: string }).orderId),
+    );
+    const count = (eventName: string) => replies.filter((e) => e.eventName === eventName).length;
+    expect(count(InventoryReservedV1.eventName)).toBe(50);
+    expect(count(InventoryOutOfStockV1.eventName)).toBe(150);
+    const hot = await product('HOT-1');
+    expect(hot).toMatchObject({ available: 0, reserved: 50, committed: 0 });
+    expect(hot.available + hot.reserved + hot.committed).toBe(50);
+  }, 120_000);
+
+  it('exposes its metrics', async () => {
+    const metrics = (await inventory.http().get('/metrics').expect(200)).text;
+    for (const name of [
+      'reservations_active',
+      'reservations_expired_total',
+      'inventory_reserved_total',
+      'inventory_released_total',
+      'stock_low_alerts_total',
+    ]) {
+      expect(metrics).toContain(`# TYPE ${name}`);
+    }
+    expect(metrics).toMatch(/inventory_released_total\{[^}]*reason="cancelled"[^}]*\} [1-9]/);
+  });
+
+  describe('GET /inventory/reservations', () => {
+    it.each([
+      ['without orderId', {}],
+      ['with a malformed orderId', { orderId: 'not-a-uuid' }],
+      ['with an unknown parameter', { orderId: randomUUID(), sku: 'A' }],
+    ])('answers 400 %s', async (_case, params) => {
+      const response = await inventory
+        .http()
+        .get('/inventory/reservations')
+        .query(params)
+        .expect(400);
+      expect(response.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
+      expect(response.body.message).toMatch(/orderId|sku/);
+    });
+  });
+});

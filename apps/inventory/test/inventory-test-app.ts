@@ -1,0 +1,122 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import {
+  createEvent,
+  EventEnvelope,
+  OrderCreatedV1,
+  OrderCreatedV1Payload,
+  OrderLineV1,
+  streamForSubject,
+  subjectFor,
+} from '@lib/contracts';
+import { durableName, NatsClient } from '@lib/messaging';
+import { freshSchema, query } from '../../../tests/harness/database';
+import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
+import { readStream } from '../../../tests/harness/streams';
+import { eventually } from '../../../tests/harness/wait';
+import { InventoryConfig } from '../src/config';
+import { InventoryModule } from '../src/inventory.module';
+
+/** What an inventory suite drives: the app on a schema of its own, with a private NATS server. */
+export interface InventoryTestApp {
+  app: NestExpressApplication;
+  http: () => ReturnType<typeof request>;
+  /** Publishes an event as the order app would; another `msgID` makes it a second copy. */
+  publish(event: EventEnvelope, msgID?: string): Promise<number>;
+  /** Resolves once the inventory consumer has handled the message at this stream sequence. */
+  handled(subject: string, seq: number): Promise<void>;
+  /** Resolves once every event the app committed is on its stream. */
+  relayed(): Promise<void>;
+  /** Every event inventory published about this order. */
+  eventsFor(orderId: string): Promise<EventEnvelope[]>;
+  inventoryEvents(): Promise<EventEnvelope[]>;
+  putProduct(sku: string, fields?: Partial<ProductFields>): request.Test;
+  close(): Promise<void>;
+}
+
+export interface ProductFields {
+  name: string;
+  priceMinor: number;
+  currency: string;
+  stock: number;
+  lowStockThreshold: number;
+}
+
+export async function startInventoryTestApp(
+  schema: string,
+  overrides: Record<string, string> = {},
+): Promise<InventoryTestApp> {
+  const nats: TestNatsServer = await startNatsServer();
+  await freshSchema(schema);
+  const config = testConfig(InventoryConfig, nats.url, overrides);
+  const app = await startPlatformApp(InventoryModule.forRoot(config, schema), 'inventory', config);
+  const client = app.get(NatsClient);
+  const http = () => request(app.getHttpServer());
+  const inventoryEvents = async () =>
+    (await readStream(client.jsm, 'INVENTORY')).map((message) => message.body);
+
+  return {
+    app,
+    http,
+    async publish(event, msgID = event.eventId) {
+      const subject = subjectFor(event.eventName, event.eventVersion);
+      return (await client.js.publish(subject, JSON.stringify(event), { msgID })).seq;
+    },
+    async handled(subject, seq) {
+      const stream = streamForSubject(subject).name;
+      const consumer = durableName('inventory', subject);
+      await eventually(
+        async () => (await client.jsm.consumers.info(stream, consumer)).ack_floor.stream_seq >= seq,
+        { what: `${consumer} to handle sequence ${seq}` },
+      );
+    },
+    async relayed() {
+      await eventually(
+        async () => {
+          const [row] = await query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
+          );
+          return row?.n === 0;
+        },
+        { what: 'the outbox to be relayed' },
+      );
+    },
+    async eventsFor(orderId) {
+      return (await inventoryEvents()).filter(
+        (event) => (event.payload as { orderId?: string }).orderId === orderId,
+      );
+    },
+    inventoryEvents,
+    putProduct(sku, fields = {}) {
+      return http()
+        .put(`/inventory/products/${sku}`)
+        .send({
+          name: `Product ${sku}`,
+          priceMinor: 1000,
+          currency: 'EUR',
+          stock: 10,
+          lowStockThreshold: 0,
+          ...fields,
+        });
+    },
+    async close() {
+      await app.close();
+      await nats.destroy();
+    },
+  };
+}
+
+/** An order.created as the order app publishes it: its own conversation and saga. */
+export function orderCreated(
+  items: OrderLineV1[],
+  currency = 'EUR',
+): EventEnvelope<OrderCreatedV1Payload> {
+  const orderId = randomUUID();
+  return createEvent(
+    OrderCreatedV1,
+    { orderId, customerId: 'customer-1', currency, items },
+    { correlationId: orderId, sagaId: randomUUID(), tenantId: 'tenant-1' },
+  );
+}

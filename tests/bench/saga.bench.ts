@@ -1,0 +1,123 @@
+import 'reflect-metadata';
+import { loadavg } from 'node:os';
+import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
+import { SagaSystem } from '../harness/saga-system';
+import { eventually } from '../harness/wait';
+import { percentile, perSecond, printTable } from './stats';
+
+/*
+ * npm run bench:saga [-- orders concurrency]
+ * Orders through POST /orders with the order and inventory apps as processes on a private
+ * nats-server and the local Postgres; payment requests are answered at once with success.
+ * (1) throughput: N orders from C concurrent clients; (2) latency: 150 orders/s for 10 s.
+ */
+const ORDERS = Number(process.argv[2] ?? 2000);
+const CONCURRENCY = Number(process.argv[3] ?? 32);
+const PACED_RATE = 150;
+const PACED_SECONDS = 10;
+const SKUS = Array.from({ length: 20 }, (_, i) => `BENCH-${i}`);
+
+interface Timing {
+  postMs: number;
+  startedAt: number;
+}
+
+async function main(): Promise<void> {
+  const system = await SagaSystem.start({
+    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20' },
+    inventory: { DATABASE_POOL_SIZE: '20' },
+  });
+  try {
+    for (const sku of SKUS) await system.putProduct(sku, 10_000_000, 999);
+    const confirmedAt = new Map<string, number>();
+    system.nc.subscribe(OrderConfirmedV1.subject, {
+      callback: (_error, message) => {
+        const event = message.json<EventEnvelope<{ orderId: string }>>();
+        confirmedAt.set(event.payload.orderId, performance.now());
+      },
+    });
+    process.stdout.write(
+      `bench:saga: ${ORDERS} orders at concurrency ${CONCURRENCY}, then ${PACED_RATE}/s for ${PACED_SECONDS} s; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
+    );
+
+    let next = 0;
+    const place = async (timings: Map<string, Timing>): Promise<void> => {
+      const startedAt = performance.now();
+      const orderId = await system.placeOrder([{ sku: SKUS[next++ % SKUS.length]!, quantity: 1 }]);
+      timings.set(orderId, { postMs: performance.now() - startedAt, startedAt });
+    };
+    const finished = (timings: Map<string, Timing>) =>
+      eventually(() => [...timings.keys()].every((id) => confirmedAt.has(id)), {
+        timeoutMs: 300_000,
+        intervalMs: 100,
+        what: 'every saga to complete',
+      });
+
+    // Warm-up: JIT, pools, consumers.
+    const warmup = new Map<string, Timing>();
+    await Promise.all(Array.from({ length: 100 }, () => place(warmup)));
+    await finished(warmup);
+
+    const burst = new Map<string, Timing>();
+    const burstStarted = performance.now();
+    let issued = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (issued++ < ORDERS) await place(burst);
+      }),
+    );
+    await finished(burst);
+    const burstEnded = Math.max(...[...burst.keys()].map((id) => confirmedAt.get(id)!));
+
+    const paced = new Map<string, Timing>();
+    const pacedStarted = performance.now();
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < PACED_RATE * PACED_SECONDS; i++) {
+      const wait = pacedStarted + (i * 1000) / PACED_RATE - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(place(paced));
+    }
+    await Promise.all(inFlight);
+    await finished(paced);
+
+    const stats = (timings: Map<string, Timing>) => {
+      const post = [...timings.values()].map((t) => t.postMs).sort((a, b) => a - b);
+      const saga = [...timings]
+        .map(([id, t]) => confirmedAt.get(id)! - t.startedAt)
+        .sort((a, b) => a - b);
+      return { post, saga };
+    };
+    const b = stats(burst);
+    const p = stats(paced);
+    const row = (name: string, values: number[]) => ({
+      measure: name,
+      p50: percentile(values, 50),
+      p95: percentile(values, 95),
+      p99: percentile(values, 99),
+    });
+    printTable(`Latency (ms)`, [
+      row(`POST /orders, ${CONCURRENCY} concurrent clients`, b.post),
+      row(`saga to COMPLETED, ${CONCURRENCY} concurrent clients`, b.saga),
+      row(`POST /orders at ${PACED_RATE}/s`, p.post),
+      row(`saga to COMPLETED at ${PACED_RATE}/s`, p.saga),
+    ]);
+    const throughput = perSecond(burst.size, burstEnded - burstStarted);
+    printTable('Throughput', [{ measure: 'completed sagas/s', value: throughput }]);
+    const postP99 = percentile(p.post, 99);
+    const sagaP99 = percentile(p.saga, 99);
+    process.stdout.write(
+      `\ntargets: >= 300 sagas/s (${throughput >= 300 ? 'met' : 'MISSED'}), POST p99 <= 50 ms at ${PACED_RATE}/s (${postP99 <= 50 ? 'met' : 'MISSED'}), saga p99 <= 1 s at ${PACED_RATE}/s (${sagaP99 <= 1000 ? 'met' : 'MISSED'})\n`,
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:saga failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

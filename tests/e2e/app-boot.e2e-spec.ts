@@ -4,6 +4,25 @@ import { startNatsServer, TestNatsServer } from '../harness/nats-server';
 
 const APPS = ['order', 'payment', 'inventory', 'trading'];
 
+/** Metrics an app serves besides the ones every app has. */
+const OWN_METRICS: Record<string, string[]> = {
+  order: [
+    'saga_started_total',
+    'saga_completed_total',
+    'saga_compensated_total',
+    'saga_failed_total',
+    'saga_duration_seconds',
+    'sagas_in_flight',
+  ],
+  inventory: [
+    'reservations_active',
+    'reservations_expired_total',
+    'inventory_reserved_total',
+    'inventory_released_total',
+    'stock_low_alerts_total',
+  ],
+};
+
 describe('every app boots as its own process', () => {
   let nats: TestNatsServer;
   let env: Record<string, string>;
@@ -38,6 +57,7 @@ describe('every app boots as its own process', () => {
           'dlq_messages_total',
           'events_published_total',
           'process_cpu_user_seconds_total',
+          ...(OWN_METRICS[app] ?? []),
         ]) {
           expect(metrics).toContain(`# TYPE ${name}`);
         }

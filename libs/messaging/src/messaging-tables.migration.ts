@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { schemaOf } from '@lib/persistence';
 
 /** Outbox and inbox tables in the schema of whichever app runs it. */
 export class MessagingTables1763800000000 implements MigrationInterface {
@@ -46,12 +47,6 @@ export class MessagingTables1763800000000 implements MigrationInterface {
     await runner.query(`DROP TABLE "${schema}".outbox`);
     await runner.query(`DROP FUNCTION "${schema}".outbox_notify()`);
   }
-}
-
-function schemaOf(runner: QueryRunner): string {
-  const schema = (runner.connection.options as { schema?: string }).schema;
-  if (!schema) throw new Error('MessagingTables needs a data source with a schema');
-  return schema;
 }
 
 export function outboxChannel(schema: string): string {

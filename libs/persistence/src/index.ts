@@ -1,4 +1,4 @@
 export * from './data-source';
 export * from './database-setup';
 export * from './persistence.module';
-export * from './columns';
+export * from './schema-helpers';

@@ -1,11 +1,12 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { schemaOf } from '@lib/persistence';
 
 /** Products, reservations and their lines, in the schema of the data source that runs it. */
 export class InventoryTables1764000000000 implements MigrationInterface {
   name = 'InventoryTables1764000000000';
 
   async up(runner: QueryRunner): Promise<void> {
-    const schema = (runner.connection.options as { schema: string }).schema;
+    const schema = schemaOf(runner);
     // The checks are the last line of defence for the stock invariant: nothing goes negative.
     await runner.query(`
       CREATE TABLE "${schema}".products (
@@ -53,7 +54,7 @@ export class InventoryTables1764000000000 implements MigrationInterface {
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    const schema = (runner.connection.options as { schema: string }).schema;
+    const schema = schemaOf(runner);
     for (const table of ['reservation_lines', 'reservations', 'products']) {
       await runner.query(`DROP TABLE "${schema}".${table}`);
     }

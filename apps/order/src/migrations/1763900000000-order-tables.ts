@@ -1,10 +1,11 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { schemaOf } from '@lib/persistence';
 
 export class OrderTables1763900000000 implements MigrationInterface {
   name = 'OrderTables1763900000000';
 
   async up(runner: QueryRunner): Promise<void> {
-    const schema = (runner.connection.options as { schema: string }).schema;
+    const schema = schemaOf(runner);
     await runner.query(`
       CREATE TABLE "${schema}".orders (
         id uuid PRIMARY KEY,
@@ -60,7 +61,7 @@ export class OrderTables1763900000000 implements MigrationInterface {
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    const schema = (runner.connection.options as { schema: string }).schema;
+    const schema = schemaOf(runner);
     for (const table of ['saga_steps', 'sagas', 'order_lines', 'orders']) {
       await runner.query(`DROP TABLE "${schema}".${table}`);
     }

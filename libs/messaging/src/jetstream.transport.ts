@@ -84,6 +84,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     for (const [subject, handler] of this.messageHandlers) {
       const route = await this.prepareRoute(subject, handler);
       const consumer = await this.nats.js.consumers.get(route.stream, route.consumer);
+      // A buffer beyond what is in flight keeps handlers busy while the next pull is under way.
       const messages = await consumer.consume({ max_messages: this.options.concurrency * 4 });
       this.subscriptions.push(messages);
       void this.consumeAll(messages, route);

@@ -58,7 +58,7 @@ export async function ensureConsumer(
     description: `${service} handles ${subject}`,
     ack_wait: nanos(settings.ackWaitMs),
     max_deliver: settings.maxDeliver,
-    // Room for a few instances, each with its own `concurrency` in flight.
+    // Each instance buffers up to 4 × concurrency (see the transport): room for four instances.
     max_ack_pending: settings.concurrency * 16,
   };
   if (await exists(() => jsm.consumers.info(stream, durable))) {

@@ -1,0 +1,17 @@
+# One image per app: docker build -f infra/docker/app.Dockerfile --build-arg APP=order .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+ARG APP
+RUN npx nest build "${APP}" && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ARG APP
+ENV NODE_ENV=production APP=${APP}
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/apps/${APP} ./dist
+USER node
+CMD ["sh", "-c", "exec node dist/apps/${APP}/src/main.js"]

@@ -6,14 +6,14 @@ import { eventually } from '../harness/wait';
 import { percentile, perSecond, printTable } from './stats';
 
 /*
- * npm run bench:saga [-- orders concurrency]
+ * npm run bench:saga [-- orders concurrency paced-rate]
  * Orders through POST /orders with the order and inventory apps as processes on a private
  * nats-server and the local Postgres; payment requests are answered at once with success.
  * (1) throughput: N orders from C concurrent clients; (2) latency: 150 orders/s for 10 s.
  */
 const ORDERS = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
-const PACED_RATE = 150;
+const PACED_RATE = Number(process.argv[4] ?? 150);
 const PACED_SECONDS = 10;
 const SKUS = Array.from({ length: 20 }, (_, i) => `BENCH-${i}`);
 

@@ -1,0 +1,128 @@
+import 'reflect-metadata';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { BaseConfig, ConfigError, loadConfig } from '@lib/platform';
+import { CliError, EXIT, parseDuration, parsePositiveInt, UsageError } from './cli-io';
+import { dlqList, dlqPurge, dlqReplay, dlqShow } from './dlq.command';
+import { StreamRange } from './jetstream-range';
+import { replayRepublish, replayToConsumer } from './replay.command';
+import { sagaShow, sagasStuck } from './saga.command';
+import { streamsCommand } from './streams.command';
+
+const USAGE = `usage: npm run cli -- <command> [--json]
+
+  streams                                   streams, message counts, consumers' pending and redelivered
+  replay <stream> (--from-seq N | --since 1h) [--subject S] (--to-consumer NAME | --republish)
+  dlq list | dlq show <seq> | dlq replay <seq>... | dlq replay --all | dlq purge
+  saga show <orderId|sagaId>                state, step log and every event of its conversation
+  sagas stuck [--older-than 5m]             unfinished sagas that have not moved for that long
+
+NATS_URL and DATABASE_URL are read from the environment (defaults: local NATS and Postgres).
+Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found.
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      republish: { type: 'boolean', default: false },
+      'from-seq': { type: 'string' },
+      since: { type: 'string' },
+      subject: { type: 'string' },
+      'to-consumer': { type: 'string' },
+      'older-than': { type: 'string', default: '5m' },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    if (!values.help) throw new UsageError('a command is needed');
+    return;
+  }
+  const config = loadConfig(BaseConfig);
+  const json = values.json;
+  const needsDb = command === 'saga' || command === 'sagas';
+  const nc = await connect({ servers: config.NATS_URL.split(','), timeout: 5000 });
+  const db = needsDb ? new Client({ connectionString: config.DATABASE_URL }) : undefined;
+  try {
+    await db?.connect();
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    switch (command) {
+      case 'streams':
+        return await streamsCommand(jsm, json);
+      case 'replay': {
+        if (!sub) throw new UsageError('replay needs a stream name');
+        const range: StreamRange = {
+          stream: sub,
+          ...(values.subject ? { subject: values.subject } : {}),
+        };
+        if (values['from-seq'] !== undefined)
+          range.fromSeq = parsePositiveInt(values['from-seq'], '--from-seq');
+        else if (values.since !== undefined) range.sinceMs = parseDuration(values.since, '--since');
+        else throw new UsageError('replay needs --from-seq N or --since DURATION');
+        if (values['to-consumer'] && values.republish)
+          throw new UsageError('choose one of --to-consumer and --republish');
+        if (values['to-consumer'])
+          return await replayToConsumer(jsm, range, values['to-consumer'], json);
+        if (values.republish) return await replayRepublish(js, jsm, range, json);
+        throw new UsageError('replay needs --to-consumer NAME or --republish');
+      }
+      case 'dlq':
+        switch (sub) {
+          case 'list':
+            return await dlqList(js, json);
+          case 'show':
+            return await dlqShow(jsm, parsePositiveInt(rest[0] ?? '', 'the DLQ sequence'));
+          case 'replay':
+            if (values.all) return await dlqReplay(js, jsm, 'all', json);
+            if (rest.length === 0) throw new UsageError('dlq replay needs sequences or --all');
+            return await dlqReplay(
+              js,
+              jsm,
+              rest.map((seq) => parsePositiveInt(seq, 'the DLQ sequence')),
+              json,
+            );
+          case 'purge':
+            return await dlqPurge(jsm, json);
+          case undefined:
+          default:
+            throw new UsageError('dlq takes list, show, replay or purge');
+        }
+      case 'saga':
+        if (sub !== 'show' || !rest[0]) throw new UsageError('saga show <orderId|sagaId>');
+        return await sagaShow(db!, js, rest[0], json);
+      case 'sagas':
+        if (sub !== 'stuck') throw new UsageError('sagas stuck [--older-than 5m]');
+        return await sagasStuck(db!, parseDuration(values['older-than'], '--older-than'), json);
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } finally {
+    await db?.end();
+    await nc.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(EXIT.ok),
+  (error: unknown) => {
+    const known = error instanceof CliError || error instanceof ConfigError;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`saga-cli: ${message}\n`);
+    if (
+      error instanceof TypeError &&
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.exit(EXIT.usage);
+    }
+    process.exit(known ? (error instanceof CliError ? error.exitCode : EXIT.usage) : EXIT.failed);
+  },
+);

@@ -1,0 +1,122 @@
+import { JetStreamClient } from '@nats-io/jetstream';
+import { Client } from 'pg';
+import { EventEnvelope } from '@lib/contracts';
+import { quoteIdentifier } from '@lib/persistence';
+import { orderPersistence } from '../../apps/order/src/persistence';
+import { NotFoundError, print } from './cli-io';
+import { readRange } from './jetstream-range';
+
+const SCHEMA = quoteIdentifier(orderPersistence.schema);
+/** The streams a saga's conversation crosses. */
+const SAGA_STREAMS = ['ORDERS', 'INVENTORY', 'PAYMENTS'];
+/** Events are read from a little before the saga started: clocks of two hosts differ. */
+const CLOCK_SLACK_MS = 60_000;
+
+interface SagaRow {
+  id: string;
+  order_id: string;
+  state: string;
+  version: number;
+  reason: string | null;
+  deadline_at: Date | null;
+  correlation_id: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** `saga show <orderId|sagaId>`: state, step log, and every event of its conversation in order. */
+export async function sagaShow(
+  db: Client,
+  js: JetStreamClient,
+  id: string,
+  json: boolean,
+): Promise<void> {
+  const { rows } = await db.query<SagaRow>(
+    `SELECT * FROM ${SCHEMA}.sagas WHERE id::text = $1 OR order_id::text = $1`,
+    [id],
+  );
+  const saga = rows[0];
+  if (!saga) throw new NotFoundError(`no saga with id or order id ${id}`);
+  const steps = (
+    await db.query<{
+      at: Date;
+      from_state: string | null;
+      to_state: string;
+      trigger: string;
+      reason: string | null;
+    }>(
+      `SELECT at, from_state, to_state, trigger, reason FROM ${SCHEMA}.saga_steps WHERE saga_id = $1 ORDER BY id`,
+      [saga.id],
+    )
+  ).rows;
+  const sinceMs = Date.now() - saga.created_at.getTime() + CLOCK_SLACK_MS;
+  const events: { stream: string; seq: number; event: EventEnvelope }[] = [];
+  for (const stream of SAGA_STREAMS) {
+    for await (const message of readRange(js, { stream, sinceMs })) {
+      const event = message.json<EventEnvelope>();
+      if (event.correlationId === saga.correlation_id)
+        events.push({ stream, seq: message.seq, event });
+    }
+  }
+  events.sort((a, b) => a.event.occurredAt.localeCompare(b.event.occurredAt));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ saga, steps, events }, null, 2)}\n`);
+    return;
+  }
+  print(
+    [
+      {
+        saga: saga.id,
+        order: saga.order_id,
+        state: saga.state,
+        version: saga.version,
+        reason: saga.reason,
+        deadline: saga.deadline_at?.toISOString(),
+      },
+    ],
+    false,
+  );
+  process.stdout.write('\nsteps\n');
+  print(
+    steps.map((s) => ({
+      at: s.at.toISOString(),
+      from: s.from_state,
+      to: s.to_state,
+      trigger: s.trigger,
+      reason: s.reason,
+    })),
+    false,
+  );
+  process.stdout.write('\nevents\n');
+  print(
+    events.map(({ stream, seq, event }) => ({
+      occurredAt: event.occurredAt,
+      stream,
+      seq,
+      event: `${event.eventName}.v${event.eventVersion}`,
+      eventId: event.eventId,
+    })),
+    false,
+  );
+}
+
+/** `sagas stuck --older-than 5m`: unfinished sagas that have not moved for that long. */
+export async function sagasStuck(db: Client, olderThanMs: number, json: boolean): Promise<void> {
+  const { rows } = await db.query<SagaRow>(
+    `SELECT * FROM ${SCHEMA}.sagas
+      WHERE deadline_at IS NOT NULL AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY updated_at LIMIT 1000`,
+    [olderThanMs],
+  );
+  print(
+    rows.map((s) => ({
+      saga: s.id,
+      order: s.order_id,
+      state: s.state,
+      updatedAt: s.updated_at.toISOString(),
+      deadline: s.deadline_at?.toISOString(),
+    })),
+    json,
+    'no stuck sagas',
+  );
+}

@@ -13,5 +13,7 @@ ENV NODE_ENV=production APP=${APP}
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/apps/${APP} ./dist
+RUN ln -s "dist/apps/${APP}/src/main.js" main.js
 USER node
-CMD ["sh", "-c", "exec node dist/apps/${APP}/src/main.js"]
+# Arguments go to the app: `docker run saga-platform/order --setup-only` migrates and exits.
+ENTRYPOINT ["node", "main.js"]

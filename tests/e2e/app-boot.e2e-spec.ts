@@ -1,4 +1,6 @@
-import { TEST_DATABASE_URL } from '../harness/database';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
 import { spawnApp, startAppProcess } from '../harness/app-process';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
 
@@ -69,6 +71,28 @@ describe('every app boots as its own process', () => {
     },
     90_000,
   );
+
+  it('with --setup-only migrates its schema and applies the streams, then exits', async () => {
+    await freshSchema('orders');
+    const setupNats = await startNatsServer();
+    try {
+      const { exited } = spawnApp('order', { ...env, NATS_URL: setupNats.url }, ['--setup-only']);
+      expect(await exited).toBe(0);
+      const migrations = await query<{ name: string }>(
+        'SELECT name FROM orders.migrations ORDER BY id',
+      );
+      expect(migrations.map((m) => m.name)).toEqual([
+        'MessagingTables1763800000000',
+        'OrderTables1763900000000',
+      ]);
+      const nc = await connect({ servers: setupNats.url });
+      const streams = await (await jetstreamManager(nc)).streams.names().next();
+      await nc.close();
+      expect([...streams].sort()).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS', 'TRADING']);
+    } finally {
+      await setupNats.destroy();
+    }
+  }, 60_000);
 
   it('refuses to start with a malformed variable, naming it in one line', async () => {
     const { output, exited } = spawnApp('order', { ...env, NATS_URL: 'localhost:4222' });

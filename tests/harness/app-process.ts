@@ -18,6 +18,7 @@ export interface AppProcess {
 export function spawnApp(
   app: string,
   env: Record<string, string>,
+  args: string[] = [],
 ): {
   child: ChildProcess;
   output: () => { stdout: string; stderr: string };
@@ -25,7 +26,7 @@ export function spawnApp(
 } {
   const child = spawn(
     process.execPath,
-    ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
+    ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts'), ...args],
     {
       cwd: ROOT,
       env: { ...process.env, ...env },

@@ -21,11 +21,10 @@ export async function createPlatformApp(
   service: string,
   config: BaseConfig,
 ): Promise<NestExpressApplication> {
-  const logger = new PinoNestLogger(createLogger(service, config.LOG_LEVEL as LogLevel));
   const app = await NestFactory.create<NestExpressApplication>(module, {
     rawBody: true,
     bufferLogs: true,
-    logger,
+    logger: platformLogger(service, config),
   });
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(correlate);
@@ -36,6 +35,9 @@ export async function createPlatformApp(
   await connectJetStream(app);
   return app;
 }
+
+/** `main.js --setup-only`: migrate the app's schema and apply the streams, then exit (deploy jobs). */
+export const SETUP_ONLY = '--setup-only';
 
 /** For an app's main.ts: a bad variable stops the process with one line naming it. */
 export async function runApp<C extends BaseConfig>(
@@ -51,6 +53,14 @@ export async function runApp<C extends BaseConfig>(
     process.stderr.write(`${service}: ${error.message}\n`);
     process.exit(1);
   }
+  if (process.argv.includes(SETUP_ONLY)) {
+    // Booting the modules migrates the schema and applies the streams; nothing is served.
+    const context = await NestFactory.createApplicationContext(createModule(config), {
+      logger: platformLogger(service, config),
+    });
+    await context.close();
+    process.exit(0);
+  }
   const app = await createPlatformApp(createModule(config), service, config);
   await app.listen(config.PORT, config.HTTP_HOST);
   // Graceful stop: consumers finish their in-flight messages, the relay its batch, then NATS drains.
@@ -65,6 +75,10 @@ export async function runApp<C extends BaseConfig>(
       );
     });
   }
+}
+
+function platformLogger(service: string, config: BaseConfig): PinoNestLogger {
+  return new PinoNestLogger(createLogger(service, config.LOG_LEVEL as LogLevel));
 }
 
 /** Every request carries a correlation id: the caller's `X-Correlation-Id` or a new one. */

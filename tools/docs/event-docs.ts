@@ -1,6 +1,5 @@
-import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
-import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import { dump } from 'js-yaml';
+import { reachableSchemas, ruleSchemas } from './rule-schemas';
 import { EVENT_CATALOG, EventDefinition, streamForSubject, SUBSCRIPTIONS } from '@lib/contracts';
 
 type Schema = Record<string, unknown>;
@@ -19,11 +18,12 @@ export function consumersOf(definition: EventDefinition): string[] {
 const messageId = (d: EventDefinition) => d.payloadClass.name.replace(/Payload$/, '');
 const channelId = (d: EventDefinition) => messageId(d).replace(/^./, (c) => c.toLowerCase());
 
+/** Only the payload classes and what they nest: other classes may be loaded too. */
 function payloadSchemas(): Record<string, Schema> {
-  return validationMetadatasToSchemas({
-    classTransformerMetadataStorage: defaultMetadataStorage,
-    refPointerPrefix: '#/components/schemas/',
-  }) as Record<string, Schema>;
+  return reachableSchemas(
+    ruleSchemas(),
+    EVENT_CATALOG.map((d) => d.payloadClass.name),
+  );
 }
 
 const ENVELOPE: Schema = {
@@ -110,7 +110,7 @@ export function asyncApi(): string {
     servers: { local: { host: '127.0.0.1:4222', protocol: 'nats' } },
     channels,
     operations,
-    components: { messages, schemas: { EventEnvelope: ENVELOPE, ...sortKeys(schemas) } },
+    components: { messages, schemas: { EventEnvelope: ENVELOPE, ...schemas } },
   };
   return `# Generated from libs/contracts by \`npm run docs:generate\`; do not edit.\n${dump(document, { lineWidth: 120, noRefs: true })}`;
 }
@@ -192,10 +192,6 @@ function rules(p: PropertyRules): string {
   if (p.minItems !== undefined) parts.push(`at least ${p.minItems}`);
   if (p.maxItems !== undefined) parts.push(`at most ${p.maxItems}`);
   return parts.join(', ');
-}
-
-function sortKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export const GENERATED = {

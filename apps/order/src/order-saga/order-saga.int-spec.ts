@@ -120,6 +120,14 @@ describe('OrderSaga in the order app', () => {
     return orderId;
   }
 
+  const paymentSucceeded = (orderId: string) =>
+    createEvent(PaymentSucceededV1, {
+      orderId,
+      ...paymentIds(),
+      amountMinor: 2500,
+      currency: 'EUR',
+    });
+
   const paymentIds = () => ({ paymentId: randomUUID(), paymentIntentId: `pi_${randomUUID()}` });
 
   it('prices the order from the reservation, requests payment, and confirms once paid', async () => {
@@ -289,15 +297,7 @@ describe('OrderSaga in the order app', () => {
       client.js,
       createEvent(InventoryReleasedV1, { orderId, reservationId, reason: 'cancelled' }),
     );
-    await publishEvent(
-      client.js,
-      createEvent(PaymentSucceededV1, {
-        orderId,
-        ...paymentIds(),
-        amountMinor: 2500,
-        currency: 'EUR',
-      }),
-    );
+    await publishEvent(client.js, paymentSucceeded(orderId));
     const cancelled = await until(orderId, 'CANCELLED');
     expect(cancelled.saga.reason).toBe('customer');
     expect(
@@ -308,15 +308,7 @@ describe('OrderSaga in the order app', () => {
 
   it('refuses to cancel a completed order', async () => {
     const orderId = await placeReserved();
-    await publishEvent(
-      client.js,
-      createEvent(PaymentSucceededV1, {
-        orderId,
-        ...paymentIds(),
-        amountMinor: 2500,
-        currency: 'EUR',
-      }),
-    );
+    await publishEvent(client.js, paymentSucceeded(orderId));
     await until(orderId, 'COMPLETED');
     const res = await request(http).post(`/orders/${orderId}/cancel`).expect(409);
     expect(res.body).toMatchObject({ statusCode: 409, code: 'ORDER.ALREADY_FINISHED' });

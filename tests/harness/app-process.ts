@@ -55,13 +55,27 @@ export async function startAppProcess(
     HTTP_HOST: '127.0.0.1',
   });
   const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${app} exited: ${output().stderr}`);
-      return (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200;
-    },
+  let ready = false;
+  const readiness = eventually(
+    // A dead child ends the polling too; `diedBooting` reports it.
+    async () =>
+      child.exitCode !== null ||
+      (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
     { timeoutMs: 60_000, intervalMs: 200, what: `${app} to be ready` },
   );
+  // An app that dies while booting fails the start at once, with what it said.
+  const diedBooting = exited.then((code) => {
+    if (!ready) throw new Error(`${app} exited with ${code} while booting: ${output().stderr}`);
+  });
+  readiness.catch(() => undefined);
+  diedBooting.catch(() => undefined);
+  try {
+    await Promise.race([readiness, diedBooting]);
+  } catch (error) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
+  ready = true;
   return {
     url,
     child,

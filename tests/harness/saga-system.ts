@@ -56,16 +56,26 @@ export class SagaSystem {
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
     await Promise.all([freshSchema('orders'), freshSchema('inventory')]);
     const system = new SagaSystem(await startNatsServer(), options);
-    [system.order, system.inventory] = await Promise.all([
-      system.startOrder(),
-      system.startApp('inventory'),
-    ]);
-    system.nc = await connect({ servers: system.nats.url });
-    system.js = jetstream(system.nc);
-    system.jsm = await jetstreamManager(system.nc);
-    system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
-    await system.responder.start();
-    return system;
+    try {
+      const [order, inventory] = await Promise.allSettled([
+        system.startOrder(),
+        system.startApp('inventory'),
+      ]);
+      if (order.status === 'fulfilled') system.order = order.value;
+      if (inventory.status === 'fulfilled') system.inventory = inventory.value;
+      for (const started of [order, inventory])
+        if (started.status === 'rejected') throw started.reason;
+      system.nc = await connect({ servers: system.nats.url });
+      system.js = jetstream(system.nc);
+      system.jsm = await jetstreamManager(system.nc);
+      system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
+      await system.responder.start();
+      return system;
+    } catch (error) {
+      // Whatever did start must not outlive a failed boot.
+      await system.stop();
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,6 @@ import {
   OrderCreatedV1Payload,
   OrderLineV1,
   streamForSubject,
-  subjectFor,
 } from '@lib/contracts';
 import { durableName, NatsClient } from '@lib/messaging';
 import { freshSchema, query } from '../../../tests/harness/database';
@@ -16,6 +15,8 @@ import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-ser
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { readStream } from '../../../tests/harness/streams';
 import { eventually } from '../../../tests/harness/wait';
+import { publishEvent } from '../../../tests/harness/events';
+import { ProductView } from '../src/products/products.service';
 import { InventoryConfig } from '../src/config';
 import { InventoryModule } from '../src/inventory.module';
 
@@ -23,8 +24,8 @@ import { InventoryModule } from '../src/inventory.module';
 export interface InventoryTestApp {
   app: NestExpressApplication;
   http: () => ReturnType<typeof request>;
-  /** Publishes an event as the order app would; another `msgID` makes it a second copy. */
-  publish(event: EventEnvelope, msgID?: string): Promise<number>;
+  /** Publishes an event as the order app would; `asCopy` publishes it again under a new id. */
+  publish(event: EventEnvelope, options?: { asCopy?: boolean }): Promise<number>;
   /** Resolves once the inventory consumer has handled the message at this stream sequence. */
   handled(subject: string, seq: number): Promise<void>;
   /** Resolves once every event the app committed is on its stream. */
@@ -33,6 +34,7 @@ export interface InventoryTestApp {
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
   inventoryEvents(): Promise<EventEnvelope[]>;
   putProduct(sku: string, fields?: Partial<ProductFields>): request.Test;
+  product(sku: string): Promise<ProductView>;
   close(): Promise<void>;
 }
 
@@ -60,10 +62,7 @@ export async function startInventoryTestApp(
   return {
     app,
     http,
-    async publish(event, msgID = event.eventId) {
-      const subject = subjectFor(event.eventName, event.eventVersion);
-      return (await client.js.publish(subject, JSON.stringify(event), { msgID })).seq;
-    },
+    publish: (event, options) => publishEvent(client.js, event, options),
     async handled(subject, seq) {
       const stream = streamForSubject(subject).name;
       const consumer = durableName('inventory', subject);
@@ -100,6 +99,9 @@ export async function startInventoryTestApp(
           lowStockThreshold: 0,
           ...fields,
         });
+    },
+    async product(sku) {
+      return (await http().get(`/inventory/products/${sku}`).expect(200)).body as ProductView;
     },
     async close() {
       await app.close();

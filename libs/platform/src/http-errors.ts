@@ -1,6 +1,5 @@
 import {
   ArgumentsHost,
-  BadRequestException,
   Catch,
   ExceptionFilter,
   Injectable,
@@ -13,11 +12,17 @@ import { describeErrors } from '@lib/contracts';
 
 /**
  * A broken business rule with a stable code, e.g. `ORDER.NOT_FOUND` (404) or
- * `ORDER.ALREADY_COMPLETED` (409). HTTP answers it as `{ statusCode, code, message }`.
+ * `ORDER.ALREADY_FINISHED` (409). HTTP answers it as `{ statusCode, code, message }`.
  */
 export abstract class DomainError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;
+}
+
+/** Bad input that validation or a handler caught: 400 `REQUEST.INVALID`, naming the problem. */
+export class InvalidRequestError extends DomainError {
+  readonly code = 'REQUEST.INVALID';
+  readonly status = 400;
 }
 
 @Catch(DomainError)
@@ -45,22 +50,12 @@ export class StrictValidationPipe extends ValidationPipe {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      exceptionFactory: (errors) =>
-        new BadRequestException({
-          statusCode: 400,
-          code: 'REQUEST.INVALID',
-          message: describeErrors(errors),
-        }),
+      exceptionFactory: (errors) => new InvalidRequestError(describeErrors(errors)),
     });
   }
 }
 
 /** A path or query id that must be a UUID: 400 `REQUEST.INVALID` otherwise. */
 export const UUID_PARAM = new ParseUUIDPipe({
-  exceptionFactory: () =>
-    new BadRequestException({
-      statusCode: 400,
-      code: 'REQUEST.INVALID',
-      message: 'id must be a UUID',
-    }),
+  exceptionFactory: () => new InvalidRequestError('id must be a UUID'),
 });

@@ -1,13 +1,12 @@
-import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { CURRENCY_PATTERN, SKU_PATTERN } from '@lib/contracts';
+import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { IsCurrency, IsMinorUnits, IsSku } from '@lib/contracts';
 
 /** Stock columns are Postgres integers. */
 const MAX_UNITS = 2_147_483_647;
 
 /** The SKU in `/inventory/products/:sku`. */
 export class ProductSkuParam {
-  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 characters of A-Z 0-9 . _ -' })
-  @IsString()
+  @IsSku()
   sku: string;
 }
 
@@ -18,13 +17,10 @@ export class PutProductRequest {
   name: string;
 
   /** Integer minor units (cents). */
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
-  @IsInt()
+  @IsMinorUnits()
   priceMinor: number;
 
-  @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code like EUR' })
-  @IsString()
+  @IsCurrency()
   currency: string;
 
   /** Units on hand and not yet sold: available + reserved. */

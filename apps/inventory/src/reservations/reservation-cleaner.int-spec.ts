@@ -8,7 +8,6 @@ import {
   OrderCreatedV1,
 } from '@lib/contracts';
 import { eventually } from '../../../../tests/harness/wait';
-import { ProductView } from '../products/products.service';
 import {
   InventoryTestApp,
   orderCreated,
@@ -37,11 +36,6 @@ describe('reservation cleaner', () => {
     await inventory?.close();
   });
 
-  async function product(sku: string): Promise<ProductView> {
-    const response = await inventory.http().get(`/inventory/products/${sku}`).expect(200);
-    return response.body as ProductView;
-  }
-
   /** Publishes the orders and waits until each is reserved. */
   async function reserveAll(orders: EventEnvelope<{ orderId: string }>[]): Promise<void> {
     const sequences = await Promise.all(orders.map((order) => inventory.publish(order)));
@@ -69,7 +63,7 @@ describe('reservation cleaner', () => {
         (e) => e.eventName === InventoryReservedV1.eventName,
       ),
     );
-    expect(await product('TENT-1')).toMatchObject({ available: 1, reserved: 3 });
+    expect(await inventory.product('TENT-1')).toMatchObject({ available: 1, reserved: 3 });
 
     expect(await cleaner.expireDue()).toBe(1);
     expect(await cleaner.expireDue()).toBe(0);
@@ -88,7 +82,11 @@ describe('reservation cleaner', () => {
         reason: 'expired',
       },
     });
-    expect(await product('TENT-1')).toMatchObject({ available: 4, reserved: 0, committed: 0 });
+    expect(await inventory.product('TENT-1')).toMatchObject({
+      available: 4,
+      reserved: 0,
+      committed: 0,
+    });
     const { body } = await inventory.http().get('/inventory/reservations').query({ orderId });
     expect(body).toEqual([
       expect.objectContaining({ status: 'EXPIRED', releasedReason: 'expired' }),
@@ -106,7 +104,11 @@ describe('reservation cleaner', () => {
       'inventory.reserved',
       'inventory.released',
     ]);
-    expect(await product('TENT-1')).toMatchObject({ available: 4, reserved: 0, committed: 0 });
+    expect(await inventory.product('TENT-1')).toMatchObject({
+      available: 4,
+      reserved: 0,
+      committed: 0,
+    });
   });
 
   it('releases each reservation exactly once when two cleaners race', async () => {
@@ -115,7 +117,7 @@ describe('reservation cleaner', () => {
       orderCreated([{ sku: 'RACE-1', quantity: 1 }]),
     );
     await reserveAll(orders);
-    expect(await product('RACE-1')).toMatchObject({ available: 77, reserved: 23 });
+    expect(await inventory.product('RACE-1')).toMatchObject({ available: 77, reserved: 23 });
 
     // expireDue keeps no state between calls: two at once race like two instances would.
     const [first, second] = await Promise.all([cleaner.expireDue(), cleaner.expireDue()]);
@@ -124,6 +126,10 @@ describe('reservation cleaner', () => {
     const released = await releases(orders.map((order) => order.payload.orderId));
     expect(released).toHaveLength(orders.length);
     expect(new Set(released.map((e) => e.payload.reservationId)).size).toBe(orders.length);
-    expect(await product('RACE-1')).toMatchObject({ available: 100, reserved: 0, committed: 0 });
+    expect(await inventory.product('RACE-1')).toMatchObject({
+      available: 100,
+      reserved: 0,
+      committed: 0,
+    });
   }, 60_000);
 });

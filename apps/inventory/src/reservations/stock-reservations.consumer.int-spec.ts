@@ -15,7 +15,6 @@ import {
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
-import { ProductView } from '../products/products.service';
 import { ReservationView } from './reservations.service';
 import {
   InventoryTestApp,
@@ -36,11 +35,6 @@ describe('stock reservations', () => {
   afterAll(async () => {
     await inventory?.close();
   });
-
-  async function product(sku: string): Promise<ProductView> {
-    const response = await inventory.http().get(`/inventory/products/${sku}`).expect(200);
-    return response.body as ProductView;
-  }
 
   async function reservations(orderId: string): Promise<ReservationView[]> {
     const response = await inventory
@@ -118,7 +112,11 @@ describe('stock reservations', () => {
     const ttlLeft = Date.parse(reserved.payload.expiresAt) - publishedAt;
     expect(ttlLeft).toBeGreaterThan(15 * 60_000 - 5_000);
     expect(ttlLeft).toBeLessThanOrEqual(15 * 60_000 + 5_000);
-    expect(await product('APPLE-1')).toMatchObject({ available: 8, reserved: 2, committed: 0 });
+    expect(await inventory.product('APPLE-1')).toMatchObject({
+      available: 8,
+      reserved: 2,
+      committed: 0,
+    });
     expect(await reservations(created.payload.orderId)).toEqual([
       {
         reservationId: reserved.payload.reservationId,
@@ -152,8 +150,8 @@ describe('stock reservations', () => {
       // Priced in another currency: none of it can be sold in EUR.
       { sku: 'YEN-1', requested: 1, available: 0 },
     ]);
-    expect(await product('NUT-1')).toMatchObject({ available: 10, reserved: 0 });
-    expect(await product('BOLT-1')).toMatchObject({ available: 3, reserved: 0 });
+    expect(await inventory.product('NUT-1')).toMatchObject({ available: 10, reserved: 0 });
+    expect(await inventory.product('BOLT-1')).toMatchObject({ available: 3, reserved: 0 });
     expect(await reservations(created.payload.orderId)).toEqual([]);
     const events = await inventory.eventsFor(created.payload.orderId);
     expect(events.map((e) => e.eventName)).toEqual([InventoryOutOfStockV1.eventName]);
@@ -176,7 +174,11 @@ describe('stock reservations', () => {
         reason: 'cancelled',
       },
     });
-    expect(await product('LAMP-1')).toMatchObject({ available: 5, reserved: 0, committed: 0 });
+    expect(await inventory.product('LAMP-1')).toMatchObject({
+      available: 5,
+      reserved: 0,
+      committed: 0,
+    });
     expect(await reservations(first.payload.orderId)).toEqual([
       expect.objectContaining({ status: 'RELEASED', releasedReason: 'cancelled' }),
     ]);
@@ -204,7 +206,7 @@ describe('stock reservations', () => {
 
     // A restock re-arms it; the next fall below the threshold alerts again.
     await inventory.putProduct('DESK-1', { stock: 20, lowStockThreshold: 5 }).expect(200);
-    expect(await product('DESK-1')).toMatchObject({ available: 13, reserved: 7 });
+    expect(await inventory.product('DESK-1')).toMatchObject({ available: 13, reserved: 7 });
     await reserve(orderCreated([{ sku: 'DESK-1', quantity: 9 }]));
     const alerts = await lowStockAlerts('DESK-1');
     expect(alerts.map((a) => a.payload)).toEqual([
@@ -237,7 +239,7 @@ describe('stock reservations', () => {
     await inventory.handled(OrderCreatedV1.subject, await inventory.publish(created));
     await inventory.relayed();
     expect(await inventory.eventsFor(orderId)).toEqual([]);
-    expect(await product('BOOK-1')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await inventory.product('BOOK-1')).toMatchObject({ available: 5, reserved: 0 });
     expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'CANCELLED' })]);
   });
 
@@ -253,7 +255,11 @@ describe('stock reservations', () => {
       correlationId: created.correlationId,
       payload: { orderId, reservationId: reserved.payload.reservationId },
     });
-    expect(await product('PHONE-1')).toMatchObject({ available: 3, reserved: 0, committed: 1 });
+    expect(await inventory.product('PHONE-1')).toMatchObject({
+      available: 3,
+      reserved: 0,
+      committed: 1,
+    });
 
     await inventory.handled(
       OrderConfirmedV1.subject,
@@ -265,7 +271,11 @@ describe('stock reservations', () => {
       'inventory.reserved',
       'inventory.committed',
     ]);
-    expect(await product('PHONE-1')).toMatchObject({ available: 3, reserved: 0, committed: 1 });
+    expect(await inventory.product('PHONE-1')).toMatchObject({
+      available: 3,
+      reserved: 0,
+      committed: 1,
+    });
     expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'COMMITTED' })]);
   });
 
@@ -273,13 +283,16 @@ describe('stock reservations', () => {
     await inventory.putProduct('CUP-1', { stock: 10 }).expect(200);
     const created = orderCreated([{ sku: 'CUP-1', quantity: 2 }]);
     const { orderId } = created.payload;
-    await inventory.publish(created, randomUUID());
-    await inventory.handled(OrderCreatedV1.subject, await inventory.publish(created, randomUUID()));
+    await inventory.publish(created, { asCopy: true });
+    await inventory.handled(
+      OrderCreatedV1.subject,
+      await inventory.publish(created, { asCopy: true }),
+    );
     const cancel = cancelled(created);
-    await inventory.publish(cancel, randomUUID());
+    await inventory.publish(cancel, { asCopy: true });
     await inventory.handled(
       OrderCancelledV1.subject,
-      await inventory.publish(cancel, randomUUID()),
+      await inventory.publish(cancel, { asCopy: true }),
     );
     await inventory.relayed();
 
@@ -287,7 +300,7 @@ describe('stock reservations', () => {
       'inventory.reserved',
       'inventory.released',
     ]);
-    expect(await product('CUP-1')).toMatchObject({ available: 10, reserved: 0 });
+    expect(await inventory.product('CUP-1')).toMatchObject({ available: 10, reserved: 0 });
   });
 
   it('expires a reservation on schedule once its TTL has run out', async () => {
@@ -301,7 +314,7 @@ describe('stock reservations', () => {
 
     const released = await reply(created.payload.orderId, InventoryReleasedV1);
     expect(released.payload.reason).toBe('expired');
-    expect(await product('MILK-1')).toMatchObject({ available: 3, reserved: 0 });
+    expect(await inventory.product('MILK-1')).toMatchObject({ available: 3, reserved: 0 });
   });
 
   it('never oversells: 200 concurrent orders of one unit against 50 in stock', async () => {
@@ -318,7 +331,7 @@ describe('stock reservations', () => {
     const count = (eventName: string) => replies.filter((e) => e.eventName === eventName).length;
     expect(count(InventoryReservedV1.eventName)).toBe(50);
     expect(count(InventoryOutOfStockV1.eventName)).toBe(150);
-    const hot = await product('HOT-1');
+    const hot = await inventory.product('HOT-1');
     expect(hot).toMatchObject({ available: 0, reserved: 50, committed: 0 });
     expect(hot.available + hot.reserved + hot.committed).toBe(50);
   }, 120_000);

@@ -8,6 +8,7 @@ import {
   OrderConfirmedV1,
   OrderFailedV1,
   OrderPaymentRequestedV1,
+  subjectFor,
 } from '@lib/contracts';
 import { Outbox, PermanentEventError } from '@lib/messaging';
 import { OrderConfig } from '../config';
@@ -91,21 +92,16 @@ export class OrderSagaOrchestrator {
       throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
     Object.assign(saga, changes, { version: saga.version + 1 });
 
-    let previous: SagaState = from;
     await manager.insert(
       SagaStep,
-      transition.path.map((to) => {
-        const step = {
-          sagaId: saga.id,
-          fromState: previous,
-          toState: to,
-          trigger: cause ? `${cause.eventName}.v${cause.eventVersion}` : trigger,
-          eventId: cause?.eventId ?? null,
-          reason: transition.reason ?? null,
-        };
-        previous = to;
-        return step;
-      }),
+      transition.path.map((to, i) => ({
+        sagaId: saga.id,
+        fromState: i === 0 ? from : transition.path[i - 1]!,
+        toState: to,
+        trigger: cause ? subjectFor(cause.eventName, cause.eventVersion) : trigger,
+        eventId: cause?.eventId ?? null,
+        reason: transition.reason ?? null,
+      })),
     );
     if (transition.command)
       await this.outbox.add(manager, [this.event(transition.command, saga, cause)]);

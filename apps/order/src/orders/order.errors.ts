@@ -23,8 +23,3 @@ export class IdempotencyKeyReusedError extends DomainError {
     super('this Idempotency-Key was used with a different request body');
   }
 }
-
-export class InvalidOrderRequestError extends DomainError {
-  readonly code = 'REQUEST.INVALID';
-  readonly status = 400;
-}

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, UsePipes } from '@nestjs/common';
-import { StrictValidationPipe, UUID_PARAM } from '@lib/platform';
-import { InvalidOrderRequestError } from './order.errors';
+import { InvalidRequestError, StrictValidationPipe, UUID_PARAM } from '@lib/platform';
 import { OrdersService, PlacedOrder } from './orders.service';
 import { PlaceOrderRequest } from './place-order.request';
 
@@ -22,7 +21,7 @@ export class OrdersController {
       idempotencyKey !== undefined &&
       (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
     ) {
-      throw new InvalidOrderRequestError(
+      throw new InvalidRequestError(
         `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
       );
     }

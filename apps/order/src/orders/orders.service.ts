@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
 import { Outbox } from '@lib/messaging';
+import { InvalidRequestError } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
@@ -14,7 +15,6 @@ import { OrderLine } from './order-line.entity';
 import { Order } from './order.entity';
 import {
   IdempotencyKeyReusedError,
-  InvalidOrderRequestError,
   OrderAlreadyFinishedError,
   OrderNotFoundError,
 } from './order.errors';
@@ -210,7 +210,7 @@ function mergeLines(items: PlaceOrderRequest['items']): { sku: string; quantity:
   const merged = [...quantities].map(([sku, quantity]) => ({ sku, quantity }));
   const tooMany = merged.find((line) => line.quantity > MAX_LINE_QUANTITY);
   if (tooMany) {
-    throw new InvalidOrderRequestError(
+    throw new InvalidRequestError(
       `items for sku ${tooMany.sku} add up to ${tooMany.quantity}, more than ${MAX_LINE_QUANTITY}`,
     );
   }

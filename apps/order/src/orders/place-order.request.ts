@@ -3,27 +3,22 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsInt,
   IsOptional,
   IsString,
   Length,
-  Matches,
   Max,
-  Min,
   ValidateNested,
 } from 'class-validator';
-import { CURRENCY_PATTERN, SKU_PATTERN } from '@lib/contracts';
+import { IsCurrency, IsQuantity, IsSku } from '@lib/contracts';
 
 export const MAX_LINE_QUANTITY = 1000;
 
 export class PlaceOrderLine {
-  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 characters of A-Z 0-9 . _ -' })
-  @IsString()
+  @IsSku()
   sku: string;
 
-  @Min(1)
   @Max(MAX_LINE_QUANTITY)
-  @IsInt()
+  @IsQuantity()
   quantity: number;
 }
 
@@ -41,7 +36,7 @@ export class PlaceOrderRequest {
   items: PlaceOrderLine[];
 
   @IsOptional()
-  @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code like EUR' })
+  @IsCurrency()
   currency?: string;
 
   @IsOptional()

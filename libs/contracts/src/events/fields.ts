@@ -5,13 +5,13 @@ function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator 
   return (target, key) => decorators.forEach((decorate) => decorate(target, key));
 }
 
-/** Shared field rules, so every event spells an SKU, an amount or a currency the same way. */
+/** Shared field rules, so every event and request spells an SKU, an amount or a currency the same way. */
 export const SKU_PATTERN = /^[A-Z0-9][A-Z0-9._-]{0,63}$/;
 export const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 export const IsSku = () =>
   applyDecorators(
-    Matches(SKU_PATTERN, { message: '$property must be 1-64 of A-Z 0-9 . _ -' }),
+    Matches(SKU_PATTERN, { message: '$property must be 1-64 characters of A-Z 0-9 . _ -' }),
     IsString(),
   );
 

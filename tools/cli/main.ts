@@ -111,18 +111,18 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Bad flags and bad configuration are usage errors; a CliError knows its own code. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ConfigError) return EXIT.usage;
+  const parseArgsError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  return parseArgsError ? EXIT.usage : EXIT.failed;
+}
+
 main(process.argv.slice(2)).then(
   () => process.exit(EXIT.ok),
   (error: unknown) => {
-    const known = error instanceof CliError || error instanceof ConfigError;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`saga-cli: ${message}\n`);
-    if (
-      error instanceof TypeError &&
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
-      process.exit(EXIT.usage);
-    }
-    process.exit(known ? (error instanceof CliError ? error.exitCode : EXIT.usage) : EXIT.failed);
+    process.stderr.write(`saga-cli: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(exitCodeOf(error));
   },
 );

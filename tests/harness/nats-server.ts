@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /** A private nats-server with JetStream on a free port and a temporary store, for one suite. */
 export interface TestNatsServer {
@@ -15,17 +15,23 @@ export interface TestNatsServer {
   destroy(): Promise<void>;
 }
 
+/** `NATS_SERVER_BIN` when set (and then only it), else the usual install paths and the PATH. */
 export function natsServerBinary(): string {
-  const candidates = [
-    process.env.NATS_SERVER_BIN,
-    '/usr/sbin/nats-server',
-    '/usr/bin/nats-server',
-    '/usr/local/bin/nats-server',
-  ];
-  const found = candidates.find((path): path is string => !!path && existsSync(path));
+  const explicit = process.env.NATS_SERVER_BIN;
+  const candidates = explicit
+    ? [explicit]
+    : [
+        '/usr/sbin/nats-server',
+        '/usr/bin/nats-server',
+        '/usr/local/bin/nats-server',
+        ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'nats-server')),
+      ];
+  const found = candidates.find((path) => existsSync(path));
   if (!found) {
     throw new Error(
-      'nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN to its path',
+      explicit
+        ? `NATS_SERVER_BIN=${explicit} does not exist`
+        : 'nats-server not found: install it (Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) or set NATS_SERVER_BIN to its path',
     );
   }
   return found;
@@ -81,23 +87,33 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  host = '127.0.0.1',
+  what = 'nats-server',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await canConnect(port)) return;
+    if (await canConnect(port, host)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`);
+  throw new Error(`${what} did not listen on ${host}:${port} within ${timeoutMs} ms`);
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on host:port. */
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
+    socket.connect(port, host);
   });
 }

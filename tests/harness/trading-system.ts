@@ -83,6 +83,18 @@ export class TradingSystem {
     return startAppProcess('trading', { ...this.env, NATS_URL: this.nats.url });
   }
 
+  /** Kills an instance without warning (SIGKILL): its sessions die with it, leases included. */
+  async kill(instance: AppProcess): Promise<void> {
+    instance.child.kill('SIGKILL');
+    await instance.stop();
+    this.instances = this.instances.filter((running) => running !== instance);
+  }
+
+  /** The instance whose `host:pid` is `tickedBy`. */
+  instanceNamed(tickedBy: string | null): AppProcess | undefined {
+    return this.instances.find((instance) => tickedBy?.endsWith(`:${instance.child.pid}`));
+  }
+
   async stop(): Promise<void> {
     await this.nc?.close();
     await Promise.all(this.instances.map((instance) => instance.stop()));
@@ -93,29 +105,34 @@ export class TradingSystem {
     return this.instances[0]!.url;
   }
 
-  async http(
+  async http<T = Record<string, unknown>>(
     method: string,
     path: string,
     body?: unknown,
     instance = this.instances[0]!,
-  ): Promise<{ status: number; body: any }> {
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${instance.url}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as T };
   }
 
   async create(overrides: Record<string, unknown> = {}): Promise<string> {
-    const created = await this.http('POST', '/v1/trading/strategies', strategyBody(overrides));
+    const created = await this.http<StrategyView>(
+      'POST',
+      '/v1/trading/strategies',
+      strategyBody(overrides),
+    );
     if (created.status !== 201)
       throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-    return (created.body as StrategyView).strategyId;
+    return created.body.strategyId;
   }
 
   async strategy(strategyId: string): Promise<StrategyView> {
-    return (await this.http('GET', `/v1/trading/strategies/${strategyId}`)).body as StrategyView;
+    return (await this.http('GET', `/v1/trading/strategies/${strategyId}`))
+      .body as unknown as StrategyView;
   }
 
   /** Sends the command and waits until an instance has carried it out. */

@@ -13,7 +13,7 @@ describe('trading strategies', () => {
   let trading: TradingSystem;
 
   beforeAll(async () => {
-    trading = await TradingSystem.start();
+    trading = await TradingSystem.start(1, { PAPER_MAX_ORDER_QTY: '1000' });
   }, 90_000);
 
   afterAll(async () => {
@@ -191,6 +191,32 @@ describe('trading strategies', () => {
     });
   }, 60_000);
 
+  it('records an order the exchange refuses as REJECTED, with the exchange as the source', async () => {
+    const strategyId = await trading.create({
+      params: { center: 200, spacing: 1, levels: 3, quantityPerLevel: 400 },
+      riskLimits: { maxPosition: 5000, maxOrderQty: 2000, maxOrdersPerMinute: 100 },
+    });
+    await trading.command(strategyId, 'deploy');
+    const refused = await trading.until(
+      strategyId,
+      (s) => s.recentOrders.some((o) => o.status === 'REJECTED'),
+      'a refused order',
+    );
+    await trading.command(strategyId, 'stop');
+    const reason = "quantity 1200 is above the venue's limit of 1000";
+    expect(refused.recentOrders.at(-1)).toMatchObject({
+      quantity: 1200,
+      status: 'REJECTED',
+      reason,
+    });
+    await trading.relayed();
+    const events = await trading.events(strategyId);
+    expect(events.filter((e) => e.eventName === 'trading.order.submitted')).toEqual([]);
+    expect(events.find((e) => e.eventName === 'trading.order.rejected')).toMatchObject({
+      payload: { strategyId, quantity: 1200, source: 'exchange', reason },
+    });
+  }, 60_000);
+
   const valid = strategyBody();
   it.each([
     ['an unknown field', { ...valid, colour: 'red' }, 'property colour should not exist'],
@@ -338,7 +364,11 @@ describe('trading strategies', () => {
       expect(metrics).toContain(`# TYPE ${name}`);
     }
     expect(metrics).toMatch(/trading_orders_sent_total\{[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/trading_orders_rejected_total\{[^}]*source="risk"[^}]*\} [1-9]/);
+    for (const source of ['risk', 'exchange']) {
+      expect(metrics).toMatch(
+        new RegExp(`trading_orders_rejected_total\\{[^}]*source="${source}"[^}]*\\} [1-9]`),
+      );
+    }
     expect(metrics).toMatch(/trading_fills_total\{[^}]*\} [1-9]/);
     expect(metrics).toMatch(/pnl_estimated\{[^}]*strategy="[0-9a-f-]{36}"[^}]*\} -?\d/);
   });

@@ -131,8 +131,7 @@ export class TradingSystem {
   }
 
   async strategy(strategyId: string): Promise<StrategyView> {
-    return (await this.http('GET', `/v1/trading/strategies/${strategyId}`))
-      .body as unknown as StrategyView;
+    return (await this.http<StrategyView>('GET', `/v1/trading/strategies/${strategyId}`)).body;
   }
 
   /** Sends the command and waits until an instance has carried it out. */

@@ -12,6 +12,7 @@ import { TradingConfig } from '../config';
 import { Strategy } from '../strategies/strategy.entity';
 import { StrategyState } from '../strategies/strategy.state';
 import { tradingMetrics } from '../trading.metrics';
+import { OPEN_ORDER_STATUSES } from './order.state';
 import { TradingOrder } from './trading-order.entity';
 import { StrategyExecution } from './strategy-execution';
 import { StrategyLeases } from './strategy-leases';
@@ -27,13 +28,16 @@ export class StrategyRunner implements OnApplicationBootstrap, BeforeApplication
   readonly instanceId = `${hostname()}:${process.pid}`;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private readonly orders: string;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly leases: StrategyLeases,
     private readonly execution: StrategyExecution,
     private readonly config: TradingConfig,
-  ) {}
+  ) {
+    this.orders = dataSource.getMetadata(TradingOrder).tablePath;
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -57,8 +61,9 @@ export class StrategyRunner implements OnApplicationBootstrap, BeforeApplication
       .select(['s.id', 's.state'])
       .where(`s.state = 'Live'`)
       .orWhere(
-        `s.state = 'Stopped' AND EXISTS (SELECT 1 FROM ${this.dataSource.getMetadata(TradingOrder).tablePath} o
-           WHERE o.strategy_id = s.id AND o.status IN ('NEW', 'SUBMITTED', 'PARTIALLY_FILLED'))`,
+        `s.state = 'Stopped' AND EXISTS (SELECT 1 FROM ${this.orders} o
+           WHERE o.strategy_id = s.id AND o.status IN (:...open))`,
+        { open: OPEN_ORDER_STATUSES },
       )
       .getMany();
     const held = await this.leases.claim(candidates.map((s) => s.id));

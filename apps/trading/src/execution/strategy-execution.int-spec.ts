@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { TradingOrderSubmittedV1 } from '@lib/contracts';
@@ -25,6 +26,8 @@ describe('strategy execution', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
+    // No app here to route Nest's logger into quiet JSON: keep the decisions out of the test output.
+    Logger.overrideLogger(['error']);
     await freshSchema(SCHEMA);
     dataSource = await openAppDataSource(
       appDataSourceOptions(TEST_DATABASE_URL, { ...tradingPersistence, schema: SCHEMA }),

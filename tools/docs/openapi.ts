@@ -6,6 +6,7 @@ import { dump } from 'js-yaml';
 import { ProductsController } from '../../apps/inventory/src/products/products.controller';
 import { ReservationsController } from '../../apps/inventory/src/reservations/reservations.controller';
 import { OrdersController } from '../../apps/order/src/orders/orders.controller';
+import { StrategiesController } from '../../apps/trading/src/strategies/strategies.controller';
 import { HealthController } from '../../libs/platform/src/health.controller';
 import { reachableSchemas, ruleSchemas } from './rule-schemas';
 
@@ -16,7 +17,7 @@ export const HTTP_APPS: Record<string, Type[]> = {
   order: [OrdersController],
   payment: [],
   inventory: [ProductsController, ReservationsController],
-  trading: [],
+  trading: [StrategiesController],
 };
 
 /**

@@ -14,6 +14,13 @@ import { PaymentFailedV1 } from './events/payment-failed.v1';
 import { PaymentPendingV1 } from './events/payment-pending.v1';
 import { PaymentRefundedV1 } from './events/payment-refunded.v1';
 import { PaymentSucceededV1 } from './events/payment-succeeded.v1';
+import { TradingOrderFilledV1 } from './events/trading-order-filled.v1';
+import { TradingOrderRejectedV1 } from './events/trading-order-rejected.v1';
+import { TradingOrderSubmittedV1 } from './events/trading-order-submitted.v1';
+import { TradingStrategyDeployRequestedV1 } from './events/trading-strategy-deploy-requested.v1';
+import { TradingStrategyDeployedV1 } from './events/trading-strategy-deployed.v1';
+import { TradingStrategyStopRequestedV1 } from './events/trading-strategy-stop-requested.v1';
+import { TradingStrategyStoppedV1 } from './events/trading-strategy-stopped.v1';
 
 /** Every published event version. A version in here is frozen: see `fixtures/` and its spec. */
 export const EVENT_CATALOG: readonly EventDefinition[] = [
@@ -32,6 +39,13 @@ export const EVENT_CATALOG: readonly EventDefinition[] = [
   PaymentFailedV1,
   PaymentCancelledV1,
   PaymentRefundedV1,
+  TradingStrategyDeployRequestedV1,
+  TradingStrategyStopRequestedV1,
+  TradingStrategyDeployedV1,
+  TradingStrategyStoppedV1,
+  TradingOrderSubmittedV1,
+  TradingOrderFilledV1,
+  TradingOrderRejectedV1,
 ];
 
 const BY_SUBJECT = new Map(EVENT_CATALOG.map((definition) => [definition.subject, definition]));

@@ -13,5 +13,6 @@ export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
   ],
   payment: [],
   inventory: ['order.created.v1', 'order.cancelled.v1', 'order.confirmed.v1'],
-  trading: [],
+  // Deploy and stop are commands the trading app sends itself, so any instance can carry them out.
+  trading: ['trading.strategy.deploy-requested.v1', 'trading.strategy.stop-requested.v1'],
 };

@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { createEvent, TradingStrategyDeployRequestedV1 } from '@lib/contracts';
+import { durableName } from '@lib/messaging';
+import { query } from '../harness/database';
+import { publishEvent } from '../harness/events';
+import { strategyBody, StrategyView, TradingSystem } from '../harness/trading-system';
+import { eventually } from '../harness/wait';
+
+const FINAL = ['FILLED', 'CANCELLED', 'REJECTED'];
+
+describe('trading strategies', () => {
+  let trading: TradingSystem;
+
+  beforeAll(async () => {
+    trading = await TradingSystem.start(1, { PAPER_MAX_ORDER_QTY: '1000' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await trading?.stop();
+  });
+
+  async function orders(strategyId: string) {
+    return query<{ id: string; tick: number; side: string; status: string; filled: number }>(
+      `SELECT id, tick, side, status, filled_quantity AS filled FROM trading.orders
+        WHERE strategy_id = $1 ORDER BY tick`,
+      [strategyId],
+    );
+  }
+
+  it('deploys over JetStream, trades with partial fills, stops, and ticks no more after stop', async () => {
+    const created = await trading.http<StrategyView>(
+      'POST',
+      '/v1/trading/strategies',
+      strategyBody(),
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      state: 'Idle',
+      pendingCommand: null,
+      tick: 0,
+      position: 0,
+    });
+    const { strategyId } = created.body;
+
+    const deploy = await trading.http('POST', `/v1/trading/strategies/${strategyId}/deploy`);
+    expect(deploy.status).toBe(202);
+    expect(deploy.body).toMatchObject({ strategyId, state: 'Idle', pendingCommand: 'deploy' });
+    await trading.until(strategyId, (s) => s.state === 'Live', 'Live');
+
+    const trading3 = await trading.until(
+      strategyId,
+      (s) => s.recentOrders.filter((o) => o.status === 'FILLED').length >= 3,
+      'three filled orders',
+    );
+    expect(trading3.tickedBy).toMatch(/:\d+$/);
+
+    // A second strategy keeps the runner busy: its ticks prove passes ran after the stop.
+    const witness = await trading.create({
+      name: 'ETH trend',
+      symbol: 'ETH-USD',
+      kind: 'ma-crossover',
+      params: { fastPeriod: 3, slowPeriod: 8, quantity: 4 },
+    });
+    await trading.command(witness, 'deploy');
+
+    const stop = await trading.http('POST', `/v1/trading/strategies/${strategyId}/stop`);
+    expect(stop.status).toBe(202);
+    expect(stop.body).toMatchObject({ state: 'Live', pendingCommand: 'stop' });
+    const stopped = await trading.until(strategyId, (s) => s.state === 'Stopped', 'Stopped');
+    const witnessTick = (await trading.strategy(witness)).tick;
+    await trading.until(witness, (s) => s.tick >= witnessTick + 3, 'three more witness ticks');
+    // Open orders are wound down: filled or cancelled, none left working.
+    await eventually(
+      async () => (await orders(strategyId)).every((o) => FINAL.includes(o.status)),
+      {
+        what: 'the stopped strategy’s orders to settle',
+      },
+    );
+    const after = await trading.strategy(strategyId);
+    expect(after.tick).toBe(stopped.tick);
+    expect(Math.max(...(await orders(strategyId)).map((o) => o.tick))).toBeLessThanOrEqual(
+      stopped.tick,
+    );
+
+    // The position is exactly what the fills add up to.
+    const all = await orders(strategyId);
+    expect(after.position).toBe(
+      all.reduce((sum, o) => sum + (o.side === 'buy' ? o.filled : -o.filled), 0),
+    );
+
+    await trading.relayed();
+    const events = await trading.events(strategyId);
+    const named = (name: string) => events.filter((e) => e.eventName === name);
+    const [requested] = named('trading.strategy.deploy-requested');
+    expect(named('trading.strategy.deployed')).toEqual([
+      expect.objectContaining({
+        correlationId: strategyId,
+        causationId: requested!.eventId,
+        payload: { strategyId, name: 'BTC grid', symbol: 'BTC-USD', kind: 'grid' },
+      }),
+    ]);
+    // The stop reports the position it found; fills of orders still open at that moment follow it.
+    const stoppedAt = events.findIndex((e) => e.eventName === 'trading.strategy.stopped');
+    expect(named('trading.strategy.stopped')).toHaveLength(1);
+    const laterFills = events
+      .slice(stoppedAt)
+      .filter((e) => e.eventName === 'trading.order.filled')
+      .reduce(
+        (sum, e) => sum + (e.payload.side === 'buy' ? 1 : -1) * Number(e.payload.quantity),
+        0,
+      );
+    expect(Number(events[stoppedAt]!.payload.position) + laterFills).toBe(after.position);
+    const sent = all.filter((o) => o.status !== 'REJECTED');
+    const submitted = named('trading.order.submitted').map((e) => e.payload.orderId);
+    expect(submitted.sort()).toEqual(sent.map((o) => o.id).sort());
+    // Two parts per order: a partial fill, then the one that completes it.
+    const filledOrder = all.find((o) => o.status === 'FILLED')!;
+    expect(
+      named('trading.order.filled')
+        .filter((e) => e.payload.orderId === filledOrder.id)
+        .map((e) => e.payload.status),
+    ).toEqual(['PARTIALLY_FILLED', 'FILLED']);
+
+    await trading.command(witness, 'stop');
+  }, 120_000);
+
+  it.each([
+    [
+      'an order above maxOrderQty',
+      { center: 200, spacing: 1, levels: 3, quantityPerLevel: 20 },
+      { maxPosition: 100, maxOrderQty: 50, maxOrdersPerMinute: 100 },
+      'max-order-qty: 60 units exceed the limit of 50',
+    ],
+    [
+      'an order that would take the position beyond maxPosition',
+      { center: 200, spacing: 1, levels: 3, quantityPerLevel: 5 },
+      { maxPosition: 10, maxOrderQty: 50, maxOrdersPerMinute: 100 },
+      'max-position: buy 15 would take the position to 15, beyond ±10',
+    ],
+  ])(
+    'rejects %s before sending it, and publishes the reason',
+    async (_case, params, riskLimits, reason) => {
+      const strategyId = await trading.create({ params, riskLimits });
+      await trading.command(strategyId, 'deploy');
+      const rejected = await trading.until(
+        strategyId,
+        (s) => s.recentOrders.length > 0,
+        'a decided order',
+      );
+      expect(rejected.recentOrders.at(-1)).toMatchObject({
+        side: 'buy',
+        status: 'REJECTED',
+        reason,
+      });
+      await trading.command(strategyId, 'stop');
+      await trading.relayed();
+      const events = await trading.events(strategyId);
+      expect(events.filter((e) => e.eventName === 'trading.order.submitted')).toEqual([]);
+      expect(events.find((e) => e.eventName === 'trading.order.rejected')).toMatchObject({
+        correlationId: strategyId,
+        payload: { strategyId, side: 'buy', source: 'risk', reason },
+      });
+      const atExchange = await query(
+        `SELECT 1 FROM trading.paper_exchange_orders p
+           JOIN trading.orders o ON o.id::text = p.client_order_id WHERE o.strategy_id = $1`,
+        [strategyId],
+      );
+      expect(atExchange).toHaveLength(0);
+      expect(rejected.position).toBe(0);
+    },
+    60_000,
+  );
+
+  it('rejects by max orders per minute once the limit is used up', async () => {
+    const strategyId = await trading.create({
+      riskLimits: { maxPosition: 100, maxOrderQty: 50, maxOrdersPerMinute: 2 },
+    });
+    await trading.command(strategyId, 'deploy');
+    const limited = await trading.until(
+      strategyId,
+      (s) => s.recentOrders.some((o) => o.status === 'REJECTED'),
+      'a rejected order',
+    );
+    await trading.command(strategyId, 'stop');
+    const decided = [...limited.recentOrders].reverse();
+    expect(decided.slice(0, 2).map((o) => o.status)).not.toContain('REJECTED');
+    expect(decided[2]).toMatchObject({
+      status: 'REJECTED',
+      reason: 'max-orders-per-minute: 2 orders sent in the last minute, the limit is 2',
+    });
+  }, 60_000);
+
+  it('records an order the exchange refuses as REJECTED, with the exchange as the source', async () => {
+    const strategyId = await trading.create({
+      params: { center: 200, spacing: 1, levels: 3, quantityPerLevel: 400 },
+      riskLimits: { maxPosition: 5000, maxOrderQty: 2000, maxOrdersPerMinute: 100 },
+    });
+    await trading.command(strategyId, 'deploy');
+    const refused = await trading.until(
+      strategyId,
+      (s) => s.recentOrders.some((o) => o.status === 'REJECTED'),
+      'a refused order',
+    );
+    await trading.command(strategyId, 'stop');
+    const reason = "quantity 1200 is above the venue's limit of 1000";
+    expect(refused.recentOrders.at(-1)).toMatchObject({
+      quantity: 1200,
+      status: 'REJECTED',
+      reason,
+    });
+    await trading.relayed();
+    const events = await trading.events(strategyId);
+    expect(events.filter((e) => e.eventName === 'trading.order.submitted')).toEqual([]);
+    expect(events.find((e) => e.eventName === 'trading.order.rejected')).toMatchObject({
+      payload: { strategyId, quantity: 1200, source: 'exchange', reason },
+    });
+  }, 60_000);
+
+  const valid = strategyBody();
+  it.each([
+    ['an unknown field', { ...valid, colour: 'red' }, 'property colour should not exist'],
+    ['a missing name', { ...valid, name: undefined }, 'name'],
+    ['a lower-case symbol', { ...valid, symbol: 'btc-usd' }, 'symbol must look like BTC-USD'],
+    ['an unknown kind', { ...valid, kind: 'martingale' }, 'kind must be one of ma-crossover, grid'],
+    ['params that are not an object', { ...valid, params: 3 }, 'params must be an object'],
+    [
+      'grid params with a negative spacing',
+      { ...valid, params: { center: 62, spacing: -1, levels: 3, quantityPerLevel: 2 } },
+      'params.spacing must be a positive number',
+    ],
+    [
+      'params of another kind',
+      { ...valid, params: { fastPeriod: 3, slowPeriod: 8, quantity: 1 } },
+      'params.property fastPeriod should not exist',
+    ],
+    [
+      'a fast period not below the slow one',
+      { ...valid, kind: 'ma-crossover', params: { fastPeriod: 8, slowPeriod: 8, quantity: 1 } },
+      'params.fastPeriod must be less than params.slowPeriod',
+    ],
+    ['missing risk limits', { ...valid, riskLimits: undefined }, 'riskLimits'],
+    [
+      'a fractional order limit',
+      { ...valid, riskLimits: { maxPosition: 10, maxOrderQty: 1.5, maxOrdersPerMinute: 5 } },
+      'riskLimits.maxOrderQty must be an integer',
+    ],
+    ['a body that is not JSON', '{"name":', 'JSON'],
+  ])(
+    'answers 400 JSON naming the problem for %s, and creates nothing',
+    async (_c, body, problem) => {
+      const before = (await trading.http<unknown[]>('GET', '/v1/trading/strategies')).body;
+      const response = await trading.http('POST', '/v1/trading/strategies', body);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ statusCode: 400 });
+      expect(JSON.stringify(response.body.message)).toContain(problem);
+      const after = (await trading.http<unknown[]>('GET', '/v1/trading/strategies')).body;
+      expect(after).toHaveLength(before.length);
+    },
+  );
+
+  it('answers 404 for an unknown strategy and 400 for a malformed id', async () => {
+    const unknown = randomUUID();
+    for (const path of ['', '/deploy', '/stop']) {
+      const method = path ? 'POST' : 'GET';
+      expect(await trading.http(method, `/v1/trading/strategies/${unknown}${path}`)).toEqual({
+        status: 404,
+        body: {
+          statusCode: 404,
+          code: 'TRADING.STRATEGY_NOT_FOUND',
+          message: `strategy ${unknown} does not exist`,
+        },
+      });
+      expect(await trading.http(method, `/v1/trading/strategies/nope${path}`)).toMatchObject({
+        status: 400,
+        body: { code: 'REQUEST.INVALID', message: 'id must be a UUID' },
+      });
+    }
+  });
+
+  it('answers 409 for an illegal transition or a command still pending, and changes nothing', async () => {
+    const strategyId = await trading.create();
+    const path = (command: string) => `/v1/trading/strategies/${strategyId}/${command}`;
+    expect(await trading.http('POST', path('stop'))).toEqual({
+      status: 409,
+      body: {
+        statusCode: 409,
+        code: 'TRADING.ILLEGAL_TRANSITION',
+        message: `strategy ${strategyId} is Idle: it cannot stop`,
+      },
+    });
+
+    // NATS down: the deploy waits in the outbox, so the second command finds it pending.
+    await trading.nats.stop();
+    try {
+      expect((await trading.http('POST', path('deploy'))).status).toBe(202);
+      for (const command of ['deploy', 'stop']) {
+        expect(await trading.http('POST', path(command))).toMatchObject({
+          status: 409,
+          body: { code: 'TRADING.COMMAND_PENDING' },
+        });
+      }
+    } finally {
+      await trading.nats.start();
+    }
+    await trading.until(strategyId, (s) => s.state === 'Live', 'Live once NATS is back');
+
+    expect(await trading.http('POST', path('deploy'))).toMatchObject({
+      status: 409,
+      body: { code: 'TRADING.ILLEGAL_TRANSITION', message: /is Live: it cannot deploy/ },
+    });
+    await trading.command(strategyId, 'stop');
+    for (const command of ['deploy', 'stop']) {
+      expect(await trading.http('POST', path(command))).toMatchObject({
+        status: 409,
+        body: { code: 'TRADING.ILLEGAL_TRANSITION', message: /is Stopped/ },
+      });
+    }
+    expect(await trading.strategy(strategyId)).toMatchObject({
+      state: 'Stopped',
+      pendingCommand: null,
+    });
+  }, 90_000);
+
+  it('applies a redelivered or stale deploy command once', async () => {
+    const strategyId = await trading.create();
+    await trading.command(strategyId, 'deploy');
+    await trading.relayed();
+    const [requested] = (await trading.events(strategyId)).filter(
+      (e) => e.eventName === TradingStrategyDeployRequestedV1.eventName,
+    );
+    const js = jetstream(trading.nc);
+    const stale = createEvent(
+      TradingStrategyDeployRequestedV1,
+      { strategyId },
+      { correlationId: strategyId },
+    );
+    await publishEvent(js, requested!, { asCopy: true });
+    const seq = await publishEvent(js, stale);
+    const consumer = durableName('trading', TradingStrategyDeployRequestedV1.subject);
+    await eventually(
+      async () =>
+        (await trading.jsm.consumers.info('TRADING', consumer)).ack_floor.stream_seq >= seq,
+      { what: 'the deploy consumer to handle both' },
+    );
+    await trading.command(strategyId, 'stop');
+    await trading.relayed();
+    const names = (await trading.events(strategyId))
+      .map((e) => e.eventName)
+      .filter((name) => name.startsWith('trading.strategy.'));
+    expect(names.filter((n) => n === 'trading.strategy.deployed')).toHaveLength(1);
+    expect(names.filter((n) => n === 'trading.strategy.stopped')).toHaveLength(1);
+  }, 60_000);
+
+  it('exposes its metrics', async () => {
+    const metrics = await (await fetch(`${trading.url}/metrics`)).text();
+    for (const name of [
+      'strategies_live',
+      'trading_orders_sent_total',
+      'trading_orders_rejected_total',
+      'trading_fills_total',
+      'pnl_estimated',
+    ]) {
+      expect(metrics).toContain(`# TYPE ${name}`);
+    }
+    expect(metrics).toMatch(/trading_orders_sent_total\{[^}]*\} [1-9]/);
+    for (const source of ['risk', 'exchange']) {
+      expect(metrics).toMatch(
+        new RegExp(`trading_orders_rejected_total\\{[^}]*source="${source}"[^}]*\\} [1-9]`),
+      );
+    }
+    expect(metrics).toMatch(/trading_fills_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/pnl_estimated\{[^}]*strategy="[0-9a-f-]{36}"[^}]*\} -?\d/);
+  });
+});

@@ -1,0 +1,178 @@
+import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { EventEnvelope } from '@lib/contracts';
+import { AppProcess, startAppProcess } from './app-process';
+import { freshSchema, query, TEST_DATABASE_URL } from './database';
+import { startNatsServer, TestNatsServer } from './nats-server';
+import { readStream } from './streams';
+import { eventually } from './wait';
+
+export interface StrategyView {
+  strategyId: string;
+  state: string;
+  pendingCommand: string | null;
+  tick: number;
+  position: number;
+  realisedPnl: number;
+  unrealisedPnl: number;
+  tickedBy: string | null;
+  recentOrders: {
+    orderId: string;
+    tick: number;
+    side: string;
+    quantity: number;
+    status: string;
+    filledQuantity: number;
+    reason: string | null;
+  }[];
+}
+
+/** A grid around where the simulated BTC-USD swings (59 to 65 with seed 42): it trades every few ticks. */
+export function strategyBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'BTC grid',
+    symbol: 'BTC-USD',
+    kind: 'grid',
+    params: { center: 62, spacing: 1, levels: 3, quantityPerLevel: 2 },
+    riskLimits: { maxPosition: 100, maxOrderQty: 50, maxOrdersPerMinute: 1000 },
+    ...overrides,
+  };
+}
+
+/**
+ * Trading app processes on a private nats-server and a fresh `trading` schema of the test
+ * database, with fast ticks and fills, plus a NATS connection to read the TRADING stream.
+ */
+export class TradingSystem {
+  instances: AppProcess[] = [];
+  nc!: NatsConnection;
+  jsm!: JetStreamManager;
+
+  private constructor(
+    readonly nats: TestNatsServer,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(instances = 1, env: Record<string, string> = {}): Promise<TradingSystem> {
+    await freshSchema('trading');
+    const system = new TradingSystem(await startNatsServer(), {
+      DATABASE_URL: TEST_DATABASE_URL,
+      NATS_RETRY_BASE_MS: '100',
+      OUTBOX_POLL_MS: '200',
+      TRADING_TICK_INTERVAL_MS: '100',
+      MARKET_DATA_SEED: '42',
+      PAPER_LATENCY_MS: '100',
+      PAPER_FILL_PARTS: '2',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      ...env,
+    });
+    try {
+      // One at a time: the first migrates the schema.
+      for (let i = 0; i < instances; i++) system.instances.push(await system.startInstance());
+      system.nc = await connect({ servers: system.nats.url });
+      system.jsm = await jetstreamManager(system.nc);
+      return system;
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+  }
+
+  startInstance(): Promise<AppProcess> {
+    return startAppProcess('trading', { ...this.env, NATS_URL: this.nats.url });
+  }
+
+  /** Kills an instance without warning (SIGKILL): its sessions die with it, leases included. */
+  async kill(instance: AppProcess): Promise<void> {
+    instance.child.kill('SIGKILL');
+    await instance.stop();
+    this.instances = this.instances.filter((running) => running !== instance);
+  }
+
+  /** The instance whose `host:pid` is `tickedBy`. */
+  instanceNamed(tickedBy: string | null): AppProcess | undefined {
+    return this.instances.find((instance) => tickedBy?.endsWith(`:${instance.child.pid}`));
+  }
+
+  async stop(): Promise<void> {
+    await this.nc?.close();
+    await Promise.all(this.instances.map((instance) => instance.stop()));
+    await this.nats.destroy();
+  }
+
+  get url(): string {
+    return this.instances[0]!.url;
+  }
+
+  async http<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    instance = this.instances[0]!,
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${instance.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  async create(overrides: Record<string, unknown> = {}): Promise<string> {
+    const created = await this.http<StrategyView>(
+      'POST',
+      '/v1/trading/strategies',
+      strategyBody(overrides),
+    );
+    if (created.status !== 201)
+      throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+    return created.body.strategyId;
+  }
+
+  async strategy(strategyId: string): Promise<StrategyView> {
+    return (await this.http<StrategyView>('GET', `/v1/trading/strategies/${strategyId}`)).body;
+  }
+
+  /** Sends the command and waits until an instance has carried it out. */
+  async command(strategyId: string, command: 'deploy' | 'stop'): Promise<StrategyView> {
+    const answer = await this.http('POST', `/v1/trading/strategies/${strategyId}/${command}`);
+    if (answer.status !== 202)
+      throw new Error(`${command}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const state = command === 'deploy' ? 'Live' : 'Stopped';
+    return this.until(strategyId, (s) => s.state === state && s.pendingCommand === null, state);
+  }
+
+  until(
+    strategyId: string,
+    check: (strategy: StrategyView) => boolean,
+    what: string,
+  ): Promise<StrategyView> {
+    return eventually(
+      async () => {
+        const strategy = await this.strategy(strategyId);
+        return check(strategy) ? strategy : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `strategy ${strategyId}: ${what}` },
+    );
+  }
+
+  /** Every event about one strategy on the TRADING stream, oldest first. */
+  async events(strategyId: string): Promise<EventEnvelope<Record<string, unknown>>[]> {
+    const all = await readStream<EventEnvelope<Record<string, unknown>>>(this.jsm, 'TRADING');
+    return all.map((m) => m.body).filter((e) => e.payload.strategyId === strategyId);
+  }
+
+  /** Resolves once every event the apps committed is on the stream. */
+  async relayed(): Promise<void> {
+    await eventually(
+      async () =>
+        (
+          await query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM trading.outbox WHERE published_at IS NULL',
+          )
+        )[0]?.n === 0,
+      { what: 'the trading outbox to be relayed' },
+    );
+  }
+}

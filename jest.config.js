@@ -28,6 +28,12 @@ module.exports = {
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.int-spec.ts'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'],
+      // Journeys start processes (apps, CLI runs); on a busy 2-core machine 5 s is not enough.
+      testTimeout: 60_000,
+    },
   ],
 };

@@ -23,6 +23,13 @@ const OWN_METRICS: Record<string, string[]> = {
     'inventory_released_total',
     'stock_low_alerts_total',
   ],
+  trading: [
+    'strategies_live',
+    'trading_orders_sent_total',
+    'trading_orders_rejected_total',
+    'trading_fills_total',
+    'pnl_estimated',
+  ],
 };
 
 describe('every app boots as its own process', () => {

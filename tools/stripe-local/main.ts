@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { createLogger } from '@lib/observability';
+import { IntVariable, loadConfig } from '@lib/platform';
+import { startStripeLocal } from './stripe-local.server';
+
+class StripeLocalConfig {
+  @IntVariable('STRIPE_LOCAL_PORT', 1, 65535)
+  STRIPE_LOCAL_PORT = 12111;
+
+  @IsOptional()
+  @IsString({ message: 'STRIPE_LOCAL_HOST must be a host name or address' })
+  STRIPE_LOCAL_HOST = '127.0.0.1';
+
+  @IsOptional()
+  @Matches(/^http:\/\/\S+$/, { message: 'STRIPE_WEBHOOK_URL must be an http:// URL' })
+  STRIPE_WEBHOOK_URL = 'http://127.0.0.1:3002/webhooks/stripe';
+
+  @IsOptional()
+  @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must start with whsec_' })
+  STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
+}
+
+/** `npm run stripe:local`: the local Stripe for development and the demo. */
+async function main(): Promise<void> {
+  const config = loadConfig(StripeLocalConfig);
+  const logger = createLogger('stripe-local');
+  const server = await startStripeLocal({
+    port: config.STRIPE_LOCAL_PORT,
+    host: config.STRIPE_LOCAL_HOST,
+    webhookUrl: config.STRIPE_WEBHOOK_URL,
+    webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    logger,
+  });
+  const shutdown = () => void server.stop().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`stripe-local: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,7 +1,8 @@
 import { ApiFaults, FAULT_KINDS } from './api-faults';
+import { ApiResponse } from './idempotency.cache';
 import { RequestLog } from './request.log';
 import { StripeState } from './stripe-local.state';
-import { invalidParam, StripeApiError } from './stripe.errors';
+import { errorResponse, invalidParam, StripeApiError } from './stripe.errors';
 import { outcomeOfCard } from './test-cards';
 import { ReleaseOrder, WebhookSender } from './webhook.sender';
 
@@ -16,6 +17,31 @@ export interface ControlRoute {
   method: 'GET' | 'POST' | 'DELETE';
   path: RegExp;
   handle(body: Record<string, unknown>, id: string): unknown;
+}
+
+/** Runs the control route for `method path` with a JSON body; errors are Stripe-shaped. */
+export async function callControl(
+  routes: ControlRoute[],
+  method: string,
+  path: string,
+  raw: string,
+): Promise<ApiResponse> {
+  try {
+    const route = routes.find(
+      (candidate) => candidate.method === method && candidate.path.test(path),
+    );
+    if (!route)
+      throw new StripeApiError(404, {
+        type: 'invalid_request_error',
+        code: 'resource_missing',
+        message: `Unrecognized control URL (${method}: ${path}).`,
+      });
+    const body = await route.handle(jsonObject(raw), route.path.exec(path)?.[1] ?? '');
+    return { status: 200, body };
+  } catch (error) {
+    if (error instanceof StripeApiError) return errorResponse(error);
+    throw error;
+  }
 }
 
 /** Test controls under `/_control/` (not Stripe's API): faults, webhook modes, logs, storefront confirm. */
@@ -130,6 +156,19 @@ export function controlRoutes({ state, faults, webhooks, requests }: ControlDeps
       },
     },
   ];
+}
+
+function jsonObject(raw: string): Record<string, unknown> {
+  if (raw.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw invalidParam('parameter_invalid_json', 'The body is not valid JSON.', 'body');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidParam('parameter_invalid_json', 'The body must be a JSON object.', 'body');
+  return value as Record<string, unknown>;
 }
 
 function text(body: Record<string, unknown>, name: string): string {

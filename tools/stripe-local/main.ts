@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { createLogger } from '@lib/observability';
 import { IntVariable, loadConfig } from '@lib/platform';
-import { startStripeLocal } from './stripe-local.server';
+import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS, startStripeLocal } from './stripe-local.server';
 
 class StripeLocalConfig {
   @IntVariable('STRIPE_LOCAL_PORT', 1, 65535)
@@ -19,6 +19,13 @@ class StripeLocalConfig {
   @IsOptional()
   @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must start with whsec_' })
   STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
+
+  @IsOptional()
+  @Matches(/^\d+(,\d+)*$/, {
+    message:
+      'STRIPE_WEBHOOK_RETRY_DELAYS_MS must be comma-separated milliseconds, e.g. 250,1000,5000',
+  })
+  STRIPE_WEBHOOK_RETRY_DELAYS_MS = DEFAULT_WEBHOOK_RETRY_DELAYS_MS.join(',');
 }
 
 /** `npm run stripe:local`: the local Stripe for development and the demo. */
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
     host: config.STRIPE_LOCAL_HOST,
     webhookUrl: config.STRIPE_WEBHOOK_URL,
     webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    webhookRetryDelaysMs: config.STRIPE_WEBHOOK_RETRY_DELAYS_MS.split(',').map(Number),
     logger,
   });
   const shutdown = () => void server.stop().then(() => process.exit(0));

@@ -331,17 +331,41 @@ describe('stripe-local API through the stripe SDK', () => {
       expect(error.code).toBe('charge_already_refunded');
     });
 
-    it('refunds in parts up to the amount charged', async () => {
+    it('refunds in parts up to the amount charged, by intent or by charge', async () => {
       const intent = await paidIntent();
       await stripe.refunds.create({ payment_intent: intent.id, amount: 2000 });
 
       const tooMuch = await rejection(
         stripe.refunds.create({ payment_intent: intent.id, amount: 600 }),
       );
-      const rest = await stripe.refunds.create({ payment_intent: intent.id });
+      const rest = await stripe.refunds.create({ charge: intent.latest_charge as string });
 
-      expect(tooMuch.code).toBe('amount_too_large');
-      expect(rest.amount).toBe(599);
+      expect(tooMuch).toMatchObject({ code: 'amount_too_large', param: 'amount' });
+      expect(rest).toMatchObject({ amount: 599, payment_intent: intent.id });
+    });
+
+    it('refunds nothing for a refused request', async () => {
+      const intent = await paidIntent();
+
+      const badAmount = await rejection(
+        stripe.refunds.create({ payment_intent: intent.id, amount: 0 }),
+      );
+      const badReason = await rejection(
+        stripe.refunds.create({
+          payment_intent: intent.id,
+          reason: 'changed_mind' as Stripe.RefundCreateParams.Reason,
+        }),
+      );
+      const neither = await rejection(stripe.refunds.create({ amount: 100 }));
+
+      expect(badAmount).toMatchObject({
+        statusCode: 400,
+        code: 'amount_too_small',
+        param: 'amount',
+      });
+      expect(badReason).toMatchObject({ statusCode: 400, param: 'reason' });
+      expect(neither).toMatchObject({ statusCode: 400, code: 'parameter_missing' });
+      expect((await stripe.refunds.create({ payment_intent: intent.id })).amount).toBe(2599);
     });
 
     it('refuses to refund an intent without a successful charge, or an unknown one', async () => {
@@ -529,6 +553,18 @@ describe('stripe-local API through the stripe SDK', () => {
       expect(await fetch(`${server.url}/_control/faults`).then((r) => r.json())).toEqual({
         fault: null,
       });
+    });
+
+    it('refuses a body over 1 MiB with 413', async () => {
+      const response = await fetch(`${server.url}/v1/payment_intents`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer sk_test_local' },
+        body: `description=${'x'.repeat(1024 * 1024)}`,
+      });
+
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+      expect(await control.requests()).toEqual([]);
     });
   });
 });

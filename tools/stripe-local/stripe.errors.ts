@@ -56,3 +56,15 @@ export function missingPaymentMethod(): StripeApiError {
     'payment_method',
   );
 }
+
+export function apiError(message: string): StripeApiError {
+  return new StripeApiError(500, { type: 'api_error', message });
+}
+
+/** The HTTP answer for an error: its status and Stripe's `{ error }` body. */
+export function errorResponse(error: StripeApiError): {
+  status: number;
+  body: { error: StripeErrorBody };
+} {
+  return { status: error.status, body: { error: error.body } };
+}

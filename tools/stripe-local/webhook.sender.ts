@@ -51,6 +51,8 @@ export class WebhookSender {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<ClientRequest>();
   private stopped = false;
+  /** Bumped by reset(): attempts of an earlier generation are neither recorded nor retried. */
+  private generation = 0;
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.url = options.url;
@@ -112,8 +114,13 @@ export class WebhookSender {
     return this.records.map((record) => ({ ...record }));
   }
 
-  /** Back to one delivery per event, nothing held (held events are discarded) or dropped, an empty log. */
+  /**
+   * Back to one delivery per event, nothing held or dropped, an empty log. Held events and
+   * pending retries are discarded, so nothing from before reaches the endpoint afterwards.
+   */
   reset(): void {
+    this.generation += 1;
+    this.cancelRetries();
     this.copies = 1;
     this.drops = 0;
     this.holding = false;
@@ -123,8 +130,13 @@ export class WebhookSender {
 
   stop(): void {
     this.stopped = true;
-    this.retryTimers.forEach(clearTimeout);
+    this.cancelRetries();
     this.inFlight.forEach((req) => req.destroy());
+  }
+
+  private cancelRetries(): void {
+    this.retryTimers.forEach(clearTimeout);
+    this.retryTimers.clear();
   }
 
   private async deliver(event: StripeEvent): Promise<void> {
@@ -132,7 +144,7 @@ export class WebhookSender {
   }
 
   private async attempt(event: StripeEvent, copy: number, attempt: number): Promise<void> {
-    const url = this.url;
+    const { url, generation } = this;
     if (!url) return this.record(event, copy, attempt, null, 'no_endpoint', null);
     const payload = JSON.stringify(event, null, 2);
     const signature = signatureHeader(payload, this.secret, Math.floor(Date.now() / 1000));
@@ -143,7 +155,7 @@ export class WebhookSender {
     } catch (cause) {
       error = cause instanceof Error ? cause.message : String(cause);
     }
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation) return;
     const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
     this.record(event, copy, attempt, statusCode, delivered ? 'delivered' : 'failed', error);
     const delay = this.options.retryDelaysMs[attempt - 1];

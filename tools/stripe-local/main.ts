@@ -1,32 +1,8 @@
 import 'reflect-metadata';
-import { IsOptional, IsString, Matches } from 'class-validator';
 import { createLogger } from '@lib/observability';
-import { IntVariable, loadConfig } from '@lib/platform';
-import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS, startStripeLocal } from './stripe-local.server';
-
-class StripeLocalConfig {
-  @IntVariable('STRIPE_LOCAL_PORT', 1, 65535)
-  STRIPE_LOCAL_PORT = 12111;
-
-  @IsOptional()
-  @IsString({ message: 'STRIPE_LOCAL_HOST must be a host name or address' })
-  STRIPE_LOCAL_HOST = '127.0.0.1';
-
-  @IsOptional()
-  @Matches(/^http:\/\/\S+$/, { message: 'STRIPE_WEBHOOK_URL must be an http:// URL' })
-  STRIPE_WEBHOOK_URL = 'http://127.0.0.1:3002/webhooks/stripe';
-
-  @IsOptional()
-  @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must start with whsec_' })
-  STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
-
-  @IsOptional()
-  @Matches(/^\d+(,\d+)*$/, {
-    message:
-      'STRIPE_WEBHOOK_RETRY_DELAYS_MS must be comma-separated milliseconds, e.g. 250,1000,5000',
-  })
-  STRIPE_WEBHOOK_RETRY_DELAYS_MS = DEFAULT_WEBHOOK_RETRY_DELAYS_MS.join(',');
-}
+import { loadConfig } from '@lib/platform';
+import { StripeLocalConfig } from './stripe-local.config';
+import { startStripeLocal } from './stripe-local.server';
 
 /** `npm run stripe:local`: the local Stripe for development and the demo. */
 async function main(): Promise<void> {

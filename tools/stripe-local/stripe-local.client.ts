@@ -25,7 +25,7 @@ export class StripeLocalClient {
     await this.call('DELETE', '/faults');
   }
 
-  /** Faults cleared, webhook modes back to normal (held events discarded), logs emptied. */
+  /** Faults cleared, webhook modes back to normal, held events and pending retries discarded, logs emptied. */
   async reset(): Promise<void> {
     await this.call('POST', '/reset');
   }

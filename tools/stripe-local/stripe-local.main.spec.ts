@@ -42,14 +42,24 @@ describe('npm run stripe:local', () => {
       const intent = await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
 
       expect(intent.status).toBe('requires_payment_method');
-      const lines = main
-        .stdout()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(lines).toContainEqual(
-        expect.objectContaining({ service: 'stripe-local', msg: 'api request', status: 200 }),
+      // The log line travels through a pipe: it may arrive after the HTTP answer.
+      const logged = await eventually(
+        () =>
+          main
+            .stdout()
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as Record<string, unknown>)
+            .find((line) => line.msg === 'api request'),
+        { what: 'the api request log line' },
       );
+      expect(logged).toMatchObject({
+        service: 'stripe-local',
+        level: 'info',
+        method: 'POST',
+        path: '/v1/payment_intents',
+        status: 200,
+      });
     } finally {
       main.child.kill('SIGTERM');
     }

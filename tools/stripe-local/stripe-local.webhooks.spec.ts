@@ -10,8 +10,8 @@ const SECRET = 'whsec_webhook_spec';
 /** A tiny webhook endpoint: records what it receives, answers the statuses it is told to. */
 class Receiver {
   readonly received: { body: string; signature: string }[] = [];
-  /** Statuses for the next requests, then 200. */
-  readonly statuses: number[] = [];
+  /** Answers for the next requests (`'hang'`: none at all), then 200. */
+  readonly statuses: (number | 'hang')[] = [];
   url = '';
   private server: Server | undefined;
 
@@ -24,7 +24,8 @@ class Receiver {
           body: Buffer.concat(chunks).toString('utf8'),
           signature: String(req.headers['stripe-signature']),
         });
-        res.writeHead(this.statuses.shift() ?? 200).end();
+        const status = this.statuses.shift() ?? 200;
+        if (status !== 'hang') res.writeHead(status).end();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -43,6 +44,7 @@ class Receiver {
   }
 
   stop(): Promise<void> {
+    this.server!.closeAllConnections();
     return new Promise((resolve) => this.server!.close(() => resolve()));
   }
 }
@@ -255,6 +257,45 @@ describe('stripe-local webhooks', () => {
       [3, null, 'failed'],
     ]);
     expect(deliveries[0]!.error).toContain('ECONNREFUSED');
+  });
+
+  it('counts an endpoint that does not answer in time as failed, and retries', async () => {
+    const impatient = await startStripeLocal({
+      webhookUrl: receiver.url,
+      webhookSecret: SECRET,
+      webhookRetryDelaysMs: [20],
+      webhookTimeoutMs: 100,
+    });
+    try {
+      receiver.statuses.push('hang');
+      await new Stripe('sk_test_local', {
+        host: impatient.host,
+        port: impatient.port,
+        protocol: 'http',
+      }).paymentIntents.create({
+        amount: 100,
+        currency: 'usd',
+        confirm: true,
+        payment_method: 'pm_card_visa',
+      });
+      const impatientControl = new StripeLocalClient(impatient.url);
+
+      const deliveries = await eventually(
+        async () => {
+          const all = await impatientControl.deliveries();
+          return all.length === 2 ? all : undefined;
+        },
+        { what: 'a timed-out attempt and its retry' },
+      );
+
+      expect(deliveries.map((d) => [d.attempt, d.statusCode, d.outcome])).toEqual([
+        [1, null, 'failed'],
+        [2, 200, 'delivered'],
+      ]);
+      expect(deliveries[0]!.error).toBe('no answer within 100 ms');
+    } finally {
+      await impatient.stop();
+    }
   });
 
   it('delivers each event several times on demand, every copy signed', async () => {

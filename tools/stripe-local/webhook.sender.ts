@@ -30,7 +30,7 @@ export interface WebhookSenderOptions {
 }
 
 /** `Stripe-Signature` exactly as Stripe computes it: HMAC-SHA256 of `t.payload` with the endpoint secret. */
-export function signatureHeader(payload: string, secret: string, timestamp: number): string {
+function signatureHeader(payload: string, secret: string, timestamp: number): string {
   const v1 = createHmac('sha256', secret).update(`${timestamp}.${payload}`).digest('hex');
   return `t=${timestamp},v1=${v1}`;
 }

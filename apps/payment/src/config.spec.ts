@@ -6,7 +6,7 @@ describe('PaymentConfig', () => {
     expect(loadConfig(PaymentConfig, {})).toMatchObject({
       PORT: 3002,
       STRIPE_SECRET_KEY: 'sk_test_local',
-      STRIPE_WEBHOOK_SECRET: 'whsec_local',
+      STRIPE_WEBHOOK_SECRET: 'whsec_local_dev_secret',
       STRIPE_API_HOST: undefined,
       STRIPE_TIMEOUT_MS: 10_000,
       STRIPE_MAX_NETWORK_RETRIES: 2,

@@ -1,9 +1,9 @@
 import { IsIn, IsOptional, Matches, ValidateBy } from 'class-validator';
 import { BaseConfig, IntVariable } from '@lib/platform';
 
-/** Local defaults: they only work against the local Stripe-compatible server. */
+/** Local defaults: they only work against stripe-local (`npm run stripe:local` uses the same secret). */
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_local';
-export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_local';
+export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
 
 export type CaptureMethod = 'automatic' | 'manual';
 

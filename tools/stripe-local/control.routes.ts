@@ -1,9 +1,9 @@
-import { ApiFaults, FAULT_KINDS } from './api-faults';
+import { ApiFaults, FAULT_KINDS } from './api.faults';
 import { ApiResponse } from './idempotency.cache';
 import { RequestLog } from './request.log';
 import { StripeState } from './stripe-local.state';
 import { errorResponse, invalidParam, StripeApiError } from './stripe.errors';
-import { outcomeOfCard } from './test-cards';
+import { outcomeOfCard } from './test-cards.catalog';
 import { ReleaseOrder, WebhookSender } from './webhook.sender';
 
 export interface ControlDeps {

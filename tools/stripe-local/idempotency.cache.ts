@@ -1,4 +1,4 @@
-import { FormParams } from './form-params';
+import { FormParams } from './form-params.reader';
 import { StripeApiError } from './stripe.errors';
 
 export interface ApiResponse {

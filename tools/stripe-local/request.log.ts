@@ -1,4 +1,4 @@
-import { FaultKind } from './api-faults';
+import { FaultKind } from './api.faults';
 
 export interface RequestRecord {
   method: string;

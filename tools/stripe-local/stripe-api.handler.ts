@@ -1,11 +1,11 @@
 import { Logger } from 'pino';
-import { ApiFaults } from './api-faults';
-import { FormParams, parseForm } from './form-params';
+import { ApiFaults } from './api.faults';
+import { FormParams, parseForm } from './form-params.reader';
 import { ApiResponse, IdempotencyCache } from './idempotency.cache';
 import { RequestLog } from './request.log';
 import { ApiRoute, stripeApiRoutes } from './stripe-api.routes';
 import { RequestOrigin, StripeState } from './stripe-local.state';
-import { newId } from './stripe-objects';
+import { newId } from './stripe.objects';
 import { apiError, errorResponse, StripeApiError } from './stripe.errors';
 
 export interface ApiRequest {

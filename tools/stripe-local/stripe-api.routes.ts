@@ -1,8 +1,8 @@
-import { FormParams, ParamReader } from './form-params';
+import { FormParams, ParamReader } from './form-params.reader';
 import { RequestOrigin, StripeState } from './stripe-local.state';
-import { CaptureMethod } from './stripe-objects';
+import { CaptureMethod } from './stripe.objects';
 import { invalidParam, missingPaymentMethod } from './stripe.errors';
-import { CardOutcome, outcomeOfCard, outcomeOfPaymentMethod } from './test-cards';
+import { CardOutcome, outcomeOfCard, outcomeOfPaymentMethod } from './test-cards.catalog';
 
 export interface ApiCall {
   params: FormParams;
@@ -65,7 +65,7 @@ export function stripeApiRoutes(state: StripeState): ApiRoute[] {
       method: 'GET',
       path: /^\/v1\/payment_intents\/([^/]+)$/,
       handle: ({ params, id }) => {
-        new ParamReader(params, []);
+        ParamReader.refuseAny(params);
         return state.paymentIntent(id);
       },
     },
@@ -126,7 +126,7 @@ export function stripeApiRoutes(state: StripeState): ApiRoute[] {
       method: 'GET',
       path: /^\/v1\/refunds\/([^/]+)$/,
       handle: ({ params, id }) => {
-        new ParamReader(params, []);
+        ParamReader.refuseAny(params);
         return state.refund(id);
       },
     },

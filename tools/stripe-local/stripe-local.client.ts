@@ -1,6 +1,6 @@
-import type { Fault, FaultKind } from './api-faults';
+import type { Fault, FaultKind } from './api.faults';
 import type { RequestRecord } from './request.log';
-import type { PaymentIntent } from './stripe-objects';
+import type { PaymentIntent } from './stripe.objects';
 import type { DeliveryRecord, ReleaseOrder } from './webhook.sender';
 
 export type { DeliveryRecord, Fault, FaultKind, PaymentIntent, ReleaseOrder, RequestRecord };

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import pino, { Logger } from 'pino';
-import { ApiFaults } from './api-faults';
+import { ApiFaults } from './api.faults';
 import { callControl, controlRoutes } from './control.routes';
 import { RequestLog } from './request.log';
 import { StripeApiHandler } from './stripe-api.handler';

@@ -8,7 +8,7 @@ import {
   PaymentIntent,
   Refund,
   StripeEvent,
-} from './stripe-objects';
+} from './stripe.objects';
 import {
   invalidRequest,
   missingPaymentMethod,
@@ -16,7 +16,7 @@ import {
   StripeApiError,
   unexpectedState,
 } from './stripe.errors';
-import { CardOutcome } from './test-cards';
+import { CardOutcome } from './test-cards.catalog';
 
 export interface NewPaymentIntent {
   amount: number;

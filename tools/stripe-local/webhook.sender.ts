@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ClientRequest, request } from 'node:http';
 import { Logger } from 'pino';
-import { StripeEvent } from './stripe-objects';
+import { StripeEvent } from './stripe.objects';
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'dropped' | 'no_endpoint';
 

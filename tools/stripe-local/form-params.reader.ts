@@ -38,6 +38,11 @@ export class ParamReader {
     }
   }
 
+  /** For endpoints that take no parameters (only `expand`, which is ignored). */
+  static refuseAny(params: FormParams): void {
+    new ParamReader(params, []);
+  }
+
   string(name: string): string | undefined {
     const value = this.params[name];
     if (value === undefined) return undefined;

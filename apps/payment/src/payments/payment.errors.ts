@@ -8,7 +8,7 @@ export class PaymentNotFoundError extends DomainError {
   }
 }
 
-/** Stripe's intent is in a state the compensation cannot act on yet (e.g. processing): retried. */
-export class PaymentNotSettledError extends Error {
-  override readonly name = 'PaymentNotSettledError';
+/** The compensation met a payment still moving (a racing request, a processing intent): retried. */
+export class CompensationRetryError extends Error {
+  override readonly name = 'CompensationRetryError';
 }

@@ -33,7 +33,10 @@ export class PaymentTransitions {
   constructor(private readonly outbox: Outbox) {}
 
   /** The order's payment, locked until the transaction ends: webhooks and consumers serialise on it. */
-  lock(manager: EntityManager, where: { orderId: string } | { paymentIntentId: string }) {
+  lock(
+    manager: EntityManager,
+    where: { orderId: string } | { paymentIntentId: string },
+  ): Promise<Payment | null> {
     return manager.findOne(Payment, { where, lock: { mode: 'pessimistic_write' } });
   }
 

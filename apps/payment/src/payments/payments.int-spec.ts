@@ -231,6 +231,33 @@ describe('payment consumers', () => {
     ).toEqual([]);
   });
 
+  it('cancels the intent of a request that is still being created', async () => {
+    // The create call hangs until the SDK times out; the cancel comes in meanwhile.
+    await payment.stripe.failNext('timeout', 1);
+    const request = paymentRequested();
+    const requestSeq = await payment.publish(request);
+    await eventually(async () =>
+      (await payment.stripe.requests()).some(
+        (r) => r.path === '/v1/payment_intents' && r.status === null,
+      ),
+    );
+    await payment.publish(cancelled(request));
+    const view = await payment.untilStatus(request.payload.orderId, 'CANCELLED');
+    // The request's retry then finds the payment cancelled and creates nothing.
+    await payment.handled(OrderPaymentRequestedV1.subject, requestSeq);
+    const creates = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents' && r.status === 200,
+    );
+    // One intent: the compensation found it with the create key, and it is cancelled.
+    expect(new Set(creates.map((r) => r.idempotencyKey))).toEqual(
+      new Set([`pay:create:${request.sagaId}`]),
+    );
+    expect((await stripeSdk().paymentIntents.retrieve(view.paymentIntentId!)).status).toBe(
+      'canceled',
+    );
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.cancelled']);
+  });
+
   it('retries while Stripe answers 500, then creates exactly one intent', async () => {
     await payment.stripe.failNext('api_error', 2);
     const { request } = await requestPayment();

@@ -11,7 +11,7 @@ import { Inbox, JetStreamContext } from '@lib/messaging';
 import { recordPublished } from '../payment.metrics';
 import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
 import { Payment } from './payment.entity';
-import { PaymentNotFoundError, PaymentNotSettledError } from './payment.errors';
+import { CompensationRetryError, PaymentNotFoundError } from './payment.errors';
 import { PaymentStatus, PaymentTrigger } from './payment.state';
 import { PaymentChanges, PaymentTransitions } from './payment.transitions';
 
@@ -84,23 +84,34 @@ export class PaymentsService {
     if (!payment) {
       // Nothing to undo; the tombstone stops a payment request that is still on its way.
       return this.commit(context, event, async (manager) => {
-        await manager
+        const inserted = await manager
           .createQueryBuilder()
           .insert()
           .into(Payment)
           .values({ ...this.newPayment(event, 0, null), status: 'CANCELLED' })
           .orIgnore()
+          .returning('id')
           .execute();
+        if ((inserted.raw as unknown[]).length === 0) {
+          throw new CompensationRetryError(`the payment of ${orderId} was requested meanwhile`);
+        }
         return [];
       });
     }
-    if (payment.status === 'CANCELLED' || payment.status === 'REFUNDED') {
-      return this.commit(context, event, () => Promise.resolve([]));
-    }
-    const { trigger, paymentIntentId } = await this.undo(payment);
-    this.logger.log({ msg: 'payment compensated', orderId, trigger, paymentIntentId });
+    const undone =
+      payment.status === 'CANCELLED' || payment.status === 'REFUNDED'
+        ? undefined
+        : await this.undo(payment);
+    if (!undone) return this.commit(context, event, () => Promise.resolve([]));
+    this.logger.log({ msg: 'payment compensated', orderId, ...undone });
     await this.commit(context, event, (manager) =>
-      this.transition(manager, payment, trigger, { paymentIntentId }, event),
+      this.transition(
+        manager,
+        payment,
+        undone.trigger,
+        { paymentIntentId: undone.paymentIntentId },
+        event,
+      ),
     );
   }
 
@@ -172,12 +183,15 @@ export class PaymentsService {
     );
   }
 
-  /** Stripe's answer to the compensation, whatever happened there since we last looked. */
+  /**
+   * Stripe's answer to the compensation, whatever happened there since we last looked; undefined
+   * when no intent exists at Stripe (its creation was refused).
+   */
   private async undo(
     payment: Payment,
-  ): Promise<{ trigger: 'cancelled' | 'refunded'; paymentIntentId: string }> {
-    // CREATING: the request may have reached Stripe before a crash; its key finds that intent.
-    const paymentIntentId = payment.paymentIntentId ?? (await this.createIntent(payment)).id;
+  ): Promise<{ trigger: 'cancelled' | 'refunded'; paymentIntentId: string } | undefined> {
+    const paymentIntentId = payment.paymentIntentId ?? (await this.intentBeingCreated(payment));
+    if (!paymentIntentId) return undefined;
     if (payment.status === 'SUCCEEDED') return this.refund(payment, paymentIntentId);
     try {
       await this.stripe.cancelIntent(paymentIntentId, stepKey('cancel', payment));
@@ -189,7 +203,21 @@ export class PaymentsService {
     const intent = await this.stripe.retrieveIntent(paymentIntentId);
     if (intent.status === 'canceled') return { trigger: 'cancelled', paymentIntentId };
     if (intent.status === 'succeeded') return this.refund(payment, paymentIntentId);
-    throw new PaymentNotSettledError(`PaymentIntent ${paymentIntentId} is ${intent.status}`);
+    throw new CompensationRetryError(`PaymentIntent ${paymentIntentId} is ${intent.status}`);
+  }
+
+  /**
+   * CREATING: the request may have reached Stripe before a crash, or be on its way now; the create
+   * key finds that intent (or makes it, to be cancelled at once). A refusal means there is none.
+   */
+  private async intentBeingCreated(payment: Payment): Promise<string | undefined> {
+    if (payment.status !== 'CREATING') return undefined;
+    try {
+      return (await this.createIntent(payment)).id;
+    } catch (error) {
+      if (isStripeRefusal(error)) return undefined;
+      throw error;
+    }
   }
 
   private async refund(

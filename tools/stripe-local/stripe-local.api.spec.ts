@@ -287,6 +287,22 @@ describe('stripe-local API through the stripe SDK', () => {
       expect(created.status).toBe('requires_payment_method');
     });
 
+    it('refuses a parameter on a read', async () => {
+      const intent = await newIntent();
+
+      const error = await rejection(
+        stripe.paymentIntents.retrieve(intent.id, {
+          colour: 'blue',
+        } as Stripe.PaymentIntentRetrieveParams),
+      );
+
+      expect(error).toMatchObject({
+        statusCode: 400,
+        code: 'parameter_unknown',
+        param: 'client_secret',
+      });
+    });
+
     it('answers 404 for an unknown URL', async () => {
       const response = await fetch(`${server.url}/v1/customers`, {
         headers: { Authorization: 'Bearer sk_test_local' },

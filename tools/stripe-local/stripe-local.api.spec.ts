@@ -299,7 +299,7 @@ describe('stripe-local API through the stripe SDK', () => {
       expect(error).toMatchObject({
         statusCode: 400,
         code: 'parameter_unknown',
-        param: 'client_secret',
+        param: 'colour',
       });
     });
 

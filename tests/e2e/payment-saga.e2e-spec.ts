@@ -35,6 +35,7 @@ describe('order saga with the payment app and Stripe', () => {
       inventory: { RESERVATION_CLEANER_INTERVAL_MS: '200' },
       paymentApp: {
         STRIPE_TIMEOUT_MS: '1000',
+        STRIPE_MAX_NETWORK_RETRIES: '1',
         STRIPE_BREAKER_FAILURES: '3',
         STRIPE_BREAKER_OPEN_MS: '500',
         NATS_MAX_DELIVER: '30',
@@ -75,7 +76,7 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.pending',
       'payment.succeeded',
     ]);
-  });
+  }, 30_000);
 
   it('cancels the order, releases the stock and cancels the PaymentIntent when the card is declined', async () => {
     await system.putProduct('E2E-PAY-2', 5);
@@ -103,7 +104,7 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.failed',
       'payment.cancelled',
     ]);
-  });
+  }, 30_000);
 
   it('completes once when Stripe duplicates and reorders its webhooks', async () => {
     await system.putProduct('E2E-PAY-3', 5);
@@ -124,7 +125,7 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.pending',
       'payment.succeeded',
     ]);
-  });
+  }, 30_000);
 
   it('answers 400 to webhooks with a bad signature and lets the saga go on', async () => {
     await system.putProduct('E2E-PAY-4', 5);
@@ -156,7 +157,7 @@ describe('order saga with the payment app and Stripe', () => {
 
     await system.stripe!.confirm(paymentIntentId, PAID);
     await system.untilSaga(orderId, 'COMPLETED');
-  });
+  }, 30_000);
 
   it('refunds the payment when the reservation expired just before the money moved', async () => {
     await system.putProduct('E2E-PAY-5', 5);
@@ -183,7 +184,7 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.refunded',
     ]);
     expect((await system.getOrder(orderId)).saga.state).toBe('CANCELLED');
-  });
+  }, 30_000);
 
   it('retries while Stripe is down and recovers without a lost or double payment', async () => {
     await system.putProduct('E2E-PAY-6', 5);
@@ -215,7 +216,7 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.pending',
       'payment.succeeded',
     ]);
-  });
+  }, 60_000);
 });
 
 describe('order saga with the payment app when the customer never pays', () => {
@@ -250,5 +251,5 @@ describe('order saga with the payment app when the customer never pays', () => {
       'payment.pending',
       'payment.cancelled',
     ]);
-  });
+  }, 30_000);
 });

@@ -293,7 +293,7 @@ describe('payment consumers', () => {
     await payment.stripe.clearFaults();
     await payment.untilStatus(request.payload.orderId, 'PENDING');
     expect(await payment.metrics()).toMatch(/stripe_circuit_state\{[^}]*\} 0/);
-    // Refused calls never reached Stripe: three outages opened it, then probes went one at a time.
+    // Three outages opened it; while open, deliveries were refused without a call (circuit_open).
     expect(whileOpen).toBeGreaterThanOrEqual(3);
     expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
     expect(await payment.metrics()).toMatch(

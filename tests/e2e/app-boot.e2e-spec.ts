@@ -16,6 +16,14 @@ const OWN_METRICS: Record<string, string[]> = {
     'saga_duration_seconds',
     'sagas_in_flight',
   ],
+  payment: [
+    'payment_intents_created_total',
+    'payments_succeeded_total',
+    'payments_failed_total',
+    'stripe_webhooks_total',
+    'stripe_request_seconds',
+    'stripe_circuit_state',
+  ],
   inventory: [
     'reservations_active',
     'reservations_expired_total',

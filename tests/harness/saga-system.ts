@@ -2,6 +2,8 @@ import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
+import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
+import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
 import { AppProcess, startAppProcess } from './app-process';
 import { freshSchema, TEST_DATABASE_URL } from './database';
 import { startNatsServer, TestNatsServer } from './nats-server';
@@ -29,23 +31,43 @@ export interface ProductView {
   committed: number;
 }
 
+export interface PaymentStatusView {
+  orderId: string;
+  status: string;
+  paymentIntentId: string | null;
+  clientSecret: string | null;
+}
+
 export interface SagaSystemOptions {
   order?: Record<string, string>;
   inventory?: Record<string, string>;
   /** How the stand-in payment participant answers each order's payment request. */
   payment?: (orderId: string) => PaymentAnswer | Promise<PaymentAnswer>;
+  /**
+   * Runs the payment app as a process against stripe-local, with these extra variables, instead
+   * of the stand-in: the customer then pays through `stripe.confirm()`.
+   */
+  paymentApp?: Record<string, string>;
 }
 
+const WEBHOOK_SECRET = 'whsec_saga_system';
+
 /**
- * The order and inventory apps as separate processes on a private nats-server and fresh schemas
- * of the test database, plus a NATS connection for the test to watch and publish with.
+ * The order and inventory apps (and the payment app with stripe-local, when asked) as separate
+ * processes on a private nats-server and fresh schemas of the test database, plus a NATS
+ * connection for the test to watch and publish with.
  */
 export class SagaSystem {
   order!: AppProcess;
   inventory!: AppProcess;
+  payment?: AppProcess;
+  stripeLocal?: StripeLocal;
+  /** stripe-local's control API: confirm as the storefront would, faults, webhook delivery modes. */
+  stripe?: StripeLocalClient;
   nc!: NatsConnection;
   js!: JetStreamClient;
   jsm!: JetStreamManager;
+  /** The stand-in payment participant; not started when the payment app runs. */
   responder!: PaymentResponder;
 
   private constructor(
@@ -54,22 +76,26 @@ export class SagaSystem {
   ) {}
 
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
-    await Promise.all([freshSchema('orders'), freshSchema('inventory')]);
+    await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
     const system = new SagaSystem(await startNatsServer(), options);
     try {
-      const [order, inventory] = await Promise.allSettled([
+      const [order, inventory, payment] = await Promise.allSettled([
         system.startOrder(),
         system.startApp('inventory'),
+        options.paymentApp ? system.startPayment(options.paymentApp) : Promise.resolve(undefined),
       ]);
       if (order.status === 'fulfilled') system.order = order.value;
       if (inventory.status === 'fulfilled') system.inventory = inventory.value;
-      for (const started of [order, inventory])
+      if (payment.status === 'fulfilled') system.payment = payment.value;
+      for (const started of [order, inventory, payment])
         if (started.status === 'rejected') throw started.reason;
       system.nc = await connect({ servers: system.nats.url });
       system.js = jetstream(system.nc);
       system.jsm = await jetstreamManager(system.nc);
-      system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
-      await system.responder.start();
+      if (!options.paymentApp) {
+        system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
+        await system.responder.start();
+      }
       return system;
     } catch (error) {
       // Whatever did start must not outlive a failed boot.
@@ -81,7 +107,8 @@ export class SagaSystem {
   async stop(): Promise<void> {
     await this.responder?.stop();
     await this.nc?.close();
-    await Promise.all([this.order?.stop(), this.inventory?.stop()]);
+    await Promise.all([this.order?.stop(), this.inventory?.stop(), this.payment?.stop()]);
+    await this.stripeLocal?.stop();
     await this.nats.destroy();
   }
 
@@ -99,15 +126,53 @@ export class SagaSystem {
     return this.startApp('order');
   }
 
-  private startApp(app: 'order' | 'inventory'): Promise<AppProcess> {
+  /** stripe-local in the test process; the payment app reaches it only through the SDK's config. */
+  private async startPayment(env: Record<string, string>): Promise<AppProcess> {
+    this.stripeLocal = await startStripeLocal({
+      port: 0,
+      host: '127.0.0.1',
+      webhookSecret: WEBHOOK_SECRET,
+      webhookRetryDelaysMs: [100, 250, 500, 1000],
+    });
+    this.stripe = new StripeLocalClient(this.stripeLocal.url);
+    const payment = await this.startApp('payment', {
+      STRIPE_SECRET_KEY: 'sk_test_saga_system',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_HOST: this.stripeLocal.host,
+      STRIPE_API_PORT: String(this.stripeLocal.port),
+      STRIPE_API_PROTOCOL: 'http',
+      ...env,
+    });
+    await this.stripe.setWebhookEndpoint(`${payment.url}/webhooks/stripe`, WEBHOOK_SECRET);
+    return payment;
+  }
+
+  private startApp(
+    app: 'order' | 'inventory' | 'payment',
+    env: Record<string, string> = {},
+  ): Promise<AppProcess> {
     return startAppProcess(app, {
       DATABASE_URL: TEST_DATABASE_URL,
       NATS_URL: this.nats.url,
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      ...this.options[app],
+      ...(app === 'payment' ? env : this.options[app]),
     });
+  }
+
+  /** The order's payment as the storefront sees it (GET /payments/:orderId), once it exists. */
+  async untilPayment(orderId: string, status: string): Promise<PaymentStatusView> {
+    if (!this.payment) throw new Error('the payment app is not running: start with paymentApp');
+    const url = `${this.payment.url}/payments/${orderId}`;
+    return eventually(
+      async () => {
+        const res = await fetch(url);
+        const view = res.status === 200 ? ((await res.json()) as PaymentStatusView) : undefined;
+        return view?.status === status ? view : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `the payment of ${orderId} to be ${status}` },
+    );
   }
 
   async putProduct(

@@ -6,6 +6,8 @@ import { dump } from 'js-yaml';
 import { ProductsController } from '../../apps/inventory/src/products/products.controller';
 import { ReservationsController } from '../../apps/inventory/src/reservations/reservations.controller';
 import { OrdersController } from '../../apps/order/src/orders/orders.controller';
+import { PaymentsController } from '../../apps/payment/src/payments/payments.controller';
+import { StripeWebhookController } from '../../apps/payment/src/webhooks/stripe-webhook.controller';
 import { StrategiesController } from '../../apps/trading/src/strategies/strategies.controller';
 import { HealthController } from '../../libs/platform/src/health.controller';
 import { reachableSchemas, ruleSchemas } from './rule-schemas';
@@ -15,7 +17,7 @@ type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
 /** Each app's HTTP surface; every app also serves /health and /metrics. */
 export const HTTP_APPS: Record<string, Type[]> = {
   order: [OrdersController],
-  payment: [],
+  payment: [PaymentsController, StripeWebhookController],
   inventory: [ProductsController, ReservationsController],
   trading: [StrategiesController],
 };
@@ -50,7 +52,7 @@ export async function openApi(app: string): Promise<string> {
     ...(reachableSchemas(rules, Object.keys(components.schemas ?? {})) as Schemas),
   };
   addDtoParameters(document, [...HTTP_APPS[app]!, HealthController], rules);
-  // Nest marks every @Headers() parameter required; the only one this API reads is optional.
+  // Nest marks every @Headers() parameter required; the handlers check the ones they read themselves.
   for (const operation of Object.values(document.paths).flatMap(
     (path) => Object.values(path) as unknown[],
   )) {

@@ -1,5 +1,74 @@
-import { BaseConfig } from '@lib/platform';
+import { IsIn, IsOptional, Matches, ValidateBy } from 'class-validator';
+import { BaseConfig, IntVariable } from '@lib/platform';
+
+/** Local defaults: they only work against stripe-local (`npm run stripe:local` uses the same secret). */
+export const DEV_STRIPE_SECRET_KEY = 'sk_test_local';
+export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
+
+export type CaptureMethod = 'automatic' | 'manual';
+
+/** A secret whose local default is refused when NODE_ENV is production. */
+function SetInProduction(name: string, localDefault: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'setInProduction',
+    validator: {
+      validate: (value, args) =>
+        (args?.object as PaymentConfig).NODE_ENV !== 'production' || value !== localDefault,
+      defaultMessage: () => `${name} must be set in production`,
+    },
+  });
+}
 
 export class PaymentConfig extends BaseConfig {
   override PORT = 3002;
+
+  /** `production` refuses the local Stripe defaults below. */
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'], {
+    message: 'NODE_ENV must be development, test or production',
+  })
+  NODE_ENV = 'development';
+
+  @SetInProduction('STRIPE_SECRET_KEY', DEV_STRIPE_SECRET_KEY)
+  @Matches(/^(sk|rk)_(test|live)_\S+$/, {
+    message: 'STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_..., sk_live_...)',
+  })
+  STRIPE_SECRET_KEY = DEV_STRIPE_SECRET_KEY;
+
+  @SetInProduction('STRIPE_WEBHOOK_SECRET', DEV_STRIPE_WEBHOOK_SECRET)
+  @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must be a webhook secret (whsec_...)' })
+  STRIPE_WEBHOOK_SECRET = DEV_STRIPE_WEBHOOK_SECRET;
+
+  /** With no override the SDK talks to api.stripe.com; set all three for a local server. */
+  @IsOptional()
+  @Matches(/^[\w.-]+$/, { message: 'STRIPE_API_HOST must be a host name' })
+  STRIPE_API_HOST?: string = undefined;
+
+  @IntVariable('STRIPE_API_PORT', 1, 65535)
+  STRIPE_API_PORT?: number = undefined;
+
+  @IsOptional()
+  @IsIn(['http', 'https'], { message: 'STRIPE_API_PROTOCOL must be http or https' })
+  STRIPE_API_PROTOCOL?: 'http' | 'https' = undefined;
+
+  /** Per request; a slow Stripe fails the attempt, and the message is retried with back-off. */
+  @IntVariable('STRIPE_TIMEOUT_MS', 100)
+  STRIPE_TIMEOUT_MS = 10_000;
+
+  /** The SDK's own retries of connection errors and 5xx, with the same Idempotency-Key. */
+  @IntVariable('STRIPE_MAX_NETWORK_RETRIES', 0, 10)
+  STRIPE_MAX_NETWORK_RETRIES = 2;
+
+  /** `manual` authorizes on request and captures on `order.confirmed`. */
+  @IsOptional()
+  @IsIn(['automatic', 'manual'], { message: 'STRIPE_CAPTURE_METHOD must be automatic or manual' })
+  STRIPE_CAPTURE_METHOD: CaptureMethod = 'automatic';
+
+  /** Consecutive Stripe outages (5xx, timeouts, connection errors) that open the circuit. */
+  @IntVariable('STRIPE_BREAKER_FAILURES', 1)
+  STRIPE_BREAKER_FAILURES = 5;
+
+  /** How long the open circuit refuses calls before it lets one through to probe. */
+  @IntVariable('STRIPE_BREAKER_OPEN_MS', 100)
+  STRIPE_BREAKER_OPEN_MS = 30_000;
 }

@@ -11,7 +11,7 @@ export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
     'payment.succeeded.v1',
     'payment.failed.v1',
   ],
-  payment: [],
+  payment: ['order.payment-requested.v1', 'order.cancelled.v1', 'order.confirmed.v1'],
   inventory: ['order.created.v1', 'order.cancelled.v1', 'order.confirmed.v1'],
   // Deploy and stop are commands the trading app sends itself, so any instance can carry them out.
   trading: ['trading.strategy.deploy-requested.v1', 'trading.strategy.stop-requested.v1'],

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import Stripe from 'stripe';
+import {
+  createEvent,
+  EventEnvelope,
+  OrderCancelledV1,
+  OrderPaymentRequestedV1,
+  OrderPaymentRequestedV1Payload,
+} from '@lib/contracts';
+import { query } from '../../../../tests/harness/database';
+import { readStream } from '../../../../tests/harness/streams';
+import { eventually } from '../../../../tests/harness/wait';
+import { NatsClient } from '@lib/messaging';
+import { paymentRequested, PaymentTestApp, startPaymentTestApp } from '../../test/payment-test-app';
+
+const SCHEMA = 'payments_consumer_test';
+
+describe('payment consumers', () => {
+  let payment: PaymentTestApp;
+
+  beforeAll(async () => {
+    // A short SDK timeout and no SDK retries, so an injected outage reaches the consumer at once.
+    payment = await startPaymentTestApp(SCHEMA, {
+      STRIPE_TIMEOUT_MS: '500',
+      STRIPE_MAX_NETWORK_RETRIES: '0',
+      STRIPE_BREAKER_FAILURES: '3',
+      STRIPE_BREAKER_OPEN_MS: '300',
+      NATS_MAX_DELIVER: '20',
+    });
+  }, 60_000);
+
+  afterEach(async () => {
+    await payment.stripe.reset();
+  });
+
+  afterAll(async () => {
+    await payment?.close();
+  });
+
+  const cancelled = (request: EventEnvelope<OrderPaymentRequestedV1Payload>, reason = 'customer') =>
+    createEvent(OrderCancelledV1, { orderId: request.payload.orderId, reason }, { cause: request });
+
+  /** The official SDK as another client of the same account (the dashboard, a support agent). */
+  const stripeSdk = () =>
+    new Stripe('sk_test_someone_else', {
+      host: payment.stripeLocal.host,
+      port: payment.stripeLocal.port,
+      protocol: 'http',
+    });
+
+  /** Publishes the request and waits for payment.pending. */
+  async function requestPayment(request = paymentRequested()) {
+    await payment.publish(request);
+    const view = await payment.untilStatus(request.payload.orderId, 'PENDING');
+    return { request, view };
+  }
+
+  async function eventNames(orderId: string): Promise<string[]> {
+    await payment.relayed();
+    return (await payment.eventsFor(orderId)).map((e) => e.eventName);
+  }
+
+  it('creates a PaymentIntent, records it PENDING and publishes payment.pending without the client secret', async () => {
+    const { request, view } = await requestPayment(paymentRequested(4200, 'EUR'));
+    const { orderId } = request.payload;
+    expect(view).toMatchObject({
+      orderId,
+      status: 'PENDING',
+      amountMinor: 4200,
+      currency: 'EUR',
+      paymentIntentId: expect.stringMatching(/^pi_/),
+      clientSecret: expect.stringMatching(/^pi_.+_secret_/),
+      failure: null,
+    });
+    await payment.relayed();
+    const [pending, ...more] = await payment.eventsFor(orderId);
+    expect(more).toEqual([]);
+    expect(pending).toMatchObject({
+      eventName: 'payment.pending',
+      correlationId: request.correlationId,
+      causationId: request.eventId,
+      sagaId: request.sagaId,
+      payload: {
+        orderId,
+        paymentId: view.paymentId,
+        paymentIntentId: view.paymentIntentId,
+        amountMinor: 4200,
+        currency: 'EUR',
+      },
+    });
+    expect(JSON.stringify(pending)).not.toContain(view.clientSecret);
+    const [create] = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents',
+    );
+    expect(create).toMatchObject({
+      method: 'POST',
+      idempotencyKey: `pay:create:${request.sagaId}`,
+    });
+  });
+
+  it('applies a redelivered request once: one intent, one payment.pending', async () => {
+    const request = paymentRequested();
+    await payment.publish(request, { asCopy: true });
+    await payment.handled(
+      OrderPaymentRequestedV1.subject,
+      await payment.publish(request, { asCopy: true }),
+    );
+    await payment.untilStatus(request.payload.orderId, 'PENDING');
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
+    const intents = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents' && r.status === 200 && !r.replayed,
+    );
+    expect(intents).toHaveLength(1);
+  });
+
+  it("publishes payment.failed with Stripe's message when Stripe refuses to create the intent", async () => {
+    const request = paymentRequested(0);
+    await payment.publish(request);
+    const view = await payment.untilStatus(request.payload.orderId, 'FAILED');
+    expect(view.failure).toMatchObject({ code: expect.any(String) });
+    await payment.relayed();
+    const [failed, ...more] = await payment.eventsFor(request.payload.orderId);
+    expect(more).toEqual([]);
+    expect(failed).toMatchObject({
+      eventName: 'payment.failed',
+      payload: { orderId: request.payload.orderId, reason: view.failure!.reason },
+    });
+  });
+
+  it('cancels a pending intent on order.cancelled and announces it once', async () => {
+    const { request, view } = await requestPayment();
+    await payment.publish(cancelled(request, 'payment-timeout'));
+    const after = await payment.untilStatus(request.payload.orderId, 'CANCELLED');
+    expect(after.clientSecret).toBeNull();
+    // Stripe's payment_intent.canceled webhook arrives too: it must not announce it again.
+    await eventually(async () =>
+      (await payment.stripe.deliveries()).some(
+        (d) => d.type === 'payment_intent.canceled' && d.outcome === 'delivered',
+      ),
+    );
+    expect(await eventNames(request.payload.orderId)).toEqual([
+      'payment.pending',
+      'payment.cancelled',
+    ]);
+    const cancel = (await payment.stripe.requests()).find(
+      (r) => r.path === `/v1/payment_intents/${view.paymentIntentId}/cancel`,
+    );
+    expect(cancel).toMatchObject({ status: 200, idempotencyKey: `pay:cancel:${request.sagaId}` });
+  });
+
+  it('refunds a payment that succeeded on order.cancelled, once', async () => {
+    const { request, view } = await requestPayment();
+    await payment.stripe.confirm(view.paymentIntentId!, '4242424242424242');
+    await payment.untilStatus(request.payload.orderId, 'SUCCEEDED');
+    await payment.publish(cancelled(request, 'reservation-expired'));
+    await payment.untilStatus(request.payload.orderId, 'REFUNDED');
+    // Another cancel, as a replay would deliver it, finds nothing left to undo.
+    await payment.handled(
+      OrderCancelledV1.subject,
+      await payment.publish(cancelled(request, 'reservation-expired')),
+    );
+    await eventually(async () =>
+      (await payment.stripe.deliveries()).some((d) => d.type === 'charge.refunded'),
+    );
+    expect(await eventNames(request.payload.orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+      'payment.refunded',
+    ]);
+    const refunds = (await payment.stripe.requests()).filter((r) => r.path === '/v1/refunds');
+    expect(refunds.map((r) => r.idempotencyKey)).toEqual([`pay:refund:${request.sagaId}`]);
+  });
+
+  it('counts "already refunded" as a refund', async () => {
+    const { request, view } = await requestPayment();
+    await payment.stripe.confirm(view.paymentIntentId!, '4242424242424242');
+    await payment.untilStatus(request.payload.orderId, 'SUCCEEDED');
+    // Refunded behind the app's back (the dashboard, a crash before the commit), webhook not yet in.
+    await payment.stripe.holdWebhooks();
+    await stripeSdk().refunds.create({ payment_intent: view.paymentIntentId! });
+    await payment.publish(cancelled(request));
+    await payment.untilStatus(request.payload.orderId, 'REFUNDED');
+    const refunds = (await payment.stripe.requests()).filter((r) => r.path === '/v1/refunds');
+    expect(refunds.map((r) => r.status)).toEqual([200, 400]);
+    expect(await eventNames(request.payload.orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+      'payment.refunded',
+    ]);
+  });
+
+  it('counts "already cancelled" as a cancellation', async () => {
+    const { request, view } = await requestPayment();
+    await payment.stripe.holdWebhooks();
+    await stripeSdk().paymentIntents.cancel(view.paymentIntentId!);
+    await payment.publish(cancelled(request));
+    await payment.untilStatus(request.payload.orderId, 'CANCELLED');
+    expect(await eventNames(request.payload.orderId)).toEqual([
+      'payment.pending',
+      'payment.cancelled',
+    ]);
+  });
+
+  it('refunds when the money moved after the order was cancelled but before its webhook', async () => {
+    const { request, view } = await requestPayment();
+    await payment.stripe.holdWebhooks();
+    await payment.stripe.confirm(view.paymentIntentId!, '4242424242424242');
+    // Stripe has the money; the app still thinks PENDING, so its cancel meets an unexpected state.
+    await payment.publish(cancelled(request, 'reservation-expired'));
+    await payment.untilStatus(request.payload.orderId, 'REFUNDED');
+    await payment.stripe.releaseWebhooks();
+    await eventually(async () => (await payment.stripe.heldWebhooks()).length === 0);
+    expect(await eventNames(request.payload.orderId)).toEqual([
+      'payment.pending',
+      'payment.refunded',
+    ]);
+    expect((await payment.payment(request.payload.orderId)).status).toBe('REFUNDED');
+  });
+
+  it('leaves a tombstone when the cancel comes first, so the late request creates no intent', async () => {
+    const request = paymentRequested();
+    await payment.handled(OrderCancelledV1.subject, await payment.publish(cancelled(request)));
+    await payment.handled(OrderPaymentRequestedV1.subject, await payment.publish(request));
+    expect(await payment.payment(request.payload.orderId)).toMatchObject({
+      status: 'CANCELLED',
+      paymentIntentId: null,
+    });
+    expect(await eventNames(request.payload.orderId)).toEqual([]);
+    expect(
+      (await payment.stripe.requests()).filter((r) => r.path === '/v1/payment_intents'),
+    ).toEqual([]);
+  });
+
+  it('cancels the intent of a request that is still being created', async () => {
+    // The create call hangs until the SDK times out; the cancel comes in meanwhile.
+    await payment.stripe.failNext('timeout', 1);
+    const request = paymentRequested();
+    const requestSeq = await payment.publish(request);
+    await eventually(async () =>
+      (await payment.stripe.requests()).some(
+        (r) => r.path === '/v1/payment_intents' && r.status === null,
+      ),
+    );
+    await payment.publish(cancelled(request));
+    const view = await payment.untilStatus(request.payload.orderId, 'CANCELLED');
+    // The request's retry then finds the payment cancelled and creates nothing.
+    await payment.handled(OrderPaymentRequestedV1.subject, requestSeq);
+    const creates = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents' && r.status === 200,
+    );
+    // One intent: the compensation found it with the create key, and it is cancelled.
+    expect(new Set(creates.map((r) => r.idempotencyKey))).toEqual(
+      new Set([`pay:create:${request.sagaId}`]),
+    );
+    expect((await stripeSdk().paymentIntents.retrieve(view.paymentIntentId!)).status).toBe(
+      'canceled',
+    );
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.cancelled']);
+  });
+
+  it('retries while Stripe answers 500, then creates exactly one intent', async () => {
+    await payment.stripe.failNext('api_error', 2);
+    const { request } = await requestPayment();
+    const creates = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents',
+    );
+    expect(creates.map((r) => r.status)).toEqual([500, 500, 200]);
+    expect(new Set(creates.map((r) => r.idempotencyKey))).toEqual(
+      new Set([`pay:create:${request.sagaId}`]),
+    );
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
+  });
+
+  it('retries a call that times out; the idempotency key returns the intent Stripe made', async () => {
+    await payment.stripe.failNext('timeout', 1);
+    const { request, view } = await requestPayment();
+    const creates = (await payment.stripe.requests()).filter(
+      (r) => r.path === '/v1/payment_intents',
+    );
+    expect(creates.map((r) => r.status)).toEqual([null, 200]);
+    expect(view.paymentIntentId).toMatch(/^pi_/);
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
+  });
+
+  it('opens the circuit while Stripe is down, probes, and recovers without a second intent', async () => {
+    await payment.stripe.failNext('api_error');
+    const request = paymentRequested();
+    await payment.publish(request);
+    await eventually(async () => /stripe_circuit_state\{[^}]*\} 2/.test(await payment.metrics()), {
+      what: 'the circuit to open',
+    });
+    const whileOpen = (await payment.stripe.requests()).length;
+    await payment.stripe.clearFaults();
+    await payment.untilStatus(request.payload.orderId, 'PENDING');
+    expect(await payment.metrics()).toMatch(/stripe_circuit_state\{[^}]*\} 0/);
+    // Three outages opened it; while open, deliveries were refused without a call (circuit_open).
+    expect(whileOpen).toBeGreaterThanOrEqual(3);
+    expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
+    expect(await payment.metrics()).toMatch(
+      /stripe_request_seconds_count\{[^}]*operation="create_intent"[^}]*outcome="circuit_open"[^}]*\} [1-9]/,
+    );
+  });
+
+  it('dead-letters an invalid request without calling Stripe', async () => {
+    const request = paymentRequested();
+    const invalid = { ...request, payload: { ...request.payload, amountMinor: -1 } };
+    await payment.publish(invalid);
+    const client = payment.app.get(NatsClient);
+    const letter = await eventually(async () =>
+      (await readStream<{ consumer: string; body: string; error: string }>(client.jsm, 'DLQ')).find(
+        (m) => m.body.body.includes(request.eventId),
+      ),
+    );
+    expect(letter.body).toMatchObject({
+      consumer: 'payment__order_payment-requested_v1',
+      error: expect.stringContaining('amountMinor'),
+    });
+    expect(
+      (await payment.stripe.requests()).filter((r) => r.path === '/v1/payment_intents'),
+    ).toEqual([]);
+    await payment.http().get(`/payments/${request.payload.orderId}`).expect(404);
+  });
+
+  it('exposes its metrics', async () => {
+    const metrics = await payment.metrics();
+    expect(metrics).toMatch(/payment_intents_created_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/payments_succeeded_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/payments_failed_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/stripe_request_seconds_bucket\{[^}]*operation="create_intent"/);
+    expect(metrics).toMatch(
+      /stripe_webhooks_total\{[^}]*type="payment_intent.succeeded"[^}]*outcome="applied"/,
+    );
+  });
+
+  describe('GET /payments/:orderId', () => {
+    it('answers 404 for an order without a payment', async () => {
+      const response = await payment.http().get(`/payments/${randomUUID()}`).expect(404);
+      expect(response.body).toMatchObject({ statusCode: 404, code: 'PAYMENT.NOT_FOUND' });
+    });
+
+    it('answers 400 for a malformed order id', async () => {
+      const response = await payment.http().get('/payments/not-a-uuid').expect(400);
+      expect(response.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
+    });
+  });
+
+  it('never puts a client secret in an event', async () => {
+    const [row] = await query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${SCHEMA}".outbox WHERE body LIKE '%_secret_%'`,
+    );
+    expect(row?.n).toBe(0);
+  });
+});

@@ -1,0 +1,280 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import {
+  EventEnvelope,
+  OrderCancelledV1Payload,
+  OrderConfirmedV1Payload,
+  OrderPaymentRequestedV1Payload,
+} from '@lib/contracts';
+import { Inbox, JetStreamContext } from '@lib/messaging';
+import { recordPublished } from '../payment.metrics';
+import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
+import { Payment } from './payment.entity';
+import { CompensationRetryError, PaymentNotFoundError } from './payment.errors';
+import { PaymentStatus, PaymentTrigger } from './payment.state';
+import { PaymentChanges, PaymentTransitions } from './payment.transitions';
+
+export interface PaymentView {
+  orderId: string;
+  paymentId: string;
+  status: PaymentStatus;
+  amountMinor: number;
+  currency: string | null;
+  paymentIntentId: string | null;
+  /** Only while the customer can still pay: the storefront confirms the intent with it. */
+  clientSecret: string | null;
+  failure: { reason: string; code: string | null; declineCode: string | null } | null;
+}
+
+const PAYABLE: readonly PaymentStatus[] = ['PENDING', 'FAILED'];
+
+/**
+ * The saga's payment step and its compensation. A Stripe call cannot sit inside a transaction, so
+ * every step is: read the payment, call Stripe with a key derived from the saga and the step, then
+ * commit the outcome, the inbox record and the events together. A crash between the call and the
+ * commit redelivers the event, and the same key gets Stripe's first answer back.
+ */
+@Injectable()
+export class PaymentsService {
+  private readonly logger = new Logger(PaymentsService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly inbox: Inbox,
+    private readonly stripe: StripeGateway,
+    private readonly transitions: PaymentTransitions,
+  ) {}
+
+  /** `order.payment-requested`: create the PaymentIntent and publish `payment.pending`. */
+  async request(
+    context: JetStreamContext,
+    event: EventEnvelope<OrderPaymentRequestedV1Payload>,
+  ): Promise<void> {
+    const payment = await this.claim(event);
+    // Already created, or a tombstone: the order was cancelled before its payment was requested.
+    if (payment.status !== 'CREATING')
+      return this.commit(context, event, () => Promise.resolve([]));
+    let trigger: PaymentTrigger = 'created';
+    let changes: PaymentChanges;
+    try {
+      const intent = await this.createIntent(payment);
+      changes = { paymentIntentId: intent.id, clientSecret: intent.client_secret };
+    } catch (error) {
+      if (!isStripeRefusal(error)) throw error;
+      trigger = 'creation-failed';
+      changes = {
+        failureReason: error.message,
+        failureCode: error.code ?? null,
+        declineCode: error.decline_code ?? null,
+      };
+    }
+    await this.commit(context, event, (manager) =>
+      this.transition(manager, payment, trigger, changes, event),
+    );
+  }
+
+  /** `order.cancelled`: cancel the intent if the money has not moved, refund it if it has. */
+  async compensate(
+    context: JetStreamContext,
+    event: EventEnvelope<OrderCancelledV1Payload>,
+  ): Promise<void> {
+    const { orderId } = event.payload;
+    const payment = await this.dataSource.getRepository(Payment).findOneBy({ orderId });
+    if (!payment) {
+      // Nothing to undo; the tombstone stops a payment request that is still on its way.
+      return this.commit(context, event, async (manager) => {
+        const inserted = await manager
+          .createQueryBuilder()
+          .insert()
+          .into(Payment)
+          .values({ ...this.newPayment(event, 0, null), status: 'CANCELLED' })
+          .orIgnore()
+          .returning('id')
+          .execute();
+        if ((inserted.raw as unknown[]).length === 0) {
+          throw new CompensationRetryError(`the payment of ${orderId} was requested meanwhile`);
+        }
+        return [];
+      });
+    }
+    const undone =
+      payment.status === 'CANCELLED' || payment.status === 'REFUNDED'
+        ? undefined
+        : await this.undo(payment);
+    if (!undone) return this.commit(context, event, () => Promise.resolve([]));
+    this.logger.log({ msg: 'payment compensated', orderId, ...undone });
+    await this.commit(context, event, (manager) =>
+      this.transition(
+        manager,
+        payment,
+        undone.trigger,
+        { paymentIntentId: undone.paymentIntentId },
+        event,
+      ),
+    );
+  }
+
+  /** `order.confirmed` with manual capture: take the money that was authorized. */
+  async capture(
+    context: JetStreamContext,
+    event: EventEnvelope<OrderConfirmedV1Payload>,
+  ): Promise<void> {
+    const payment = await this.dataSource
+      .getRepository(Payment)
+      .findOneBy({ orderId: event.payload.orderId });
+    if (payment?.status !== 'AUTHORIZED' || !payment.paymentIntentId) {
+      return this.commit(context, event, () => Promise.resolve([]));
+    }
+    try {
+      await this.stripe.captureIntent(payment.paymentIntentId, stepKey('capture', payment));
+    } catch (error) {
+      if (!hasStripeCode(error, 'payment_intent_unexpected_state')) throw error;
+      const intent = await this.stripe.retrieveIntent(payment.paymentIntentId);
+      if (intent.status !== 'succeeded') throw error;
+    }
+    await this.commit(context, event, (manager) =>
+      this.transition(manager, payment, 'captured', {}, event),
+    );
+  }
+
+  async find(orderId: string): Promise<PaymentView> {
+    const payment = await this.dataSource.getRepository(Payment).findOneBy({ orderId });
+    if (!payment) throw new PaymentNotFoundError(orderId);
+    return {
+      orderId,
+      paymentId: payment.id,
+      status: payment.status,
+      amountMinor: payment.amountMinor,
+      currency: payment.currency,
+      paymentIntentId: payment.paymentIntentId,
+      clientSecret: PAYABLE.includes(payment.status) ? payment.clientSecret : null,
+      failure: payment.failureReason
+        ? {
+            reason: payment.failureReason,
+            code: payment.failureCode,
+            declineCode: payment.declineCode,
+          }
+        : null,
+    };
+  }
+
+  /**
+   * The payment row for this order, inserted as CREATING unless one exists. Committed on its own,
+   * before the Stripe call, so the compensation always finds what it must undo.
+   */
+  private async claim(event: EventEnvelope<OrderPaymentRequestedV1Payload>): Promise<Payment> {
+    const { orderId, amountMinor, currency } = event.payload;
+    const payments = this.dataSource.getRepository(Payment);
+    await payments
+      .createQueryBuilder()
+      .insert()
+      .values({ ...this.newPayment(event, amountMinor, currency), status: 'CREATING' })
+      .orIgnore()
+      .execute();
+    return payments.findOneByOrFail({ orderId });
+  }
+
+  private createIntent(payment: Payment) {
+    const { orderId, sagaId, correlationId, amountMinor, currency } = payment;
+    return this.stripe.createIntent(
+      { orderId, sagaId, correlationId, amountMinor, currency: currency ?? '' },
+      stepKey('create', payment),
+    );
+  }
+
+  /**
+   * Stripe's answer to the compensation, whatever happened there since we last looked; undefined
+   * when no intent exists at Stripe (its creation was refused).
+   */
+  private async undo(
+    payment: Payment,
+  ): Promise<{ trigger: 'cancelled' | 'refunded'; paymentIntentId: string } | undefined> {
+    const paymentIntentId = payment.paymentIntentId ?? (await this.intentBeingCreated(payment));
+    if (!paymentIntentId) return undefined;
+    if (payment.status === 'SUCCEEDED') return this.refund(payment, paymentIntentId);
+    try {
+      await this.stripe.cancelIntent(paymentIntentId, stepKey('cancel', payment));
+      return { trigger: 'cancelled', paymentIntentId };
+    } catch (error) {
+      if (!hasStripeCode(error, 'payment_intent_unexpected_state')) throw error;
+    }
+    // The intent moved on before its webhook arrived: ask Stripe where it is.
+    const intent = await this.stripe.retrieveIntent(paymentIntentId);
+    if (intent.status === 'canceled') return { trigger: 'cancelled', paymentIntentId };
+    if (intent.status === 'succeeded') return this.refund(payment, paymentIntentId);
+    throw new CompensationRetryError(`PaymentIntent ${paymentIntentId} is ${intent.status}`);
+  }
+
+  /**
+   * CREATING: the request may have reached Stripe before a crash, or be on its way now; the create
+   * key finds that intent (or makes it, to be cancelled at once). A refusal means there is none.
+   */
+  private async intentBeingCreated(payment: Payment): Promise<string | undefined> {
+    if (payment.status !== 'CREATING') return undefined;
+    try {
+      return (await this.createIntent(payment)).id;
+    } catch (error) {
+      if (isStripeRefusal(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async refund(
+    payment: Payment,
+    paymentIntentId: string,
+  ): Promise<{ trigger: 'refunded'; paymentIntentId: string }> {
+    try {
+      await this.stripe.refund(paymentIntentId, stepKey('refund', payment));
+    } catch (error) {
+      if (!hasStripeCode(error, 'charge_already_refunded')) throw error;
+    }
+    return { trigger: 'refunded', paymentIntentId };
+  }
+
+  /** Applies the trigger to the payment as it is now: a webhook may have moved it meanwhile. */
+  private async transition(
+    manager: EntityManager,
+    payment: Payment,
+    trigger: PaymentTrigger,
+    changes: PaymentChanges,
+    cause: EventEnvelope,
+  ): Promise<EventEnvelope[]> {
+    const current = await this.transitions.lock(manager, { orderId: payment.orderId });
+    if (!current) throw new Error(`payment of order ${payment.orderId} disappeared`);
+    return this.transitions.apply(manager, current, trigger, changes, cause);
+  }
+
+  private async commit(
+    context: JetStreamContext,
+    event: EventEnvelope,
+    effect: (manager: EntityManager) => Promise<EventEnvelope[]>,
+  ): Promise<void> {
+    let published: EventEnvelope[] = [];
+    await this.inbox.handleOnce(context, event, async (manager) => {
+      published = await effect(manager);
+    });
+    recordPublished(published);
+  }
+
+  private newPayment(
+    event: EventEnvelope<{ orderId: string }>,
+    amountMinor: number,
+    currency: string | null,
+  ): Partial<Payment> {
+    return {
+      id: randomUUID(),
+      orderId: event.payload.orderId,
+      amountMinor,
+      currency,
+      correlationId: event.correlationId,
+      sagaId: event.sagaId ?? null,
+      tenantId: event.tenantId ?? null,
+    };
+  }
+}
+
+/** One idempotency key per saga and step: a retried step gets Stripe's first answer back. */
+function stepKey(step: 'create' | 'cancel' | 'refund' | 'capture', payment: Payment): string {
+  return `pay:${step}:${payment.sagaId ?? payment.orderId}`;
+}

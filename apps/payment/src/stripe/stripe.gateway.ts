@@ -1,0 +1,136 @@
+import { Injectable, Logger } from '@nestjs/common';
+import Stripe from 'stripe';
+import { CaptureMethod, PaymentConfig } from '../config';
+import { paymentMetrics } from '../payment.metrics';
+import { CircuitBreaker, CircuitOpenError, CircuitState } from './circuit-breaker';
+
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export interface IntentRequest {
+  orderId: string;
+  sagaId: string | null;
+  correlationId: string;
+  amountMinor: number;
+  currency: string;
+}
+
+/** Stripe could not be reached or answered 5xx: nothing was decided, so the call may be retried. */
+export function isStripeOutage(error: unknown): boolean {
+  return (
+    error instanceof Stripe.errors.StripeAPIError ||
+    error instanceof Stripe.errors.StripeConnectionError
+  );
+}
+
+/** Stripe looked at the request and said no (a declined card, a request it refuses). */
+export function isStripeRefusal(
+  error: unknown,
+): error is Stripe.errors.StripeCardError | Stripe.errors.StripeInvalidRequestError {
+  return (
+    error instanceof Stripe.errors.StripeCardError ||
+    error instanceof Stripe.errors.StripeInvalidRequestError
+  );
+}
+
+export function hasStripeCode(error: unknown, code: string): boolean {
+  return error instanceof Stripe.errors.StripeError && error.code === code;
+}
+
+/**
+ * The app's only door to Stripe: the official SDK (pointed at a local server by config), every
+ * call timed, behind one circuit breaker, with the idempotency key the caller derives from the saga
+ * step, so a retried step gets Stripe's first answer back instead of a second effect.
+ */
+@Injectable()
+export class StripeGateway {
+  private readonly logger = new Logger(StripeGateway.name);
+  private readonly stripe: Stripe;
+  private readonly breaker: CircuitBreaker;
+  private readonly captureMethod: CaptureMethod;
+  private readonly webhookSecret: string;
+
+  constructor(config: PaymentConfig) {
+    this.stripe = new Stripe(config.STRIPE_SECRET_KEY, {
+      host: config.STRIPE_API_HOST,
+      port: config.STRIPE_API_PORT,
+      protocol: config.STRIPE_API_PROTOCOL,
+      timeout: config.STRIPE_TIMEOUT_MS,
+      maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+      telemetry: false,
+    });
+    this.captureMethod = config.STRIPE_CAPTURE_METHOD;
+    this.webhookSecret = config.STRIPE_WEBHOOK_SECRET;
+    paymentMetrics.circuitState.set(CIRCUIT_GAUGE.closed);
+    this.breaker = new CircuitBreaker({
+      failureThreshold: config.STRIPE_BREAKER_FAILURES,
+      openMs: config.STRIPE_BREAKER_OPEN_MS,
+      onStateChange: (state) => {
+        paymentMetrics.circuitState.set(CIRCUIT_GAUGE[state]);
+        this.logger.warn({ msg: 'Stripe circuit breaker', state });
+      },
+    });
+  }
+
+  createIntent(request: IntentRequest, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
+    const { orderId, sagaId, correlationId, amountMinor, currency } = request;
+    return this.call('create_intent', () =>
+      this.stripe.paymentIntents.create(
+        {
+          amount: amountMinor,
+          currency: currency.toLowerCase(),
+          capture_method: this.captureMethod,
+          automatic_payment_methods: { enabled: true },
+          metadata: { orderId, sagaId: sagaId ?? '', correlationId },
+        },
+        { idempotencyKey },
+      ),
+    );
+  }
+
+  retrieveIntent(id: string): Promise<Stripe.PaymentIntent> {
+    return this.call('retrieve_intent', () => this.stripe.paymentIntents.retrieve(id));
+  }
+
+  cancelIntent(id: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
+    return this.call('cancel_intent', () =>
+      this.stripe.paymentIntents.cancel(id, {}, { idempotencyKey }),
+    );
+  }
+
+  captureIntent(id: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
+    return this.call('capture_intent', () =>
+      this.stripe.paymentIntents.capture(id, {}, { idempotencyKey }),
+    );
+  }
+
+  refund(paymentIntentId: string, idempotencyKey: string): Promise<Stripe.Refund> {
+    return this.call('create_refund', () =>
+      this.stripe.refunds.create({ payment_intent: paymentIntentId }, { idempotencyKey }),
+    );
+  }
+
+  /** Checks `Stripe-Signature` (and its timestamp) against the exact bytes Stripe sent. */
+  verifyWebhook(rawBody: Buffer, signature: string): Stripe.Event {
+    return this.stripe.webhooks.constructEvent(rawBody, signature, this.webhookSecret);
+  }
+
+  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    const stopTimer = paymentMetrics.requestSeconds.startTimer({ operation });
+    try {
+      const result = await this.breaker.run(request, isStripeOutage);
+      stopTimer({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      stopTimer({ outcome: outcomeOf(error) });
+      throw error;
+    }
+  }
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof Stripe.errors.StripeCardError) return 'card_error';
+  if (error instanceof Stripe.errors.StripeInvalidRequestError) return 'invalid_request';
+  if (isStripeOutage(error)) return 'unavailable';
+  if (error instanceof CircuitOpenError) return 'circuit_open';
+  return 'error';
+}

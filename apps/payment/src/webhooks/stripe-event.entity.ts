@@ -1,0 +1,12 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** A Stripe event the webhook has stored, with what it did; its id makes a redelivery a no-op. */
+@Entity({ name: 'stripe_events' })
+export class StripeEventRecord {
+  @PrimaryColumn({ type: 'text' }) id: string;
+  @Column({ type: 'text' }) type: string;
+  @Column({ name: 'payment_intent_id', type: 'text', nullable: true })
+  paymentIntentId: string | null;
+  @Column({ type: 'text' }) outcome: string;
+  @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' }) receivedAt: Date;
+}

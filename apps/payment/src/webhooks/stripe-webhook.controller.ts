@@ -1,0 +1,22 @@
+import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import type { RawBodyRequest } from '@nestjs/common';
+import type { Request } from 'express';
+import { StripeWebhooksService, WebhookReceipt } from './stripe-webhooks.service';
+
+@Controller('webhooks')
+export class StripeWebhookController {
+  constructor(private readonly webhooks: StripeWebhooksService) {}
+
+  /**
+   * Stripe's deliveries: 200 once the event is stored (Stripe retries anything else), 400 when the
+   * signature, its timestamp or the body is bad. The signature covers the raw bytes, not parsed JSON.
+   */
+  @Post('stripe')
+  @HttpCode(200)
+  receive(
+    @Req() request: RawBodyRequest<Request>,
+    @Headers('stripe-signature') signature?: string,
+  ): Promise<WebhookReceipt> {
+    return this.webhooks.receive(request.rawBody, signature);
+  }
+}

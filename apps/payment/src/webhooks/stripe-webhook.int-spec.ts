@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import Stripe from 'stripe';
+import { query } from '../../../../tests/harness/database';
+import { eventually } from '../../../../tests/harness/wait';
+import {
+  paymentRequested,
+  PaymentTestApp,
+  startPaymentTestApp,
+  WEBHOOK_SECRET,
+} from '../../test/payment-test-app';
+import { PaymentView } from '../payments/payments.service';
+
+const SCHEMA = 'payments_webhook_test';
+
+describe('POST /webhooks/stripe', () => {
+  let payment: PaymentTestApp;
+
+  beforeAll(async () => {
+    payment = await startPaymentTestApp(SCHEMA);
+  }, 60_000);
+
+  afterEach(async () => {
+    await payment.stripe.reset();
+  });
+
+  afterAll(async () => {
+    await payment?.close();
+  });
+
+  async function pendingPayment(): Promise<PaymentView> {
+    const request = paymentRequested();
+    await payment.publish(request);
+    return payment.untilStatus(request.payload.orderId, 'PENDING');
+  }
+
+  /** A Stripe event about an intent, as Stripe would build it. */
+  function intentEvent(type: string, view: PaymentView, extra: object = {}) {
+    return {
+      id: `evt_${randomUUID().replace(/-/g, '')}`,
+      object: 'event',
+      type,
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        object: {
+          id: view.paymentIntentId,
+          object: 'payment_intent',
+          metadata: { orderId: view.orderId },
+          ...extra,
+        },
+      },
+    };
+  }
+
+  /** Signs the exact bytes the way Stripe does; `secondsAgo` makes a stale signature. */
+  function send(body: string, { secret = WEBHOOK_SECRET, secondsAgo = 0, sign = true } = {}) {
+    const timestamp = Math.floor(Date.now() / 1000) - secondsAgo;
+    const signature = Stripe.webhooks.generateTestHeaderString({
+      payload: body,
+      secret,
+      timestamp,
+    });
+    const post = payment.http().post('/webhooks/stripe').set('Content-Type', 'application/json');
+    return (sign ? post.set('Stripe-Signature', signature) : post).send(body);
+  }
+
+  async function storedEvents(): Promise<number> {
+    const [row] = await query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${SCHEMA}".stripe_events`,
+    );
+    return row!.n;
+  }
+
+  async function eventNames(orderId: string): Promise<string[]> {
+    await payment.relayed();
+    return (await payment.eventsFor(orderId)).map((e) => e.eventName);
+  }
+
+  describe('answers 400, stores nothing and changes nothing', () => {
+    let view: PaymentView;
+    let succeeded: string;
+
+    beforeAll(async () => {
+      view = await pendingPayment();
+      succeeded = JSON.stringify(intentEvent('payment_intent.succeeded', view));
+    });
+
+    afterEach(async () => {
+      expect(await payment.payment(view.orderId)).toMatchObject({ status: 'PENDING' });
+      expect(await eventNames(view.orderId)).toEqual(['payment.pending']);
+    });
+
+    it.each([
+      ['a signature made with another secret', () => send(succeeded, { secret: 'whsec_other' })],
+      ['no Stripe-Signature header', () => send(succeeded, { sign: false })],
+      ['a stale timestamp (10 minutes old)', () => send(succeeded, { secondsAgo: 600 })],
+      [
+        'a body changed after signing',
+        () =>
+          payment
+            .http()
+            .post('/webhooks/stripe')
+            .set('Content-Type', 'application/json')
+            .set(
+              'Stripe-Signature',
+              Stripe.webhooks.generateTestHeaderString({
+                payload: succeeded,
+                secret: WEBHOOK_SECRET,
+              }),
+            )
+            .send(succeeded.replace('payment_intent.succeeded', 'payment_intent.canceled')),
+      ],
+      ['a signed body that is not JSON', () => send('{"id": "evt_1", ')],
+      ['a signed JSON body that is not an event', () => send('{"hello":"stripe"}')],
+      [
+        'a body that is not JSON at all',
+        () =>
+          payment
+            .http()
+            .post('/webhooks/stripe')
+            .set('Content-Type', 'text/plain')
+            .set('Stripe-Signature', 't=1,v1=00')
+            .send('payment_intent.succeeded'),
+      ],
+    ])('for %s', async (_case, post) => {
+      const before = await storedEvents();
+      const response = await post();
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ statusCode: 400, message: expect.any(String) });
+      expect(await storedEvents()).toBe(before);
+    });
+  });
+
+  it('applies a signed event once: a duplicate answers 200 with no second effect', async () => {
+    const view = await pendingPayment();
+    const body = JSON.stringify(intentEvent('payment_intent.succeeded', view));
+    const first = await send(body).expect(200);
+    expect(first.body).toMatchObject({ received: true, outcome: 'applied' });
+    const again = await send(body).expect(200);
+    expect(again.body).toMatchObject({ received: true, outcome: 'duplicate' });
+    expect(await payment.payment(view.orderId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending', 'payment.succeeded']);
+  });
+
+  it('never moves a payment backwards: a failure after success is stored and ignored', async () => {
+    const view = await pendingPayment();
+    await send(JSON.stringify(intentEvent('payment_intent.succeeded', view))).expect(200);
+    const late = intentEvent('payment_intent.payment_failed', view, {
+      last_payment_error: { message: 'Your card was declined.', code: 'card_declined' },
+    });
+    const response = await send(JSON.stringify(late)).expect(200);
+    expect(response.body).toMatchObject({ outcome: 'unchanged' });
+    expect(await payment.payment(view.orderId)).toMatchObject({
+      status: 'SUCCEEDED',
+      failure: null,
+    });
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending', 'payment.succeeded']);
+  });
+
+  it('acknowledges and ignores events that are not about our payments', async () => {
+    const view = await pendingPayment();
+    const foreign = intentEvent('payment_intent.succeeded', view);
+    foreign.data.object.metadata = {} as { orderId: string };
+    const unknownIntent = intentEvent('payment_intent.succeeded', {
+      ...view,
+      paymentIntentId: 'pi_not_ours',
+    });
+    const otherType = { ...intentEvent('customer.created', view), type: 'customer.created' };
+    for (const event of [foreign, unknownIntent, otherType]) {
+      const response = await send(JSON.stringify(event)).expect(200);
+      expect(response.body).toMatchObject({ outcome: 'ignored' });
+    }
+    expect(await payment.payment(view.orderId)).toMatchObject({ status: 'PENDING' });
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending']);
+  });
+
+  it("maps a decline delivered by Stripe to payment.failed with Stripe's codes", async () => {
+    const view = await pendingPayment();
+    await payment.stripe.confirm(view.paymentIntentId!, '4000000000000002');
+    const failed = await payment.untilStatus(view.orderId, 'FAILED');
+    expect(failed.failure).toEqual({
+      reason: 'Your card was declined.',
+      code: 'card_declined',
+      declineCode: 'generic_decline',
+    });
+    await payment.relayed();
+    const events = await payment.eventsFor(view.orderId);
+    expect(events[1]).toMatchObject({
+      eventName: 'payment.failed',
+      causationId: null,
+      payload: {
+        orderId: view.orderId,
+        paymentId: view.paymentId,
+        paymentIntentId: view.paymentIntentId,
+        reason: 'Your card was declined.',
+        code: 'card_declined',
+        declineCode: 'generic_decline',
+      },
+    });
+    // The saga's conversation carries over from the request, though no event caused this one.
+    expect(events[1]!.correlationId).toBe(events[0]!.correlationId);
+    expect(events[1]!.sagaId).toBe(events[0]!.sagaId);
+  });
+
+  it("applies Stripe's duplicated deliveries once", async () => {
+    const view = await pendingPayment();
+    await payment.stripe.duplicateWebhooks(3);
+    await payment.stripe.confirm(view.paymentIntentId!, '4242424242424242');
+    await eventually(
+      async () =>
+        (await payment.stripe.deliveries()).filter(
+          (d) => d.type === 'payment_intent.succeeded' && d.outcome === 'delivered',
+        ).length === 3,
+      { what: 'three copies delivered' },
+    );
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending', 'payment.succeeded']);
+  });
+
+  it('keeps the success when Stripe delivers the earlier decline after it', async () => {
+    const view = await pendingPayment();
+    await payment.stripe.holdWebhooks();
+    await payment.stripe.confirm(view.paymentIntentId!, '4000000000000002');
+    await payment.stripe.confirm(view.paymentIntentId!, '4242424242424242');
+    expect((await payment.stripe.heldWebhooks()).map((e) => e.type)).toEqual([
+      'payment_intent.payment_failed',
+      'payment_intent.succeeded',
+    ]);
+    await payment.stripe.releaseWebhooks('reverse');
+    expect(await payment.payment(view.orderId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending', 'payment.succeeded']);
+  });
+});

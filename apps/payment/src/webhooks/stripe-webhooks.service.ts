@@ -1,0 +1,116 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type Stripe from 'stripe';
+import { DataSource } from 'typeorm';
+import { EventEnvelope } from '@lib/contracts';
+import { errorMessage } from '@lib/messaging';
+import { DomainError } from '@lib/platform';
+import { paymentMetrics, recordPublished } from '../payment.metrics';
+import { PaymentTransitions } from '../payments/payment.transitions';
+import { StripeGateway } from '../stripe/stripe.gateway';
+import { decideWebhook } from './stripe-event.mapping';
+import { StripeEventRecord } from './stripe-event.entity';
+
+export class InvalidWebhookError extends DomainError {
+  readonly code = 'WEBHOOK.INVALID';
+  readonly status = 400;
+}
+
+/** `applied`: the payment moved; `unchanged`: late or out of order; `ignored`: not ours. */
+export type WebhookOutcome = 'applied' | 'unchanged' | 'ignored' | 'duplicate';
+
+export interface WebhookReceipt {
+  received: true;
+  eventId: string;
+  outcome: WebhookOutcome;
+}
+
+/**
+ * Verifies, stores and applies a Stripe event in one transaction: the event id (stored once), the
+ * payment's transition and its `payment.*` event (outbox). A redelivery finds the id and does
+ * nothing; an event that does not verify stores nothing.
+ */
+@Injectable()
+export class StripeWebhooksService {
+  private readonly logger = new Logger(StripeWebhooksService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly stripe: StripeGateway,
+    private readonly transitions: PaymentTransitions,
+  ) {}
+
+  async receive(
+    rawBody: Buffer | undefined,
+    signature: string | undefined,
+  ): Promise<WebhookReceipt> {
+    const event = this.verify(rawBody, signature);
+    const decision = decideWebhook(event);
+    let published: EventEnvelope[] = [];
+    const outcome = await this.dataSource.transaction(async (manager): Promise<WebhookOutcome> => {
+      const stored: unknown[] = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(StripeEventRecord)
+        .values({
+          id: event.id,
+          type: event.type,
+          paymentIntentId: decision?.paymentIntentId ?? null,
+          outcome: 'ignored',
+        })
+        .orIgnore()
+        .returning('id')
+        .execute()
+        .then((result) => result.raw as unknown[]);
+      if (stored.length === 0) return 'duplicate';
+      const payment =
+        decision &&
+        (await this.transitions.lock(manager, { paymentIntentId: decision.paymentIntentId }));
+      if (!decision || !payment) return 'ignored';
+      const before = payment.status;
+      published = await this.transitions.apply(
+        manager,
+        payment,
+        decision.trigger,
+        decision.changes,
+      );
+      const result = payment.status === before ? 'unchanged' : 'applied';
+      await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
+      return result;
+    });
+    recordPublished(published);
+    paymentMetrics.webhooks.inc({ type: event.type, outcome });
+    this.logger.log({
+      msg: 'Stripe event received',
+      stripeEventId: event.id,
+      type: event.type,
+      paymentIntentId: decision?.paymentIntentId,
+      outcome,
+    });
+    return { received: true, eventId: event.id, outcome };
+  }
+
+  private verify(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {
+    const reject = (reason: string): never => {
+      paymentMetrics.webhooks.inc({ type: 'unverified', outcome: 'rejected' });
+      this.logger.warn({ msg: 'Stripe webhook rejected', reason });
+      throw new InvalidWebhookError(reason);
+    };
+    if (!rawBody || rawBody.length === 0) return reject('the body must be the JSON Stripe signed');
+    if (!signature) return reject('the Stripe-Signature header is missing');
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.verifyWebhook(rawBody, signature);
+    } catch (error) {
+      return reject(`signature verification failed: ${errorMessage(error)}`);
+    }
+    const data = (event as Partial<Stripe.Event>).data;
+    if (
+      typeof event.id !== 'string' ||
+      typeof event.type !== 'string' ||
+      typeof data?.object !== 'object'
+    ) {
+      return reject('the body is not a Stripe event (id, type and data.object are required)');
+    }
+    return event;
+  }
+}

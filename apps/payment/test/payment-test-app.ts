@@ -1,0 +1,139 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import {
+  createEvent,
+  EventEnvelope,
+  OrderPaymentRequestedV1,
+  OrderPaymentRequestedV1Payload,
+  streamForSubject,
+} from '@lib/contracts';
+import { durableName, NatsClient } from '@lib/messaging';
+import { freshSchema, query } from '../../../tests/harness/database';
+import { publishEvent } from '../../../tests/harness/events';
+import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
+import { readStream } from '../../../tests/harness/streams';
+import { eventually } from '../../../tests/harness/wait';
+import { StripeLocalClient } from '../../../tools/stripe-local/stripe-local.client';
+import { startStripeLocal, StripeLocal } from '../../../tools/stripe-local/stripe-local.server';
+import { PaymentConfig } from '../src/config';
+import { PaymentModule } from '../src/payment.module';
+import { PaymentView } from '../src/payments/payments.service';
+
+export const WEBHOOK_SECRET = 'whsec_payment_test';
+
+/** What a payment suite drives: the app on its own schema and port, a private NATS, stripe-local. */
+export interface PaymentTestApp {
+  app: NestExpressApplication;
+  config: PaymentConfig;
+  stripeLocal: StripeLocal;
+  stripe: StripeLocalClient;
+  http: () => ReturnType<typeof request>;
+  /** Publishes an event as the order app would; `asCopy` publishes it again under a new id. */
+  publish(event: EventEnvelope, options?: { asCopy?: boolean }): Promise<number>;
+  /** Resolves once the payment consumer has handled the message at this stream sequence. */
+  handled(subject: string, seq: number): Promise<void>;
+  /** Resolves once every event the app committed is on its stream. */
+  relayed(): Promise<void>;
+  /** Every payment event about this order, oldest first. */
+  eventsFor(orderId: string): Promise<EventEnvelope[]>;
+  /** Waits for the order's payment to reach a status. */
+  untilStatus(orderId: string, status: string): Promise<PaymentView>;
+  payment(orderId: string): Promise<PaymentView>;
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startPaymentTestApp(
+  schema: string,
+  overrides: Record<string, string> = {},
+): Promise<PaymentTestApp> {
+  const nats: TestNatsServer = await startNatsServer();
+  const stripeLocal = await startStripeLocal({
+    port: 0,
+    host: '127.0.0.1',
+    webhookSecret: WEBHOOK_SECRET,
+    webhookRetryDelaysMs: [100, 200, 400],
+  });
+  await freshSchema(schema);
+  const config = testConfig(PaymentConfig, nats.url, {
+    STRIPE_SECRET_KEY: 'sk_test_payment_suite',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_HOST: stripeLocal.host,
+    STRIPE_API_PORT: String(stripeLocal.port),
+    STRIPE_API_PROTOCOL: 'http',
+    ...overrides,
+  });
+  const app = await startPlatformApp(PaymentModule.forRoot(config, schema), 'payment', config);
+  // Stripe needs a URL to deliver to: the suite's app listens on a free port.
+  await app.listen(0, '127.0.0.1');
+  const stripe = new StripeLocalClient(stripeLocal.url);
+  await stripe.setWebhookEndpoint(`${await app.getUrl()}/webhooks/stripe`, WEBHOOK_SECRET);
+  const client = app.get(NatsClient);
+  const http = () => request(app.getHttpServer());
+  const payment = async (orderId: string) =>
+    (await http().get(`/payments/${orderId}`).expect(200)).body as PaymentView;
+
+  return {
+    app,
+    config,
+    stripeLocal,
+    stripe,
+    http,
+    publish: (event, options) => publishEvent(client.js, event, options),
+    async handled(subject, seq) {
+      const stream = streamForSubject(subject).name;
+      const consumer = durableName('payment', subject);
+      await eventually(
+        async () => (await client.jsm.consumers.info(stream, consumer)).ack_floor.stream_seq >= seq,
+        { what: `${consumer} to handle sequence ${seq}` },
+      );
+    },
+    async relayed() {
+      await eventually(
+        async () => {
+          const [row] = await query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
+          );
+          return row?.n === 0;
+        },
+        { what: 'the outbox to be relayed' },
+      );
+    },
+    async eventsFor(orderId) {
+      return (await readStream(client.jsm, 'PAYMENTS'))
+        .map((message) => message.body)
+        .filter((event) => (event.payload as { orderId?: string }).orderId === orderId);
+    },
+    untilStatus: (orderId, status) =>
+      eventually(
+        async () => {
+          const response = await http().get(`/payments/${orderId}`);
+          const view = response.body as PaymentView;
+          return response.status === 200 && view.status === status ? view : undefined;
+        },
+        { what: `the payment of ${orderId} to be ${status}` },
+      ),
+    payment,
+    metrics: async () => (await http().get('/metrics').expect(200)).text,
+    async close() {
+      await app.close();
+      await stripeLocal.stop();
+      await nats.destroy();
+    },
+  };
+}
+
+/** An order.payment-requested as the saga publishes it: its own order, conversation and saga. */
+export function paymentRequested(
+  amountMinor = 4200,
+  currency = 'EUR',
+): EventEnvelope<OrderPaymentRequestedV1Payload> {
+  const orderId = randomUUID();
+  return createEvent(
+    OrderPaymentRequestedV1,
+    { orderId, amountMinor, currency },
+    { correlationId: orderId, sagaId: randomUUID(), tenantId: 'tenant-1' },
+  );
+}

@@ -1,0 +1,255 @@
+import Stripe from 'stripe';
+import { query } from '../harness/database';
+import { SagaSystem } from '../harness/saga-system';
+import { eventually } from '../harness/wait';
+
+const PAID = '4242424242424242';
+const DECLINED = '4000000000000002';
+
+/** The official SDK on stripe-local, to look at intents as the Stripe dashboard would. */
+function stripeOf(system: SagaSystem): Stripe {
+  return new Stripe('sk_test_dashboard', {
+    host: system.stripeLocal!.host,
+    port: system.stripeLocal!.port,
+    protocol: 'http',
+  });
+}
+
+async function eventNames(system: SagaSystem, stream: string, orderId: string) {
+  return (await system.events(stream, orderId)).map((e) => e.eventName);
+}
+
+/** Places an order for one unit and waits until its PaymentIntent waits for the customer. */
+async function orderAwaitingPayment(system: SagaSystem, sku: string) {
+  const orderId = await system.placeOrder([{ sku, quantity: 1 }]);
+  const payment = await system.untilPayment(orderId, 'PENDING');
+  await system.untilSaga(orderId, 'PAYMENT_PENDING');
+  return { orderId, paymentIntentId: payment.paymentIntentId! };
+}
+
+describe('order saga with the payment app and Stripe', () => {
+  let system: SagaSystem;
+
+  beforeAll(async () => {
+    system = await SagaSystem.start({
+      inventory: { RESERVATION_CLEANER_INTERVAL_MS: '200' },
+      paymentApp: {
+        STRIPE_TIMEOUT_MS: '1000',
+        STRIPE_MAX_NETWORK_RETRIES: '1',
+        STRIPE_BREAKER_FAILURES: '3',
+        STRIPE_BREAKER_OPEN_MS: '500',
+        NATS_MAX_DELIVER: '30',
+      },
+    });
+  }, 120_000);
+
+  afterEach(async () => {
+    await system.stripe!.reset();
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('completes the order, commits the stock and records the payment when the customer pays with 4242', async () => {
+    await system.putProduct('E2E-PAY-1', 5, 1999);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-PAY-1');
+    const intent = await stripeOf(system).paymentIntents.retrieve(paymentIntentId);
+    expect(intent).toMatchObject({
+      amount: 1999,
+      currency: 'eur',
+      metadata: { orderId, sagaId: expect.any(String) },
+    });
+
+    await system.stripe!.confirm(paymentIntentId, PAID);
+
+    const order = await system.untilSaga(orderId, 'COMPLETED');
+    expect(order.status).toBe('CONFIRMED');
+    await system.untilPayment(orderId, 'SUCCEEDED');
+    await eventually(async () => (await system.product('E2E-PAY-1')).committed === 1);
+    expect(await system.product('E2E-PAY-1')).toMatchObject({
+      available: 4,
+      reserved: 0,
+      committed: 1,
+    });
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+    ]);
+  }, 30_000);
+
+  it('cancels the order, releases the stock and cancels the PaymentIntent when the card is declined', async () => {
+    await system.putProduct('E2E-PAY-2', 5);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-PAY-2');
+
+    await system.stripe!.confirm(paymentIntentId, DECLINED);
+
+    const order = await system.untilSaga(orderId, 'CANCELLED');
+    expect(order.saga.reason).toBe('payment-failed');
+    await system.untilPayment(orderId, 'CANCELLED');
+    expect((await stripeOf(system).paymentIntents.retrieve(paymentIntentId)).status).toBe(
+      'canceled',
+    );
+    expect(await system.product('E2E-PAY-2')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await system.reservations(orderId)).toEqual([
+      expect.objectContaining({ status: 'RELEASED' }),
+    ]);
+    const [, failed] = await system.events('PAYMENTS', orderId);
+    expect(failed).toMatchObject({
+      eventName: 'payment.failed',
+      payload: { code: 'card_declined', declineCode: 'generic_decline' },
+    });
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.failed',
+      'payment.cancelled',
+    ]);
+  }, 30_000);
+
+  it('completes once when Stripe duplicates and reorders its webhooks', async () => {
+    await system.putProduct('E2E-PAY-3', 5);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-PAY-3');
+    await system.stripe!.duplicateWebhooks(3);
+    await system.stripe!.holdWebhooks();
+    // A decline, then another card that pays; Stripe delivers the success first, then the decline.
+    await system.stripe!.confirm(paymentIntentId, DECLINED);
+    await system.stripe!.confirm(paymentIntentId, PAID);
+    await system.stripe!.releaseWebhooks('reverse');
+
+    await system.untilSaga(orderId, 'COMPLETED');
+    await eventually(async () => (await system.product('E2E-PAY-3')).committed === 1);
+    await system.untilPayment(orderId, 'SUCCEEDED');
+    const deliveries = (await system.stripe!.deliveries()).filter((d) => d.outcome === 'delivered');
+    expect(deliveries.length).toBeGreaterThanOrEqual(6);
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+    ]);
+  }, 30_000);
+
+  it('answers 400 to webhooks with a bad signature and lets the saga go on', async () => {
+    await system.putProduct('E2E-PAY-4', 5);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-PAY-4');
+    const forged = JSON.stringify({
+      id: 'evt_forged',
+      object: 'event',
+      type: 'payment_intent.succeeded',
+      data: { object: { id: paymentIntentId, object: 'payment_intent', metadata: { orderId } } },
+    });
+    for (const signature of [
+      Stripe.webhooks.generateTestHeaderString({ payload: forged, secret: 'whsec_guess' }),
+      't=1700000000,v1=deadbeef',
+      undefined,
+    ]) {
+      const res = await fetch(`${system.payment!.url}/webhooks/stripe`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(signature ? { 'stripe-signature': signature } : {}),
+        },
+        body: forged,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ statusCode: 400, code: 'WEBHOOK.INVALID' });
+    }
+    expect((await system.getOrder(orderId)).saga.state).toBe('PAYMENT_PENDING');
+    expect(await query(`SELECT 1 FROM payments.stripe_events WHERE id = 'evt_forged'`)).toEqual([]);
+
+    await system.stripe!.confirm(paymentIntentId, PAID);
+    await system.untilSaga(orderId, 'COMPLETED');
+  }, 30_000);
+
+  it('refunds the payment when the reservation expired just before the money moved', async () => {
+    await system.putProduct('E2E-PAY-5', 5);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-PAY-5');
+    await system.stripe!.holdWebhooks();
+    await system.stripe!.confirm(paymentIntentId, PAID);
+    // The customer paid, but the reservation ran out before Stripe's webhook reached us.
+    await query(
+      `UPDATE inventory.reservations SET expires_at = now() - interval '1 second' WHERE order_id = $1`,
+      [orderId],
+    );
+
+    const order = await system.untilSaga(orderId, 'CANCELLED');
+    expect(order.saga.reason).toBe('reservation-expired');
+    await system.untilPayment(orderId, 'REFUNDED');
+    await system.stripe!.releaseWebhooks();
+    const refunds = (await system.stripe!.requests()).filter(
+      (r) => r.method === 'POST' && r.path === '/v1/refunds' && r.status === 200,
+    );
+    expect(refunds).toHaveLength(1);
+    expect(await system.product('E2E-PAY-5')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.refunded',
+    ]);
+    expect((await system.getOrder(orderId)).saga.state).toBe('CANCELLED');
+  }, 30_000);
+
+  it('retries while Stripe is down and recovers without a lost or double payment', async () => {
+    await system.putProduct('E2E-PAY-6', 5);
+    await system.stripe!.failNext('api_error');
+    const orderId = await system.placeOrder([{ sku: 'E2E-PAY-6', quantity: 1 }]);
+    // Every delivery fails (the SDK's own retries included) until the circuit opens.
+    await eventually(
+      async () =>
+        /stripe_circuit_state\{[^}]*\} 2/.test(
+          await (await fetch(`${system.payment!.url}/metrics`)).text(),
+        ),
+      { what: 'the Stripe circuit to open' },
+    );
+    expect((await system.getOrder(orderId)).saga.state).toBe('STOCK_RESERVED');
+    expect(
+      (await system.stripe!.requests()).filter((r) => r.path === '/v1/payment_intents').length,
+    ).toBeGreaterThanOrEqual(3);
+
+    await system.stripe!.clearFaults();
+    const { paymentIntentId } = await system.untilPayment(orderId, 'PENDING');
+    await system.stripe!.confirm(paymentIntentId!, PAID);
+    await system.untilSaga(orderId, 'COMPLETED');
+
+    const created = (await system.stripe!.requests()).filter(
+      (r) => r.path === '/v1/payment_intents' && r.status === 200 && !r.replayed,
+    );
+    expect(created).toHaveLength(1);
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+    ]);
+  }, 60_000);
+});
+
+describe('order saga with the payment app when the customer never pays', () => {
+  let system: SagaSystem;
+
+  beforeAll(async () => {
+    system = await SagaSystem.start({
+      order: { SAGA_PAYMENT_TIMEOUT_MS: '3000', SAGA_DEADLINE_SCAN_MS: '100' },
+      paymentApp: {},
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('cancels the PaymentIntent and the order once the payment deadline passes', async () => {
+    await system.putProduct('E2E-LATE-1', 3);
+    const orderId = await system.placeOrder([{ sku: 'E2E-LATE-1', quantity: 1 }]);
+
+    const order = await system.untilSaga(orderId, 'CANCELLED');
+    expect(order.saga.reason).toBe('payment-timeout');
+    const { paymentIntentId } = await system.untilPayment(orderId, 'CANCELLED');
+    expect(paymentIntentId).toMatch(/^pi_/);
+    expect((await stripeOf(system).paymentIntents.retrieve(paymentIntentId!)).status).toBe(
+      'canceled',
+    );
+    expect(await system.product('E2E-LATE-1')).toMatchObject({ available: 3, reserved: 0 });
+    // Paying now is too late: Stripe refuses to confirm a cancelled intent.
+    await expect(system.stripe!.confirm(paymentIntentId!, PAID)).rejects.toThrow();
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.cancelled',
+    ]);
+  }, 30_000);
+});

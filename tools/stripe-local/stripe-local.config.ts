@@ -1,0 +1,28 @@
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { IntVariable } from '@lib/platform';
+import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS } from './stripe-local.server';
+
+/** The environment of `npm run stripe:local`. */
+export class StripeLocalConfig {
+  @IntVariable('STRIPE_LOCAL_PORT', 1, 65535)
+  STRIPE_LOCAL_PORT = 12111;
+
+  @IsOptional()
+  @IsString({ message: 'STRIPE_LOCAL_HOST must be a host name or address' })
+  STRIPE_LOCAL_HOST = '127.0.0.1';
+
+  @IsOptional()
+  @Matches(/^http:\/\/\S+$/, { message: 'STRIPE_WEBHOOK_URL must be an http:// URL' })
+  STRIPE_WEBHOOK_URL = 'http://127.0.0.1:3002/webhooks/stripe';
+
+  @IsOptional()
+  @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must start with whsec_' })
+  STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
+
+  @IsOptional()
+  @Matches(/^\d+(,\d+)*$/, {
+    message:
+      'STRIPE_WEBHOOK_RETRY_DELAYS_MS must be comma-separated milliseconds, e.g. 250,1000,5000',
+  })
+  STRIPE_WEBHOOK_RETRY_DELAYS_MS = DEFAULT_WEBHOOK_RETRY_DELAYS_MS.join(',');
+}

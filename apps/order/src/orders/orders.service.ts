@@ -7,7 +7,8 @@ import { InvalidRequestError } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
-import { OrderSagaOrchestrator, SagaConcurrencyError } from '../order-saga/order-saga.orchestrator';
+import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
+import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { SagaStep } from '../order-saga/saga-step.entity';
 import { Saga } from '../order-saga/saga.entity';
@@ -142,9 +143,7 @@ export class OrdersService {
   ): Promise<{ orderId: string; status: string; sagaState: SagaState }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.dataSource.transaction((manager) =>
-          this.orchestrator.apply(manager, orderId, 'customer-cancel'),
-        );
+        const outcome = await this.orchestrator.apply(orderId, 'customer-cancel');
         if (!outcome) throw new OrderNotFoundError(orderId);
         this.orchestrator.recordCommitted(outcome);
         const { state } = outcome.saga;

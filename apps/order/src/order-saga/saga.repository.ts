@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EventEnvelope } from '@lib/contracts';
+import { EventEnvelope, subjectFor } from '@lib/contracts';
 import { Inbox, InboxEntry, Outbox } from '@lib/messaging';
 import { SqlParams } from '@lib/persistence';
 import { OrderLine } from '../orders/order-line.entity';
@@ -52,6 +52,43 @@ export class SagaRepository {
       orders: table(Order),
       lines: table(OrderLine),
     };
+  }
+
+  /**
+   * A new order with its lines, its saga in STARTED, the first step and `order.created`, in one
+   * statement. A reused idempotency key fails it with a unique violation, writing nothing.
+   */
+  async start(
+    order: Omit<Order, 'lines' | 'totalMinor'>,
+    lines: { sku: string; quantity: number }[],
+    saga: Pick<Saga, 'id' | 'deadlineAt'>,
+    created: EventEnvelope,
+  ): Promise<void> {
+    const p = new SqlParams();
+    const orderId = `${p.add(order.id)}::uuid`;
+    const sagaId = `${p.add(saga.id)}::uuid`;
+    const currency = `${p.add(order.currency)}::text`;
+    const tenantId = `${p.add(order.tenantId)}::text`;
+    const createdAt = `${p.add(order.createdAt)}::timestamptz`;
+    await this.dataSource.query(
+      `WITH "order" AS (INSERT INTO ${this.tables.orders}
+          (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
+          VALUES (${orderId}, ${p.add(order.customerId)}, ${currency}, ${tenantId},
+            ${p.add(order.idempotencyKey)}, ${p.add(order.requestHash)}, ${createdAt})),
+        lines AS (INSERT INTO ${this.tables.lines} (order_id, sku, quantity)
+          SELECT ${orderId}, * FROM unnest(${p.add(lines.map((l) => l.sku))}::text[],
+            ${p.add(lines.map((l) => l.quantity))}::int[])),
+        -- The order is the conversation: every event of this saga carries its id.
+        saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, state, version, deadline_at,
+            currency, correlation_id, tenant_id, created_at, updated_at)
+          VALUES (${sagaId}, ${orderId}, 'STARTED', 1, ${p.add(saga.deadlineAt)}::timestamptz,
+            ${currency}, ${orderId}::text, ${tenantId}, ${createdAt}, ${createdAt})),
+        step AS (INSERT INTO ${this.tables.steps} (saga_id, from_state, to_state, trigger, event_id)
+          VALUES (${sagaId}, NULL, 'STARTED', ${p.add(subjectFor(created.eventName, created.eventVersion))},
+            ${p.add(created.eventId)}::uuid))
+      ${this.outbox.insert([created], p)}`,
+      p.values,
+    );
   }
 
   async findByOrder(orderId: string): Promise<Saga | undefined> {

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
-import { sleep } from '../harness/wait';
+import { eventually, sleep } from '../harness/wait';
 import { CpuMeter, findPid } from './cpu-meter';
 
 const QUERY_COUNTER = join(__dirname, 'query-counter.ts');
@@ -97,13 +97,17 @@ export class SagaCost {
     return Number(rows[0]!.count);
   }
 
-  /** Statements both apps have sent so far, as counted by query-counter.js. */
+  /** Statements both apps have sent so far, as counted by query-counter.ts. */
   private async statements(): Promise<number> {
-    const pids = [this.system.order.child.pid!, this.system.inventory.child.pid!];
-    for (const pid of pids) process.kill(pid, 'SIGUSR2');
-    await sleep(200);
-    return pids
-      .map((pid) => Number(readFileSync(join(this.countDir, String(pid)), 'utf8')))
-      .reduce((a, b) => a + b, 0);
+    let total = 0;
+    for (const pid of [this.system.order.child.pid!, this.system.inventory.child.pid!]) {
+      const file = join(this.countDir, String(pid));
+      rmSync(file, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      total += await eventually(() => existsSync(file) && Number(readFileSync(file, 'utf8')), {
+        what: `the statement count of ${pid}`,
+      });
+    }
+    return total;
   }
 }

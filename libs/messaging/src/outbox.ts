@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
-import { SqlParams } from '@lib/persistence';
+import { SqlParams, WriteSet } from '@lib/persistence';
 import { OutboxRecord } from './outbox.entity';
 
 /** Adds events to the outbox inside the caller's transaction: they are published only if it commits. */
@@ -14,9 +14,12 @@ export class Outbox {
   }
 
   async add(manager: EntityManager, events: EventEnvelope[]): Promise<void> {
-    if (events.length === 0) return;
-    const params = new SqlParams();
-    await manager.query(this.insert(events, params), params.values);
+    await this.addTo(new WriteSet(), events).run(manager);
+  }
+
+  /** Adds the events to writes that commit together (nothing when there are none). */
+  addTo(writes: WriteSet, events: EventEnvelope[]): WriteSet {
+    return events.length > 0 ? writes.add((params) => this.insert(events, params)) : writes;
   }
 
   /**

@@ -20,3 +20,26 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const { code, constraint: violated } = cause as { code?: string; constraint?: string };
   return code === UNIQUE_VIOLATION && (constraint === undefined || violated === constraint);
 }
+
+/**
+ * Writes that commit together, sent as one statement: each is a sub-statement of a data-modifying
+ * CTE, so a transaction that has taken its locks and decided pays one round trip for all of them.
+ * No two writes of a set may change the same row.
+ */
+export class WriteSet {
+  private readonly params = new SqlParams();
+  private readonly writes: string[] = [];
+
+  add(write: (params: SqlParams) => string): this {
+    this.writes.push(write(this.params));
+    return this;
+  }
+
+  async run(manager: {
+    query(sql: string, parameters?: unknown[]): Promise<unknown>;
+  }): Promise<void> {
+    if (this.writes.length === 0) return;
+    const writes = this.writes.map((sql, i) => `write${i} AS (${sql})`).join(',\n');
+    await manager.query(`WITH ${writes} SELECT 1`, this.params.values);
+  }
+}

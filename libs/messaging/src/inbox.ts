@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
-import { isUniqueViolation, SqlParams } from '@lib/persistence';
+import { isUniqueViolation, queryPrepared, SqlParams } from '@lib/persistence';
 import { InboxRecord } from './inbox.entity';
 import { JetStreamContext } from './jetstream.context';
 
@@ -40,7 +40,8 @@ export class Inbox {
 
   /** Records an event that has no effect (e.g. a late reply); false if it was already recorded. */
   async record(manager: EntityManager, entry: InboxEntry): Promise<boolean> {
-    const inserted: unknown[] = await manager.query(
+    const inserted: unknown[] = await queryPrepared(
+      manager,
       `INSERT INTO ${this.table} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
       [entry.consumer, entry.eventId],
     );

@@ -2,4 +2,4 @@ export * from './data-source';
 export * from './database-setup';
 export * from './persistence.module';
 export * from './schema-helpers';
-export * from './sql-params';
+export * from './raw-sql';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { createEvent, EventEnvelope, EventOrigin, InventoryLowStockV1 } from '@lib/contracts';
-import { WriteSet } from '@lib/persistence';
+import { queryPrepared, WriteSet } from '@lib/persistence';
 import { crossedBelowThreshold, moveStock, StockMove } from './product';
 import { Product } from './product.entity';
 
@@ -26,7 +26,8 @@ export class StockLedger {
    * here, in the same order, so none can deadlock another. Unknown SKUs are left out.
    */
   lock(manager: EntityManager, skus: string[]): Promise<LockedProduct[]> {
-    return manager.query(
+    return queryPrepared(
+      manager,
       `SELECT sku, name, price_minor::float8 AS "priceMinor", currency, available, reserved,
           committed, low_stock_threshold AS "lowStockThreshold", low_stock_alerted AS "lowStockAlerted"
         FROM ${this.table} WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,

@@ -15,7 +15,7 @@ import {
   ReleaseReason,
 } from '@lib/contracts';
 import { Outbox, PermanentEventError } from '@lib/messaging';
-import { WriteSet } from '@lib/persistence';
+import { queryPrepared, WriteSet } from '@lib/persistence';
 import { InventoryConfig } from '../config';
 import { StockLedger } from '../products/stock.ledger';
 import { decideReservation, STATUS_AFTER_RELEASE } from './reservation';
@@ -259,7 +259,8 @@ export class ReservationsService {
   }
 
   private find(manager: EntityManager, orderId: string, lock = ''): Promise<Reservation[]> {
-    return manager.query(
+    return queryPrepared(
+      manager,
       `SELECT id, order_id AS "orderId", status, correlation_id AS "correlationId",
           saga_id AS "sagaId", tenant_id AS "tenantId"
         FROM ${this.tables.reservations} WHERE order_id = $1 ${lock}`,
@@ -271,7 +272,8 @@ export class ReservationsService {
     manager: EntityManager,
     reservationIds: string[],
   ): Promise<{ sku: string; quantity: number }[]> {
-    return manager.query(
+    return queryPrepared(
+      manager,
       `SELECT sku, quantity FROM ${this.tables.lines} WHERE reservation_id = ANY($1::uuid[])`,
       [reservationIds],
     );

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
 import { Inbox, InboxEntry, Outbox } from '@lib/messaging';
-import { SqlParams } from '@lib/persistence';
+import { queryPrepared, SqlParams } from '@lib/persistence';
 import { OrderLine } from '../orders/order-line.entity';
 import { Order } from '../orders/order.entity';
 import { SagaStep } from './saga-step.entity';
@@ -70,7 +70,8 @@ export class SagaRepository {
     const currency = `${p.add(order.currency)}::text`;
     const tenantId = `${p.add(order.tenantId)}::text`;
     const createdAt = `${p.add(order.createdAt)}::timestamptz`;
-    await this.dataSource.query(
+    await queryPrepared(
+      this.dataSource,
       `WITH "order" AS (INSERT INTO ${this.tables.orders}
           (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
           VALUES (${orderId}, ${p.add(order.customerId)}, ${currency}, ${tenantId},
@@ -92,7 +93,8 @@ export class SagaRepository {
   }
 
   async findByOrder(orderId: string): Promise<Saga | undefined> {
-    const rows: Saga[] = await this.dataSource.query(
+    const rows: Saga[] = await queryPrepared(
+      this.dataSource,
       `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas} WHERE order_id = $1`,
       [orderId],
     );
@@ -101,7 +103,8 @@ export class SagaRepository {
 
   /** Sagas whose deadline has passed, soonest first. */
   findDue(limit: number): Promise<Saga[]> {
-    return this.dataSource.query(
+    return queryPrepared(
+      this.dataSource,
       `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas}
         WHERE deadline_at <= now() ORDER BY deadline_at LIMIT $1`,
       [limit],
@@ -132,10 +135,13 @@ export class SagaRepository {
         WHERE id = ${p.add(saga.id)}::uuid AND version = ${p.add(saga.version)}::int RETURNING id)`,
       `steps AS (INSERT INTO ${this.tables.steps}
         (saga_id, from_state, to_state, trigger, event_id, reason)
-        SELECT saga.id, s.* FROM saga, unnest(
+        SELECT saga.id, s.from_state, s.to_state, s.trigger, s.event_id, s.reason FROM saga, unnest(
           ${p.add(steps.map((s) => s.fromState))}::text[], ${p.add(steps.map((s) => s.toState))}::text[],
           ${p.add(steps.map((s) => s.trigger))}::text[], ${p.add(steps.map((s) => s.eventId))}::uuid[],
-          ${p.add(steps.map((s) => s.reason))}::text[]) AS s)`,
+          ${p.add(steps.map((s) => s.reason))}::text[])
+          WITH ORDINALITY AS s(from_state, to_state, trigger, event_id, reason, n)
+        -- The log is read in id order: ids follow the path.
+        ORDER BY s.n)`,
     ];
     if (prices) {
       const orderId = `${p.add(saga.orderId)}::uuid`;
@@ -152,7 +158,8 @@ export class SagaRepository {
     if (inbox) writes.push(`inbox AS (${this.inbox.insert(inbox, p, 'saga')})`);
     let updated: unknown[];
     try {
-      updated = await this.dataSource.query(
+      updated = await queryPrepared(
+        this.dataSource,
         `WITH ${writes.join(',\n')} SELECT id FROM saga`,
         p.values,
       );

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The parameters of one hand-written statement: `add` keeps a value and returns its placeholder,
  * so the parts of a statement (e.g. the sub-statements of a data-modifying CTE) can be written by
@@ -42,4 +44,24 @@ export class WriteSet {
     const writes = this.writes.map((sql, i) => `write${i} AS (${sql})`).join(',\n');
     await manager.query(`WITH ${writes} SELECT 1`, this.params.values);
   }
+}
+
+/** A data source or entity manager: whatever runs raw SQL. */
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Runs a hand-written statement as a named prepared statement, so each pooled connection parses
+ * and plans it once: for a CTE of several writes that costs more than running it. The name comes
+ * from the text, so statements of one shape share it and different texts never clash.
+ */
+export async function queryPrepared<T = unknown[]>(
+  runner: Queryable,
+  text: string,
+  values: unknown[],
+): Promise<T> {
+  const name = createHash('sha1').update(text).digest('base64url');
+  // TypeORM hands the query to pg as it is, and pg takes a { name, text } config in its place.
+  return (await runner.query({ name, text } as unknown as string, values)) as T;
 }

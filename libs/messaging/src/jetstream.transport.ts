@@ -128,12 +128,11 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
 
   /** Handles messages within the app's `concurrency`; the iterator stops when the transport closes. */
   private async consumeAll(messages: ConsumerMessages, route: Route): Promise<void> {
-    const slots = this.slots;
     for await (const message of messages) {
-      if (!slots.tryTake()) await slots.take();
+      if (!this.slots.tryTake()) await this.slots.take();
       this.inFlight.add(message);
       void this.handle(message, route).finally(() => {
-        slots.give();
+        this.slots.give();
         this.inFlight.delete(message);
         if (this.inFlight.size === 0) this.drained?.();
       });

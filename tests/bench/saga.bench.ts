@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually } from '../harness/wait';
+import { countingStatements, SagaCost } from './saga-cost';
 import { percentile, perSecond, printTable } from './stats';
 
 /*
@@ -10,6 +11,8 @@ import { percentile, perSecond, printTable } from './stats';
  * Orders through POST /orders with the order and inventory apps as processes on a private
  * nats-server and the local Postgres; payment requests are answered at once with success.
  * (1) throughput: N orders from C concurrent clients; (2) latency: 150 orders/s for 10 s.
+ * The cost of a saga during (1) is measured on the system's own processes (CPU time, transactions,
+ * statements), so it can be compared across machines and survives other load on this one.
  */
 const ORDERS = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
@@ -23,10 +26,12 @@ interface Timing {
 }
 
 async function main(): Promise<void> {
+  const counting = countingStatements();
   const system = await SagaSystem.start({
-    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20' },
-    inventory: { DATABASE_POOL_SIZE: '20' },
+    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20', ...counting },
+    inventory: { DATABASE_POOL_SIZE: '20', ...counting },
   });
+  const cost = await SagaCost.open(system, counting.QUERY_COUNT_DIR);
   try {
     for (const sku of SKUS) await system.putProduct(sku, 10_000_000, 999);
     const confirmedAt = new Map<string, number>();
@@ -37,9 +42,7 @@ async function main(): Promise<void> {
       },
     });
     process.stdout.write(
-      `bench:saga: ${ORDERS} orders at concurrency ${CONCURRENCY}, then ${PACED_RATE}/s for ${PACED_SECONDS} s; load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}\n`,
+      `bench:saga: ${ORDERS} orders at concurrency ${CONCURRENCY}, then ${PACED_RATE}/s for ${PACED_SECONDS} s; load average ${loadAverage()}\n`,
     );
 
     let next = 0;
@@ -61,14 +64,17 @@ async function main(): Promise<void> {
     await finished(warmup);
 
     const burst = new Map<string, Timing>();
-    const burstStarted = performance.now();
+    let burstStarted = 0;
     let issued = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (issued++ < ORDERS) await place(burst);
-      }),
-    );
-    await finished(burst);
+    const spent = await cost.measure(async () => {
+      burstStarted = performance.now();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (issued++ < ORDERS) await place(burst);
+        }),
+      );
+      await finished(burst);
+    });
     const burstEnded = Math.max(...[...burst.keys()].map((id) => confirmedAt.get(id)!));
 
     const paced = new Map<string, Timing>();
@@ -105,14 +111,39 @@ async function main(): Promise<void> {
     ]);
     const throughput = perSecond(burst.size, burstEnded - burstStarted);
     printTable('Throughput', [{ measure: 'completed sagas/s', value: throughput }]);
+    const perSaga = (value: number) => value / burst.size;
+    const systemCpuMs = Object.values(spent.cpuMs).reduce((a, b) => a + b, 0);
+    printTable(`Cost per completed saga, ${CONCURRENCY} concurrent clients`, [
+      { measure: 'CPU ms, whole system', value: perSaga(systemCpuMs) },
+      ...Object.entries(spent.cpuMs).map(([part, ms]) => ({
+        measure: `CPU ms, ${part}`,
+        value: perSaga(ms),
+      })),
+      {
+        measure: 'CPU ms, load generator (not in the total)',
+        value: perSaga(spent.loadGeneratorCpuMs),
+      },
+      { measure: 'Postgres transactions', value: perSaga(spent.transactions) },
+      { measure: 'Postgres statements', value: perSaga(spent.statements) },
+    ]);
+    process.stdout.write(
+      `\nsagas/s this machine could sustain on its ${cpus().length} cores at that cost: ${Math.round((cpus().length * 1000) / perSaga(systemCpuMs))}; load average now ${loadAverage()}\n`,
+    );
     const postP99 = percentile(p.post, 99);
     const sagaP99 = percentile(p.saga, 99);
     process.stdout.write(
       `\ntargets: >= 300 sagas/s (${throughput >= 300 ? 'met' : 'MISSED'}), POST p99 <= 50 ms at ${PACED_RATE}/s (${postP99 <= 50 ? 'met' : 'MISSED'}), saga p99 <= 1 s at ${PACED_RATE}/s (${sagaP99 <= 1000 ? 'met' : 'MISSED'})\n`,
     );
   } finally {
+    await cost.close();
     await system.stop();
   }
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 main().catch((error: unknown) => {

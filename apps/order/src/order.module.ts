@@ -5,6 +5,7 @@ import { ORDER_CONFIG } from './order-config.token';
 import { OrderSagaDeadlines } from './order-saga/order-saga.deadlines';
 import { OrderSagaOrchestrator } from './order-saga/order-saga.orchestrator';
 import { SagaEventsConsumer } from './order-saga/saga-events.consumer';
+import { SagaRepository } from './order-saga/saga.repository';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { orderPersistence } from './persistence';
@@ -20,6 +21,7 @@ export class OrderModule {
       providers: [
         { provide: ORDER_CONFIG, useValue: config },
         OrdersService,
+        SagaRepository,
         OrderSagaOrchestrator,
         OrderSagaDeadlines,
       ],

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
+import { isUniqueViolation, queryPrepared, SqlParams } from '@lib/persistence';
 import { InboxRecord } from './inbox.entity';
 import { JetStreamContext } from './jetstream.context';
+
+/** An event as the inbox records it: handled once per consumer. */
+export interface InboxEntry {
+  consumer: string;
+  eventId: string;
+}
 
 @Injectable()
 export class Inbox {
@@ -23,15 +30,36 @@ export class Inbox {
     effect: (manager: EntityManager) => Promise<void>,
   ): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const inserted: unknown[] = await manager.query(
-        `INSERT INTO ${this.table} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-        [context.consumer, event.eventId],
-      );
-      if (inserted.length === 0) {
+      if (!(await this.record(manager, { consumer: context.consumer, eventId: event.eventId }))) {
         context.duplicate = true;
         return;
       }
       await effect(manager);
     });
+  }
+
+  /** Records an event that has no effect (e.g. a late reply); false if it was already recorded. */
+  async record(manager: EntityManager, entry: InboxEntry): Promise<boolean> {
+    const inserted: unknown[] = await queryPrepared(
+      manager,
+      `INSERT INTO ${this.table} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+      [entry.consumer, entry.eventId],
+    );
+    return inserted.length > 0;
+  }
+
+  /**
+   * The inbox record as SQL, for a caller that writes its effect and the record in one statement
+   * (a sub-statement of a data-modifying CTE, written only when the CTE `onlyWith` returned a row).
+   * An event already recorded fails the whole statement: see `isDuplicate`.
+   */
+  insert(entry: InboxEntry, params: SqlParams, onlyWith: string): string {
+    return `INSERT INTO ${this.table} (consumer, event_id)
+      SELECT ${params.add(entry.consumer)}::text, ${params.add(entry.eventId)}::uuid FROM ${onlyWith}`;
+  }
+
+  /** The error of a statement from `insert` whose event had already been handled. */
+  isDuplicate(error: unknown): boolean {
+    return isUniqueViolation(error, 'inbox_pkey');
   }
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import {
   createEvent,
   EventEnvelope,
+  InventoryCommittedV1,
   InventoryLowStockV1,
   InventoryLowStockV1Payload,
 } from '@lib/contracts';
@@ -13,9 +14,10 @@ import { freshSchema, query } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { readStream } from '../../../tests/harness/streams';
-import { eventually } from '../../../tests/harness/wait';
+import { eventually, sleep } from '../../../tests/harness/wait';
 import { DeadLetter } from './dead-letters';
 import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
+import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
 
 const SCHEMA = 'messaging_transport_test';
@@ -196,4 +198,31 @@ describe('JetStream transport', () => {
     });
     expect(letter.error).toMatch(/max deliveries/);
   }, 30_000);
+
+  it('handles at most NATS_CONCURRENCY messages at once, over all its consumers', async () => {
+    const { concurrency } = app.get<MessagingOptions>(MESSAGING_OPTIONS);
+    for (let i = 0; i < concurrency; i++) {
+      await publish(lowStock(`HOLD-${i}`));
+      const committed = createEvent(InventoryCommittedV1, {
+        orderId: randomUUID(),
+        reservationId: randomUUID(),
+      });
+      await client.js.publish(InventoryCommittedV1.subject, JSON.stringify(committed), {
+        msgID: committed.eventId,
+      });
+    }
+    await eventually(() => probe.heldNow === concurrency, { what: 'the limit to fill up' });
+    // Room for a handler beyond the limit to start, were the limit per consumer.
+    await sleep(500);
+    expect(probe.maxHeld).toBe(concurrency);
+    // Each release frees slots for the messages still waiting: all of them are handled in the end.
+    await eventually(
+      () => {
+        probe.releaseHeld();
+        return probe.released === 2 * concurrency;
+      },
+      { what: 'every held message to be handled' },
+    );
+    expect(probe.maxHeld).toBe(concurrency);
+  });
 });

@@ -44,6 +44,11 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   private readonly inFlight = new Set<JsMsg>();
   private drained?: () => void;
   private keepAlive?: NodeJS.Timeout;
+  /**
+   * Shared by every consumer of the app: each handler holds a database connection, so the limit is
+   * the app's, and kept below the pool size it leaves connections for HTTP requests.
+   */
+  private readonly slots: Slots;
 
   constructor(
     private readonly nats: NatsClient,
@@ -51,6 +56,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
   ) {
     super();
+    this.slots = new Slots(options.concurrency);
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -120,14 +126,13 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     return { definition, handler, stream, consumer: durable, handlerSeconds, consumed };
   }
 
-  /** Handles up to `concurrency` messages at once; the iterator stops when the transport closes. */
+  /** Handles messages within the app's `concurrency`; the iterator stops when the transport closes. */
   private async consumeAll(messages: ConsumerMessages, route: Route): Promise<void> {
-    const slots = new Slots(this.options.concurrency);
     for await (const message of messages) {
-      if (!slots.tryTake()) await slots.take();
+      if (!this.slots.tryTake()) await this.slots.take();
       this.inFlight.add(message);
       void this.handle(message, route).finally(() => {
-        slots.give();
+        this.slots.give();
         this.inFlight.delete(message);
         if (this.inFlight.size === 0) this.drained?.();
       });

@@ -9,7 +9,7 @@ export interface MessagingOptions {
   /** First retry delay; doubles on every delivery up to `retryMaxMs`. */
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Messages a consumer handles at once. */
+  /** Messages the app handles at once, over all its consumers. */
   concurrency: number;
   outboxPollMs: number;
   outboxBatchSize: number;
@@ -24,7 +24,7 @@ export const MESSAGING_DEFAULTS: Omit<MessagingOptions, 'service'> = {
   ackWaitMs: 30_000,
   retryBaseMs: 500,
   retryMaxMs: 60_000,
-  concurrency: 64,
+  concurrency: 8,
   outboxPollMs: 1000,
   outboxBatchSize: 200,
 };

@@ -19,7 +19,7 @@ describe('Outbox relay', () => {
   let dataSource: DataSource;
   let client: NatsClient;
   let options: MessagingOptions;
-  const outbox = new Outbox();
+  let outbox: Outbox;
   const relays: OutboxRelay[] = [];
 
   beforeAll(async () => {
@@ -31,6 +31,7 @@ describe('Outbox relay', () => {
       entities: MESSAGING_ENTITIES,
       migrations: MESSAGING_MIGRATIONS,
     });
+    outbox = new Outbox(dataSource);
     // A long poll interval: only LISTEN/NOTIFY or an explicit call moves rows.
     options = {
       ...MESSAGING_DEFAULTS,

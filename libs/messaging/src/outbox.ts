@@ -1,23 +1,42 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
-import { EventEnvelope } from '@lib/contracts';
-import { subjectFor } from '@lib/contracts';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventEnvelope, subjectFor } from '@lib/contracts';
+import { SqlParams, WriteSet } from '@lib/persistence';
 import { OutboxRecord } from './outbox.entity';
 
 /** Adds events to the outbox inside the caller's transaction: they are published only if it commits. */
 @Injectable()
 export class Outbox {
+  private readonly table: string;
+
+  constructor(dataSource: DataSource) {
+    this.table = dataSource.getMetadata(OutboxRecord).tablePath;
+  }
+
   async add(manager: EntityManager, events: EventEnvelope[]): Promise<void> {
-    if (events.length === 0) return;
-    await manager.insert(
-      OutboxRecord,
-      events.map((event) => ({
-        eventId: event.eventId,
-        subject: subjectFor(event.eventName, event.eventVersion),
-        body: JSON.stringify(event),
-        correlationId: event.correlationId,
-        causationId: event.causationId,
-      })),
-    );
+    await this.addTo(new WriteSet(), events).run(manager);
+  }
+
+  /** Adds the events to writes that commit together (nothing when there are none). */
+  addTo(writes: WriteSet, events: EventEnvelope[]): WriteSet {
+    return events.length > 0 ? writes.add((params) => this.insert(events, params)) : writes;
+  }
+
+  /**
+   * The insert of `events` as SQL, for a caller that writes its state change and its events in one
+   * statement (a sub-statement of a data-modifying CTE): with `onlyWith`, the name of an earlier
+   * CTE, the events are written only when that CTE returned a row.
+   */
+  insert(events: EventEnvelope[], params: SqlParams, onlyWith?: string): string {
+    const column = (value: (event: EventEnvelope) => string | null, type: string) =>
+      `${params.add(events.map(value))}::${type}[]`;
+    return `INSERT INTO ${this.table} (event_id, subject, body, correlation_id, causation_id)
+      SELECT e.* FROM ${onlyWith ? `${onlyWith}, ` : ''}unnest(
+        ${column((e) => e.eventId, 'uuid')},
+        ${column((e) => subjectFor(e.eventName, e.eventVersion), 'text')},
+        ${column((e) => JSON.stringify(e), 'text')},
+        ${column((e) => e.correlationId, 'text')},
+        ${column((e) => e.causationId, 'text')}
+      ) AS e(event_id, subject, body, correlation_id, causation_id)`;
   }
 }

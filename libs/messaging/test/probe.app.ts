@@ -1,6 +1,11 @@
 import { Controller, DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { EventEnvelope, InventoryLowStockV1, InventoryLowStockV1Payload } from '@lib/contracts';
+import {
+  EventEnvelope,
+  InventoryCommittedV1,
+  InventoryLowStockV1,
+  InventoryLowStockV1Payload,
+} from '@lib/contracts';
 import { BaseConfig, PlatformModule } from '@lib/platform';
 import { Inbox, JetStreamContext, PermanentEventError } from '../src';
 
@@ -17,12 +22,17 @@ const PROBE_SCHEMA = Symbol('PROBE_SCHEMA');
 /**
  * A consumer for the messaging tests. What it does is chosen by the SKU of the event:
  * FLAKY fails its first two deliveries, BROKEN always fails, PERMANENT fails permanently,
- * ACK-LOST commits its effect and then fails once; anything else just records its effect.
- * Effects go to `<schema>.effects` through the inbox.
+ * ACK-LOST commits its effect and then fails once, HOLD waits for `releaseHeld()` first; anything
+ * else just records its effect. Effects go to `<schema>.effects` through the inbox. A second
+ * consumer (inventory.committed) only holds.
  */
 @Injectable()
 export class Probe {
   readonly deliveries: Delivery[] = [];
+  private readonly held: (() => void)[] = [];
+  /** The most handlers held at once, over both consumers. */
+  maxHeld = 0;
+  released = 0;
 
   constructor(
     private readonly inbox: Inbox,
@@ -44,6 +54,7 @@ export class Probe {
     if (sku.startsWith('FLAKY') && context.deliveryCount < 3) throw new Error('database hiccup');
     if (sku.startsWith('BROKEN')) throw new Error('always broken');
     if (sku.startsWith('PERMANENT')) throw new PermanentEventError('order does not exist');
+    if (sku.startsWith('HOLD')) await this.hold();
     await this.inbox.handleOnce(context, event, async (manager) => {
       await manager.query(`INSERT INTO ${this.schema}.effects (event_id, sku) VALUES ($1, $2)`, [
         event.eventId,
@@ -52,6 +63,24 @@ export class Probe {
     });
     if (sku.startsWith('ACK-LOST') && context.deliveryCount === 1)
       throw new Error('connection reset');
+  }
+
+  hold(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.held.push(resolve);
+      this.maxHeld = Math.max(this.maxHeld, this.held.length);
+    });
+  }
+
+  get heldNow(): number {
+    return this.held.length;
+  }
+
+  releaseHeld(): void {
+    for (const release of this.held.splice(0)) {
+      this.released++;
+      release();
+    }
   }
 
   of(sku: string): Delivery[] {
@@ -69,6 +98,11 @@ class ProbeHandlers {
     @Ctx() context: JetStreamContext,
   ): Promise<void> {
     return this.probe.handle(event, context);
+  }
+
+  @EventPattern(InventoryCommittedV1.subject)
+  onCommitted(): Promise<void> {
+    return this.probe.hold();
   }
 }
 

@@ -2,3 +2,4 @@ export * from './data-source';
 export * from './database-setup';
 export * from './persistence.module';
 export * from './schema-helpers';
+export * from './raw-sql';

@@ -45,7 +45,7 @@ export class BaseConfig {
   NATS_RETRY_BASE_MS = 500;
 
   @IntVariable('NATS_CONCURRENCY', 1)
-  NATS_CONCURRENCY = 64;
+  NATS_CONCURRENCY = 8;
 
   @IntVariable('OUTBOX_POLL_MS', 10)
   OUTBOX_POLL_MS = 1000;

@@ -2,12 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { Outbox } from '@lib/messaging';
+import { WriteSet } from '@lib/persistence';
 import { currentLogContext } from '@lib/observability';
 import { recordPublished } from '../inventory.metrics';
 import { Product } from './product.entity';
 import { ProductNotFoundError, StockBelowReservedError } from './product.errors';
 import { PutProductRequest } from './put-product.request';
-import { StockLedger } from './stock.ledger';
+import { LockedProduct, StockLedger } from './stock.ledger';
 
 export interface ProductView {
   sku: string;
@@ -58,10 +59,13 @@ export class ProductsService {
       if (stock < product.reserved) throw new StockBelowReservedError(sku, stock, product.reserved);
       Object.assign(product, catalogue, { available: stock - product.reserved });
       // An alert raised by a PUT belongs to the HTTP request's conversation.
-      alerts = await this.stock.save(manager, [product], {
-        correlationId: currentLogContext()?.correlationId,
-      });
-      await this.outbox.add(manager, alerts);
+      const writes = new WriteSet();
+      alerts = this.stock.save(
+        [product],
+        { correlationId: currentLogContext()?.correlationId },
+        writes,
+      );
+      await this.outbox.addTo(writes, alerts).run(manager);
       return product;
     });
     recordPublished(alerts);
@@ -81,7 +85,7 @@ export class ProductsService {
   }
 }
 
-function productView(product: Product): ProductView {
+function productView(product: LockedProduct): ProductView {
   const { sku, name, priceMinor, currency, available, reserved, committed, lowStockThreshold } =
     product;
   return { sku, name, priceMinor, currency, available, reserved, committed, lowStockThreshold };

@@ -1,52 +1,59 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { createEvent, EventEnvelope, EventOrigin, InventoryLowStockV1 } from '@lib/contracts';
+import { queryPrepared, WriteSet } from '@lib/persistence';
 import { crossedBelowThreshold, moveStock, StockMove } from './product';
 import { Product } from './product.entity';
 
+export type LockedProduct = Omit<Product, 'createdAt' | 'updatedAt'>;
+
 /**
- * The one way stock levels change: products are locked, changed, and written back together with
- * the low-stock alerts the change caused, which the caller adds to the outbox of its transaction.
+ * The one way stock levels change: products are locked, changed, and written back (as part of the
+ * caller's write set) together with the low-stock alerts the change caused, which the caller adds
+ * to the outbox of its transaction.
  */
 @Injectable()
 export class StockLedger {
   private readonly logger = new Logger(StockLedger.name);
+  private readonly table: string;
+
+  constructor(dataSource: DataSource) {
+    this.table = dataSource.getMetadata(Product).tablePath;
+  }
 
   /**
    * Locks the products in SKU order. Every transaction that changes several products locks them
    * here, in the same order, so none can deadlock another. Unknown SKUs are left out.
    */
-  lock(manager: EntityManager, skus: string[]): Promise<Product[]> {
-    return manager.find(Product, {
-      where: { sku: In(skus) },
-      order: { sku: 'ASC' },
-      lock: { mode: 'pessimistic_write' },
-    });
+  lock(manager: EntityManager, skus: string[]): Promise<LockedProduct[]> {
+    return queryPrepared(
+      manager,
+      `SELECT sku, name, price_minor::float8 AS "priceMinor", currency, available, reserved,
+          committed, low_stock_threshold AS "lowStockThreshold", low_stock_alerted AS "lowStockAlerted"
+        FROM ${this.table} WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+      [skus],
+    );
   }
 
   /** Applies `move` for every line to products locked by `lock`, and writes them. */
-  async move(
-    manager: EntityManager,
-    products: Product[],
+  move(
+    products: LockedProduct[],
     lines: { sku: string; quantity: number }[],
     move: StockMove,
     origin: EventOrigin,
-  ): Promise<EventEnvelope[]> {
+    writes: WriteSet,
+  ): EventEnvelope[] {
     const bySku = new Map(products.map((product) => [product.sku, product]));
     for (const { sku, quantity } of lines) {
       const product = bySku.get(sku);
       if (!product) throw new Error(`product ${sku} is not locked`);
       moveStock(product, move, quantity);
     }
-    return this.save(manager, products, origin);
+    return this.save(products, origin, writes);
   }
 
   /** Writes locked products; returns an alert for each that has just fallen below its threshold. */
-  async save(
-    manager: EntityManager,
-    products: Product[],
-    origin: EventOrigin,
-  ): Promise<EventEnvelope[]> {
+  save(products: LockedProduct[], origin: EventOrigin, writes: WriteSet): EventEnvelope[] {
     const alerts: EventEnvelope[] = [];
     for (const product of products) {
       const { sku, available, lowStockThreshold: threshold } = product;
@@ -54,21 +61,24 @@ export class StockLedger {
         this.logger.log({ msg: 'stock low', sku, available, threshold });
         alerts.push(createEvent(InventoryLowStockV1, { sku, available, threshold }, origin));
       }
-      await manager.update(
-        Product,
-        { sku },
-        {
-          name: product.name,
-          priceMinor: product.priceMinor,
-          currency: product.currency,
-          available,
-          reserved: product.reserved,
-          committed: product.committed,
-          lowStockThreshold: threshold,
-          lowStockAlerted: product.lowStockAlerted,
-        },
-      );
     }
+    if (products.length === 0) return alerts;
+    writes.add((p) => {
+      const column = (value: (product: LockedProduct) => unknown, type: string) =>
+        `${p.add(products.map(value))}::${type}[]`;
+      return `UPDATE ${this.table} AS product SET name = saved.name, price_minor = saved.price_minor,
+          currency = saved.currency, available = saved.available, reserved = saved.reserved,
+          committed = saved.committed, low_stock_threshold = saved.low_stock_threshold,
+          low_stock_alerted = saved.low_stock_alerted, updated_at = now()
+        FROM unnest(${column((s) => s.sku, 'text')}, ${column((s) => s.name, 'text')},
+          ${column((s) => s.priceMinor, 'bigint')}, ${column((s) => s.currency, 'text')},
+          ${column((s) => s.available, 'int')}, ${column((s) => s.reserved, 'int')},
+          ${column((s) => s.committed, 'int')}, ${column((s) => s.lowStockThreshold, 'int')},
+          ${column((s) => s.lowStockAlerted, 'bool')})
+          AS saved(sku, name, price_minor, currency, available, reserved, committed,
+            low_stock_threshold, low_stock_alerted)
+        WHERE product.sku = saved.sku`;
+    });
     return alerts;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import {
   createEvent,
   EventEnvelope,
@@ -15,6 +15,7 @@ import {
   ReleaseReason,
 } from '@lib/contracts';
 import { Outbox, PermanentEventError } from '@lib/messaging';
+import { queryPrepared, WriteSet } from '@lib/persistence';
 import { InventoryConfig } from '../config';
 import { StockLedger } from '../products/stock.ledger';
 import { decideReservation, STATUS_AFTER_RELEASE } from './reservation';
@@ -39,13 +40,19 @@ export interface ReservationView {
 @Injectable()
 export class ReservationsService {
   private readonly logger = new Logger(ReservationsService.name);
+  private readonly tables: Record<'reservations' | 'lines', string>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
     private readonly stock: StockLedger,
     private readonly config: InventoryConfig,
-  ) {}
+  ) {
+    this.tables = {
+      reservations: dataSource.getMetadata(Reservation).tablePath,
+      lines: dataSource.getMetadata(ReservationLine).tablePath,
+    };
+  }
 
   /** order.created: every line held at its catalogue price, or nothing and the missing lines. */
   async reserve(
@@ -53,7 +60,7 @@ export class ReservationsService {
     event: EventEnvelope<OrderCreatedV1Payload>,
   ): Promise<EventEnvelope[]> {
     const { orderId, currency, items } = event.payload;
-    const existing = await manager.findOneBy(Reservation, { orderId });
+    const [existing] = await this.find(manager, orderId);
     if (existing) {
       this.logger.log({
         msg: 'order already has a reservation, nothing reserved',
@@ -70,7 +77,7 @@ export class ReservationsService {
     if (decision.kind === 'out-of-stock') {
       const { missing } = decision;
       this.logger.log({ msg: 'out of stock', orderId, missing });
-      return this.publish(manager, [
+      return this.publish(manager, new WriteSet(), [
         createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }),
       ]);
     }
@@ -78,24 +85,21 @@ export class ReservationsService {
     if (!Number.isSafeInteger(totalMinor)) {
       throw new PermanentEventError(`order ${orderId} costs more than a JSON number can hold`);
     }
-    const alerts = await this.stock.move(manager, products, lines, 'reserve', { cause: event });
+    const writes = new WriteSet();
+    const alerts = this.stock.move(products, lines, 'reserve', { cause: event }, writes);
     const reservationId = randomUUID();
     const expiresAt = new Date(Date.now() + this.config.RESERVATION_TTL_MS);
     // A racing order.cancelled may have written its tombstone meanwhile: the unique order_id then
     // fails this transaction, and the retry finds the tombstone.
-    await manager.insert(Reservation, {
-      id: reservationId,
-      orderId,
-      status: 'ACTIVE',
-      currency,
-      totalMinor,
-      expiresAt,
-      releasedReason: null,
-      ...conversationOf(event),
-    });
-    await manager.insert(
-      ReservationLine,
-      lines.map((line) => ({ reservationId, ...line })),
+    this.insert(
+      writes,
+      { id: reservationId, orderId, status: 'ACTIVE', currency, totalMinor, expiresAt },
+      event,
+    );
+    writes.add(
+      (p) => `INSERT INTO ${this.tables.lines} (reservation_id, sku, quantity, unit_price_minor)
+        SELECT ${p.add(reservationId)}::uuid, * FROM unnest(${p.add(lines.map((l) => l.sku))}::text[],
+          ${p.add(lines.map((l) => l.quantity))}::int[], ${p.add(lines.map((l) => l.unitPriceMinor))}::bigint[])`,
     );
     this.logger.log({ msg: 'stock reserved', orderId, reservationId, totalMinor });
     const reserved = createEvent(
@@ -103,7 +107,7 @@ export class ReservationsService {
       { orderId, reservationId, lines, totalMinor, currency, expiresAt: expiresAt.toISOString() },
       { cause: event },
     );
-    return this.publish(manager, [reserved, ...alerts]);
+    return this.publish(manager, writes, [reserved, ...alerts]);
   }
 
   /** order.cancelled: an active reservation gives its stock back; other states stay as they are. */
@@ -117,16 +121,18 @@ export class ReservationsService {
       // Each subject has its own consumer, so order.created may still be on its way: this
       // tombstone makes it reserve nothing. A racing reservation fails this insert on order_id,
       // and the retry releases it.
-      await manager.insert(Reservation, {
-        id: randomUUID(),
-        orderId,
-        status: 'CANCELLED',
-        currency: null,
-        totalMinor: 0,
-        expiresAt: null,
-        releasedReason: null,
-        ...conversationOf(event),
-      });
+      await this.insert(
+        new WriteSet(),
+        {
+          id: randomUUID(),
+          orderId,
+          status: 'CANCELLED',
+          currency: null,
+          totalMinor: 0,
+          expiresAt: null,
+        },
+        event,
+      ).run(manager);
       this.logger.log({
         msg: 'order cancelled before any reservation, tombstone written',
         orderId,
@@ -165,15 +171,19 @@ export class ReservationsService {
       });
       return [];
     }
-    const lines = await manager.findBy(ReservationLine, { reservationId });
+    const lines = await this.linesOf(manager, [reservationId]);
     const products = await this.stock.lock(
       manager,
       lines.map((line) => line.sku),
     );
-    const alerts = await this.stock.move(manager, products, lines, 'commit', { cause: event });
-    await manager.update(Reservation, { id: reservationId }, { status: 'COMMITTED' });
+    const writes = new WriteSet();
+    const alerts = this.stock.move(products, lines, 'commit', { cause: event }, writes);
+    writes.add(
+      (p) => `UPDATE ${this.tables.reservations} SET status = 'COMMITTED', updated_at = now()
+        WHERE id = ${p.add(reservationId)}::uuid`,
+    );
     this.logger.log({ msg: 'reservation committed', orderId, reservationId });
-    return this.publish(manager, [
+    return this.publish(manager, writes, [
       createEvent(InventoryCommittedV1, { orderId, reservationId }, { cause: event }),
       ...alerts,
     ]);
@@ -190,17 +200,19 @@ export class ReservationsService {
     cause?: EventEnvelope,
   ): Promise<EventEnvelope[]> {
     const ids = reservations.map((reservation) => reservation.id);
-    const lines = await manager.findBy(ReservationLine, { reservationId: In(ids) });
+    const lines = await this.linesOf(manager, ids);
     const products = await this.stock.lock(
       manager,
       lines.map((line) => line.sku),
     );
+    const writes = new WriteSet();
     // A release only raises `available`: it can re-arm low-stock alerts but never raise one.
-    const alerts = await this.stock.move(manager, products, lines, 'release', { cause });
-    await manager.update(
-      Reservation,
-      { id: In(ids) },
-      { status: STATUS_AFTER_RELEASE[reason], releasedReason: reason },
+    const alerts = this.stock.move(products, lines, 'release', { cause }, writes);
+    writes.add(
+      (p) => `UPDATE ${this.tables.reservations}
+        SET status = ${p.add(STATUS_AFTER_RELEASE[reason])}::text,
+          released_reason = ${p.add(reason)}::text, updated_at = now()
+        WHERE id = ANY(${p.add(ids)}::uuid[])`,
     );
     const released = reservations.map((reservation) => {
       const { id: reservationId, orderId, correlationId, sagaId } = reservation;
@@ -216,7 +228,7 @@ export class ReservationsService {
       const origin = cause ? { cause } : storedOrigin(reservation);
       return createEvent(InventoryReleasedV1, { orderId, reservationId, reason }, origin);
     });
-    return this.publish(manager, [...released, ...alerts]);
+    return this.publish(manager, writes, [...released, ...alerts]);
   }
 
   async findByOrder(orderId: string): Promise<ReservationView[]> {
@@ -242,15 +254,58 @@ export class ReservationsService {
   }
 
   /** Cancel, confirm and the cleaner take the reservation row first, so they apply one at a time. */
-  private lockFor(manager: EntityManager, orderId: string): Promise<Reservation | null> {
-    return manager.findOne(Reservation, {
-      where: { orderId },
-      lock: { mode: 'pessimistic_write' },
-    });
+  private async lockFor(manager: EntityManager, orderId: string): Promise<Reservation | undefined> {
+    return (await this.find(manager, orderId, 'FOR UPDATE'))[0];
   }
 
-  private async publish(manager: EntityManager, events: EventEnvelope[]): Promise<EventEnvelope[]> {
-    await this.outbox.add(manager, events);
+  private find(manager: EntityManager, orderId: string, lock = ''): Promise<Reservation[]> {
+    return queryPrepared(
+      manager,
+      `SELECT id, order_id AS "orderId", status, correlation_id AS "correlationId",
+          saga_id AS "sagaId", tenant_id AS "tenantId"
+        FROM ${this.tables.reservations} WHERE order_id = $1 ${lock}`,
+      [orderId],
+    );
+  }
+
+  private linesOf(
+    manager: EntityManager,
+    reservationIds: string[],
+  ): Promise<{ sku: string; quantity: number }[]> {
+    return queryPrepared(
+      manager,
+      `SELECT sku, quantity FROM ${this.tables.lines} WHERE reservation_id = ANY($1::uuid[])`,
+      [reservationIds],
+    );
+  }
+
+  /** A reservation (or a tombstone) in the conversation of the event that made it. */
+  private insert(
+    writes: WriteSet,
+    reservation: Pick<
+      Reservation,
+      'id' | 'orderId' | 'status' | 'currency' | 'totalMinor' | 'expiresAt'
+    >,
+    event: EventEnvelope,
+  ): WriteSet {
+    const { correlationId, sagaId, tenantId } = conversationOf(event);
+    return writes.add(
+      (p) => `INSERT INTO ${this.tables.reservations}
+        (id, order_id, status, currency, total_minor, expires_at, correlation_id, saga_id, tenant_id)
+        VALUES (${p.add(reservation.id)}::uuid, ${p.add(reservation.orderId)}::uuid,
+          ${p.add(reservation.status)}::text, ${p.add(reservation.currency)}::text,
+          ${p.add(reservation.totalMinor)}::bigint, ${p.add(reservation.expiresAt)}::timestamptz,
+          ${p.add(correlationId)}::text, ${p.add(sagaId)}::text, ${p.add(tenantId)}::text)`,
+    );
+  }
+
+  /** Sends the transaction's writes with its events in the outbox, in one statement. */
+  private async publish(
+    manager: EntityManager,
+    writes: WriteSet,
+    events: EventEnvelope[],
+  ): Promise<EventEnvelope[]> {
+    await this.outbox.addTo(writes, events).run(manager);
     return events;
   }
 }

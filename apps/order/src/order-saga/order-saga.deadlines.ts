@@ -12,13 +12,15 @@ import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
 import { OrderSagaOrchestrator } from './order-saga.orchestrator';
 import { Saga } from './saga.entity';
+import { SagaConcurrencyError, SagaRepository } from './saga.repository';
 
 const BATCH = 100;
 
 /**
- * Enforces the deadlines stored on the sagas. Being in the database, they survive restarts; each
- * due saga is locked with SKIP LOCKED and its deadline re-checked, so several instances can scan
- * and a deadline that fires after its step completed finds nothing to do.
+ * Enforces the deadlines stored on the sagas. Being in the database, they survive restarts. A due
+ * saga is moved at the version it was found with: if a reply (or another instance's scan) moved it
+ * meanwhile, the version check refuses the deadline, so one that fires after its step completed
+ * does nothing and several instances can scan.
  */
 @Injectable()
 export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -28,6 +30,7 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly sagas: SagaRepository,
     private readonly orchestrator: OrderSagaOrchestrator,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
@@ -50,29 +53,15 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
 
   /** Fires every deadline that is due; returns how many sagas moved. */
   async scan(): Promise<number> {
-    const due = await this.dataSource
-      .getRepository(Saga)
-      .createQueryBuilder('saga')
-      .select(['saga.id', 'saga.orderId'])
-      .where('saga.deadlineAt <= now()')
-      .orderBy('saga.deadlineAt')
-      .limit(BATCH)
-      .getMany();
     let moved = 0;
-    for (const { id, orderId } of due) {
-      const outcome = await this.dataSource.transaction(async (manager) => {
-        const locked = await manager
-          .getRepository(Saga)
-          .createQueryBuilder('saga')
-          .select('saga.id')
-          .where('saga.id = :id AND saga.deadlineAt <= now()', { id })
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .getOne();
-        return locked ? this.orchestrator.apply(manager, orderId, 'deadline') : undefined;
-      });
-      this.orchestrator.recordCommitted(outcome);
-      if (outcome?.applied) moved++;
+    for (const saga of await this.sagas.findDue(BATCH)) {
+      try {
+        const outcome = await this.orchestrator.transition(saga, 'deadline');
+        this.orchestrator.recordCommitted(outcome);
+        if (outcome.applied) moved++;
+      } catch (error) {
+        if (!(error instanceof SagaConcurrencyError)) throw error;
+      }
     }
     // Every saga that is not final waits under a deadline.
     sagaMetrics.inFlight.set(

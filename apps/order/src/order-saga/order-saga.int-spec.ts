@@ -1,7 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import {
   createEvent,
   EventEnvelope,
@@ -18,10 +17,11 @@ import { publishEvent } from '../../../../tests/harness/events';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { readStream } from '../../../../tests/harness/streams';
-import { eventually, sleep } from '../../../../tests/harness/wait';
+import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
 import { OrderModule } from '../order.module';
-import { OrderSagaOrchestrator, SagaConcurrencyError } from './order-saga.orchestrator';
+import { OrderSagaOrchestrator } from './order-saga.orchestrator';
+import { SagaConcurrencyError, SagaRepository } from './saga.repository';
 
 const SCHEMA = 'order_saga_test';
 
@@ -317,25 +317,34 @@ describe('OrderSaga in the order app', () => {
   it('refuses a transition computed from a stale version instead of overwriting the winner', async () => {
     const orderId = await placeReserved();
     const orchestrator = app.get(OrderSagaOrchestrator);
-    const dataSource = app.get(DataSource);
-    let releaseFirst!: () => void;
-    const firstApplied = new Promise<void>((resolve) => {
-      const first = dataSource.transaction(async (manager) => {
-        await orchestrator.apply(manager, orderId, 'payment-succeeded');
-        resolve();
-        await new Promise<void>((commit) => (releaseFirst = commit));
-      });
-      void first;
-    });
-    await firstApplied;
-    // The second reads the committed (old) version, then waits on the first's row lock.
-    const second = dataSource.transaction((manager) =>
-      orchestrator.apply(manager, orderId, 'customer-cancel'),
+    const sagas = app.get(SagaRepository);
+    // Both read the same version; the first to persist wins.
+    const [first, second] = [await sagas.findByOrder(orderId), await sagas.findByOrder(orderId)];
+    await orchestrator.transition(first!, 'payment-succeeded');
+    await expect(orchestrator.transition(second!, 'customer-cancel')).rejects.toBeInstanceOf(
+      SagaConcurrencyError,
     );
-    await sleep(200);
-    releaseFirst();
-    await expect(second).rejects.toBeInstanceOf(SagaConcurrencyError);
     expect((await order(orderId)).saga.state).toBe('COMPLETED');
+    expect(await orderEvents(orderId, 'order.cancelled.v1')).toEqual([]);
+  });
+
+  it('gives an event already in its inbox no effect, even where its transition now applies', async () => {
+    const { orderId } = await place();
+    const orchestrator = app.get(OrderSagaOrchestrator);
+    const paid = paymentSucceeded(orderId);
+    const inbox = { consumer: 'order-saga-test', eventId: paid.eventId };
+    // Too early: ignored, and recorded as handled.
+    await expect(
+      orchestrator.apply(orderId, 'payment-succeeded', paid, inbox),
+    ).resolves.toMatchObject({ applied: false });
+    await reserve(orderId, await created(orderId));
+    await until(orderId, 'STOCK_RESERVED');
+    await expect(
+      orchestrator.apply(orderId, 'payment-succeeded', paid, inbox),
+    ).resolves.toMatchObject({ applied: false, duplicate: true });
+    const after = await order(orderId);
+    expect(after.saga.state).toBe('STOCK_RESERVED');
+    expect(after.saga.steps.map((s) => s.to)).toEqual(['STARTED', 'STOCK_RESERVED']);
   });
 
   it('dead-letters a reply for an order it does not know', async () => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import {
   createEvent,
   EventEnvelope,
@@ -10,10 +9,8 @@ import {
   OrderPaymentRequestedV1,
   subjectFor,
 } from '@lib/contracts';
-import { Outbox, PermanentEventError } from '@lib/messaging';
+import { InboxEntry, PermanentEventError } from '@lib/messaging';
 import { OrderConfig } from '../config';
-import { OrderLine } from '../orders/order-line.entity';
-import { Order } from '../orders/order.entity';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
 import {
@@ -25,44 +22,51 @@ import {
   SagaTrigger,
   transitionFor,
 } from './order-saga.state';
-import { SagaStep } from './saga-step.entity';
+import { SagaChange, SagaRepository } from './saga.repository';
 import { Saga } from './saga.entity';
 
-/** Another transition of the same saga committed first: retry against the new version. */
-export class SagaConcurrencyError extends Error {
-  override readonly name = 'SagaConcurrencyError';
-}
-
 export type SagaOutcome =
-  | { applied: false; saga: Saga }
+  /** `duplicate`: the cause was in the inbox already, so it had been applied before. */
+  | { applied: false; saga: Saga; duplicate?: true }
   | { applied: true; saga: Saga; from: SagaState; transition: SagaTransition };
 
 /**
- * Load → apply a trigger → persist, inside the caller's transaction: the saga row (version
- * checked), one step per state passed, the order's prices, and the events it emits
- * (outbox). A trigger the transition table does not list for the current state is a late or
- * duplicate reply and changes nothing.
+ * Load → apply a trigger (the transition table) → persist: the saga row (version checked), one
+ * step per state passed, the order's prices, the events it emits (outbox) and the inbox record of
+ * its cause, all in one statement. A trigger the table does not list for the current state is a
+ * late or duplicate reply and changes nothing.
  */
 @Injectable()
 export class OrderSagaOrchestrator {
   private readonly logger = new Logger(OrderSagaOrchestrator.name);
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly sagas: SagaRepository,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
+  /** Applies `trigger` to the order's saga; undefined when the order has none (and no cause). */
   async apply(
-    manager: EntityManager,
     orderId: string,
     trigger: SagaTrigger,
     cause?: EventEnvelope,
+    inbox?: InboxEntry,
   ): Promise<SagaOutcome | undefined> {
-    const saga = await manager.findOneBy(Saga, { orderId });
+    const saga = await this.sagas.findByOrder(orderId);
     if (!saga) {
       if (cause) throw new PermanentEventError(`no saga for order ${orderId}`);
       return undefined;
     }
+    return this.transition(saga, trigger, cause, inbox);
+  }
+
+  /** Applies `trigger` to `saga` as loaded: SagaConcurrencyError if it has changed since. */
+  async transition(
+    saga: Saga,
+    trigger: SagaTrigger,
+    cause?: EventEnvelope,
+    inbox?: InboxEntry,
+  ): Promise<SagaOutcome> {
     const transition = transitionFor(saga.state, trigger);
     if (!transition) {
       this.logger.log({
@@ -71,50 +75,52 @@ export class OrderSagaOrchestrator {
         state: saga.state,
         trigger,
       });
+      if (inbox && !(await this.sagas.recordIgnored(inbox)))
+        return { applied: false, saga, duplicate: true };
       return { applied: false, saga };
     }
     const from = saga.state;
     const now = new Date();
-    const changes: Partial<Saga> = {
-      state: transition.path[transition.path.length - 1],
-      deadlineAt: this.deadline(transition.deadline, saga.deadlineAt, now),
-      reason: transition.reason ?? saga.reason,
-      updatedAt: now,
-    };
-    if (trigger === 'stock-reserved' && cause) {
-      Object.assign(
-        changes,
-        await this.priceOrder(manager, orderId, cause as EventEnvelope<InventoryReservedV1Payload>),
-      );
-    }
-    const updated = await manager.update(Saga, { id: saga.id, version: saga.version }, changes);
-    if (updated.affected !== 1)
-      throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
-    Object.assign(saga, changes, { version: saga.version + 1 });
-
-    await manager.insert(
-      SagaStep,
-      transition.path.map((to, i) => ({
-        sagaId: saga.id,
+    const change: SagaChange = {
+      saga,
+      changes: {
+        state: transition.path[transition.path.length - 1]!,
+        deadlineAt: this.deadline(transition.deadline, saga.deadlineAt, now),
+        reason: transition.reason ?? saga.reason,
+        updatedAt: now,
+      },
+      steps: transition.path.map((to, i) => ({
         fromState: i === 0 ? from : transition.path[i - 1]!,
         toState: to,
         trigger: cause ? subjectFor(cause.eventName, cause.eventVersion) : trigger,
         eventId: cause?.eventId ?? null,
         reason: transition.reason ?? null,
       })),
-    );
-    if (transition.command)
-      await this.outbox.add(manager, [this.event(transition.command, saga, cause)]);
+      events: [],
+      inbox,
+    };
+    if (trigger === 'stock-reserved' && cause) {
+      const { lines, totalMinor, currency, reservationId } = (
+        cause as EventEnvelope<InventoryReservedV1Payload>
+      ).payload;
+      // Inventory's catalogue prices become the order's: lines, total and the amount to collect.
+      change.prices = { lines, totalMinor };
+      Object.assign(change.changes, { reservationId, amountMinor: totalMinor, currency });
+    }
+    const next: Saga = { ...saga, ...change.changes, version: saga.version + 1 };
+    if (transition.command) change.events.push(this.event(transition.command, next, cause));
+    if ((await this.sagas.persist(change)) === 'duplicate')
+      return { applied: false, saga, duplicate: true };
     this.logger.log({
       msg: 'saga transition',
       sagaId: saga.id,
-      orderId,
+      orderId: saga.orderId,
       from,
-      to: saga.state,
+      to: next.state,
       trigger,
       reason: transition.reason,
     });
-    return { applied: true, saga, from, transition };
+    return { applied: true, saga: next, from, transition };
   }
 
   /** Counts a committed outcome; call after the transaction that applied it. */
@@ -144,24 +150,6 @@ export class OrderSagaOrchestrator {
       case 'compensation':
         return new Date(now.getTime() + this.config.SAGA_COMPENSATION_TIMEOUT_MS);
     }
-  }
-
-  /** Inventory's catalogue prices become the order's: lines, total and the amount to collect. */
-  private async priceOrder(
-    manager: EntityManager,
-    orderId: string,
-    reserved: EventEnvelope<InventoryReservedV1Payload>,
-  ): Promise<Partial<Saga>> {
-    const { lines, totalMinor, currency, reservationId } = reserved.payload;
-    for (const line of lines) {
-      await manager.update(
-        OrderLine,
-        { orderId, sku: line.sku },
-        { unitPriceMinor: line.unitPriceMinor },
-      );
-    }
-    await manager.update(Order, { id: orderId }, { totalMinor });
-    return { reservationId, amountMinor: totalMinor, currency };
   }
 
   private event(command: SagaCommand, saga: Saga, cause: EventEnvelope | undefined): EventEnvelope {

@@ -10,19 +10,16 @@ import {
   PaymentPendingV1,
   PaymentSucceededV1,
 } from '@lib/contracts';
-import { Inbox, JetStreamContext } from '@lib/messaging';
-import { OrderSagaOrchestrator, SagaOutcome } from './order-saga.orchestrator';
+import { JetStreamContext } from '@lib/messaging';
+import { OrderSagaOrchestrator } from './order-saga.orchestrator';
 import { SagaTrigger } from './order-saga.state';
 
 type OrderReply = EventEnvelope<{ orderId: string }>;
 
-/** The participants' replies, each applied to its saga once (inbox) in one transaction. */
+/** The participants' replies, each applied to its saga once (inbox) in one statement. */
 @Controller()
 export class SagaEventsConsumer {
-  constructor(
-    private readonly inbox: Inbox,
-    private readonly orchestrator: OrderSagaOrchestrator,
-  ) {}
+  constructor(private readonly orchestrator: OrderSagaOrchestrator) {}
 
   @EventPattern(InventoryReservedV1.subject)
   stockReserved(@Payload() event: OrderReply, @Ctx() context: JetStreamContext): Promise<void> {
@@ -67,10 +64,11 @@ export class SagaEventsConsumer {
     event: OrderReply,
     context: JetStreamContext,
   ): Promise<void> {
-    let outcome: SagaOutcome | undefined;
-    await this.inbox.handleOnce(context, event, async (manager) => {
-      outcome = await this.orchestrator.apply(manager, event.payload.orderId, trigger, event);
+    const outcome = await this.orchestrator.apply(event.payload.orderId, trigger, event, {
+      consumer: context.consumer,
+      eventId: event.eventId,
     });
+    if (outcome && !outcome.applied && outcome.duplicate) context.duplicate = true;
     this.orchestrator.recordCommitted(outcome);
   }
 }

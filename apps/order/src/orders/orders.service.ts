@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
-import { Outbox } from '@lib/messaging';
+import { isUniqueViolation } from '@lib/persistence';
 import { InvalidRequestError } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
-import { OrderSagaOrchestrator, SagaConcurrencyError } from '../order-saga/order-saga.orchestrator';
+import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
+import { SagaConcurrencyError, SagaRepository } from '../order-saga/saga.repository';
 import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { SagaStep } from '../order-saga/saga-step.entity';
 import { Saga } from '../order-saga/saga.entity';
-import { OrderLine } from './order-line.entity';
 import { Order } from './order.entity';
 import {
   IdempotencyKeyReusedError,
@@ -26,14 +26,13 @@ export interface PlacedOrder {
   status: string;
 }
 
-const UNIQUE_VIOLATION = '23505';
 const CANCEL_ATTEMPTS = 5;
 
 @Injectable()
 export class OrdersService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly outbox: Outbox,
+    private readonly sagas: SagaRepository,
     private readonly orchestrator: OrderSagaOrchestrator,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
@@ -57,55 +56,28 @@ export class OrdersService {
     const sagaId = randomUUID();
     const now = new Date();
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.insert(Order, {
+      const created = createEvent(
+        OrderCreatedV1,
+        { orderId, customerId: request.customerId, currency, items },
+        { correlationId: orderId, sagaId, tenantId: tenantId ?? undefined },
+      );
+      await this.sagas.start(
+        {
           id: orderId,
           customerId: request.customerId,
           currency,
           tenantId,
-          totalMinor: null,
           idempotencyKey: idempotencyKey ?? null,
           requestHash,
           createdAt: now,
-        });
-        await manager.insert(
-          OrderLine,
-          items.map((item) => ({ orderId, ...item, unitPriceMinor: null })),
-        );
-        await manager.insert(Saga, {
-          id: sagaId,
-          orderId,
-          state: 'STARTED',
-          version: 1,
-          deadlineAt: this.orchestrator.deadline('stock', null, now),
-          reservationId: null,
-          amountMinor: null,
-          currency,
-          // The order is the conversation: every event of this saga carries its id.
-          correlationId: orderId,
-          tenantId,
-          reason: null,
-          createdAt: now,
-          updatedAt: now,
-        });
-        const created = createEvent(
-          OrderCreatedV1,
-          { orderId, customerId: request.customerId, currency, items },
-          { correlationId: orderId, sagaId, tenantId: tenantId ?? undefined },
-        );
-        await manager.insert(SagaStep, {
-          sagaId,
-          fromState: null,
-          toState: 'STARTED',
-          trigger: OrderCreatedV1.subject,
-          eventId: created.eventId,
-          reason: null,
-        });
-        await this.outbox.add(manager, [created]);
-      });
+        },
+        items,
+        { id: sagaId, deadlineAt: this.orchestrator.deadline('stock', null, now) },
+        created,
+      );
     } catch (error) {
       // The same key raced in on another request: answer what that one created.
-      if (idempotencyKey && isUniqueViolation(error)) {
+      if (idempotencyKey && isUniqueViolation(error, 'orders_idempotency_key_key')) {
         const earlier = await this.replay(idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
@@ -142,9 +114,7 @@ export class OrdersService {
   ): Promise<{ orderId: string; status: string; sagaState: SagaState }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.dataSource.transaction((manager) =>
-          this.orchestrator.apply(manager, orderId, 'customer-cancel'),
-        );
+        const outcome = await this.orchestrator.apply(orderId, 'customer-cancel');
         if (!outcome) throw new OrderNotFoundError(orderId);
         this.orchestrator.recordCommitted(outcome);
         const { state } = outcome.saga;
@@ -215,11 +185,4 @@ function mergeLines(items: PlaceOrderRequest['items']): { sku: string; quantity:
     );
   }
   return merged.sort((a, b) => a.sku.localeCompare(b.sku));
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (
-    error instanceof QueryFailedError &&
-    (error.driverError as { code?: string }).code === UNIQUE_VIOLATION
-  );
 }

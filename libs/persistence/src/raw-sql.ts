@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The parameters of one hand-written statement: `add` keeps a value and returns its placeholder,
+ * so the parts of a statement (e.g. the sub-statements of a data-modifying CTE) can be written by
+ * different owners and still number their parameters right.
+ */
+export class SqlParams {
+  readonly values: unknown[] = [];
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Whether `error` (raw from pg, or wrapped by TypeORM) is a unique violation, of `constraint` if given. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const cause = (error as { driverError?: unknown }).driverError ?? error;
+  const { code, constraint: violated } = cause as { code?: string; constraint?: string };
+  return code === UNIQUE_VIOLATION && (constraint === undefined || violated === constraint);
+}
+
+/**
+ * Writes that commit together, sent as one statement: each is a sub-statement of a data-modifying
+ * CTE, so a transaction that has taken its locks and decided pays one round trip for all of them.
+ * No two writes of a set may change the same row.
+ */
+export class WriteSet {
+  private readonly params = new SqlParams();
+  private readonly writes: string[] = [];
+
+  add(write: (params: SqlParams) => string): this {
+    this.writes.push(write(this.params));
+    return this;
+  }
+
+  async run(manager: {
+    query(sql: string, parameters?: unknown[]): Promise<unknown>;
+  }): Promise<void> {
+    if (this.writes.length === 0) return;
+    const writes = this.writes.map((sql, i) => `write${i} AS (${sql})`).join(',\n');
+    await manager.query(`WITH ${writes} SELECT 1`, this.params.values);
+  }
+}
+
+/** A data source or entity manager: whatever runs raw SQL. */
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Runs a hand-written statement as a named prepared statement, so each pooled connection parses
+ * and plans it once: for a CTE of several writes that costs more than running it. The name comes
+ * from the text, so statements of one shape share it and different texts never clash.
+ */
+export async function queryPrepared<T = unknown[]>(
+  runner: Queryable,
+  text: string,
+  values: unknown[],
+): Promise<T> {
+  const name = createHash('sha1').update(text).digest('base64url');
+  // TypeORM hands the query to pg as it is, and pg takes a { name, text } config in its place.
+  return (await runner.query({ name, text } as unknown as string, values)) as T;
+}

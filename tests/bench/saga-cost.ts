@@ -1,0 +1,113 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { TEST_DATABASE_URL } from '../harness/database';
+import { SagaSystem } from '../harness/saga-system';
+import { eventually, sleep } from '../harness/wait';
+import { CpuMeter, findPid } from './cpu-meter';
+
+const QUERY_COUNTER = join(__dirname, 'query-counter.ts');
+
+/** Environment for the apps so that `SagaCost` can count their statements. */
+export function countingStatements(): { QUERY_COUNT_DIR: string; NODE_OPTIONS: string } {
+  return {
+    QUERY_COUNT_DIR: mkdtempSync(join(tmpdir(), 'saga-bench-')),
+    NODE_OPTIONS:
+      `${process.env.NODE_OPTIONS ?? ''} --require @swc-node/register --require ${QUERY_COUNTER}`.trim(),
+  };
+}
+
+export interface Cost {
+  /** CPU ms of each part of the system (apps, nats-server, their Postgres backends). */
+  cpuMs: Record<string, number>;
+  /** CPU ms of this process, the load generator, apart from the system it measures. */
+  loadGeneratorCpuMs: number;
+  transactions: number;
+  statements: number;
+}
+
+/**
+ * What the system spends on a piece of work, measured on its own processes so that it survives
+ * other load on the machine: CPU time of the order and inventory apps, the nats-server and the
+ * Postgres backends serving the test database, plus transactions and statements sent.
+ */
+export class SagaCost {
+  private constructor(
+    private readonly system: SagaSystem,
+    private readonly db: Client,
+    private readonly countDir: string,
+  ) {}
+
+  /** Transactions of this watcher itself, left out of the apps' count. */
+  private ownTransactions = 0;
+
+  static async open(system: SagaSystem, countDir: string): Promise<SagaCost> {
+    const db = new Client({ connectionString: TEST_DATABASE_URL });
+    await db.connect();
+    return new SagaCost(system, db, countDir);
+  }
+
+  async close(): Promise<void> {
+    await this.db.end();
+  }
+
+  async measure(work: () => Promise<void>): Promise<Cost> {
+    const natsPid = findPid('-p', String(this.system.nats.port));
+    const meters: Record<string, CpuMeter> = {
+      order: new CpuMeter(() => Promise.resolve([this.system.order.child.pid!])),
+      inventory: new CpuMeter(() => Promise.resolve([this.system.inventory.child.pid!])),
+      'nats-server': new CpuMeter(() => Promise.resolve(natsPid ? [natsPid] : [])),
+      postgres: new CpuMeter(() => this.backends()),
+    };
+    const statementsBefore = await this.statements();
+    const transactionsBefore = await this.transactions();
+    this.ownTransactions = 0;
+    const ownBefore = process.cpuUsage();
+    for (const meter of Object.values(meters)) await meter.start();
+    await work();
+    const cpuMs: Record<string, number> = {};
+    for (const [name, meter] of Object.entries(meters)) cpuMs[name] = await meter.stop();
+    const own = process.cpuUsage(ownBefore);
+    return {
+      cpuMs,
+      loadGeneratorCpuMs: (own.user + own.system) / 1000,
+      transactions: (await this.transactions()) - transactionsBefore - this.ownTransactions,
+      statements: (await this.statements()) - statementsBefore,
+    };
+  }
+
+  /** The backends of the test database but this one (which only watches). */
+  private async backends(): Promise<number[]> {
+    this.ownTransactions++;
+    const { rows } = await this.db.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    return rows.map((row) => row.pid);
+  }
+
+  /** Committed and rolled back transactions of the apps (statistics lag by up to a second). */
+  private async transactions(): Promise<number> {
+    await sleep(1500);
+    await this.db.query('SELECT pg_stat_clear_snapshot()');
+    this.ownTransactions += 2;
+    const { rows } = await this.db.query<{ count: string }>(
+      `SELECT xact_commit + xact_rollback AS count FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return Number(rows[0]!.count);
+  }
+
+  /** Statements both apps have sent so far, as counted by query-counter.ts. */
+  private async statements(): Promise<number> {
+    let total = 0;
+    for (const pid of [this.system.order.child.pid!, this.system.inventory.child.pid!]) {
+      const file = join(this.countDir, String(pid));
+      rmSync(file, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      total += await eventually(() => existsSync(file) && Number(readFileSync(file, 'utf8')), {
+        what: `the statement count of ${pid}`,
+      });
+    }
+    return total;
+  }
+}

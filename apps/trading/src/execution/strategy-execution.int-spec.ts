@@ -45,7 +45,12 @@ describe('strategy execution', () => {
     );
     return {
       exchange,
-      run: new StrategyExecution(dataSource, new Outbox(), new SimulatedFeed(42), exchange),
+      run: new StrategyExecution(
+        dataSource,
+        new Outbox(dataSource),
+        new SimulatedFeed(42),
+        exchange,
+      ),
     };
   }
 

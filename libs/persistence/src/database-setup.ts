@@ -1,6 +1,14 @@
 import { Client } from 'pg';
 
 const DATABASE_DOES_NOT_EXIST = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+/** Two sessions creating the same database or schema at once: the loser trips the catalog index. */
+const UNIQUE_VIOLATION = '23505';
+
+function createdMeanwhile(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION;
+}
 
 /**
  * Creates the app's database (when the URL names one that is missing and the role may create it)
@@ -17,6 +25,8 @@ export async function ensureDatabaseAndSchema(url: string, schema: string): Prom
   }
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  } catch (error) {
+    if (!createdMeanwhile(error)) throw error;
   } finally {
     await client.end();
   }
@@ -33,7 +43,7 @@ async function createDatabase(url: string): Promise<void> {
     await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
   } catch (error) {
     // Another instance booting at the same moment may have created it first.
-    if ((error as { code?: string }).code !== '42P04') throw error;
+    if (!createdMeanwhile(error)) throw error;
   } finally {
     await client.end();
   }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { createEvent, TradingStrategyDeployRequestedV1 } from '@lib/contracts';
-import { durableName } from '@lib/messaging';
 import { query } from '../harness/database';
 import { publishEvent } from '../harness/events';
 import { strategyBody, StrategyView, TradingSystem } from '../harness/trading-system';
+import { untilHandled } from '../harness/app-probes';
 import { eventually } from '../harness/wait';
 
 const FINAL = ['FILLED', 'CANCELLED', 'REJECTED'];
@@ -337,12 +337,7 @@ describe('trading strategies', () => {
     );
     await publishEvent(js, requested!, { asCopy: true });
     const seq = await publishEvent(js, stale);
-    const consumer = durableName('trading', TradingStrategyDeployRequestedV1.subject);
-    await eventually(
-      async () =>
-        (await trading.jsm.consumers.info('TRADING', consumer)).ack_floor.stream_seq >= seq,
-      { what: 'the deploy consumer to handle both' },
-    );
+    await untilHandled(trading.jsm, 'trading', TradingStrategyDeployRequestedV1.subject, seq);
     await trading.command(strategyId, 'stop');
     await trading.relayed();
     const names = (await trading.events(strategyId))

@@ -3,9 +3,10 @@ import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { AppProcess, startAppProcess } from './app-process';
-import { freshSchema, query, TEST_DATABASE_URL } from './database';
+import { freshSchema, TEST_DATABASE_URL } from './database';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { readStream } from './streams';
+import { untilRelayed } from './app-probes';
 import { eventually } from './wait';
 
 export interface StrategyView {
@@ -164,15 +165,7 @@ export class TradingSystem {
   }
 
   /** Resolves once every event the apps committed is on the stream. */
-  async relayed(): Promise<void> {
-    await eventually(
-      async () =>
-        (
-          await query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM trading.outbox WHERE published_at IS NULL',
-          )
-        )[0]?.n === 0,
-      { what: 'the trading outbox to be relayed' },
-    );
+  relayed(): Promise<void> {
+    return untilRelayed('trading');
   }
 }

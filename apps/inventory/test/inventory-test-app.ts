@@ -7,14 +7,13 @@ import {
   OrderCreatedV1,
   OrderCreatedV1Payload,
   OrderLineV1,
-  streamForSubject,
 } from '@lib/contracts';
-import { durableName, NatsClient } from '@lib/messaging';
-import { freshSchema, query } from '../../../tests/harness/database';
+import { NatsClient } from '@lib/messaging';
+import { freshSchema } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
+import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
-import { eventually } from '../../../tests/harness/wait';
 import { publishEvent } from '../../../tests/harness/events';
 import { ProductView } from '../src/products/products.service';
 import { InventoryConfig } from '../src/config';
@@ -63,25 +62,8 @@ export async function startInventoryTestApp(
     app,
     http,
     publish: (event, options) => publishEvent(client.js, event, options),
-    async handled(subject, seq) {
-      const stream = streamForSubject(subject).name;
-      const consumer = durableName('inventory', subject);
-      await eventually(
-        async () => (await client.jsm.consumers.info(stream, consumer)).ack_floor.stream_seq >= seq,
-        { what: `${consumer} to handle sequence ${seq}` },
-      );
-    },
-    async relayed() {
-      await eventually(
-        async () => {
-          const [row] = await query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
-          );
-          return row?.n === 0;
-        },
-        { what: 'the outbox to be relayed' },
-      );
-    },
+    handled: (subject, seq) => untilHandled(client.jsm, 'inventory', subject, seq),
+    relayed: () => untilRelayed(schema),
     async eventsFor(orderId) {
       return (await inventoryEvents()).filter(
         (event) => (event.payload as { orderId?: string }).orderId === orderId,

@@ -6,13 +6,13 @@ import {
   EventEnvelope,
   OrderPaymentRequestedV1,
   OrderPaymentRequestedV1Payload,
-  streamForSubject,
 } from '@lib/contracts';
-import { durableName, NatsClient } from '@lib/messaging';
-import { freshSchema, query } from '../../../tests/harness/database';
+import { NatsClient } from '@lib/messaging';
+import { freshSchema } from '../../../tests/harness/database';
 import { publishEvent } from '../../../tests/harness/events';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
+import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
 import { eventually } from '../../../tests/harness/wait';
 import { StripeLocalClient } from '../../../tools/stripe-local/stripe-local.client';
@@ -82,25 +82,8 @@ export async function startPaymentTestApp(
     stripe,
     http,
     publish: (event, options) => publishEvent(client.js, event, options),
-    async handled(subject, seq) {
-      const stream = streamForSubject(subject).name;
-      const consumer = durableName('payment', subject);
-      await eventually(
-        async () => (await client.jsm.consumers.info(stream, consumer)).ack_floor.stream_seq >= seq,
-        { what: `${consumer} to handle sequence ${seq}` },
-      );
-    },
-    async relayed() {
-      await eventually(
-        async () => {
-          const [row] = await query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
-          );
-          return row?.n === 0;
-        },
-        { what: 'the outbox to be relayed' },
-      );
-    },
+    handled: (subject, seq) => untilHandled(client.jsm, 'payment', subject, seq),
+    relayed: () => untilRelayed(schema),
     async eventsFor(orderId) {
       return (await readStream(client.jsm, 'PAYMENTS'))
         .map((message) => message.body)

@@ -22,19 +22,20 @@ export class Inbox {
   /**
    * Applies `effect` once per consumer and event: the inbox record and the effect commit together,
    * so a redelivered or replayed event is skipped (and acked) instead of applied again. Two
-   * deliveries racing each other serialise on the primary key.
+   * deliveries racing each other serialise on the primary key. Answers what the effect returned,
+   * or undefined for a duplicate.
    */
-  async handleOnce(
+  async handleOnce<T>(
     context: JetStreamContext,
     event: EventEnvelope,
-    effect: (manager: EntityManager) => Promise<void>,
-  ): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    effect: (manager: EntityManager) => Promise<T>,
+  ): Promise<T | undefined> {
+    return this.dataSource.transaction(async (manager) => {
       if (!(await this.record(manager, { consumer: context.consumer, eventId: event.eventId }))) {
         context.duplicate = true;
-        return;
+        return undefined;
       }
-      await effect(manager);
+      return effect(manager);
     });
   }
 

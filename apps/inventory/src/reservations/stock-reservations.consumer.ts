@@ -51,10 +51,6 @@ export class StockReservationsConsumer {
     event: EventEnvelope,
     effect: (manager: EntityManager) => Promise<EventEnvelope[]>,
   ): Promise<void> {
-    let published: EventEnvelope[] = [];
-    await this.inbox.handleOnce(context, event, async (manager) => {
-      published = await effect(manager);
-    });
-    recordPublished(published);
+    recordPublished((await this.inbox.handleOnce(context, event, effect)) ?? []);
   }
 }

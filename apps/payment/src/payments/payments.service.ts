@@ -250,11 +250,7 @@ export class PaymentsService {
     event: EventEnvelope,
     effect: (manager: EntityManager) => Promise<EventEnvelope[]>,
   ): Promise<void> {
-    let published: EventEnvelope[] = [];
-    await this.inbox.handleOnce(context, event, async (manager) => {
-      published = await effect(manager);
-    });
-    recordPublished(published);
+    recordPublished((await this.inbox.handleOnce(context, event, effect)) ?? []);
   }
 
   private newPayment(

@@ -87,6 +87,13 @@ describe('every app boots as its own process', () => {
     90_000,
   );
 
+  it('stops once and cleanly when SIGINT and SIGTERM arrive together (Ctrl-C under npm run dev)', async () => {
+    const running = await startAppProcess('inventory', env);
+    running.child.kill('SIGINT');
+    expect(await running.stop()).toBe(0);
+    expect(running.stderr()).not.toContain('shutdown failed');
+  });
+
   it('with --setup-only migrates its schema and applies the streams, then exits', async () => {
     await freshSchema('orders');
     const setupNats = await startNatsServer();

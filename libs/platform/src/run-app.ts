@@ -64,17 +64,18 @@ export async function runApp<C extends BaseConfig>(
   const app = await createPlatformApp(createModule(config), service, config);
   await app.listen(config.PORT, config.HTTP_HOST);
   // Graceful stop: consumers finish their in-flight messages, the relay its batch, then NATS drains.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      app.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          process.stderr.write(`${service}: shutdown failed: ${String(error)}\n`);
-          process.exit(1);
-        },
-      );
-    });
-  }
+  // Once: Ctrl-C under a supervisor (npm run dev) delivers SIGINT and then SIGTERM.
+  let closing: Promise<void> | undefined;
+  const shutdown = (): void => {
+    closing ??= app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${service}: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, shutdown);
 }
 
 function platformLogger(service: string, config: BaseConfig): PinoNestLogger {

@@ -5,6 +5,7 @@ import { ORDER_CONFIG } from './order-config.token';
 import { OrderSagaDeadlines } from './order-saga/order-saga.deadlines';
 import { OrderSagaOrchestrator } from './order-saga/order-saga.orchestrator';
 import { SagaEventsConsumer } from './order-saga/saga-events.consumer';
+import { SagaReplyBatcher } from './order-saga/saga-reply.batcher';
 import { SagaRepository } from './order-saga/saga.repository';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
@@ -23,6 +24,7 @@ export class OrderModule {
         OrdersService,
         SagaRepository,
         OrderSagaOrchestrator,
+        SagaReplyBatcher,
         OrderSagaDeadlines,
       ],
     };

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
-import { isUniqueViolation, queryPrepared, SqlParams } from '@lib/persistence';
+import {
+  isUniqueViolation,
+  queryPrepared,
+  SqlParams,
+  unnestWrittenWith,
+  WrittenWith,
+} from '@lib/persistence';
 import { InboxRecord } from './inbox.entity';
 import { JetStreamContext } from './jetstream.context';
 
@@ -50,13 +56,17 @@ export class Inbox {
   }
 
   /**
-   * The inbox record as SQL, for a caller that writes its effect and the record in one statement
-   * (a sub-statement of a data-modifying CTE, written only when the CTE `onlyWith` returned a row).
-   * An event already recorded fails the whole statement: see `isDuplicate`.
+   * The inbox records as SQL, for a caller that writes its effects and the records in one statement
+   * (a sub-statement of a data-modifying CTE): each entry is written only when the effect it caused
+   * was (see `WrittenWith`). An event already recorded fails the whole statement: see `isDuplicate`.
    */
-  insert(entry: InboxEntry, params: SqlParams, onlyWith: string): string {
-    return `INSERT INTO ${this.table} (consumer, event_id)
-      SELECT ${params.add(entry.consumer)}::text, ${params.add(entry.eventId)}::uuid FROM ${onlyWith}`;
+  insert(entries: InboxEntry[], params: SqlParams, writtenWith: WrittenWith): string {
+    const columns = [
+      `${params.add(entries.map((entry) => entry.consumer))}::text[]`,
+      `${params.add(entries.map((entry) => entry.eventId))}::uuid[]`,
+    ];
+    return `INSERT INTO ${this.table} (consumer, event_id) SELECT i.consumer, i.event_id
+      ${unnestWrittenWith(params, columns, ['consumer', 'event_id'], 'i', writtenWith)}`;
   }
 
   /** The error of a statement from `insert` whose event had already been handled. */

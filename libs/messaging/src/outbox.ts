@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
-import { SqlParams, WriteSet } from '@lib/persistence';
+import { SqlParams, unnestWrittenWith, WriteSet, WrittenWith } from '@lib/persistence';
 import { OutboxRecord } from './outbox.entity';
 
 /** Adds events to the outbox inside the caller's transaction: they are published only if it commits. */
@@ -24,19 +24,24 @@ export class Outbox {
 
   /**
    * The insert of `events` as SQL, for a caller that writes its state change and its events in one
-   * statement (a sub-statement of a data-modifying CTE): with `onlyWith`, the name of an earlier
-   * CTE, the events are written only when that CTE returned a row.
+   * statement (a sub-statement of a data-modifying CTE); with `writtenWith`, each event is written
+   * only when the state change it belongs to was.
    */
-  insert(events: EventEnvelope[], params: SqlParams, onlyWith?: string): string {
+  insert(events: EventEnvelope[], params: SqlParams, writtenWith?: WrittenWith): string {
     const column = (value: (event: EventEnvelope) => string | null, type: string) =>
       `${params.add(events.map(value))}::${type}[]`;
-    return `INSERT INTO ${this.table} (event_id, subject, body, correlation_id, causation_id)
-      SELECT e.* FROM ${onlyWith ? `${onlyWith}, ` : ''}unnest(
-        ${column((e) => e.eventId, 'uuid')},
-        ${column((e) => subjectFor(e.eventName, e.eventVersion), 'text')},
-        ${column((e) => JSON.stringify(e), 'text')},
-        ${column((e) => e.correlationId, 'text')},
-        ${column((e) => e.causationId, 'text')}
-      ) AS e(event_id, subject, body, correlation_id, causation_id)`;
+    const columns = [
+      column((e) => e.eventId, 'uuid'),
+      column((e) => subjectFor(e.eventName, e.eventVersion), 'text'),
+      column((e) => JSON.stringify(e), 'text'),
+      column((e) => e.correlationId, 'text'),
+      column((e) => e.causationId, 'text'),
+    ];
+    const names = ['event_id', 'subject', 'body', 'correlation_id', 'causation_id'];
+    const source = writtenWith
+      ? unnestWrittenWith(params, columns, names, 'e', writtenWith)
+      : `FROM unnest(${columns.join(', ')}) AS e(${names.join(', ')})`;
+    return `INSERT INTO ${this.table} (${names.join(', ')})
+      SELECT ${names.map((name) => `e.${name}`).join(', ')} ${source}`;
   }
 }

@@ -14,6 +14,29 @@ export class SqlParams {
   }
 }
 
+/**
+ * For a statement that writes several rows of a kind at once (a sub-statement of a data-modifying
+ * CTE): row i is written only when the CTE `cte` returned a row whose `id` is `keys[i]`, e.g. the
+ * events of the sagas whose version check passed.
+ */
+export interface WrittenWith {
+  cte: string;
+  keys: string[];
+}
+
+/** `FROM unnest(<columns>, <keys>) AS <alias>(<names>, key)` filtered by `writtenWith`. */
+export function unnestWrittenWith(
+  params: SqlParams,
+  columns: string[],
+  names: string[],
+  alias: string,
+  writtenWith: WrittenWith,
+): string {
+  return `FROM unnest(${columns.join(', ')}, ${params.add(writtenWith.keys)}::text[])
+    AS ${alias}(${names.join(', ')}, key)
+    WHERE ${alias}.key IN (SELECT id::text FROM ${writtenWith.cte})`;
+}
+
 const UNIQUE_VIOLATION = '23505';
 
 /** Whether `error` (raw from pg, or wrapped by TypeORM) is a unique violation, of `constraint` if given. */

@@ -21,7 +21,9 @@ import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
 import { OrderModule } from '../order.module';
 import { OrderSagaOrchestrator } from './order-saga.orchestrator';
-import { SagaConcurrencyError, SagaRepository } from './saga.repository';
+import { SagaTrigger } from './order-saga.state';
+import { SagaReplyBatcher } from './saga-reply.batcher';
+import { SagaChange, SagaConcurrencyError, SagaRepository } from './saga.repository';
 
 const SCHEMA = 'order_saga_test';
 
@@ -345,6 +347,104 @@ describe('OrderSaga in the order app', () => {
     const after = await order(orderId);
     expect(after.saga.state).toBe('STOCK_RESERVED');
     expect(after.saga.steps.map((s) => s.to)).toEqual(['STARTED', 'STOCK_RESERVED']);
+  });
+
+  describe('replies applied in batches', () => {
+    const pending = (orderId: string) =>
+      createEvent(PaymentPendingV1, {
+        orderId,
+        ...paymentIds(),
+        amountMinor: 2500,
+        currency: 'EUR',
+      });
+    const reply = (orderId: string, trigger: SagaTrigger, cause: EventEnvelope) => ({
+      orderId,
+      trigger,
+      cause,
+      inbox: { consumer: 'order-saga-batch-test', eventId: cause.eventId },
+    });
+
+    it('applies two replies of one saga that arrive together one after the other', async () => {
+      const [a, b] = [await placeReserved(), await placeReserved()];
+      const batcher = app.get(SagaReplyBatcher);
+      const outcomes = await Promise.all([
+        batcher.apply(reply(a, 'payment-pending', pending(a))),
+        batcher.apply(reply(a, 'payment-succeeded', paymentSucceeded(a))),
+        batcher.apply(reply(b, 'payment-succeeded', paymentSucceeded(b))),
+      ]);
+      expect(outcomes.map((outcome) => outcome.applied)).toEqual([true, true, true]);
+      // The second reply applied to the state the first wrote, not to the one both found.
+      expect((await order(a)).saga.steps.map((s) => `${s.from} > ${s.to}`)).toEqual([
+        'null > STARTED',
+        'STARTED > STOCK_RESERVED',
+        'STOCK_RESERVED > PAYMENT_PENDING',
+        'PAYMENT_PENDING > COMPLETED',
+      ]);
+      expect((await order(b)).saga.state).toBe('COMPLETED');
+      expect(
+        await eventually(async () => (await orderEvents(a, 'order.confirmed.v1')).length),
+      ).toBe(1);
+    });
+
+    it('applies the others of a batch when one reply is already in its inbox', async () => {
+      const { orderId: a } = await place();
+      const b = await placeReserved();
+      const orchestrator = app.get(OrderSagaOrchestrator);
+      const seen = reply(a, 'payment-succeeded', paymentSucceeded(a));
+      // Too early: ignored and recorded. Once reserved, its transition applies: only the inbox
+      // stops it, which fails the batch's write and sends each reply down the one-by-one path.
+      await orchestrator.apply(seen.orderId, seen.trigger, seen.cause, seen.inbox);
+      await reserve(a, await created(a));
+      await until(a, 'STOCK_RESERVED');
+      const outcomes = await orchestrator.applyAll([
+        seen,
+        reply(b, 'payment-succeeded', paymentSucceeded(b)),
+      ]);
+      expect(outcomes).toMatchObject([
+        { status: 'fulfilled', value: { applied: false, duplicate: true } },
+        { status: 'fulfilled', value: { applied: true } },
+      ]);
+      expect((await order(a)).saga.state).toBe('STOCK_RESERVED');
+      expect((await order(b)).saga.state).toBe('COMPLETED');
+    });
+
+    it('writes nothing of a change whose saga moved on, and the rest of the batch', async () => {
+      const [a, b] = [await placeReserved(), await placeReserved()];
+      const sagas = app.get(SagaRepository);
+      const [staleA, sagaB] = [(await sagas.findByOrder(a))!, (await sagas.findByOrder(b))!];
+      await app.get(OrderSagaOrchestrator).apply(a, 'customer-cancel');
+      const paidA = paymentSucceeded(a);
+      const changes = [staleA, sagaB].map((saga): SagaChange => ({
+        saga,
+        transition: { path: ['COMPLETED'], command: 'confirm' },
+        changes: {
+          state: 'COMPLETED',
+          deadlineAt: null,
+          reason: null,
+          updatedAt: new Date(),
+        },
+        steps: [
+          {
+            fromState: saga.state,
+            toState: 'COMPLETED',
+            trigger: 't',
+            eventId: null,
+            reason: null,
+          },
+        ],
+        events: [saga === staleA ? paidA : paymentSucceeded(b)],
+        inbox: { consumer: 'order-saga-batch-test', eventId: randomUUID() },
+      }));
+      const written = await sagas.persist(changes);
+      expect(written).toEqual(new Set([sagaB.id]));
+      const afterA = await order(a);
+      expect(afterA.saga.state).not.toBe('COMPLETED');
+      expect(afterA.saga.steps.map((s) => s.to)).not.toContain('COMPLETED');
+      expect((await order(b)).saga.state).toBe('COMPLETED');
+      // The stale change's inbox record was not written either: the same cause applies later.
+      await expect(sagas.recordIgnored(changes[0]!.inbox!)).resolves.toBe(true);
+      await expect(sagas.recordIgnored(changes[1]!.inbox!)).resolves.toBe(false);
+    });
   });
 
   it('dead-letters a reply for an order it does not know', async () => {

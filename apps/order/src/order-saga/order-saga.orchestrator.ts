@@ -22,8 +22,16 @@ import {
   SagaTrigger,
   transitionFor,
 } from './order-saga.state';
-import { SagaChange, SagaRepository } from './saga.repository';
+import { SagaChange, SagaConcurrencyError, SagaRepository } from './saga.repository';
 import { Saga } from './saga.entity';
+
+/** A participant's reply to apply to the saga of its order. */
+export interface SagaReply {
+  orderId: string;
+  trigger: SagaTrigger;
+  cause: EventEnvelope;
+  inbox: InboxEntry;
+}
 
 export type SagaOutcome =
   /** `duplicate`: the cause was in the inbox already, so it had been applied before. */
@@ -67,22 +75,61 @@ export class OrderSagaOrchestrator {
     cause?: EventEnvelope,
     inbox?: InboxEntry,
   ): Promise<SagaOutcome> {
-    const transition = transitionFor(saga.state, trigger);
-    if (!transition) {
-      this.logger.log({
-        msg: 'reply ignored: late or duplicate',
-        sagaId: saga.id,
-        state: saga.state,
-        trigger,
-      });
-      if (inbox && !(await this.sagas.recordIgnored(inbox)))
-        return { applied: false, saga, duplicate: true };
-      return { applied: false, saga };
+    const change = this.decide(saga, trigger, cause, inbox);
+    if (!change) return this.ignore(saga, trigger, inbox);
+    const written = await this.sagas.persist([change]);
+    if (written === 'duplicate') return { applied: false, saga, duplicate: true };
+    if (!written.has(saga.id))
+      throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
+    return this.applied(change, trigger);
+  }
+
+  /**
+   * Several replies at once, at most one per saga: one load, one write for all of them. If the write
+   * fails (a cause already in the inbox, or any error), each reply is applied on its own instead,
+   * so one bad reply costs the others nothing. Answers each reply's outcome, in order.
+   */
+  async applyAll(replies: SagaReply[]): Promise<PromiseSettledResult<SagaOutcome>[]> {
+    const one = (reply: SagaReply) =>
+      this.apply(reply.orderId, reply.trigger, reply.cause, reply.inbox) as Promise<SagaOutcome>;
+    const sagas = await this.sagas.findByOrders(replies.map((reply) => reply.orderId));
+    const byOrder = new Map(sagas.map((saga) => [saga.orderId, saga]));
+    const changes = new Map<SagaReply, SagaChange>();
+    for (const reply of replies) {
+      const saga = byOrder.get(reply.orderId);
+      const change = saga && this.decide(saga, reply.trigger, reply.cause, reply.inbox);
+      if (change) changes.set(reply, change);
     }
+    const written =
+      changes.size > 0
+        ? await this.sagas.persist([...changes.values()]).catch(() => 'failed' as const)
+        : new Set<string>();
+    return Promise.allSettled(
+      replies.map(async (reply) => {
+        const change = changes.get(reply);
+        // Unknown orders and ignored replies take the one-by-one path, as does a failed batch.
+        if (!change || typeof written === 'string') return one(reply);
+        if (!written.has(change.saga.id))
+          throw new SagaConcurrencyError(`saga ${change.saga.id} changed concurrently`);
+        return this.applied(change, reply.trigger);
+      }),
+    );
+  }
+
+  /** The transition table's answer to `trigger` in the saga's state, as the writes it makes. */
+  private decide(
+    saga: Saga,
+    trigger: SagaTrigger,
+    cause: EventEnvelope | undefined,
+    inbox: InboxEntry | undefined,
+  ): SagaChange | undefined {
+    const transition = transitionFor(saga.state, trigger);
+    if (!transition) return undefined;
     const from = saga.state;
     const now = new Date();
     const change: SagaChange = {
       saga,
+      transition,
       changes: {
         state: transition.path[transition.path.length - 1]!,
         deadlineAt: this.deadline(transition.deadline, saga.deadlineAt, now),
@@ -107,20 +154,41 @@ export class OrderSagaOrchestrator {
       change.prices = { lines, totalMinor };
       Object.assign(change.changes, { reservationId, amountMinor: totalMinor, currency });
     }
-    const next: Saga = { ...saga, ...change.changes, version: saga.version + 1 };
-    if (transition.command) change.events.push(this.event(transition.command, next, cause));
-    if ((await this.sagas.persist(change)) === 'duplicate')
+    if (transition.command)
+      change.events.push(this.event(transition.command, this.after(change), cause));
+    return change;
+  }
+
+  /** A late or duplicate reply: recorded in the inbox, if it has one, and otherwise ignored. */
+  private async ignore(saga: Saga, trigger: SagaTrigger, inbox?: InboxEntry): Promise<SagaOutcome> {
+    this.logger.log({
+      msg: 'reply ignored: late or duplicate',
+      sagaId: saga.id,
+      state: saga.state,
+      trigger,
+    });
+    if (inbox && !(await this.sagas.recordIgnored(inbox)))
       return { applied: false, saga, duplicate: true };
+    return { applied: false, saga };
+  }
+
+  private applied(change: SagaChange, trigger: SagaTrigger): SagaOutcome {
+    const { saga, transition } = change;
+    const next = this.after(change);
     this.logger.log({
       msg: 'saga transition',
       sagaId: saga.id,
       orderId: saga.orderId,
-      from,
+      from: saga.state,
       to: next.state,
       trigger,
       reason: transition.reason,
     });
-    return { applied: true, saga: next, from, transition };
+    return { applied: true, saga: next, from: saga.state, transition };
+  }
+
+  private after({ saga, changes }: SagaChange): Saga {
+    return { ...saga, ...changes, version: saga.version + 1 };
   }
 
   /** Counts a committed outcome; call after the transaction that applied it. */

@@ -13,13 +13,17 @@ import {
 import { JetStreamContext } from '@lib/messaging';
 import { OrderSagaOrchestrator } from './order-saga.orchestrator';
 import { SagaTrigger } from './order-saga.state';
+import { SagaReplyBatcher } from './saga-reply.batcher';
 
 type OrderReply = EventEnvelope<{ orderId: string }>;
 
-/** The participants' replies, each applied to its saga once (inbox) in one statement. */
+/** The participants' replies, each applied to its saga once (inbox), in batches (SagaReplyBatcher). */
 @Controller()
 export class SagaEventsConsumer {
-  constructor(private readonly orchestrator: OrderSagaOrchestrator) {}
+  constructor(
+    private readonly replies: SagaReplyBatcher,
+    private readonly orchestrator: OrderSagaOrchestrator,
+  ) {}
 
   @EventPattern(InventoryReservedV1.subject)
   stockReserved(@Payload() event: OrderReply, @Ctx() context: JetStreamContext): Promise<void> {
@@ -64,11 +68,13 @@ export class SagaEventsConsumer {
     event: OrderReply,
     context: JetStreamContext,
   ): Promise<void> {
-    const outcome = await this.orchestrator.apply(event.payload.orderId, trigger, event, {
-      consumer: context.consumer,
-      eventId: event.eventId,
+    const outcome = await this.replies.apply({
+      orderId: event.payload.orderId,
+      trigger,
+      cause: event,
+      inbox: { consumer: context.consumer, eventId: event.eventId },
     });
-    if (outcome && !outcome.applied && outcome.duplicate) context.duplicate = true;
+    if (!outcome.applied && outcome.duplicate) context.duplicate = true;
     this.orchestrator.recordCommitted(outcome);
   }
 }

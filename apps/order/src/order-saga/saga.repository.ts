@@ -5,6 +5,7 @@ import { Inbox, InboxEntry, Outbox } from '@lib/messaging';
 import { queryPrepared, SqlParams } from '@lib/persistence';
 import { OrderLine } from '../orders/order-line.entity';
 import { Order } from '../orders/order.entity';
+import { SagaTransition } from './order-saga.state';
 import { SagaStep } from './saga-step.entity';
 import { Saga } from './saga.entity';
 
@@ -16,6 +17,7 @@ export class SagaConcurrencyError extends Error {
 /** Everything one transition writes, applied to the saga at `saga.version`. */
 export interface SagaChange {
   saga: Saga;
+  transition: SagaTransition;
   changes: Pick<Saga, 'state' | 'deadlineAt' | 'reason' | 'updatedAt'> &
     Partial<Pick<Saga, 'reservationId' | 'amountMinor' | 'currency'>>;
   steps: Pick<SagaStep, 'fromState' | 'toState' | 'trigger' | 'eventId' | 'reason'>[];
@@ -32,9 +34,9 @@ const SAGA_COLUMNS = `id, order_id AS "orderId", state, version, deadline_at AS 
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
- * The saga's hot path in hand-written SQL: one statement loads a saga, and one statement persists a
- * transition (version-checked saga row, step log, prices, outbox events and inbox record), atomic
- * as a statement is, so a transition costs two round trips and one commit.
+ * The saga's hot path in hand-written SQL: one statement loads sagas, and one statement persists
+ * transitions (version-checked saga rows, step log, prices, outbox events and inbox records), atomic
+ * as a statement is, so a batch of transitions costs two round trips and one commit.
  */
 @Injectable()
 export class SagaRepository {
@@ -93,12 +95,16 @@ export class SagaRepository {
   }
 
   async findByOrder(orderId: string): Promise<Saga | undefined> {
-    const rows: Saga[] = await queryPrepared(
+    return (await this.findByOrders([orderId]))[0];
+  }
+
+  /** The sagas of these orders, in one statement (those that exist, in no particular order). */
+  findByOrders(orderIds: string[]): Promise<Saga[]> {
+    return queryPrepared(
       this.dataSource,
-      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas} WHERE order_id = $1`,
-      [orderId],
+      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas} WHERE order_id = ANY($1::uuid[])`,
+      [orderIds],
     );
-    return rows[0];
   }
 
   /** Sagas whose deadline has passed, soonest first. */
@@ -112,64 +118,91 @@ export class SagaRepository {
   }
 
   /**
-   * Writes the change if the saga is still at the version it was loaded with, else throws
-   * SagaConcurrencyError. 'duplicate' when the inbox already held the cause. Either way of failing,
-   * nothing is written.
+   * Writes, in one statement, each change whose saga is still at the version it was loaded with,
+   * and answers the ids of the sagas written; a change of a saga that has moved on writes nothing.
+   * 'duplicate' when an inbox already held a cause: the statement then writes nothing at all.
+   * At most one change per saga.
    */
-  async persist({
-    saga,
-    changes,
-    steps,
-    prices,
-    events,
-    inbox,
-  }: SagaChange): Promise<'applied' | 'duplicate'> {
+  async persist(changes: SagaChange[]): Promise<Set<string> | 'duplicate'> {
     const p = new SqlParams();
+    const column = <T>(rows: T[], value: (row: T) => unknown, type: string) =>
+      `${p.add(rows.map(value))}::${type}[]`;
+    const rows = changes.map((change) => ({ ...change.changes, id: change.saga.id }));
+    const steps = changes.flatMap(({ saga, steps }) =>
+      steps.map((s) => ({ ...s, sagaId: saga.id })),
+    );
+    const priced = changes.filter((change) => change.prices);
+    const lines = priced.flatMap(({ saga, prices }) =>
+      prices!.lines.map((l) => ({ ...l, orderId: saga.orderId })),
+    );
+    const events = changes.flatMap(({ saga, events }) =>
+      events.map((event) => ({ event, sagaId: saga.id })),
+    );
+    const inboxed = changes.filter((change) => change.inbox);
     const writes = [
-      `saga AS (UPDATE ${this.tables.sagas} SET version = version + 1,
-        state = ${p.add(changes.state)}::text, deadline_at = ${p.add(changes.deadlineAt)}::timestamptz,
-        reason = ${p.add(changes.reason)}::text, updated_at = ${p.add(changes.updatedAt)}::timestamptz,
-        reservation_id = coalesce(${p.add(changes.reservationId)}::uuid, reservation_id),
-        amount_minor = coalesce(${p.add(changes.amountMinor)}::bigint, amount_minor),
-        currency = coalesce(${p.add(changes.currency)}::text, currency)
-        WHERE id = ${p.add(saga.id)}::uuid AND version = ${p.add(saga.version)}::int RETURNING id)`,
+      `saga AS (UPDATE ${this.tables.sagas} s SET version = s.version + 1, state = c.state,
+        deadline_at = c.deadline_at, reason = c.reason, updated_at = c.updated_at,
+        reservation_id = coalesce(c.reservation_id, s.reservation_id),
+        amount_minor = coalesce(c.amount_minor, s.amount_minor),
+        currency = coalesce(c.currency, s.currency)
+        FROM unnest(${column(rows, (x) => x.id, 'uuid')}, ${column(changes, (x) => x.saga.version, 'int')},
+          ${column(rows, (x) => x.state, 'text')}, ${column(rows, (x) => x.deadlineAt, 'timestamptz')},
+          ${column(rows, (x) => x.reason, 'text')}, ${column(rows, (x) => x.updatedAt, 'timestamptz')},
+          ${column(rows, (x) => x.reservationId, 'uuid')}, ${column(rows, (x) => x.amountMinor, 'bigint')},
+          ${column(rows, (x) => x.currency, 'text')})
+          AS c(id, version, state, deadline_at, reason, updated_at, reservation_id, amount_minor, currency)
+        WHERE s.id = c.id AND s.version = c.version RETURNING s.id, s.order_id)`,
       `steps AS (INSERT INTO ${this.tables.steps}
         (saga_id, from_state, to_state, trigger, event_id, reason)
-        SELECT saga.id, s.from_state, s.to_state, s.trigger, s.event_id, s.reason FROM saga, unnest(
-          ${p.add(steps.map((s) => s.fromState))}::text[], ${p.add(steps.map((s) => s.toState))}::text[],
-          ${p.add(steps.map((s) => s.trigger))}::text[], ${p.add(steps.map((s) => s.eventId))}::uuid[],
-          ${p.add(steps.map((s) => s.reason))}::text[])
-          WITH ORDINALITY AS s(from_state, to_state, trigger, event_id, reason, n)
+        SELECT s.saga_id, s.from_state, s.to_state, s.trigger, s.event_id, s.reason FROM unnest(
+          ${column(steps, (s) => s.sagaId, 'uuid')}, ${column(steps, (s) => s.fromState, 'text')},
+          ${column(steps, (s) => s.toState, 'text')}, ${column(steps, (s) => s.trigger, 'text')},
+          ${column(steps, (s) => s.eventId, 'uuid')}, ${column(steps, (s) => s.reason, 'text')})
+          WITH ORDINALITY AS s(saga_id, from_state, to_state, trigger, event_id, reason, n)
+        WHERE s.saga_id IN (SELECT id FROM saga)
         -- The log is read in id order: ids follow the path.
         ORDER BY s.n)`,
     ];
-    if (prices) {
-      const orderId = `${p.add(saga.orderId)}::uuid`;
+    if (priced.length > 0) {
       writes.push(
         `lines AS (UPDATE ${this.tables.lines} l SET unit_price_minor = priced.price
-          FROM saga, unnest(${p.add(prices.lines.map((l) => l.sku))}::text[],
-            ${p.add(prices.lines.map((l) => l.unitPriceMinor))}::bigint[]) AS priced(sku, price)
-          WHERE l.order_id = ${orderId} AND l.sku = priced.sku)`,
-        `total AS (UPDATE ${this.tables.orders} SET total_minor = ${p.add(prices.totalMinor)}::bigint
-          FROM saga WHERE ${this.tables.orders}.id = ${orderId})`,
+          FROM saga, unnest(${column(lines, (l) => l.orderId, 'uuid')},
+            ${column(lines, (l) => l.sku, 'text')}, ${column(lines, (l) => l.unitPriceMinor, 'bigint')})
+            AS priced(order_id, sku, price)
+          WHERE saga.order_id = priced.order_id AND l.order_id = priced.order_id AND l.sku = priced.sku)`,
+        `total AS (UPDATE ${this.tables.orders} o SET total_minor = t.total
+          FROM saga, unnest(${column(priced, (x) => x.saga.orderId, 'uuid')},
+            ${column(priced, (x) => x.prices!.totalMinor, 'bigint')}) AS t(order_id, total)
+          WHERE saga.order_id = t.order_id AND o.id = t.order_id)`,
       );
     }
-    if (events.length > 0) writes.push(`events AS (${this.outbox.insert(events, p, 'saga')})`);
-    if (inbox) writes.push(`inbox AS (${this.inbox.insert(inbox, p, 'saga')})`);
-    let updated: unknown[];
+    if (events.length > 0) {
+      const insert = this.outbox.insert(
+        events.map((x) => x.event),
+        p,
+        { cte: 'saga', keys: events.map((x) => x.sagaId) },
+      );
+      writes.push(`events AS (${insert})`);
+    }
+    if (inboxed.length > 0) {
+      const insert = this.inbox.insert(
+        inboxed.map((x) => x.inbox!),
+        p,
+        { cte: 'saga', keys: inboxed.map((x) => x.saga.id) },
+      );
+      writes.push(`inbox AS (${insert})`);
+    }
     try {
-      updated = await queryPrepared(
+      const written: { id: string }[] = await queryPrepared(
         this.dataSource,
         `WITH ${writes.join(',\n')} SELECT id FROM saga`,
         p.values,
       );
+      return new Set(written.map((row) => row.id));
     } catch (error) {
       if (this.inbox.isDuplicate(error)) return 'duplicate';
       throw error;
     }
-    if (updated.length !== 1)
-      throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
-    return 'applied';
   }
 
   /** Records a reply that changes nothing (late or duplicate), so it is skipped when it comes again. */

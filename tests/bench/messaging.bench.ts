@@ -3,7 +3,6 @@ import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AckPolicy, jetstream, jetstreamManager, JetStreamClient } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
-import { loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
 import {
@@ -18,7 +17,7 @@ import { BaseConfig, PlatformModule } from '@lib/platform';
 import { freshSchema } from '../harness/database';
 import { startNatsServer } from '../harness/nats-server';
 import { startPlatformApp, testConfig } from '../harness/platform-app';
-import { median, percentile, perSecond, printTable } from './stats';
+import { loadAverage, median, percentile, perSecond, printTable } from './stats';
 
 /*
  * npm run bench:messaging [-- events]
@@ -214,11 +213,7 @@ async function main(): Promise<void> {
   try {
     await ensureStreams(await jetstreamManager(nc), 1);
     const js = jetstream(nc);
-    process.stdout.write(
-      `bench:messaging: ${EVENTS} events, load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}\n`,
-    );
+    process.stdout.write(`bench:messaging: ${EVENTS} events, load average ${loadAverage()}\n`);
 
     const publishRate = await publishAll(js, EVENTS);
     // Raw and transport alternate over several rounds, each with a new durable reading the same

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { loadavg } from 'node:os';
 import {
   EventEnvelope,
   OrderConfirmedV1,
@@ -7,7 +6,7 @@ import {
   PaymentPendingV1Payload,
 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
-import { percentile, perSecond, printTable } from './stats';
+import { latencyRow, loadAverage, perSecond, printTable } from './stats';
 
 /*
  * npm run bench:payment [-- orders concurrency]
@@ -60,9 +59,7 @@ async function main(): Promise<void> {
       },
     });
     process.stdout.write(
-      `bench:payment: ${ORDERS} paid orders from ${CONCURRENCY} clients; load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}\n`,
+      `bench:payment: ${ORDERS} paid orders from ${CONCURRENCY} clients; load average ${loadAverage()}\n`,
     );
 
     const toIntent: number[] = [];
@@ -95,26 +92,13 @@ async function main(): Promise<void> {
     toIntent.length = toConfirmed.length = total.length = 0;
     const elapsed = await run(ORDERS);
 
-    const row = (measure: string, values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return {
-        measure,
-        p50: percentile(sorted, 50),
-        p95: percentile(sorted, 95),
-        p99: percentile(sorted, 99),
-      };
-    };
     printTable('Latency (ms)', [
-      row('POST /orders to payment.pending (PaymentIntent created)', toIntent),
-      row('card confirmed to order.confirmed (webhook, saga)', toConfirmed),
-      row('POST /orders to order.confirmed', total),
+      latencyRow('POST /orders to payment.pending (PaymentIntent created)', toIntent),
+      latencyRow('card confirmed to order.confirmed (webhook, saga)', toConfirmed),
+      latencyRow('POST /orders to order.confirmed', total),
     ]);
     printTable('Throughput', [{ measure: 'paid orders/s', value: perSecond(ORDERS, elapsed) }]);
-    process.stdout.write(
-      `load average after: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}\n`,
-    );
+    process.stdout.write(`load average after: ${loadAverage()}\n`);
   } finally {
     await system.stop();
   }

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually } from '../harness/wait';
 import { countingStatements, SagaCost } from './saga-cost';
-import { percentile, perSecond, printTable } from './stats';
+import { latencyRow, loadAverage, percentile, perSecond, printTable } from './stats';
 
 /*
  * npm run bench:saga [-- orders concurrency paced-rate]
@@ -97,17 +97,11 @@ async function main(): Promise<void> {
     };
     const b = stats(burst);
     const p = stats(paced);
-    const row = (name: string, values: number[]) => ({
-      measure: name,
-      p50: percentile(values, 50),
-      p95: percentile(values, 95),
-      p99: percentile(values, 99),
-    });
     printTable(`Latency (ms)`, [
-      row(`POST /orders, ${CONCURRENCY} concurrent clients`, b.post),
-      row(`saga to COMPLETED, ${CONCURRENCY} concurrent clients`, b.saga),
-      row(`POST /orders at ${PACED_RATE}/s`, p.post),
-      row(`saga to COMPLETED at ${PACED_RATE}/s`, p.saga),
+      latencyRow(`POST /orders, ${CONCURRENCY} concurrent clients`, b.post),
+      latencyRow(`saga to COMPLETED, ${CONCURRENCY} concurrent clients`, b.saga),
+      latencyRow(`POST /orders at ${PACED_RATE}/s`, p.post),
+      latencyRow(`saga to COMPLETED at ${PACED_RATE}/s`, p.saga),
     ]);
     const throughput = perSecond(burst.size, burstEnded - burstStarted);
     printTable('Throughput', [{ measure: 'completed sagas/s', value: throughput }]);
@@ -138,12 +132,6 @@ async function main(): Promise<void> {
     await cost.close();
     await system.stop();
   }
-}
-
-function loadAverage(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,6 @@
-/** Small helpers the benchmarks share: percentiles and a plain-text table. */
+/** Small helpers the benchmarks share: percentiles, a plain-text table, the load average. */
+import { loadavg } from 'node:os';
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -26,4 +28,22 @@ export function median(values: number[]): number {
     [...values].sort((a, b) => a - b),
     50,
   );
+}
+
+/** A latency table row: p50, p95 and p99 of `values` (in any order). */
+export function latencyRow(measure: string, values: number[]): Record<string, string | number> {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    measure,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** The 1, 5 and 15 minute load averages, for the figures' context. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }

@@ -81,7 +81,7 @@ export class SagaSystem {
     try {
       const [order, inventory, payment] = await Promise.allSettled([
         system.startOrder(),
-        system.startApp('inventory'),
+        system.startApp('inventory', options.inventory),
         options.paymentApp ? system.startPayment(options.paymentApp) : Promise.resolve(undefined),
       ]);
       if (order.status === 'fulfilled') system.order = order.value;
@@ -123,7 +123,7 @@ export class SagaSystem {
   }
 
   startOrder(): Promise<AppProcess> {
-    return this.startApp('order');
+    return this.startApp('order', this.options.order);
   }
 
   /** stripe-local in the test process; the payment app reaches it only through the SDK's config. */
@@ -149,7 +149,7 @@ export class SagaSystem {
 
   private startApp(
     app: 'order' | 'inventory' | 'payment',
-    env: Record<string, string> = {},
+    overrides: Record<string, string> = {},
   ): Promise<AppProcess> {
     return startAppProcess(app, {
       DATABASE_URL: TEST_DATABASE_URL,
@@ -157,7 +157,7 @@ export class SagaSystem {
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      ...(app === 'payment' ? env : this.options[app]),
+      ...overrides,
     });
   }
 

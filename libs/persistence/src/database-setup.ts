@@ -1,13 +1,12 @@
 import { Client } from 'pg';
+import { isUniqueViolation } from './raw-sql';
 
 const DATABASE_DOES_NOT_EXIST = '3D000';
 const DUPLICATE_DATABASE = '42P04';
-/** Two sessions creating the same database or schema at once: the loser trips the catalog index. */
-const UNIQUE_VIOLATION = '23505';
 
+/** Two sessions creating the same database or schema at once: the loser trips the catalog index. */
 function createdMeanwhile(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION;
+  return (error as { code?: string }).code === DUPLICATE_DATABASE || isUniqueViolation(error);
 }
 
 /**

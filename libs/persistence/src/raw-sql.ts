@@ -60,12 +60,10 @@ export class WriteSet {
     return this;
   }
 
-  async run(manager: {
-    query(sql: string, parameters?: unknown[]): Promise<unknown>;
-  }): Promise<void> {
+  async run(manager: Queryable): Promise<void> {
     if (this.writes.length === 0) return;
     const writes = this.writes.map((sql, i) => `write${i} AS (${sql})`).join(',\n');
-    await manager.query(`WITH ${writes} SELECT 1`, this.params.values);
+    await queryPrepared(manager, `WITH ${writes} SELECT 1`, this.params.values);
   }
 }
 

@@ -57,7 +57,6 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
     for (const saga of await this.sagas.findDue(BATCH)) {
       try {
         const outcome = await this.orchestrator.transition(saga, 'deadline');
-        this.orchestrator.recordCommitted(outcome);
         if (outcome.applied) moved++;
       } catch (error) {
         if (!(error instanceof SagaConcurrencyError)) throw error;

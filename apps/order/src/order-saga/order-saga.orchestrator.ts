@@ -79,9 +79,7 @@ export class OrderSagaOrchestrator {
     if (!change) return this.ignore(saga, trigger, inbox);
     const written = await this.sagas.persist([change]);
     if (written === 'duplicate') return { applied: false, saga, duplicate: true };
-    if (!written.has(saga.id))
-      throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
-    return this.applied(change, trigger);
+    return this.applied(change, trigger, written);
   }
 
   /**
@@ -90,8 +88,6 @@ export class OrderSagaOrchestrator {
    * so one bad reply costs the others nothing. Answers each reply's outcome, in order.
    */
   async applyAll(replies: SagaReply[]): Promise<PromiseSettledResult<SagaOutcome>[]> {
-    const one = (reply: SagaReply) =>
-      this.apply(reply.orderId, reply.trigger, reply.cause, reply.inbox) as Promise<SagaOutcome>;
     const sagas = await this.sagas.findByOrders(replies.map((reply) => reply.orderId));
     const byOrder = new Map(sagas.map((saga) => [saga.orderId, saga]));
     const changes = new Map<SagaReply, SagaChange>();
@@ -106,12 +102,14 @@ export class OrderSagaOrchestrator {
         : new Set<string>();
     return Promise.allSettled(
       replies.map(async (reply) => {
+        const saga = byOrder.get(reply.orderId);
+        if (!saga) throw new PermanentEventError(`no saga for order ${reply.orderId}`);
         const change = changes.get(reply);
-        // Unknown orders and ignored replies take the one-by-one path, as does a failed batch.
-        if (!change || typeof written === 'string') return one(reply);
-        if (!written.has(change.saga.id))
-          throw new SagaConcurrencyError(`saga ${change.saga.id} changed concurrently`);
-        return this.applied(change, reply.trigger);
+        if (!change) return this.ignore(saga, reply.trigger, reply.inbox);
+        // A failed batch (a cause already in the inbox, any error): this reply on its own.
+        if (typeof written === 'string')
+          return this.transition(saga, reply.trigger, reply.cause, reply.inbox);
+        return this.applied(change, reply.trigger, written);
       }),
     );
   }
@@ -172,8 +170,11 @@ export class OrderSagaOrchestrator {
     return { applied: false, saga };
   }
 
-  private applied(change: SagaChange, trigger: SagaTrigger): SagaOutcome {
+  /** The outcome of a change `persist` answered with: SagaConcurrencyError if its saga was stale. */
+  private applied(change: SagaChange, trigger: SagaTrigger, written: Set<string>): SagaOutcome {
     const { saga, transition } = change;
+    if (!written.has(saga.id))
+      throw new SagaConcurrencyError(`saga ${saga.id} changed concurrently`);
     const next = this.after(change);
     this.logger.log({
       msg: 'saga transition',
@@ -184,16 +185,18 @@ export class OrderSagaOrchestrator {
       trigger,
       reason: transition.reason,
     });
-    return { applied: true, saga: next, from: saga.state, transition };
+    const outcome: SagaOutcome = { applied: true, saga: next, from: saga.state, transition };
+    this.recordCommitted(outcome);
+    return outcome;
   }
 
   private after({ saga, changes }: SagaChange): Saga {
     return { ...saga, ...changes, version: saga.version + 1 };
   }
 
-  /** Counts a committed outcome; call after the transaction that applied it. */
-  recordCommitted(outcome: SagaOutcome | undefined): void {
-    if (!outcome?.applied || !isFinal(outcome.saga.state)) return;
+  /** Counts a transition once its write committed: sagas that reached a final state. */
+  private recordCommitted(outcome: SagaOutcome): void {
+    if (!outcome.applied || !isFinal(outcome.saga.state)) return;
     const { saga } = outcome;
     sagaMetrics.duration.observe(
       { state: saga.state },

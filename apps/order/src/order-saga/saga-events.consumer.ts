@@ -11,7 +11,6 @@ import {
   PaymentSucceededV1,
 } from '@lib/contracts';
 import { JetStreamContext } from '@lib/messaging';
-import { OrderSagaOrchestrator } from './order-saga.orchestrator';
 import { SagaTrigger } from './order-saga.state';
 import { SagaReplyBatcher } from './saga-reply.batcher';
 
@@ -20,10 +19,7 @@ type OrderReply = EventEnvelope<{ orderId: string }>;
 /** The participants' replies, each applied to its saga once (inbox), in batches (SagaReplyBatcher). */
 @Controller()
 export class SagaEventsConsumer {
-  constructor(
-    private readonly replies: SagaReplyBatcher,
-    private readonly orchestrator: OrderSagaOrchestrator,
-  ) {}
+  constructor(private readonly replies: SagaReplyBatcher) {}
 
   @EventPattern(InventoryReservedV1.subject)
   stockReserved(@Payload() event: OrderReply, @Ctx() context: JetStreamContext): Promise<void> {
@@ -75,6 +71,5 @@ export class SagaEventsConsumer {
       inbox: { consumer: context.consumer, eventId: event.eventId },
     });
     if (!outcome.applied && outcome.duplicate) context.duplicate = true;
-    this.orchestrator.recordCommitted(outcome);
   }
 }

@@ -116,7 +116,6 @@ export class OrdersService {
       try {
         const outcome = await this.orchestrator.apply(orderId, 'customer-cancel');
         if (!outcome) throw new OrderNotFoundError(orderId);
-        this.orchestrator.recordCommitted(outcome);
         const { state } = outcome.saga;
         if (!outcome.applied && (state === 'COMPLETED' || state === 'FAILED')) {
           throw new OrderAlreadyFinishedError(orderId, state);

@@ -62,8 +62,8 @@ export class Inbox {
    */
   insert(entries: InboxEntry[], params: SqlParams, writtenWith: WrittenWith): string {
     const columns = [
-      `${params.add(entries.map((entry) => entry.consumer))}::text[]`,
-      `${params.add(entries.map((entry) => entry.eventId))}::uuid[]`,
+      params.array(entries, (entry) => entry.consumer, 'text'),
+      params.array(entries, (entry) => entry.eventId, 'uuid'),
     ];
     return `INSERT INTO ${this.table} (consumer, event_id) SELECT i.consumer, i.event_id
       ${unnestWrittenWith(params, columns, ['consumer', 'event_id'], 'i', writtenWith)}`;

@@ -29,7 +29,7 @@ export class Outbox {
    */
   insert(events: EventEnvelope[], params: SqlParams, writtenWith?: WrittenWith): string {
     const column = (value: (event: EventEnvelope) => string | null, type: string) =>
-      `${params.add(events.map(value))}::${type}[]`;
+      params.array(events, value, type);
     const columns = [
       column((e) => e.eventId, 'uuid'),
       column((e) => subjectFor(e.eventName, e.eventVersion), 'text'),

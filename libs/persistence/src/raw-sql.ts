@@ -12,6 +12,11 @@ export class SqlParams {
     this.values.push(value);
     return `$${this.values.length}`;
   }
+
+  /** One column of many rows as a typed array parameter, e.g. for `unnest(...)`. */
+  array<T>(rows: readonly T[], value: (row: T) => unknown, type: string): string {
+    return `${this.add(rows.map(value))}::${type}[]`;
+  }
 }
 
 /**

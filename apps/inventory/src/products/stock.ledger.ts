@@ -65,7 +65,7 @@ export class StockLedger {
     if (products.length === 0) return alerts;
     writes.add((p) => {
       const column = (value: (product: LockedProduct) => unknown, type: string) =>
-        `${p.add(products.map(value))}::${type}[]`;
+        p.array(products, value, type);
       return `UPDATE ${this.table} AS product SET name = saved.name, price_minor = saved.price_minor,
           currency = saved.currency, available = saved.available, reserved = saved.reserved,
           committed = saved.committed, low_stock_threshold = saved.low_stock_threshold,

@@ -77,9 +77,9 @@ export class ReservationsService {
     if (decision.kind === 'out-of-stock') {
       const { missing } = decision;
       this.logger.log({ msg: 'out of stock', orderId, missing });
-      return this.publish(manager, new WriteSet(), [
-        createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }),
-      ]);
+      const outOfStock = createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event });
+      await this.outbox.add(manager, [outOfStock]);
+      return [outOfStock];
     }
     const { lines, totalMinor } = decision;
     if (!Number.isSafeInteger(totalMinor)) {
@@ -98,8 +98,8 @@ export class ReservationsService {
     );
     writes.add(
       (p) => `INSERT INTO ${this.tables.lines} (reservation_id, sku, quantity, unit_price_minor)
-        SELECT ${p.add(reservationId)}::uuid, * FROM unnest(${p.add(lines.map((l) => l.sku))}::text[],
-          ${p.add(lines.map((l) => l.quantity))}::int[], ${p.add(lines.map((l) => l.unitPriceMinor))}::bigint[])`,
+        SELECT ${p.add(reservationId)}::uuid, * FROM unnest(${p.array(lines, (l) => l.sku, 'text')},
+          ${p.array(lines, (l) => l.quantity, 'int')}, ${p.array(lines, (l) => l.unitPriceMinor, 'bigint')})`,
     );
     this.logger.log({ msg: 'stock reserved', orderId, reservationId, totalMinor });
     const reserved = createEvent(
@@ -195,7 +195,7 @@ export class ReservationsService {
    */
   async release(
     manager: EntityManager,
-    reservations: Reservation[],
+    reservations: LockedReservation[],
     reason: ReleaseReason,
     cause?: EventEnvelope,
   ): Promise<EventEnvelope[]> {
@@ -254,11 +254,14 @@ export class ReservationsService {
   }
 
   /** Cancel, confirm and the cleaner take the reservation row first, so they apply one at a time. */
-  private async lockFor(manager: EntityManager, orderId: string): Promise<Reservation | undefined> {
+  private async lockFor(
+    manager: EntityManager,
+    orderId: string,
+  ): Promise<LockedReservation | undefined> {
     return (await this.find(manager, orderId, 'FOR UPDATE'))[0];
   }
 
-  private find(manager: EntityManager, orderId: string, lock = ''): Promise<Reservation[]> {
+  private find(manager: EntityManager, orderId: string, lock = ''): Promise<LockedReservation[]> {
     return queryPrepared(
       manager,
       `SELECT id, order_id AS "orderId", status, correlation_id AS "correlationId",
@@ -310,6 +313,12 @@ export class ReservationsService {
   }
 }
 
+/** What the hot paths read of a reservation: enough to release it and to speak for it. */
+type LockedReservation = Pick<
+  Reservation,
+  'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId'
+>;
+
 /** Stored with the reservation, for the events the cleaner publishes with no event as cause. */
 function conversationOf(
   event: EventEnvelope,
@@ -322,7 +331,7 @@ function conversationOf(
 }
 
 /** The conversation of the order.created that made the reservation. */
-function storedOrigin(reservation: Reservation): EventOrigin {
+function storedOrigin(reservation: LockedReservation): EventOrigin {
   return {
     correlationId: reservation.correlationId,
     sagaId: reservation.sagaId ?? undefined,

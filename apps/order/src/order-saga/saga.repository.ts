@@ -79,8 +79,8 @@ export class SagaRepository {
           VALUES (${orderId}, ${p.add(order.customerId)}, ${currency}, ${tenantId},
             ${p.add(order.idempotencyKey)}, ${p.add(order.requestHash)}, ${createdAt})),
         lines AS (INSERT INTO ${this.tables.lines} (order_id, sku, quantity)
-          SELECT ${orderId}, * FROM unnest(${p.add(lines.map((l) => l.sku))}::text[],
-            ${p.add(lines.map((l) => l.quantity))}::int[])),
+          SELECT ${orderId}, * FROM unnest(${p.array(lines, (l) => l.sku, 'text')},
+            ${p.array(lines, (l) => l.quantity, 'int')})),
         -- The order is the conversation: every event of this saga carries its id.
         saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, state, version, deadline_at,
             currency, correlation_id, tenant_id, created_at, updated_at)
@@ -125,8 +125,6 @@ export class SagaRepository {
    */
   async persist(changes: SagaChange[]): Promise<Set<string> | 'duplicate'> {
     const p = new SqlParams();
-    const column = <T>(rows: T[], value: (row: T) => unknown, type: string) =>
-      `${p.add(rows.map(value))}::${type}[]`;
     const rows = changes.map((change) => ({ ...change.changes, id: change.saga.id }));
     const steps = changes.flatMap(({ saga, steps }) =>
       steps.map((s) => ({ ...s, sagaId: saga.id })),
@@ -145,19 +143,19 @@ export class SagaRepository {
         reservation_id = coalesce(c.reservation_id, s.reservation_id),
         amount_minor = coalesce(c.amount_minor, s.amount_minor),
         currency = coalesce(c.currency, s.currency)
-        FROM unnest(${column(rows, (x) => x.id, 'uuid')}, ${column(changes, (x) => x.saga.version, 'int')},
-          ${column(rows, (x) => x.state, 'text')}, ${column(rows, (x) => x.deadlineAt, 'timestamptz')},
-          ${column(rows, (x) => x.reason, 'text')}, ${column(rows, (x) => x.updatedAt, 'timestamptz')},
-          ${column(rows, (x) => x.reservationId, 'uuid')}, ${column(rows, (x) => x.amountMinor, 'bigint')},
-          ${column(rows, (x) => x.currency, 'text')})
+        FROM unnest(${p.array(rows, (x) => x.id, 'uuid')}, ${p.array(changes, (x) => x.saga.version, 'int')},
+          ${p.array(rows, (x) => x.state, 'text')}, ${p.array(rows, (x) => x.deadlineAt, 'timestamptz')},
+          ${p.array(rows, (x) => x.reason, 'text')}, ${p.array(rows, (x) => x.updatedAt, 'timestamptz')},
+          ${p.array(rows, (x) => x.reservationId, 'uuid')}, ${p.array(rows, (x) => x.amountMinor, 'bigint')},
+          ${p.array(rows, (x) => x.currency, 'text')})
           AS c(id, version, state, deadline_at, reason, updated_at, reservation_id, amount_minor, currency)
         WHERE s.id = c.id AND s.version = c.version RETURNING s.id, s.order_id)`,
       `steps AS (INSERT INTO ${this.tables.steps}
         (saga_id, from_state, to_state, trigger, event_id, reason)
         SELECT s.saga_id, s.from_state, s.to_state, s.trigger, s.event_id, s.reason FROM unnest(
-          ${column(steps, (s) => s.sagaId, 'uuid')}, ${column(steps, (s) => s.fromState, 'text')},
-          ${column(steps, (s) => s.toState, 'text')}, ${column(steps, (s) => s.trigger, 'text')},
-          ${column(steps, (s) => s.eventId, 'uuid')}, ${column(steps, (s) => s.reason, 'text')})
+          ${p.array(steps, (s) => s.sagaId, 'uuid')}, ${p.array(steps, (s) => s.fromState, 'text')},
+          ${p.array(steps, (s) => s.toState, 'text')}, ${p.array(steps, (s) => s.trigger, 'text')},
+          ${p.array(steps, (s) => s.eventId, 'uuid')}, ${p.array(steps, (s) => s.reason, 'text')})
           WITH ORDINALITY AS s(saga_id, from_state, to_state, trigger, event_id, reason, n)
         WHERE s.saga_id IN (SELECT id FROM saga)
         -- The log is read in id order: ids follow the path.
@@ -166,13 +164,13 @@ export class SagaRepository {
     if (priced.length > 0) {
       writes.push(
         `lines AS (UPDATE ${this.tables.lines} l SET unit_price_minor = priced.price
-          FROM saga, unnest(${column(lines, (l) => l.orderId, 'uuid')},
-            ${column(lines, (l) => l.sku, 'text')}, ${column(lines, (l) => l.unitPriceMinor, 'bigint')})
+          FROM saga, unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
+            ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.unitPriceMinor, 'bigint')})
             AS priced(order_id, sku, price)
           WHERE saga.order_id = priced.order_id AND l.order_id = priced.order_id AND l.sku = priced.sku)`,
         `total AS (UPDATE ${this.tables.orders} o SET total_minor = t.total
-          FROM saga, unnest(${column(priced, (x) => x.saga.orderId, 'uuid')},
-            ${column(priced, (x) => x.prices!.totalMinor, 'bigint')}) AS t(order_id, total)
+          FROM saga, unnest(${p.array(priced, (x) => x.saga.orderId, 'uuid')},
+            ${p.array(priced, (x) => x.prices!.totalMinor, 'bigint')}) AS t(order_id, total)
           WHERE saga.order_id = t.order_id AND o.id = t.order_id)`,
       );
     }

@@ -1,7 +1,7 @@
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** Applies several property decorators as one. */
-function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
+export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
   return (target, key) => decorators.forEach((decorate) => decorate(target, key));
 }
 

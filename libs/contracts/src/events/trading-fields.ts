@@ -1,8 +1,5 @@
 import { IsIn, IsInt, IsNumber, IsPositive, IsString, Matches, Max, Min } from 'class-validator';
-
-function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
-  return (target, key) => decorators.forEach((decorate) => decorate(target, key));
-}
+import { applyDecorators } from './fields';
 
 /** An instrument as the trading app names it: `BTC-USD`, `AAPL`. */
 export const SYMBOL_PATTERN = /^[A-Z0-9]{1,12}(-[A-Z0-9]{1,12})?$/;
@@ -22,8 +19,7 @@ export const IsSymbol = () =>
     IsString(),
   );
 
-export const IsOrderSide = () =>
-  applyDecorators(IsIn(ORDER_SIDES, { message: '$property must be buy or sell' }));
+export const IsOrderSide = () => IsIn(ORDER_SIDES, { message: '$property must be buy or sell' });
 
 export const IsTradingQuantity = () => applyDecorators(Max(MAX_TRADING_QUANTITY), Min(1), IsInt());
 

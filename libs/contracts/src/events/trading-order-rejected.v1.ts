@@ -15,7 +15,7 @@ export class TradingOrderRejectedV1Payload {
   @IsOrderSide() side: OrderSide;
   @IsTradingQuantity() quantity: number;
   @IsIn(REJECTION_SOURCES) source: RejectionSource;
-  /** e.g. `max-position: position 8 + buy 5 exceeds 10`. */
+  /** e.g. `max-position: buy 5 would take the position to 13, beyond ±10`. */
   @IsReason() reason: string;
 }
 

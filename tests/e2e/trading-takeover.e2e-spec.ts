@@ -35,11 +35,7 @@ describe('trading on two instances', () => {
     );
     await trading.command(strategyId, 'stop');
 
-    const orders = await query<{ id: string; side: string; status: string; filled: number }>(
-      `SELECT id, side, status, filled_quantity AS filled FROM trading.orders
-        WHERE strategy_id = $1 ORDER BY tick`,
-      [strategyId],
-    );
+    const orders = await trading.orders(strategyId);
     const sent = orders.filter((o) => o.status !== 'REJECTED');
     expect(sent.length).toBeGreaterThanOrEqual(4);
     // The exchange holds exactly the orders the strategy decided, each once.
@@ -60,18 +56,7 @@ describe('trading on two instances', () => {
       .map((e) => e.payload.fillId);
     expect(new Set(fillIds).size).toBe(fillIds.length);
     // Every fill counted once in the position, whichever instance applied it.
-    await trading.until(
-      strategyId,
-      (s) =>
-        s.recentOrders.every((o) => o.status !== 'SUBMITTED' && o.status !== 'PARTIALLY_FILLED'),
-      'its orders to settle',
-    );
-    const settled = await query<{ side: string; filled: number }>(
-      'SELECT side, filled_quantity AS filled FROM trading.orders WHERE strategy_id = $1',
-      [strategyId],
-    );
-    expect((await trading.strategy(strategyId)).position).toBe(
-      settled.reduce((sum, o) => sum + (o.side === 'buy' ? o.filled : -o.filled), 0),
-    );
+    const settled = await trading.untilSettled(strategyId);
+    expect((await trading.strategy(strategyId)).position).toBe(trading.filledPosition(settled));
   }, 120_000);
 });

@@ -5,9 +5,6 @@ import { query } from '../harness/database';
 import { publishEvent } from '../harness/events';
 import { strategyBody, StrategyView, TradingSystem } from '../harness/trading-system';
 import { untilHandled } from '../harness/app-probes';
-import { eventually } from '../harness/wait';
-
-const FINAL = ['FILLED', 'CANCELLED', 'REJECTED'];
 
 describe('trading strategies', () => {
   let trading: TradingSystem;
@@ -19,14 +16,6 @@ describe('trading strategies', () => {
   afterAll(async () => {
     await trading?.stop();
   });
-
-  async function orders(strategyId: string) {
-    return query<{ id: string; tick: number; side: string; status: string; filled: number }>(
-      `SELECT id, tick, side, status, filled_quantity AS filled FROM trading.orders
-        WHERE strategy_id = $1 ORDER BY tick`,
-      [strategyId],
-    );
-  }
 
   it('deploys over JetStream, trades with partial fills, stops, and ticks no more after stop', async () => {
     const created = await trading.http<StrategyView>(
@@ -71,23 +60,13 @@ describe('trading strategies', () => {
     const witnessTick = (await trading.strategy(witness)).tick;
     await trading.until(witness, (s) => s.tick >= witnessTick + 3, 'three more witness ticks');
     // Open orders are wound down: filled or cancelled, none left working.
-    await eventually(
-      async () => (await orders(strategyId)).every((o) => FINAL.includes(o.status)),
-      {
-        what: 'the stopped strategy’s orders to settle',
-      },
-    );
+    const all = await trading.untilSettled(strategyId);
     const after = await trading.strategy(strategyId);
     expect(after.tick).toBe(stopped.tick);
-    expect(Math.max(...(await orders(strategyId)).map((o) => o.tick))).toBeLessThanOrEqual(
-      stopped.tick,
-    );
+    expect(Math.max(...all.map((o) => o.tick))).toBeLessThanOrEqual(stopped.tick);
 
     // The position is exactly what the fills add up to.
-    const all = await orders(strategyId);
-    expect(after.position).toBe(
-      all.reduce((sum, o) => sum + (o.side === 'buy' ? o.filled : -o.filled), 0),
-    );
+    expect(after.position).toBe(trading.filledPosition(all));
 
     await trading.relayed();
     const events = await trading.events(strategyId);

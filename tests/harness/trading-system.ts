@@ -3,7 +3,7 @@ import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { AppProcess, startAppProcess } from './app-process';
-import { freshSchema, TEST_DATABASE_URL } from './database';
+import { freshSchema, query, TEST_DATABASE_URL } from './database';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { readStream } from './streams';
 import { untilRelayed } from './app-probes';
@@ -28,6 +28,18 @@ export interface StrategyView {
     reason: string | null;
   }[];
 }
+
+/** An order row as the database holds it; `filled` is its filled quantity. */
+export interface OrderRow {
+  id: string;
+  tick: number;
+  side: string;
+  status: string;
+  filled: number;
+}
+
+/** Statuses an order never leaves: nothing fills or cancels it any more. */
+const FINAL_STATUSES = ['FILLED', 'CANCELLED', 'REJECTED'];
 
 /** A grid around where the simulated BTC-USD swings (59 to 65 with seed 42): it trades every few ticks. */
 export function strategyBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -69,8 +81,13 @@ export class TradingSystem {
       ...env,
     });
     try {
-      // One at a time: the first migrates the schema.
-      for (let i = 0; i < instances; i++) system.instances.push(await system.startInstance());
+      // Together: migrations take an advisory lock per schema, so only one instance applies them.
+      const started = await Promise.allSettled(
+        Array.from({ length: instances }, () => system.startInstance()),
+      );
+      for (const instance of started)
+        if (instance.status === 'fulfilled') system.instances.push(instance.value);
+      for (const instance of started) if (instance.status === 'rejected') throw instance.reason;
       system.nc = await connect({ servers: system.nats.url });
       system.jsm = await jetstreamManager(system.nc);
       return system;
@@ -110,9 +127,8 @@ export class TradingSystem {
     method: string,
     path: string,
     body?: unknown,
-    instance = this.instances[0]!,
   ): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${instance.url}${path}`, {
+    const response = await fetch(`${this.url}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -156,6 +172,31 @@ export class TradingSystem {
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `strategy ${strategyId}: ${what}` },
     );
+  }
+
+  /** Every order of the strategy, by tick, read from the database rather than the API's recent 20. */
+  orders(strategyId: string): Promise<OrderRow[]> {
+    return query<OrderRow>(
+      `SELECT id, tick, side, status, filled_quantity AS filled FROM trading.orders
+        WHERE strategy_id = $1 ORDER BY tick`,
+      [strategyId],
+    );
+  }
+
+  /** Waits until none of the strategy's orders can change any more, and answers them. */
+  untilSettled(strategyId: string): Promise<OrderRow[]> {
+    return eventually(
+      async () => {
+        const orders = await this.orders(strategyId);
+        return orders.every((o) => FINAL_STATUSES.includes(o.status)) ? orders : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `strategy ${strategyId}: its orders to settle` },
+    );
+  }
+
+  /** The position the orders' fills add up to. */
+  filledPosition(orders: Pick<OrderRow, 'side' | 'filled'>[]): number {
+    return orders.reduce((sum, o) => sum + (o.side === 'buy' ? o.filled : -o.filled), 0);
   }
 
   /** Every event about one strategy on the TRADING stream, oldest first. */

@@ -55,7 +55,7 @@ export class StrategyExecution {
     const price = prices[prices.length - 1]!;
 
     let published: EventEnvelope[] = [];
-    const order = await this.dataSource.transaction(async (manager) => {
+    const decided = await this.dataSource.transaction(async (manager) => {
       const locked = await lockStrategy(manager, strategyId);
       // Stopped meanwhile, or the tick was decided elsewhere: nothing to do.
       if (locked?.state !== 'Live' || locked.tick !== tick - 1) return undefined;
@@ -64,6 +64,7 @@ export class StrategyExecution {
         { id: strategyId },
         { tick, lastPrice: price, tickedBy: instanceId },
       );
+      const pnl = locked.realisedPnl + unrealisedPnl(locked, price);
       const open = await manager.findBy(TradingOrder, {
         strategyId,
         status: In(OPEN_ORDER_STATUSES),
@@ -73,7 +74,7 @@ export class StrategyExecution {
         locked.quantity,
       );
       const wanted = target === undefined ? 0 : target - exposure;
-      if (wanted === 0) return undefined;
+      if (wanted === 0) return { pnl };
       const side = wanted > 0 ? 'buy' : 'sell';
       const quantity = Math.abs(wanted);
       const breach = riskBreach(locked, {
@@ -101,17 +102,12 @@ export class StrategyExecution {
         await this.outbox.add(manager, published);
       }
       this.logger.log({ msg: 'order decided', tick, side, quantity, price, rejected: breach });
-      return breach ? undefined : order;
+      return { pnl, order: breach ? undefined : order };
     });
     recordPublished(published);
-    if (order) await this.send(order);
-    const latest = await this.dataSource
-      .getRepository(Strategy)
-      .findOneByOrFail({ id: strategyId });
-    tradingMetrics.pnlEstimated.set(
-      { strategy: strategyId },
-      latest.realisedPnl + unrealisedPnl(latest, latest.lastPrice),
-    );
+    if (!decided) return;
+    tradingMetrics.pnlEstimated.set({ strategy: strategyId }, decided.pnl);
+    if (decided.order) await this.send(decided.order);
   }
 
   /**
@@ -119,7 +115,9 @@ export class StrategyExecution {
    * then withdrawn; fills before the cancel still count.
    */
   async windDown(strategyId: string): Promise<void> {
-    await this.settleOpenOrders(strategyId);
+    for (const order of await this.openOrders(strategyId)) {
+      if (order.status === 'NEW') await this.send(order);
+    }
     for (const order of await this.openOrders(strategyId)) {
       await this.exchange.cancel(order.id);
       await this.settle(order.id, await this.exchange.fills(order.id), true);
@@ -129,8 +127,12 @@ export class StrategyExecution {
   /** Sends NEW orders (again), and applies the fills of sent ones. */
   private async settleOpenOrders(strategyId: string): Promise<void> {
     for (const order of await this.openOrders(strategyId)) {
-      if (order.status === 'NEW') await this.send(order);
-      else await this.settle(order.id, await this.exchange.fills(order.id), false);
+      if (order.status === 'NEW') {
+        await this.send(order);
+        continue;
+      }
+      const fills = await this.exchange.fills(order.id);
+      if (fills.length > 0) await this.settle(order.id, fills, false);
     }
   }
 
@@ -187,15 +189,17 @@ export class StrategyExecution {
 
   /** Applies the fills not applied yet to the order and the position; `cancelled` closes it. */
   private async settle(orderId: string, fills: ExchangeFill[], cancelled: boolean): Promise<void> {
-    let published: EventEnvelope[] = [];
+    const published: EventEnvelope[] = [];
     await this.dataSource.transaction(async (manager) => {
       const order = await lockOrder(manager, orderId);
-      const strategy = await lockStrategy(manager, order.strategyId);
-      if (!strategy || !OPEN_ORDER_STATUSES.includes(order.status)) return;
+      if (!OPEN_ORDER_STATUSES.includes(order.status)) return;
       const known = new Set((await manager.findBy(Fill, { orderId })).map((fill) => fill.fillId));
-      published = [];
+      const fresh = fills.filter((fill) => !known.has(fill.fillId));
+      if (fresh.length === 0 && !cancelled) return;
+      const strategy = await lockStrategy(manager, order.strategyId);
+      if (!strategy) return;
       let position: Position = strategy;
-      for (const fill of fills.filter((f) => !known.has(f.fillId))) {
+      for (const fill of fresh) {
         await manager.insert(Fill, { ...fill, orderId });
         const filled = order.filledQuantity + fill.quantity;
         order.averageFillPrice =

@@ -19,7 +19,7 @@ import {
   IllegalTransitionError,
   StrategyNotFoundError,
 } from './strategy.errors';
-import { IllegalStrategyTransition, StrategyCommand, strategyTransition } from './strategy.state';
+import { STRATEGY_TRANSITIONS, StrategyCommand, strategyTransition } from './strategy.state';
 
 const RECENT_ORDERS = 20;
 
@@ -95,15 +95,10 @@ export class StrategiesService {
       if (!strategy) throw new StrategyNotFoundError(strategyId);
       if (strategy.pendingCommand)
         throw new CommandPendingError(strategyId, strategy.pendingCommand);
-      try {
-        strategyTransition(strategy.state, command);
-      } catch (error) {
-        if (error instanceof IllegalStrategyTransition) {
-          throw new IllegalTransitionError(
-            `strategy ${strategyId} is ${error.state}: it cannot ${command}`,
-          );
-        }
-        throw error;
+      if (!STRATEGY_TRANSITIONS[strategy.state][command]) {
+        throw new IllegalTransitionError(
+          `strategy ${strategyId} is ${strategy.state}: it cannot ${command}`,
+        );
       }
       strategy.pendingCommand = command;
       await manager.update(Strategy, { id: strategyId }, { pendingCommand: command });

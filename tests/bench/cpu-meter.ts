@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const TICKS_PER_MS = 100 / 1000; // USER_HZ is 100 on Linux
 
@@ -12,20 +12,6 @@ export function cpuMs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The pid of the process whose command line holds every one of `parts`. */
-export function findPid(...parts: string[]): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (parts.every((part) => args.includes(part))) return Number(entry);
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
-import { CpuMeter, findPid } from './cpu-meter';
+import { CpuMeter } from './cpu-meter';
 
 const QUERY_COUNTER = join(__dirname, 'query-counter.ts');
 
@@ -53,7 +53,7 @@ export class SagaCost {
   }
 
   async measure(work: () => Promise<void>): Promise<Cost> {
-    const natsPid = findPid('-p', String(this.system.nats.port));
+    const natsPid = this.system.nats.pid;
     const meters: Record<string, CpuMeter> = {
       order: new CpuMeter(() => Promise.resolve([this.system.order.child.pid!])),
       inventory: new CpuMeter(() => Promise.resolve([this.system.inventory.child.pid!])),

@@ -8,6 +8,8 @@ import { delimiter, join } from 'node:path';
 export interface TestNatsServer {
   url: string;
   port: number;
+  /** The server process while it runs (benchmarks meter its CPU). */
+  readonly pid: number | undefined;
   /** Kills the server; the store stays, so `start()` brings back every stream and consumer. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -62,6 +64,9 @@ export async function startNatsServer(): Promise<TestNatsServer> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.pid;
+    },
     start,
     stop,
     destroy: async () => {

@@ -5,3 +5,4 @@ export * from './platform.module';
 export * from './run-app';
 export * from './http-errors';
 export * from './config-decorators';
+export * from './repeating-task';

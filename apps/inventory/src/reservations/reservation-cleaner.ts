@@ -8,6 +8,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
+import { RepeatingTask } from '@lib/platform';
 import { InventoryConfig } from '../config';
 import { inventoryMetrics, recordPublished } from '../inventory.metrics';
 import { Reservation } from './reservation.entity';
@@ -23,7 +24,7 @@ const INTERVAL = 'reservation-cleaner';
 @Injectable()
 export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ReservationCleaner.name);
-  private running?: Promise<void>;
+  private cleaner?: RepeatingTask;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -34,22 +35,18 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
 
   /** Registered by hand: the interval comes from the config, which a decorator cannot read. */
   onApplicationBootstrap(): void {
-    const timer = setInterval(() => {
-      // A pass slower than the interval is not overlapped by the next one.
-      this.running ??= this.expireDue()
-        .then(
-          () => undefined,
-          (error: unknown) =>
-            this.logger.error({ msg: 'reservation cleaner failed', error: errorMessage(error) }),
-        )
-        .finally(() => (this.running = undefined));
-    }, this.config.RESERVATION_CLEANER_INTERVAL_MS);
-    this.scheduler.addInterval(INTERVAL, timer);
+    this.cleaner = new RepeatingTask(
+      () => this.expireDue(),
+      this.config.RESERVATION_CLEANER_INTERVAL_MS,
+      (error) =>
+        this.logger.error({ msg: 'reservation cleaner failed', error: errorMessage(error) }),
+    );
+    this.scheduler.addInterval(INTERVAL, this.cleaner.timer);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.cleaner?.stop();
     this.scheduler.deleteInterval(INTERVAL);
-    await this.running;
   }
 
   /** Expires every due reservation, a batch per transaction; returns how many it expired. */

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { errorMessage } from '@lib/messaging';
+import { RepeatingTask } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
@@ -25,8 +26,7 @@ const BATCH = 100;
 @Injectable()
 export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderSagaDeadlines.name);
-  private timer?: NodeJS.Timeout;
-  private scanning?: Promise<void>;
+  private scanner?: RepeatingTask;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,19 +36,15 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.scanning ??= this.scan()
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'deadline scan failed', error: errorMessage(error) }),
-        )
-        .finally(() => (this.scanning = undefined));
-    }, this.config.SAGA_DEADLINE_SCAN_MS);
+    this.scanner = new RepeatingTask(
+      () => this.scan(),
+      this.config.SAGA_DEADLINE_SCAN_MS,
+      (error) => this.logger.warn({ msg: 'deadline scan failed', error: errorMessage(error) }),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.scanning;
+    await this.scanner?.stop();
   }
 
   /** Fires every deadline that is due; returns how many sagas moved. */

@@ -7,6 +7,7 @@ import {
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { errorMessage } from '@lib/messaging';
+import { RepeatingTask } from '@lib/platform';
 import { withLogContext } from '@lib/observability';
 import { TradingConfig } from '../config';
 import { Strategy } from '../strategies/strategy.entity';
@@ -26,8 +27,7 @@ import { StrategyLeases } from './strategy-leases';
 export class StrategyRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StrategyRunner.name);
   readonly instanceId = `${hostname()}:${process.pid}`;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private passes?: RepeatingTask;
   private readonly orders: string;
 
   constructor(
@@ -40,18 +40,15 @@ export class StrategyRunner implements OnApplicationBootstrap, BeforeApplication
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.runOnce()
-        .catch((error: unknown) =>
-          this.logger.error({ msg: 'strategy pass failed', error: errorMessage(error) }),
-        )
-        .finally(() => (this.running = undefined));
-    }, this.config.TRADING_TICK_INTERVAL_MS);
+    this.passes = new RepeatingTask(
+      () => this.runOnce(),
+      this.config.TRADING_TICK_INTERVAL_MS,
+      (error) => this.logger.error({ msg: 'strategy pass failed', error: errorMessage(error) }),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.passes?.stop();
   }
 
   async runOnce(): Promise<void> {

@@ -1,3 +1,5 @@
+import { DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
+
 /**
  * Where `npm run dev` puts each part of the platform, shared with `npm run demo`. Every port can
  * be moved with an environment variable so a second copy (or a test) can run beside the first.
@@ -37,7 +39,7 @@ export function devEnvironment(env: NodeJS.ProcessEnv = process.env): DevEnviron
     },
     stripeLocalPort,
     stripeLocalUrl: `http://127.0.0.1:${stripeLocalPort}`,
-    webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? 'whsec_local_dev_secret',
+    webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? DEV_STRIPE_WEBHOOK_SECRET,
   };
 }
 

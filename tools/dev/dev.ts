@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEV_STRIPE_SECRET_KEY } from '../../apps/payment/src/config';
 import { startStripeLocal } from '../stripe-local/stripe-local.server';
 import { eventually } from '../../tests/harness/wait';
 import { APPS, AppName, DEMO_PRODUCTS, devEnvironment } from './dev-environment';
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
       ...process.env,
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
-      STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_local',
+      STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? DEV_STRIPE_SECRET_KEY,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret,
       STRIPE_API_HOST: '127.0.0.1',
       STRIPE_API_PORT: String(env.stripeLocalPort),

@@ -1,8 +1,9 @@
 import { ApiFaults, FAULT_KINDS } from './api.faults';
 import { ApiResponse } from './idempotency.cache';
 import { RequestLog } from './request.log';
+import { matchRoute } from './route.matcher';
 import { StripeState } from './stripe-local.state';
-import { errorResponse, invalidParam, StripeApiError } from './stripe.errors';
+import { errorResponse, invalidParam, StripeApiError, unrecognizedUrl } from './stripe.errors';
 import { outcomeOfCard } from './test-cards.catalog';
 import { ReleaseOrder, WebhookSender } from './webhook.sender';
 
@@ -26,17 +27,10 @@ export async function callControl(
   path: string,
   raw: string,
 ): Promise<ApiResponse> {
+  const matched = matchRoute(routes, method, path);
+  if (!matched) return errorResponse(unrecognizedUrl('control', method, path));
   try {
-    const route = routes.find(
-      (candidate) => candidate.method === method && candidate.path.test(path),
-    );
-    if (!route)
-      throw new StripeApiError(404, {
-        type: 'invalid_request_error',
-        code: 'resource_missing',
-        message: `Unrecognized control URL (${method}: ${path}).`,
-      });
-    const body = await route.handle(jsonObject(raw), route.path.exec(path)?.[1] ?? '');
+    const body = await matched.route.handle(jsonObject(raw), matched.id);
     return { status: 200, body };
   } catch (error) {
     if (error instanceof StripeApiError) return errorResponse(error);

@@ -3,10 +3,11 @@ import { ApiFaults } from './api.faults';
 import { FormParams, parseForm } from './form-params.reader';
 import { ApiResponse, IdempotencyCache } from './idempotency.cache';
 import { RequestLog } from './request.log';
+import { matchRoute } from './route.matcher';
 import { ApiRoute, stripeApiRoutes } from './stripe-api.routes';
 import { RequestOrigin, StripeState } from './stripe-local.state';
 import { newId } from './stripe.objects';
-import { apiError, errorResponse, StripeApiError } from './stripe.errors';
+import { apiError, errorResponse, StripeApiError, unrecognizedUrl } from './stripe.errors';
 
 export interface ApiRequest {
   method: string;
@@ -83,28 +84,21 @@ export class StripeApiHandler {
     params: FormParams,
     origin: RequestOrigin,
   ): ApiResponse & { saved: boolean } {
-    for (const route of this.routes) {
-      const match = route.method === method ? route.path.exec(path) : null;
-      if (!match) continue;
-      try {
-        return {
-          status: 200,
-          body: route.handle({ params, id: match[1] ?? '', origin }),
-          saved: true,
-        };
-      } catch (error) {
-        if (error instanceof StripeApiError)
-          return { ...errorResponse(error), saved: !error.beforeExecution };
-        this.logger.error({ err: error, method, path }, 'api request failed');
-        return { ...errorResponse(apiError('stripe-local: internal error')), saved: false };
-      }
+    const matched = matchRoute(this.routes, method, path);
+    if (!matched)
+      return { ...errorResponse(unrecognizedUrl('request', method, path)), saved: false };
+    try {
+      return {
+        status: 200,
+        body: matched.route.handle({ params, id: matched.id, origin }),
+        saved: true,
+      };
+    } catch (error) {
+      if (error instanceof StripeApiError)
+        return { ...errorResponse(error), saved: !error.beforeExecution };
+      this.logger.error({ err: error, method, path }, 'api request failed');
+      return { ...errorResponse(apiError('stripe-local: internal error')), saved: false };
     }
-    const unknown = new StripeApiError(404, {
-      type: 'invalid_request_error',
-      code: 'resource_missing',
-      message: `Unrecognized request URL (${method}: ${path}).`,
-    });
-    return { ...errorResponse(unknown), saved: false };
   }
 }
 

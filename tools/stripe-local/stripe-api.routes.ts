@@ -20,7 +20,7 @@ export interface ApiRoute {
 const CAPTURE_METHODS: readonly CaptureMethod[] = ['automatic', 'automatic_async', 'manual'];
 const CARD_PARAMS = ['payment_method', 'payment_method_data', 'return_url'] as const;
 
-/** The subset of Stripe's v1 API the payment app uses; answers are Stripe-shaped objects. */
+/** A subset of Stripe's v1 API, enough for the payment app; answers are Stripe-shaped objects. */
 export function stripeApiRoutes(state: StripeState): ApiRoute[] {
   return [
     {

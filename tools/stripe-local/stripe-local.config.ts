@@ -1,5 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { IntVariable } from '@lib/platform';
+import { DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
 import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS } from './stripe-local.server';
 
 /** The environment of `npm run stripe:local`. */
@@ -17,7 +18,7 @@ export class StripeLocalConfig {
 
   @IsOptional()
   @Matches(/^whsec_\S+$/, { message: 'STRIPE_WEBHOOK_SECRET must start with whsec_' })
-  STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
+  STRIPE_WEBHOOK_SECRET = DEV_STRIPE_WEBHOOK_SECRET;
 
   @IsOptional()
   @Matches(/^\d+(,\d+)*$/, {

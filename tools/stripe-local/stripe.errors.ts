@@ -57,6 +57,19 @@ export function missingPaymentMethod(): StripeApiError {
   );
 }
 
+/** No route answers `method path`: Stripe's 404 for a URL it does not know. */
+export function unrecognizedUrl(
+  kind: 'request' | 'control',
+  method: string,
+  path: string,
+): StripeApiError {
+  return new StripeApiError(404, {
+    type: 'invalid_request_error',
+    code: 'resource_missing',
+    message: `Unrecognized ${kind} URL (${method}: ${path}).`,
+  });
+}
+
 export function apiError(message: string): StripeApiError {
   return new StripeApiError(500, { type: 'api_error', message });
 }

@@ -26,7 +26,6 @@ export const WEBHOOK_SECRET = 'whsec_payment_test';
 /** What a payment suite drives: the app on its own schema and port, a private NATS, stripe-local. */
 export interface PaymentTestApp {
   app: NestExpressApplication;
-  config: PaymentConfig;
   stripeLocal: StripeLocal;
   stripe: StripeLocalClient;
   http: () => ReturnType<typeof request>;
@@ -77,7 +76,6 @@ export async function startPaymentTestApp(
 
   return {
     app,
-    config,
     stripeLocal,
     stripe,
     http,

@@ -53,18 +53,22 @@ export class PaymentTransitions {
       this.logger.log({ msg: 'payment unchanged: late, duplicate or out of order', ...log });
       return [];
     }
-    Object.assign(payment, changes, { status: transition.to, updatedAt: new Date() });
-    await manager.update(
-      Payment,
-      { id: payment.id },
-      { ...changes, status: transition.to, updatedAt: payment.updatedAt },
-    );
+    Object.assign(payment, changes, { status: transition.to });
+    // updated_at is an @UpdateDateColumn: the UPDATE sets it.
+    await manager.update(Payment, { id: payment.id }, { ...changes, status: transition.to });
     const events = transition.announce ? [announce(transition.announce, payment, cause)] : [];
     await this.outbox.add(manager, events);
     this.logger.log({ msg: 'payment transition', ...log, to: transition.to });
     return events;
   }
 }
+
+/** The announcements whose payload is the payment's intent and money: one event each. */
+const MONEY_EVENTS = {
+  pending: PaymentPendingV1,
+  succeeded: PaymentSucceededV1,
+  refunded: PaymentRefundedV1,
+} as const;
 
 function announce(
   kind: PaymentAnnouncement,
@@ -83,20 +87,10 @@ function announce(
   const money = { amountMinor: payment.amountMinor, currency: payment.currency ?? '' };
   switch (kind) {
     case 'pending':
-      return createEvent(
-        PaymentPendingV1,
-        { orderId, paymentId, paymentIntentId, ...money },
-        origin,
-      );
     case 'succeeded':
-      return createEvent(
-        PaymentSucceededV1,
-        { orderId, paymentId, paymentIntentId, ...money },
-        origin,
-      );
     case 'refunded':
       return createEvent(
-        PaymentRefundedV1,
+        MONEY_EVENTS[kind],
         { orderId, paymentId, paymentIntentId, ...money },
         origin,
       );

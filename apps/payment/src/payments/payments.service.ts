@@ -53,8 +53,7 @@ export class PaymentsService {
   ): Promise<void> {
     const payment = await this.claim(event);
     // Already created, or a tombstone: the order was cancelled before its payment was requested.
-    if (payment.status !== 'CREATING')
-      return this.commit(context, event, () => Promise.resolve([]));
+    if (payment.status !== 'CREATING') return this.acknowledge(context, event);
     let trigger: PaymentTrigger = 'created';
     let changes: PaymentChanges;
     try {
@@ -84,25 +83,14 @@ export class PaymentsService {
     if (!payment) {
       // Nothing to undo; the tombstone stops a payment request that is still on its way.
       return this.commit(context, event, async (manager) => {
-        const inserted = await manager
-          .createQueryBuilder()
-          .insert()
-          .into(Payment)
-          .values({ ...this.newPayment(event, 0, null), status: 'CANCELLED' })
-          .orIgnore()
-          .returning('id')
-          .execute();
-        if ((inserted.raw as unknown[]).length === 0) {
+        if (!(await this.insertPayment(manager, event, 0, null, 'CANCELLED'))) {
           throw new CompensationRetryError(`the payment of ${orderId} was requested meanwhile`);
         }
         return [];
       });
     }
-    const undone =
-      payment.status === 'CANCELLED' || payment.status === 'REFUNDED'
-        ? undefined
-        : await this.undo(payment);
-    if (!undone) return this.commit(context, event, () => Promise.resolve([]));
+    const undone = await this.undo(payment);
+    if (!undone) return this.acknowledge(context, event);
     this.logger.log({ msg: 'payment compensated', orderId, ...undone });
     await this.commit(context, event, (manager) =>
       this.transition(
@@ -124,7 +112,7 @@ export class PaymentsService {
       .getRepository(Payment)
       .findOneBy({ orderId: event.payload.orderId });
     if (payment?.status !== 'AUTHORIZED' || !payment.paymentIntentId) {
-      return this.commit(context, event, () => Promise.resolve([]));
+      return this.acknowledge(context, event);
     }
     try {
       await this.stripe.captureIntent(payment.paymentIntentId, stepKey('capture', payment));
@@ -165,14 +153,8 @@ export class PaymentsService {
    */
   private async claim(event: EventEnvelope<OrderPaymentRequestedV1Payload>): Promise<Payment> {
     const { orderId, amountMinor, currency } = event.payload;
-    const payments = this.dataSource.getRepository(Payment);
-    await payments
-      .createQueryBuilder()
-      .insert()
-      .values({ ...this.newPayment(event, amountMinor, currency), status: 'CREATING' })
-      .orIgnore()
-      .execute();
-    return payments.findOneByOrFail({ orderId });
+    await this.insertPayment(this.dataSource.manager, event, amountMinor, currency, 'CREATING');
+    return this.dataSource.getRepository(Payment).findOneByOrFail({ orderId });
   }
 
   private createIntent(payment: Payment) {
@@ -185,11 +167,13 @@ export class PaymentsService {
 
   /**
    * Stripe's answer to the compensation, whatever happened there since we last looked; undefined
-   * when no intent exists at Stripe (its creation was refused).
+   * when there is nothing to undo: already undone, or no intent exists at Stripe (its creation was
+   * refused).
    */
   private async undo(
     payment: Payment,
   ): Promise<{ trigger: 'cancelled' | 'refunded'; paymentIntentId: string } | undefined> {
+    if (payment.status === 'CANCELLED' || payment.status === 'REFUNDED') return undefined;
     const paymentIntentId = payment.paymentIntentId ?? (await this.intentBeingCreated(payment));
     if (!paymentIntentId) return undefined;
     if (payment.status === 'SUCCEEDED') return this.refund(payment, paymentIntentId);
@@ -253,20 +237,37 @@ export class PaymentsService {
     recordPublished((await this.inbox.handleOnce(context, event, effect)) ?? []);
   }
 
-  private newPayment(
+  /** Records the event as handled, with nothing to change or publish. */
+  private acknowledge(context: JetStreamContext, event: EventEnvelope): Promise<void> {
+    return this.commit(context, event, () => Promise.resolve([]));
+  }
+
+  /** Inserts the order's payment row unless one exists; true when this call inserted it. */
+  private async insertPayment(
+    manager: EntityManager,
     event: EventEnvelope<{ orderId: string }>,
     amountMinor: number,
     currency: string | null,
-  ): Partial<Payment> {
-    return {
-      id: randomUUID(),
-      orderId: event.payload.orderId,
-      amountMinor,
-      currency,
-      correlationId: event.correlationId,
-      sagaId: event.sagaId ?? null,
-      tenantId: event.tenantId ?? null,
-    };
+    status: PaymentStatus,
+  ): Promise<boolean> {
+    const inserted = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Payment)
+      .values({
+        id: randomUUID(),
+        orderId: event.payload.orderId,
+        status,
+        amountMinor,
+        currency,
+        correlationId: event.correlationId,
+        sagaId: event.sagaId ?? null,
+        tenantId: event.tenantId ?? null,
+      })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return (inserted.raw as unknown[]).length > 0;
   }
 }
 

@@ -45,38 +45,39 @@ export class StripeWebhooksService {
   ): Promise<WebhookReceipt> {
     const event = this.verify(rawBody, signature);
     const decision = decideWebhook(event);
-    let published: EventEnvelope[] = [];
-    const outcome = await this.dataSource.transaction(async (manager): Promise<WebhookOutcome> => {
-      const stored: unknown[] = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(StripeEventRecord)
-        .values({
-          id: event.id,
-          type: event.type,
-          paymentIntentId: decision?.paymentIntentId ?? null,
-          outcome: 'ignored',
-        })
-        .orIgnore()
-        .returning('id')
-        .execute()
-        .then((result) => result.raw as unknown[]);
-      if (stored.length === 0) return 'duplicate';
-      const payment =
-        decision &&
-        (await this.transitions.lock(manager, { paymentIntentId: decision.paymentIntentId }));
-      if (!decision || !payment) return 'ignored';
-      const before = payment.status;
-      published = await this.transitions.apply(
-        manager,
-        payment,
-        decision.trigger,
-        decision.changes,
-      );
-      const result = payment.status === before ? 'unchanged' : 'applied';
-      await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
-      return result;
-    });
+    const { outcome, published } = await this.dataSource.transaction(
+      async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
+        const stored: unknown[] = await manager
+          .createQueryBuilder()
+          .insert()
+          .into(StripeEventRecord)
+          .values({
+            id: event.id,
+            type: event.type,
+            paymentIntentId: decision?.paymentIntentId ?? null,
+            outcome: 'ignored',
+          })
+          .orIgnore()
+          .returning('id')
+          .execute()
+          .then((result) => result.raw as unknown[]);
+        if (stored.length === 0) return { outcome: 'duplicate', published: [] };
+        const payment =
+          decision &&
+          (await this.transitions.lock(manager, { paymentIntentId: decision.paymentIntentId }));
+        if (!decision || !payment) return { outcome: 'ignored', published: [] };
+        const before = payment.status;
+        const events = await this.transitions.apply(
+          manager,
+          payment,
+          decision.trigger,
+          decision.changes,
+        );
+        const result = payment.status === before ? 'unchanged' : 'applied';
+        await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
+        return { outcome: result, published: events };
+      },
+    );
     recordPublished(published);
     paymentMetrics.webhooks.inc({ type: event.type, outcome });
     this.logger.log({

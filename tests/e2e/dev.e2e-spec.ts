@@ -1,8 +1,9 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnScript } from '../harness/app-process';
 import { canConnect, freePort } from '../harness/nats-server';
 import { eventually } from '../harness/wait';
 
@@ -15,22 +16,9 @@ import { eventually } from '../harness/wait';
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 
-interface DevRun {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function startDev(env: Record<string, string>): DevRun {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'tools/dev/dev.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, stderr: () => stderr, exited };
+function startDev(env: Record<string, string>) {
+  const dev = spawnScript('tools/dev/dev.ts', env);
+  return { ...dev, stderr: () => dev.output().stderr };
 }
 
 type DevEnv = Record<

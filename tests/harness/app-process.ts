@@ -14,25 +14,23 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `apps/<app>/src/main.ts` as its own process, exactly as `npm run start:<app>` would. */
-export function spawnApp(
-  app: string,
-  env: Record<string, string>,
-  args: string[] = [],
-): {
+export interface ScriptProcess {
   child: ChildProcess;
   output: () => { stdout: string; stderr: string };
   exited: Promise<number | null>;
-} {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+}
+
+/** Runs a TypeScript entry point of this repository as its own process, as its npm script would. */
+export function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ScriptProcess {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -41,6 +39,15 @@ export function spawnApp(
     child.once('exit', (code) => resolve(code)),
   );
   return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** Runs `apps/<app>/src/main.ts` as its own process, exactly as `npm run start:<app>` would. */
+export function spawnApp(
+  app: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ScriptProcess {
+  return spawnScript(join('apps', app, 'src', 'main.ts'), env, args);
 }
 
 /** Starts an app process on a free port and waits until it answers /health/ready. */

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { eventually } from '../../tests/harness/wait';
 import { StripeLocalClient } from '../stripe-local/stripe-local.client';
 import { DevEnvironment, devEnvironment } from './dev-environment';

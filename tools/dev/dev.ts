@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,28 +1,12 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import Stripe from 'stripe';
+import { spawnScript } from '../../tests/harness/app-process';
 import { freePort } from '../../tests/harness/nats-server';
 import { eventually } from '../../tests/harness/wait';
 
-const ROOT = join(__dirname, '..', '..');
-
 /** `npm run stripe:local` as a process: what developers and the demo run. */
 function runMain(env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', 'tools/stripe-local/main.ts'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+  const main = spawnScript('tools/stripe-local/main.ts', env);
+  return { ...main, stdout: () => main.output().stdout, stderr: () => main.output().stderr };
 }
 
 describe('npm run stripe:local', () => {

@@ -1,3 +1,4 @@
+import { stripeSdk } from '../../tools/stripe-local/stripe-local.client';
 import Stripe from 'stripe';
 import { query } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
@@ -8,11 +9,7 @@ const DECLINED = '4000000000000002';
 
 /** The official SDK on stripe-local, to look at intents as the Stripe dashboard would. */
 function stripeOf(system: SagaSystem): Stripe {
-  return new Stripe('sk_test_dashboard', {
-    host: system.stripeLocal!.host,
-    port: system.stripeLocal!.port,
-    protocol: 'http',
-  });
+  return stripeSdk(system.stripeLocal!, 'sk_test_dashboard');
 }
 
 async function eventNames(system: SagaSystem, stream: string, orderId: string) {

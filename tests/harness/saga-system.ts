@@ -138,9 +138,7 @@ export class SagaSystem {
     const payment = await this.startApp('payment', {
       STRIPE_SECRET_KEY: 'sk_test_saga_system',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_HOST: this.stripeLocal.host,
-      STRIPE_API_PORT: String(this.stripeLocal.port),
-      STRIPE_API_PROTOCOL: 'http',
+      ...this.stripeLocal.sdkEnv,
       ...env,
     });
     await this.stripe.setWebhookEndpoint(`${payment.url}/webhooks/stripe`, WEBHOOK_SECRET);

@@ -67,9 +67,7 @@ async function main(): Promise<number> {
       NATS_URL: natsUrl,
       STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? DEV_STRIPE_SECRET_KEY,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret,
-      STRIPE_API_HOST: '127.0.0.1',
-      STRIPE_API_PORT: String(env.stripeLocalPort),
-      STRIPE_API_PROTOCOL: 'http',
+      ...stripe.sdkEnv,
     };
     for (const app of APPS) {
       const child = spawn(

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { StripeLocalClient } from './stripe-local.client';
+import { StripeLocalClient, stripeSdk } from './stripe-local.client';
 import { StripeLocal, startStripeLocal } from './stripe-local.server';
 
 describe('stripe-local API through the stripe SDK', () => {
@@ -8,13 +8,7 @@ describe('stripe-local API through the stripe SDK', () => {
   let control: StripeLocalClient;
 
   const sdk = (options: Stripe.StripeConfig = {}, key = 'sk_test_local') =>
-    new Stripe(key, {
-      host: server.host,
-      port: server.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      ...options,
-    });
+    stripeSdk(server, key, { maxNetworkRetries: 0, ...options });
   const newIntent = (params: Partial<Stripe.PaymentIntentCreateParams> = {}) =>
     stripe.paymentIntents.create({
       amount: 2599,

@@ -1,9 +1,19 @@
+import Stripe from 'stripe';
 import type { Fault, FaultKind } from './api.faults';
 import type { RequestRecord } from './request.log';
 import type { PaymentIntent } from './stripe.objects';
 import type { DeliveryRecord, ReleaseOrder } from './webhook.sender';
 
 export type { DeliveryRecord, Fault, FaultKind, PaymentIntent, ReleaseOrder, RequestRecord };
+
+/** The official SDK pointed at a stripe-local server, as a test plays Stripe's dashboard or a shop. */
+export function stripeSdk(
+  server: { host: string; port: number },
+  key = 'sk_test_local',
+  options: Stripe.StripeConfig = {},
+): Stripe {
+  return new Stripe(key, { host: server.host, port: server.port, protocol: 'http', ...options });
+}
 
 /** Typed client of stripe-local's control API (`/_control/`), for tests and scripts. */
 export class StripeLocalClient {

@@ -25,6 +25,8 @@ export interface StripeLocal {
   url: string;
   host: string;
   port: number;
+  /** The variables that point the payment app's Stripe SDK at this server. */
+  sdkEnv: { STRIPE_API_HOST: string; STRIPE_API_PORT: string; STRIPE_API_PROTOCOL: 'http' };
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startStripeLocal(options: StripeLocalOptions): Promise<Str
     url: `http://${host}:${port}`,
     host,
     port,
+    sdkEnv: { STRIPE_API_HOST: host, STRIPE_API_PORT: String(port), STRIPE_API_PROTOCOL: 'http' },
     stop: async () => {
       webhooks.stop();
       server.closeAllConnections();

@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { eventually } from '../../tests/harness/wait';
-import { StripeLocalClient } from './stripe-local.client';
+import { StripeLocalClient, stripeSdk } from './stripe-local.client';
 import { StripeLocal, startStripeLocal } from './stripe-local.server';
 
 const SECRET = 'whsec_webhook_spec';
@@ -77,12 +77,7 @@ describe('stripe-local webhooks', () => {
       webhookSecret: SECRET,
       webhookRetryDelaysMs: [20, 20],
     });
-    stripe = new Stripe('sk_test_local', {
-      host: server.host,
-      port: server.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-    });
+    stripe = stripeSdk(server, 'sk_test_local', { maxNetworkRetries: 0 });
     control = new StripeLocalClient(server.url);
   });
   afterEach(async () => {
@@ -268,11 +263,7 @@ describe('stripe-local webhooks', () => {
     });
     try {
       receiver.statuses.push('hang');
-      await new Stripe('sk_test_local', {
-        host: impatient.host,
-        port: impatient.port,
-        protocol: 'http',
-      }).paymentIntents.create({
+      await stripeSdk(impatient).paymentIntents.create({
         amount: 100,
         currency: 'usd',
         confirm: true,
@@ -368,11 +359,7 @@ describe('stripe-local webhooks', () => {
   it('delivers to an endpoint and secret set at run time, and logs events with no endpoint', async () => {
     const late = await startStripeLocal({ webhookSecret: 'whsec_unused' });
     const lateControl = new StripeLocalClient(late.url);
-    const lateStripe = new Stripe('sk_test_local', {
-      host: late.host,
-      port: late.port,
-      protocol: 'http',
-    });
+    const lateStripe = stripeSdk(late);
     try {
       await lateStripe.paymentIntents.create({
         amount: 100,

@@ -59,9 +59,7 @@ export async function startPaymentTestApp(
   const config = testConfig(PaymentConfig, nats.url, {
     STRIPE_SECRET_KEY: 'sk_test_payment_suite',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    STRIPE_API_HOST: stripeLocal.host,
-    STRIPE_API_PORT: String(stripeLocal.port),
-    STRIPE_API_PROTOCOL: 'http',
+    ...stripeLocal.sdkEnv,
     ...overrides,
   });
   const app = await startPlatformApp(PaymentModule.forRoot(config, schema), 'payment', config);

@@ -1,5 +1,5 @@
+import { stripeSdk } from '../../../../tools/stripe-local/stripe-local.client';
 import { randomUUID } from 'node:crypto';
-import Stripe from 'stripe';
 import {
   createEvent,
   EventEnvelope,
@@ -41,12 +41,7 @@ describe('payment consumers', () => {
     createEvent(OrderCancelledV1, { orderId: request.payload.orderId, reason }, { cause: request });
 
   /** The official SDK as another client of the same account (the dashboard, a support agent). */
-  const stripeSdk = () =>
-    new Stripe('sk_test_someone_else', {
-      host: payment.stripeLocal.host,
-      port: payment.stripeLocal.port,
-      protocol: 'http',
-    });
+  const dashboard = () => stripeSdk(payment.stripeLocal, 'sk_test_someone_else');
 
   /** Publishes the request and waits for payment.pending. */
   async function requestPayment(request = paymentRequested()) {
@@ -177,7 +172,7 @@ describe('payment consumers', () => {
     await payment.untilStatus(request.payload.orderId, 'SUCCEEDED');
     // Refunded behind the app's back (the dashboard, a crash before the commit), webhook not yet in.
     await payment.stripe.holdWebhooks();
-    await stripeSdk().refunds.create({ payment_intent: view.paymentIntentId! });
+    await dashboard().refunds.create({ payment_intent: view.paymentIntentId! });
     await payment.publish(cancelled(request));
     await payment.untilStatus(request.payload.orderId, 'REFUNDED');
     const refunds = (await payment.stripe.requests()).filter((r) => r.path === '/v1/refunds');
@@ -192,7 +187,7 @@ describe('payment consumers', () => {
   it('counts "already cancelled" as a cancellation', async () => {
     const { request, view } = await requestPayment();
     await payment.stripe.holdWebhooks();
-    await stripeSdk().paymentIntents.cancel(view.paymentIntentId!);
+    await dashboard().paymentIntents.cancel(view.paymentIntentId!);
     await payment.publish(cancelled(request));
     await payment.untilStatus(request.payload.orderId, 'CANCELLED');
     expect(await eventNames(request.payload.orderId)).toEqual([
@@ -252,7 +247,7 @@ describe('payment consumers', () => {
     expect(new Set(creates.map((r) => r.idempotencyKey))).toEqual(
       new Set([`pay:create:${request.sagaId}`]),
     );
-    expect((await stripeSdk().paymentIntents.retrieve(view.paymentIntentId!)).status).toBe(
+    expect((await dashboard().paymentIntents.retrieve(view.paymentIntentId!)).status).toBe(
       'canceled',
     );
     expect(await eventNames(request.payload.orderId)).toEqual(['payment.cancelled']);

@@ -65,9 +65,13 @@ export class SagaCost {
     this.ownTransactions = 0;
     const ownBefore = process.cpuUsage();
     for (const meter of Object.values(meters)) await meter.start();
-    await work();
     const cpuMs: Record<string, number> = {};
-    for (const [name, meter] of Object.entries(meters)) cpuMs[name] = await meter.stop();
+    try {
+      await work();
+    } finally {
+      // Stopped even when the work fails, so no sampling outlives the watcher's connection.
+      for (const [name, meter] of Object.entries(meters)) cpuMs[name] = await meter.stop();
+    }
     const own = process.cpuUsage(ownBefore);
     return {
       cpuMs,

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { killOnExit } from './orphans';
 
 /** A private nats-server with JetStream on a free port and a temporary store, for one suite. */
 export interface TestNatsServer {
@@ -46,9 +47,11 @@ export async function startNatsServer(): Promise<TestNatsServer> {
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-      stdio: 'ignore',
-    });
+    child = killOnExit(
+      spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+        stdio: 'ignore',
+      }),
+    );
     await waitForPort(port, 10_000);
   };
   const stop = async (): Promise<void> => {

@@ -36,23 +36,50 @@ export class Inbox {
     event: EventEnvelope,
     effect: (manager: EntityManager) => Promise<T>,
   ): Promise<T | undefined> {
+    return this.handleAllOnce([{ context, event }], (manager) => effect(manager));
+  }
+
+  /**
+   * `handleOnce` for several deliveries in one transaction: `effect` gets the events not handled
+   * before (in delivery order), and is not called when there are none.
+   */
+  async handleAllOnce<E extends EventEnvelope, T>(
+    deliveries: { context: JetStreamContext; event: E }[],
+    effect: (manager: EntityManager, events: E[]) => Promise<T>,
+  ): Promise<T | undefined> {
     return this.dataSource.transaction(async (manager) => {
-      if (!(await this.record(manager, { consumer: context.consumer, eventId: event.eventId }))) {
-        context.duplicate = true;
-        return undefined;
+      const recorded = await this.recordAll(
+        manager,
+        deliveries.map(({ context, event }) => ({
+          consumer: context.consumer,
+          eventId: event.eventId,
+        })),
+      );
+      const fresh: E[] = [];
+      for (const { context, event } of deliveries) {
+        // `delete` also makes a second delivery of one event in the same batch a duplicate.
+        if (recorded.delete(inboxKey(context.consumer, event.eventId))) fresh.push(event);
+        else context.duplicate = true;
       }
-      return effect(manager);
+      return fresh.length > 0 ? effect(manager, fresh) : undefined;
     });
   }
 
   /** Records an event that has no effect (e.g. a late reply); false if it was already recorded. */
   async record(manager: EntityManager, entry: InboxEntry): Promise<boolean> {
-    const inserted: unknown[] = await queryPrepared(
+    return (await this.recordAll(manager, [entry])).size > 0;
+  }
+
+  /** Records events in one statement; answers those not recorded before, as `consumer/eventId`. */
+  private async recordAll(manager: EntityManager, entries: InboxEntry[]): Promise<Set<string>> {
+    const recorded: { entry: string }[] = await queryPrepared(
       manager,
-      `INSERT INTO ${this.table} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-      [entry.consumer, entry.eventId],
+      `INSERT INTO ${this.table} (consumer, event_id)
+        SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING
+        RETURNING consumer || '/' || event_id AS entry`,
+      [entries.map((entry) => entry.consumer), entries.map((entry) => entry.eventId)],
     );
-    return inserted.length > 0;
+    return new Set(recorded.map((row) => row.entry));
   }
 
   /**
@@ -73,4 +100,9 @@ export class Inbox {
   isDuplicate(error: unknown): boolean {
     return isUniqueViolation(error, 'inbox_pkey');
   }
+}
+
+/** How `recordAll` names an entry: Postgres writes a uuid in lower case. */
+function inboxKey(consumer: string, eventId: string): string {
+  return `${consumer}/${eventId.toLowerCase()}`;
 }

@@ -1,3 +1,4 @@
+export * from './batcher';
 export * from './connect-jetstream';
 export * from './dead-letters';
 export * from './errors';

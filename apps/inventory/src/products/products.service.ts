@@ -59,13 +59,8 @@ export class ProductsService {
       if (stock < product.reserved) throw new StockBelowReservedError(sku, stock, product.reserved);
       Object.assign(product, catalogue, { available: stock - product.reserved });
       // An alert raised by a PUT belongs to the HTTP request's conversation.
-      const writes = new WriteSet();
-      alerts = this.stock.save(
-        [product],
-        { correlationId: currentLogContext()?.correlationId },
-        writes,
-      );
-      await this.outbox.addTo(writes, alerts).run(manager);
+      alerts = this.stock.alerts([product], { correlationId: currentLogContext()?.correlationId });
+      await this.outbox.addTo(this.stock.write([product], new WriteSet()), alerts).run(manager);
       return product;
     });
     recordPublished(alerts);

@@ -8,9 +8,8 @@ import { Product } from './product.entity';
 export type LockedProduct = Omit<Product, 'createdAt' | 'updatedAt'>;
 
 /**
- * The one way stock levels change: products are locked, changed, and written back (as part of the
- * caller's write set) together with the low-stock alerts the change caused, which the caller adds
- * to the outbox of its transaction.
+ * The one way stock levels change: products are locked, moved (which answers the low-stock alerts
+ * a move caused, for the caller's outbox), and written back as part of the caller's write set.
  */
 @Injectable()
 export class StockLedger {
@@ -35,25 +34,28 @@ export class StockLedger {
     );
   }
 
-  /** Applies `move` for every line to products locked by `lock`, and writes them. */
+  /**
+   * Applies `move` for every line to products locked by `lock`; returns an alert for each product
+   * the lines took below its threshold. Nothing is written until `write`.
+   */
   move(
     products: LockedProduct[],
     lines: { sku: string; quantity: number }[],
     move: StockMove,
     origin: EventOrigin,
-    writes: WriteSet,
   ): EventEnvelope[] {
     const bySku = new Map(products.map((product) => [product.sku, product]));
-    for (const { sku, quantity } of lines) {
+    const moved = lines.map(({ sku, quantity }) => {
       const product = bySku.get(sku);
       if (!product) throw new Error(`product ${sku} is not locked`);
       moveStock(product, move, quantity);
-    }
-    return this.save(products, origin, writes);
+      return product;
+    });
+    return this.alerts(moved, origin);
   }
 
-  /** Writes locked products; returns an alert for each that has just fallen below its threshold. */
-  save(products: LockedProduct[], origin: EventOrigin, writes: WriteSet): EventEnvelope[] {
+  /** An alert for each product that has just fallen below its threshold (settles its flag). */
+  alerts(products: LockedProduct[], origin: EventOrigin): EventEnvelope[] {
     const alerts: EventEnvelope[] = [];
     for (const product of products) {
       const { sku, available, lowStockThreshold: threshold } = product;
@@ -62,8 +64,13 @@ export class StockLedger {
         alerts.push(createEvent(InventoryLowStockV1, { sku, available, threshold }, origin));
       }
     }
-    if (products.length === 0) return alerts;
-    writes.add((p) => {
+    return alerts;
+  }
+
+  /** Writes locked products as they are now, as part of `writes`. */
+  write(products: LockedProduct[], writes: WriteSet): WriteSet {
+    if (products.length === 0) return writes;
+    return writes.add((p) => {
       const column = (value: (product: LockedProduct) => unknown, type: string) =>
         p.array(products, value, type);
       return `UPDATE ${this.table} AS product SET name = saved.name, price_minor = saved.price_minor,
@@ -79,6 +86,5 @@ export class StockLedger {
             low_stock_threshold, low_stock_alerted)
         WHERE product.sku = saved.sku`;
     });
-    return alerts;
   }
 }

@@ -67,16 +67,11 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
   private async expireBatch(): Promise<number> {
     let published: EventEnvelope[] = [];
     const count = await this.dataSource.transaction(async (manager) => {
-      const due = await manager
-        .getRepository(Reservation)
-        .createQueryBuilder('reservation')
-        .where(`reservation.status = 'ACTIVE' AND reservation.expiresAt <= now()`)
-        .orderBy('reservation.expiresAt')
-        .limit(this.config.RESERVATION_CLEANER_BATCH)
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .getMany();
-      if (due.length > 0) published = await this.reservations.release(manager, due, 'expired');
+      const due = await this.reservations.lockExpired(manager, this.config.RESERVATION_CLEANER_BATCH);
+      if (due.length > 0) {
+        const releasing = due.map((reservation) => ({ reservation }));
+        published = await this.reservations.release(manager, releasing, 'expired');
+      }
       return due.length;
     });
     recordPublished(published);

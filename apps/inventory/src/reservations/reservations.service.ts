@@ -17,7 +17,7 @@ import {
 import { Outbox, PermanentEventError } from '@lib/messaging';
 import { queryPrepared, WriteSet } from '@lib/persistence';
 import { InventoryConfig } from '../config';
-import { StockLedger } from '../products/stock.ledger';
+import { LockedProduct, StockLedger } from '../products/stock.ledger';
 import { decideReservation, STATUS_AFTER_RELEASE } from './reservation';
 import { ReservationLine } from './reservation-line.entity';
 import { Reservation } from './reservation.entity';
@@ -41,6 +41,8 @@ export interface ReservationView {
 export class ReservationsService {
   private readonly logger = new Logger(ReservationsService.name);
   private readonly tables: Record<'reservations' | 'lines', string>;
+  /** A `LockedReservation` from reservations `r`: its lines come along, saving a round trip. */
+  private readonly lockedColumns: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -52,170 +54,188 @@ export class ReservationsService {
       reservations: dataSource.getMetadata(Reservation).tablePath,
       lines: dataSource.getMetadata(ReservationLine).tablePath,
     };
+    this.lockedColumns = `r.id, r.order_id AS "orderId", r.status,
+      r.correlation_id AS "correlationId", r.saga_id AS "sagaId", r.tenant_id AS "tenantId",
+      coalesce((SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity))
+        FROM ${this.tables.lines} l WHERE l.reservation_id = r.id), '[]') AS lines`;
   }
 
-  /** order.created: every line held at its catalogue price, or nothing and the missing lines. */
+  /**
+   * order.created, for a batch of orders in one transaction: each order in turn gets every line at
+   * its catalogue price, or nothing and the missing lines. An order that already has a reservation
+   * (or a tombstone) gets nothing.
+   */
   async reserve(
     manager: EntityManager,
-    event: EventEnvelope<OrderCreatedV1Payload>,
+    events: EventEnvelope<OrderCreatedV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const { orderId, currency, items } = event.payload;
-    const [existing] = await this.find(manager, orderId);
-    if (existing) {
-      this.logger.log({
-        msg: 'order already has a reservation, nothing reserved',
-        orderId,
-        status: existing.status,
-      });
-      return [];
+    const existing = await this.lockFor(
+      manager,
+      events.map((event) => event.payload.orderId),
+    );
+    for (const { orderId, status } of existing) {
+      this.logger.log({ msg: 'order already has a reservation, nothing reserved', orderId, status });
     }
+    const taken = new Set(existing.map((reservation) => reservation.orderId));
+    const fresh = events.filter((event) => !taken.has(event.payload.orderId));
+    if (fresh.length === 0) return [];
     const products = await this.stock.lock(
       manager,
-      items.map((item) => item.sku),
+      fresh.flatMap((event) => event.payload.items.map((item) => item.sku)),
     );
-    const decision = decideReservation(items, currency, products);
-    if (decision.kind === 'out-of-stock') {
-      const { missing } = decision;
-      this.logger.log({ msg: 'out of stock', orderId, missing });
-      const outOfStock = createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event });
-      await this.outbox.add(manager, [outOfStock]);
-      return [outOfStock];
-    }
-    const { lines, totalMinor } = decision;
-    if (!Number.isSafeInteger(totalMinor)) {
-      throw new PermanentEventError(`order ${orderId} costs more than a JSON number can hold`);
-    }
     const writes = new WriteSet();
-    const alerts = this.stock.move(products, lines, 'reserve', { cause: event }, writes);
-    const reservationId = randomUUID();
-    const expiresAt = new Date(Date.now() + this.config.RESERVATION_TTL_MS);
+    const reservations: NewReservation[] = [];
+    const published: EventEnvelope[] = [];
+    for (const event of fresh) {
+      const { orderId, currency, items } = event.payload;
+      // Decided against the stock the orders before it in the batch left.
+      const decision = decideReservation(items, currency, products);
+      if (decision.kind === 'out-of-stock') {
+        const { missing } = decision;
+        this.logger.log({ msg: 'out of stock', orderId, missing });
+        published.push(
+          createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }),
+        );
+        continue;
+      }
+      const { lines, totalMinor } = decision;
+      if (!Number.isSafeInteger(totalMinor)) {
+        throw new PermanentEventError(`order ${orderId} costs more than a JSON number can hold`);
+      }
+      const alerts = this.stock.move(products, lines, 'reserve', { cause: event });
+      const reservationId = randomUUID();
+      const expiresAt = new Date(Date.now() + this.config.RESERVATION_TTL_MS);
+      reservations.push({
+        id: reservationId,
+        orderId,
+        status: 'ACTIVE',
+        currency,
+        totalMinor,
+        expiresAt,
+        lines,
+        cause: event,
+      });
+      this.logger.log({ msg: 'stock reserved', orderId, reservationId, totalMinor });
+      published.push(
+        createEvent(
+          InventoryReservedV1,
+          { orderId, reservationId, lines, totalMinor, currency, expiresAt: expiresAt.toISOString() },
+          { cause: event },
+        ),
+        ...alerts,
+      );
+    }
     // A racing order.cancelled may have written its tombstone meanwhile: the unique order_id then
     // fails this transaction, and the retry finds the tombstone.
-    this.insert(
-      writes,
-      { id: reservationId, orderId, status: 'ACTIVE', currency, totalMinor, expiresAt },
-      event,
-    );
-    writes.add(
-      (p) => `INSERT INTO ${this.tables.lines} (reservation_id, sku, quantity, unit_price_minor)
-        SELECT ${p.add(reservationId)}::uuid, * FROM unnest(${p.array(lines, (l) => l.sku, 'text')},
-          ${p.array(lines, (l) => l.quantity, 'int')}, ${p.array(lines, (l) => l.unitPriceMinor, 'bigint')})`,
-    );
-    this.logger.log({ msg: 'stock reserved', orderId, reservationId, totalMinor });
-    const reserved = createEvent(
-      InventoryReservedV1,
-      { orderId, reservationId, lines, totalMinor, currency, expiresAt: expiresAt.toISOString() },
-      { cause: event },
-    );
-    return this.publish(manager, writes, [reserved, ...alerts]);
+    this.insert(this.stock.write(products, writes), reservations);
+    return this.publish(manager, writes, published);
   }
 
-  /** order.cancelled: an active reservation gives its stock back; other states stay as they are. */
+  /**
+   * order.cancelled, for a batch of orders: an active reservation gives its stock back; other
+   * states stay as they are.
+   */
   async cancel(
     manager: EntityManager,
-    event: EventEnvelope<OrderCancelledV1Payload>,
+    events: EventEnvelope<OrderCancelledV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const { orderId } = event.payload;
-    const reservation = await this.lockFor(manager, orderId);
-    if (!reservation) {
-      // Each subject has its own consumer, so order.created may still be on its way: this
-      // tombstone makes it reserve nothing. A racing reservation fails this insert on order_id,
-      // and the retry releases it.
-      await this.insert(
-        new WriteSet(),
-        {
+    const found = byOrder(await this.lockFor(manager, ordersOf(events)));
+    const releasing: Releasing[] = [];
+    const tombstones: NewReservation[] = [];
+    for (const event of events) {
+      const { orderId } = event.payload;
+      const reservation = found.get(orderId);
+      if (reservation?.status === 'ACTIVE') {
+        releasing.push({ reservation, cause: event });
+      } else if (reservation) {
+        this.logger.log({
+          msg: 'order cancelled, nothing to release',
+          orderId,
+          status: reservation.status,
+        });
+      } else {
+        // Each subject has its own consumer, so order.created may still be on its way: this
+        // tombstone makes it reserve nothing. A racing reservation fails this insert on order_id,
+        // and the retry releases it.
+        this.logger.log({ msg: 'order cancelled before any reservation, tombstone written', orderId });
+        tombstones.push({
           id: randomUUID(),
           orderId,
           status: 'CANCELLED',
           currency: null,
           totalMinor: 0,
           expiresAt: null,
-        },
-        event,
-      ).run(manager);
-      this.logger.log({
-        msg: 'order cancelled before any reservation, tombstone written',
-        orderId,
-      });
-      return [];
+          lines: [],
+          cause: event,
+        });
+      }
     }
-    if (reservation.status !== 'ACTIVE') {
-      this.logger.log({
-        msg: 'order cancelled, nothing to release',
-        orderId,
-        status: reservation.status,
-      });
-      return [];
-    }
-    return this.release(manager, [reservation], 'cancelled', event);
+    return this.release(manager, releasing, 'cancelled', this.insert(new WriteSet(), tombstones));
   }
 
-  /** order.confirmed: the reserved stock is sold. */
+  /** order.confirmed, for a batch of orders: the reserved stock is sold. */
   async commit(
     manager: EntityManager,
-    event: EventEnvelope<OrderConfirmedV1Payload>,
+    events: EventEnvelope<OrderConfirmedV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const { orderId } = event.payload;
-    const reservation = await this.lockFor(manager, orderId);
-    // The saga confirms only after inventory.reserved, which commits with the reservation.
-    if (!reservation) throw new PermanentEventError(`order ${orderId} has no reservation`);
-    const { id: reservationId, status } = reservation;
-    if (status === 'COMMITTED') return [];
-    if (status !== 'ACTIVE') {
-      // Its stock is back on the shelf and may be sold again: the saga compensates the order.
-      this.logger.warn({
-        msg: 'order confirmed after its reservation ended, nothing committed',
-        orderId,
-        reservationId,
-        status,
-      });
-      return [];
+    const found = byOrder(await this.lockFor(manager, ordersOf(events)));
+    const committing: Releasing[] = [];
+    for (const event of events) {
+      const { orderId } = event.payload;
+      const reservation = found.get(orderId);
+      // The saga confirms only after inventory.reserved, which commits with the reservation.
+      if (!reservation) throw new PermanentEventError(`order ${orderId} has no reservation`);
+      const { id: reservationId, status } = reservation;
+      if (status === 'ACTIVE') committing.push({ reservation, cause: event });
+      else if (status !== 'COMMITTED') {
+        // Its stock is back on the shelf and may be sold again: the saga compensates the order.
+        this.logger.warn({
+          msg: 'order confirmed after its reservation ended, nothing committed',
+          orderId,
+          reservationId,
+          status,
+        });
+      }
     }
-    const lines = await this.linesOf(manager, [reservationId]);
-    const products = await this.stock.lock(
-      manager,
-      lines.map((line) => line.sku),
-    );
+    if (committing.length === 0) return [];
+    const products = await this.lockStockOf(manager, committing);
     const writes = new WriteSet();
-    const alerts = this.stock.move(products, lines, 'commit', { cause: event }, writes);
-    writes.add(
+    const published: EventEnvelope[] = [];
+    for (const { reservation, cause } of committing) {
+      const { id: reservationId, orderId } = reservation;
+      const alerts = this.stock.move(products, reservation.lines, 'commit', { cause });
+      this.logger.log({ msg: 'reservation committed', orderId, reservationId });
+      published.push(
+        createEvent(InventoryCommittedV1, { orderId, reservationId }, { cause }),
+        ...alerts,
+      );
+    }
+    const ids = committing.map(({ reservation }) => reservation.id);
+    this.stock.write(products, writes).add(
       (p) => `UPDATE ${this.tables.reservations} SET status = 'COMMITTED', updated_at = now()
-        WHERE id = ${p.add(reservationId)}::uuid`,
+        WHERE id = ANY(${p.add(ids)}::uuid[])`,
     );
-    this.logger.log({ msg: 'reservation committed', orderId, reservationId });
-    return this.publish(manager, writes, [
-      createEvent(InventoryCommittedV1, { orderId, reservationId }, { cause: event }),
-      ...alerts,
-    ]);
+    return this.publish(manager, writes, published);
   }
 
   /**
-   * Gives the stock of locked, active reservations back and publishes inventory.released for each.
-   * Without a cause (the cleaner) the events join the conversation stored with each reservation.
+   * Gives the stock of locked, active reservations back and publishes inventory.released for each,
+   * together with `writes`. Without a cause (the cleaner) an event joins the conversation stored
+   * with its reservation.
    */
   async release(
     manager: EntityManager,
-    reservations: LockedReservation[],
+    releasing: Releasing[],
     reason: ReleaseReason,
-    cause?: EventEnvelope,
+    writes = new WriteSet(),
   ): Promise<EventEnvelope[]> {
-    const ids = reservations.map((reservation) => reservation.id);
-    const lines = await this.linesOf(manager, ids);
-    const products = await this.stock.lock(
-      manager,
-      lines.map((line) => line.sku),
-    );
-    const writes = new WriteSet();
-    // A release only raises `available`: it can re-arm low-stock alerts but never raise one.
-    const alerts = this.stock.move(products, lines, 'release', { cause }, writes);
-    writes.add(
-      (p) => `UPDATE ${this.tables.reservations}
-        SET status = ${p.add(STATUS_AFTER_RELEASE[reason])}::text,
-          released_reason = ${p.add(reason)}::text, updated_at = now()
-        WHERE id = ANY(${p.add(ids)}::uuid[])`,
-    );
-    const released = reservations.map((reservation) => {
+    const products = await this.lockStockOf(manager, releasing);
+    const published: EventEnvelope[] = [];
+    for (const { reservation, cause } of releasing) {
       const { id: reservationId, orderId, correlationId, sagaId } = reservation;
+      const origin = cause ? { cause } : storedOrigin(reservation);
+      // A release only raises `available`: it can re-arm low-stock alerts but never raise one.
+      this.stock.move(products, reservation.lines, 'release', origin);
       // Logged with the ids: the cleaner runs outside any event's log context.
       this.logger.log({
         msg: 'reservation released',
@@ -225,10 +245,32 @@ export class ReservationsService {
         correlationId,
         sagaId,
       });
-      const origin = cause ? { cause } : storedOrigin(reservation);
-      return createEvent(InventoryReleasedV1, { orderId, reservationId, reason }, origin);
-    });
-    return this.publish(manager, writes, [...released, ...alerts]);
+      published.push(createEvent(InventoryReleasedV1, { orderId, reservationId, reason }, origin));
+    }
+    if (releasing.length > 0) {
+      const ids = releasing.map(({ reservation }) => reservation.id);
+      this.stock.write(products, writes).add(
+        (p) => `UPDATE ${this.tables.reservations}
+          SET status = ${p.add(STATUS_AFTER_RELEASE[reason])}::text,
+            released_reason = ${p.add(reason)}::text, updated_at = now()
+          WHERE id = ANY(${p.add(ids)}::uuid[])`,
+      );
+    }
+    return this.publish(manager, writes, published);
+  }
+
+  /**
+   * Active reservations whose TTL has run out, with their lines, locked; those another instance
+   * holds are skipped, so no reservation expires twice.
+   */
+  lockExpired(manager: EntityManager, limit: number): Promise<LockedReservation[]> {
+    return queryPrepared(
+      manager,
+      `SELECT ${this.lockedColumns} FROM ${this.tables.reservations} r
+        WHERE status = 'ACTIVE' AND expires_at <= now()
+        ORDER BY expires_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED`,
+      [limit],
+    );
   }
 
   async findByOrder(orderId: string): Promise<ReservationView[]> {
@@ -253,52 +295,50 @@ export class ReservationsService {
     }));
   }
 
-  /** Cancel, confirm and the cleaner take the reservation row first, so they apply one at a time. */
-  private async lockFor(
-    manager: EntityManager,
-    orderId: string,
-  ): Promise<LockedReservation | undefined> {
-    return (await this.find(manager, orderId, 'FOR UPDATE'))[0];
-  }
-
-  private find(manager: EntityManager, orderId: string, lock = ''): Promise<LockedReservation[]> {
+  /**
+   * The reservations of these orders with their lines, locked in order id order: cancel, confirm
+   * and the cleaner take a reservation row first, so they apply one at a time and never deadlock.
+   */
+  private lockFor(manager: EntityManager, orderIds: string[]): Promise<LockedReservation[]> {
     return queryPrepared(
       manager,
-      `SELECT id, order_id AS "orderId", status, correlation_id AS "correlationId",
-          saga_id AS "sagaId", tenant_id AS "tenantId"
-        FROM ${this.tables.reservations} WHERE order_id = $1 ${lock}`,
-      [orderId],
+      `SELECT ${this.lockedColumns} FROM ${this.tables.reservations} r
+        WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE OF r`,
+      [orderIds],
     );
   }
 
-  private linesOf(
-    manager: EntityManager,
-    reservationIds: string[],
-  ): Promise<{ sku: string; quantity: number }[]> {
-    return queryPrepared(
+  /** The products the lines of these reservations hold, locked (see `StockLedger.lock`). */
+  private lockStockOf(manager: EntityManager, held: Releasing[]): Promise<LockedProduct[]> {
+    return this.stock.lock(
       manager,
-      `SELECT sku, quantity FROM ${this.tables.lines} WHERE reservation_id = ANY($1::uuid[])`,
-      [reservationIds],
+      held.flatMap(({ reservation }) => reservation.lines.map((line) => line.sku)),
     );
   }
 
-  /** A reservation (or a tombstone) in the conversation of the event that made it. */
-  private insert(
-    writes: WriteSet,
-    reservation: Pick<
-      Reservation,
-      'id' | 'orderId' | 'status' | 'currency' | 'totalMinor' | 'expiresAt'
-    >,
-    event: EventEnvelope,
-  ): WriteSet {
-    const { correlationId, sagaId, tenantId } = conversationOf(event);
-    return writes.add(
+  /** Reservations (and tombstones), with their lines, each in the conversation of its cause. */
+  private insert(writes: WriteSet, reservations: NewReservation[]): WriteSet {
+    if (reservations.length === 0) return writes;
+    const lines = reservations.flatMap(({ id, lines }) =>
+      lines.map((line) => ({ ...line, reservationId: id })),
+    );
+    const conversations = reservations.map(({ cause }) => conversationOf(cause));
+    writes.add(
       (p) => `INSERT INTO ${this.tables.reservations}
         (id, order_id, status, currency, total_minor, expires_at, correlation_id, saga_id, tenant_id)
-        VALUES (${p.add(reservation.id)}::uuid, ${p.add(reservation.orderId)}::uuid,
-          ${p.add(reservation.status)}::text, ${p.add(reservation.currency)}::text,
-          ${p.add(reservation.totalMinor)}::bigint, ${p.add(reservation.expiresAt)}::timestamptz,
-          ${p.add(correlationId)}::text, ${p.add(sagaId)}::text, ${p.add(tenantId)}::text)`,
+        SELECT * FROM unnest(${p.array(reservations, (r) => r.id, 'uuid')},
+          ${p.array(reservations, (r) => r.orderId, 'uuid')}, ${p.array(reservations, (r) => r.status, 'text')},
+          ${p.array(reservations, (r) => r.currency, 'text')}, ${p.array(reservations, (r) => r.totalMinor, 'bigint')},
+          ${p.array(reservations, (r) => r.expiresAt, 'timestamptz')},
+          ${p.array(conversations, (c) => c.correlationId, 'text')},
+          ${p.array(conversations, (c) => c.sagaId, 'text')}, ${p.array(conversations, (c) => c.tenantId, 'text')})`,
+    );
+    if (lines.length === 0) return writes;
+    return writes.add(
+      (p) => `INSERT INTO ${this.tables.lines} (reservation_id, sku, quantity, unit_price_minor)
+        SELECT * FROM unnest(${p.array(lines, (l) => l.reservationId, 'uuid')},
+          ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')},
+          ${p.array(lines, (l) => l.unitPriceMinor, 'bigint')})`,
     );
   }
 
@@ -314,10 +354,33 @@ export class ReservationsService {
 }
 
 /** What the hot paths read of a reservation: enough to release it and to speak for it. */
-type LockedReservation = Pick<
+export type LockedReservation = Pick<
   Reservation,
   'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId'
->;
+> & { lines: { sku: string; quantity: number }[] };
+
+/** A reservation to give back, and the event that asks for it (none when it expired). */
+interface Releasing {
+  reservation: LockedReservation;
+  cause?: EventEnvelope;
+}
+
+/** A reservation or tombstone to insert, with the event that made it. */
+type NewReservation = Pick<
+  Reservation,
+  'id' | 'orderId' | 'status' | 'currency' | 'totalMinor' | 'expiresAt'
+> & {
+  lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+  cause: EventEnvelope;
+};
+
+function ordersOf(events: EventEnvelope<{ orderId: string }>[]): string[] {
+  return events.map((event) => event.payload.orderId);
+}
+
+function byOrder(reservations: LockedReservation[]): Map<string, LockedReservation> {
+  return new Map(reservations.map((reservation) => [reservation.orderId, reservation]));
+}
 
 /** Stored with the reservation, for the events the cleaner publishes with no event as cause. */
 function conversationOf(

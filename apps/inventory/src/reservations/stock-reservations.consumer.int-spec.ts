@@ -15,7 +15,9 @@ import {
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
+import { JetStreamContext } from '@lib/messaging';
 import { ReservationView } from './reservations.service';
+import { StockReservationsConsumer } from './stock-reservations.consumer';
 import {
   InventoryTestApp,
   orderCreated,
@@ -335,6 +337,132 @@ describe('stock reservations', () => {
     expect(hot).toMatchObject({ available: 0, reserved: 50, committed: 0 });
     expect(hot.available + hot.reserved + hot.committed).toBe(50);
   }, 120_000);
+
+  describe('a batch of deliveries that arrive together', () => {
+    /** Hands deliveries to the consumer in one event-loop turn, as the transport does. */
+    function deliverTogether<E extends EventEnvelope>(
+      handler: (event: E, context: JetStreamContext) => Promise<void>,
+      events: E[],
+    ) {
+      const contexts = events.map(
+        () =>
+          new JetStreamContext([
+            { message: undefined as never, stream: 'ORDERS', consumer: 'batch-test' },
+          ]),
+      );
+      const consumer = inventory.app.get(StockReservationsConsumer);
+      const outcomes = Promise.allSettled(
+        events.map((event, i) => handler.call(consumer, event, contexts[i]!)),
+      );
+      return { outcomes, contexts };
+    }
+    const consumer = () => inventory.app.get(StockReservationsConsumer);
+
+    it('decides each order against the stock the ones before it left', async () => {
+      await inventory.putProduct('BATCH-1', { stock: 2 }).expect(200);
+      const orders = [1, 1, 1].map((quantity) => orderCreated([{ sku: 'BATCH-1', quantity }]));
+      const { outcomes } = deliverTogether(consumer().orderCreated, orders);
+      expect((await outcomes).map((o) => o.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
+
+      const [first, second, third] = orders.map((order) => order.payload.orderId);
+      expect((await reply(first!, InventoryReservedV1)).payload.totalMinor).toBe(1000);
+      await reply(second!, InventoryReservedV1);
+      expect((await reply(third!, InventoryOutOfStockV1)).payload.missing).toEqual([
+        { sku: 'BATCH-1', requested: 1, available: 0 },
+      ]);
+      expect(await inventory.product('BATCH-1')).toMatchObject({ available: 0, reserved: 2 });
+    });
+
+    it('applies the rest of a batch when one order fails, and fails only that one', async () => {
+      await inventory.putProduct('BATCH-2', { stock: 10 }).expect(200);
+      await inventory
+        .putProduct('BATCH-HUGE', { stock: 10, priceMinor: Number.MAX_SAFE_INTEGER })
+        .expect(200);
+      const good = orderCreated([{ sku: 'BATCH-2', quantity: 1 }]);
+      const tooDear = orderCreated([{ sku: 'BATCH-HUGE', quantity: 2 }]);
+      const alsoGood = orderCreated([{ sku: 'BATCH-2', quantity: 2 }]);
+      const { outcomes } = deliverTogether(consumer().orderCreated, [good, tooDear, alsoGood]);
+
+      expect(await outcomes).toMatchObject([
+        { status: 'fulfilled' },
+        {
+          status: 'rejected',
+          reason: { message: expect.stringMatching(/more than a JSON number can hold/) },
+        },
+        { status: 'fulfilled' },
+      ]);
+      await reply(good.payload.orderId, InventoryReservedV1);
+      await reply(alsoGood.payload.orderId, InventoryReservedV1);
+      expect(await reservations(tooDear.payload.orderId)).toEqual([]);
+      expect(await inventory.product('BATCH-2')).toMatchObject({ available: 7, reserved: 3 });
+      expect(await inventory.product('BATCH-HUGE')).toMatchObject({ available: 10, reserved: 0 });
+    });
+
+    it('applies an event delivered twice in one batch once', async () => {
+      await inventory.putProduct('BATCH-3', { stock: 5 }).expect(200);
+      const created = orderCreated([{ sku: 'BATCH-3', quantity: 2 }]);
+      const { outcomes, contexts } = deliverTogether(consumer().orderCreated, [created, created]);
+      expect((await outcomes).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+
+      expect(contexts.map((context) => context.duplicate)).toEqual([false, true]);
+      await inventory.relayed();
+      expect((await inventory.eventsFor(created.payload.orderId)).map((e) => e.eventName)).toEqual([
+        'inventory.reserved',
+      ]);
+      expect(await inventory.product('BATCH-3')).toMatchObject({ available: 3, reserved: 2 });
+    });
+
+    it('commits and cancels batches of orders, each as its reservation allows', async () => {
+      await inventory.putProduct('BATCH-4', { stock: 10 }).expect(200);
+      const [paid, alsoPaid, dropped] = [1, 2, 3].map((quantity) =>
+        orderCreated([{ sku: 'BATCH-4', quantity }]),
+      );
+      for (const order of [paid!, alsoPaid!, dropped!]) await reserve(order);
+      const neverReserved = orderCreated([{ sku: 'BATCH-4', quantity: 4 }]);
+
+      const confirming = deliverTogether(consumer().orderConfirmed, [
+        confirmed(paid!, 1000),
+        confirmed(neverReserved, 4000),
+        confirmed(alsoPaid!, 2000),
+      ]);
+      expect((await confirming.outcomes).map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      const cancelling = deliverTogether(consumer().orderCancelled, [
+        cancelled(paid!),
+        cancelled(dropped!),
+        cancelled(neverReserved),
+      ]);
+      expect((await cancelling.outcomes).map((o) => o.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
+
+      await reply(paid!.payload.orderId, InventoryCommittedV1);
+      await reply(alsoPaid!.payload.orderId, InventoryCommittedV1);
+      expect((await reply(dropped!.payload.orderId, InventoryReleasedV1)).payload.reason).toBe(
+        'cancelled',
+      );
+      expect((await reservations(neverReserved.payload.orderId))[0]?.status).toBe('CANCELLED');
+      await inventory.relayed();
+      // The committed order's cancel released nothing.
+      expect(
+        (await inventory.eventsFor(paid!.payload.orderId)).map((e) => e.eventName),
+      ).not.toContain('inventory.released');
+      expect(await inventory.product('BATCH-4')).toMatchObject({
+        available: 7,
+        reserved: 0,
+        committed: 3,
+      });
+    });
+  });
 
   it('exposes its metrics', async () => {
     const metrics = (await inventory.http().get('/metrics').expect(200)).text;

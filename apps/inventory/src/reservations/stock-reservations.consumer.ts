@@ -10,24 +10,42 @@ import {
   OrderCreatedV1,
   OrderCreatedV1Payload,
 } from '@lib/contracts';
-import { Inbox, JetStreamContext } from '@lib/messaging';
+import { Batcher, Inbox, JetStreamContext } from '@lib/messaging';
 import { recordPublished } from '../inventory.metrics';
 import { ReservationsService } from './reservations.service';
 
-/** The order events inventory answers, each applied once (inbox) in one transaction. */
+type OrderEvent = EventEnvelope<{ orderId: string }>;
+
+interface Delivery<E extends OrderEvent> {
+  context: JetStreamContext;
+  event: E;
+}
+
+/**
+ * The order events inventory answers, each applied once (inbox). The deliveries of one subject that
+ * arrive together share a transaction (Batcher); two events of one order never share one.
+ */
 @Controller()
 export class StockReservationsConsumer {
+  private readonly created: Batcher<Delivery<EventEnvelope<OrderCreatedV1Payload>>, void>;
+  private readonly cancelled: Batcher<Delivery<EventEnvelope<OrderCancelledV1Payload>>, void>;
+  private readonly confirmed: Batcher<Delivery<EventEnvelope<OrderConfirmedV1Payload>>, void>;
+
   constructor(
     private readonly inbox: Inbox,
-    private readonly reservations: ReservationsService,
-  ) {}
+    reservations: ReservationsService,
+  ) {
+    this.created = this.batcher((manager, events) => reservations.reserve(manager, events));
+    this.cancelled = this.batcher((manager, events) => reservations.cancel(manager, events));
+    this.confirmed = this.batcher((manager, events) => reservations.commit(manager, events));
+  }
 
   @EventPattern(OrderCreatedV1.subject)
   orderCreated(
     @Payload() event: EventEnvelope<OrderCreatedV1Payload>,
     @Ctx() context: JetStreamContext,
   ): Promise<void> {
-    return this.apply(context, event, (manager) => this.reservations.reserve(manager, event));
+    return this.created.apply({ context, event });
   }
 
   @EventPattern(OrderCancelledV1.subject)
@@ -35,7 +53,7 @@ export class StockReservationsConsumer {
     @Payload() event: EventEnvelope<OrderCancelledV1Payload>,
     @Ctx() context: JetStreamContext,
   ): Promise<void> {
-    return this.apply(context, event, (manager) => this.reservations.cancel(manager, event));
+    return this.cancelled.apply({ context, event });
   }
 
   @EventPattern(OrderConfirmedV1.subject)
@@ -43,14 +61,18 @@ export class StockReservationsConsumer {
     @Payload() event: EventEnvelope<OrderConfirmedV1Payload>,
     @Ctx() context: JetStreamContext,
   ): Promise<void> {
-    return this.apply(context, event, (manager) => this.reservations.commit(manager, event));
+    return this.confirmed.apply({ context, event });
   }
 
-  private async apply(
-    context: JetStreamContext,
-    event: EventEnvelope,
-    effect: (manager: EntityManager) => Promise<EventEnvelope[]>,
-  ): Promise<void> {
-    recordPublished((await this.inbox.handleOnce(context, event, effect)) ?? []);
+  private batcher<E extends OrderEvent>(
+    effect: (manager: EntityManager, events: E[]) => Promise<EventEnvelope[]>,
+  ): Batcher<Delivery<E>, void> {
+    return new Batcher<Delivery<E>, void>(
+      async (deliveries) => {
+        recordPublished((await this.inbox.handleAllOnce(deliveries, effect)) ?? []);
+        return deliveries.map(() => ({ status: 'fulfilled', value: undefined }));
+      },
+      ({ event }) => event.payload.orderId,
+    );
   }
 }

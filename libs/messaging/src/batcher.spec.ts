@@ -1,0 +1,94 @@
+import { Batcher } from './batcher';
+
+interface Item {
+  key: string;
+  fails?: boolean;
+}
+
+/** A batcher whose run records each batch and fails a batch holding an item marked to fail. */
+function recordingBatcher() {
+  const batches: string[][] = [];
+  const batcher = new Batcher<Item, string>(
+    (items) => {
+      batches.push(items.map((item) => item.key));
+      if (items.some((item) => item.fails)) return Promise.reject(new Error('batch failed'));
+      return Promise.resolve(
+        items.map((item) => ({ status: 'fulfilled' as const, value: `done ${item.key}` })),
+      );
+    },
+    (item) => item.key,
+  );
+  return { batcher, batches };
+}
+
+describe('Batcher', () => {
+  it('runs the items of one event-loop turn as one batch and answers each', async () => {
+    const { batcher, batches } = recordingBatcher();
+    const outcomes = await Promise.all(['a', 'b', 'c'].map((key) => batcher.apply({ key })));
+    expect(outcomes).toEqual(['done a', 'done b', 'done c']);
+    expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('puts a second item with the same key into the next batch', async () => {
+    const { batcher, batches } = recordingBatcher();
+    await Promise.all(['a', 'b', 'a'].map((key) => batcher.apply({ key })));
+    expect(batches).toEqual([['a', 'b'], ['a']]);
+  });
+
+  it('runs the items of a failed batch alone, so only the bad one fails', async () => {
+    const { batcher, batches } = recordingBatcher();
+    const outcomes = await Promise.allSettled([
+      batcher.apply({ key: 'a' }),
+      batcher.apply({ key: 'b', fails: true }),
+      batcher.apply({ key: 'c' }),
+    ]);
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 'done a' },
+      { status: 'rejected', reason: new Error('batch failed') },
+      { status: 'fulfilled', value: 'done c' },
+    ]);
+    expect(batches).toEqual([['a', 'b', 'c'], ['a'], ['b'], ['c']]);
+  });
+
+  it('passes on the outcome the run gives each item', async () => {
+    const batcher = new Batcher<Item, string>(
+      (items) =>
+        Promise.resolve(
+          items.map((item) =>
+            item.fails
+              ? { status: 'rejected' as const, reason: new Error(`no ${item.key}`) }
+              : { status: 'fulfilled' as const, value: item.key },
+          ),
+        ),
+      (item) => item.key,
+    );
+    const outcomes = await Promise.allSettled([
+      batcher.apply({ key: 'a' }),
+      batcher.apply({ key: 'b', fails: true }),
+    ]);
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 'a' },
+      { status: 'rejected', reason: new Error('no b') },
+    ]);
+  });
+
+  it('takes items handed in while a batch runs into the next batch', async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<Item, string>(
+      async (items) => {
+        batches.push(items.map((item) => item.key));
+        if (batches.length === 1) await firstHeld;
+        return items.map((item) => ({ status: 'fulfilled' as const, value: item.key }));
+      },
+      (item) => item.key,
+    );
+    const first = batcher.apply({ key: 'a' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = [batcher.apply({ key: 'b' }), batcher.apply({ key: 'c' })];
+    release();
+    await Promise.all([first, ...later]);
+    expect(batches).toEqual([['a'], ['b', 'c']]);
+  });
+});

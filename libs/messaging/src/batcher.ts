@@ -1,0 +1,71 @@
+/** Applies a batch of items at once; answers each item's outcome, in order. */
+export type BatchRun<I, O> = (items: I[]) => Promise<PromiseSettledResult<O>[]>;
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (outcome: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Gathers the items handed in during one event-loop turn, and those handed in while a batch runs,
+ * into one batch for `run`: handlers of messages that arrive together share one transaction instead
+ * of paying a round trip and a commit each. Two items with the same key never share a batch: the
+ * second waits for the next one, so it applies to what the first wrote. A batch that fails as a
+ * whole is run again item by item, so one bad item costs the others nothing.
+ */
+export class Batcher<I, O> {
+  private waiting: Waiting<I, O>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly run: BatchRun<I, O>,
+    private readonly keyOf: (item: I) => string,
+  ) {}
+
+  apply(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      if (this.running) return;
+      this.running = true;
+      // One event-loop turn lets the messages the transport already holds join the first batch.
+      setImmediate(() => void this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch: Waiting<I, O>[] = [];
+      const later: Waiting<I, O>[] = [];
+      const keys = new Set<string>();
+      for (const waiting of this.waiting) {
+        const key = this.keyOf(waiting.item);
+        (keys.has(key) ? later : batch).push(waiting);
+        keys.add(key);
+      }
+      this.waiting = later;
+      try {
+        this.settle(batch, await this.run(batch.map((waiting) => waiting.item)));
+      } catch (error) {
+        if (batch.length === 1) batch[0]!.reject(error);
+        else for (const waiting of batch) await this.runAlone(waiting);
+      }
+    }
+    this.running = false;
+  }
+
+  private async runAlone(waiting: Waiting<I, O>): Promise<void> {
+    try {
+      this.settle([waiting], await this.run([waiting.item]));
+    } catch (error) {
+      waiting.reject(error);
+    }
+  }
+
+  private settle(batch: Waiting<I, O>[], outcomes: PromiseSettledResult<O>[]): void {
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') batch[i]!.resolve(outcome.value);
+      else batch[i]!.reject(outcome.reason);
+    });
+  }
+}

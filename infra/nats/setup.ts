@@ -18,7 +18,6 @@ async function main(): Promise<void> {
         const { stream, durable } = await ensureConsumer(jsm, service, subject, {
           maxDeliver: config.NATS_MAX_DELIVER,
           ackWaitMs: config.NATS_ACK_WAIT_MS,
-          concurrency: config.NATS_CONCURRENCY,
         });
         process.stdout.write(`consumer: ${stream}/${durable}\n`);
       }

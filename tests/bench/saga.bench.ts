@@ -128,6 +128,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\ntargets: >= 300 sagas/s (${throughput >= 300 ? 'met' : 'MISSED'}), POST p99 <= 50 ms at ${PACED_RATE}/s (${postP99 <= 50 ? 'met' : 'MISSED'}), saga p99 <= 1 s at ${PACED_RATE}/s (${sagaP99 <= 1000 ? 'met' : 'MISSED'})\n`,
     );
+  } catch (error) {
+    // What the apps said last is usually why the work did not finish.
+    for (const app of [system.order, system.inventory]) {
+      process.stderr.write(`--- ${app === system.order ? 'order' : 'inventory'} stderr (tail)\n`);
+      process.stderr.write(`${app.stderr().slice(-4000)}\n`);
+    }
+    throw error;
   } finally {
     await cost.close();
     await system.stop();

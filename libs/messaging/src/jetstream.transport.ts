@@ -45,8 +45,9 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   private drained?: () => void;
   private keepAlive?: NodeJS.Timeout;
   /**
-   * Shared by every consumer of the app: each handler holds a database connection, so the limit is
-   * the app's, and kept below the pool size it leaves connections for HTTP requests.
+   * Shared by every consumer of the app: a handler that holds a database connection per message
+   * needs a limit below the pool size, to leave connections for HTTP requests. Batched handlers
+   * (Batcher) hold one per batch, so their apps allow more.
    */
   private readonly slots: Slots;
 

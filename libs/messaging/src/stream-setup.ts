@@ -36,9 +36,14 @@ export async function ensureStreams(jsm: JetStreamManager, replicas: number): Pr
 export interface ConsumerSettings {
   maxDeliver: number;
   ackWaitMs: number;
-  /** Messages one app instance handles at once. */
-  concurrency: number;
 }
+
+/**
+ * Unacked messages a durable consumer hands out over all instances. An instance buffers up to
+ * 4 × NATS_CONCURRENCY (see the transport): room for four instances at the order and inventory
+ * default of 64, or sixteen at the default of 8.
+ */
+const MAX_ACK_PENDING = 1024;
 
 /** Durable names are deterministic: `<service>__<subject with dots as underscores>`. */
 export function durableName(service: string, subject: string): string {
@@ -58,8 +63,7 @@ export async function ensureConsumer(
     description: `${service} handles ${subject}`,
     ack_wait: nanos(settings.ackWaitMs),
     max_deliver: settings.maxDeliver,
-    // Each instance buffers up to 4 × concurrency (see the transport): room for four instances.
-    max_ack_pending: settings.concurrency * 16,
+    max_ack_pending: MAX_ACK_PENDING,
   };
   if (await exists(() => jsm.consumers.info(stream, durable))) {
     await jsm.consumers.update(stream, durable, mutable);

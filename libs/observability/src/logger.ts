@@ -42,6 +42,8 @@ export class PinoNestLogger implements LoggerService {
 
   /** Nest passes `(message, ...optionalParams, context)`; an Error or an object becomes structured fields. */
   private write(level: LogLevel, message: unknown, rest: unknown[]): void {
+    // Hot paths log at info: below the configured level, skip building the fields.
+    if (!this.logger.isLevelEnabled(level)) return;
     const params = [...rest];
     const context = typeof params.at(-1) === 'string' ? (params.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};

@@ -67,7 +67,10 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
   private async expireBatch(): Promise<number> {
     let published: EventEnvelope[] = [];
     const count = await this.dataSource.transaction(async (manager) => {
-      const due = await this.reservations.lockExpired(manager, this.config.RESERVATION_CLEANER_BATCH);
+      const due = await this.reservations.lockExpired(
+        manager,
+        this.config.RESERVATION_CLEANER_BATCH,
+      );
       if (due.length > 0) {
         const releasing = due.map((reservation) => ({ reservation }));
         published = await this.reservations.release(manager, releasing, 'expired');

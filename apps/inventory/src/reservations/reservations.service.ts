@@ -74,7 +74,11 @@ export class ReservationsService {
       events.map((event) => event.payload.orderId),
     );
     for (const { orderId, status } of existing) {
-      this.logger.log({ msg: 'order already has a reservation, nothing reserved', orderId, status });
+      this.logger.log({
+        msg: 'order already has a reservation, nothing reserved',
+        orderId,
+        status,
+      });
     }
     const taken = new Set(existing.map((reservation) => reservation.orderId));
     const fresh = events.filter((event) => !taken.has(event.payload.orderId));
@@ -93,9 +97,7 @@ export class ReservationsService {
       if (decision.kind === 'out-of-stock') {
         const { missing } = decision;
         this.logger.log({ msg: 'out of stock', orderId, missing });
-        published.push(
-          createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }),
-        );
+        published.push(createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }));
         continue;
       }
       const { lines, totalMinor } = decision;
@@ -119,7 +121,14 @@ export class ReservationsService {
       published.push(
         createEvent(
           InventoryReservedV1,
-          { orderId, reservationId, lines, totalMinor, currency, expiresAt: expiresAt.toISOString() },
+          {
+            orderId,
+            reservationId,
+            lines,
+            totalMinor,
+            currency,
+            expiresAt: expiresAt.toISOString(),
+          },
           { cause: event },
         ),
         ...alerts,
@@ -157,7 +166,10 @@ export class ReservationsService {
         // Each subject has its own consumer, so order.created may still be on its way: this
         // tombstone makes it reserve nothing. A racing reservation fails this insert on order_id,
         // and the retry releases it.
-        this.logger.log({ msg: 'order cancelled before any reservation, tombstone written', orderId });
+        this.logger.log({
+          msg: 'order cancelled before any reservation, tombstone written',
+          orderId,
+        });
         tombstones.push({
           id: randomUUID(),
           orderId,

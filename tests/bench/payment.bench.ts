@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20' },
     inventory: { DATABASE_POOL_SIZE: '20' },
     paymentApp: { DATABASE_POOL_SIZE: '20' },
+    orderConnections: CONCURRENCY,
   });
   try {
     await system.putProduct(SKU, 10_000_000, 999);

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const system = await SagaSystem.start({
     order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20', ...counting },
     inventory: { DATABASE_POOL_SIZE: '20', ...counting },
+    orderConnections: CONCURRENCY,
   });
   const cost = await SagaCost.open(system, counting.QUERY_COUNT_DIR);
   try {

@@ -6,6 +6,7 @@ import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client'
 import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
 import { AppProcess, startAppProcess } from './app-process';
 import { freshSchema, TEST_DATABASE_URL } from './database';
+import { JsonClient } from './json-client';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { PaymentAnswer, PaymentResponder } from './payment-responder';
 import { readStream } from './streams';
@@ -48,6 +49,8 @@ export interface SagaSystemOptions {
    * of the stand-in: the customer then pays through `stripe.confirm()`.
    */
   paymentApp?: Record<string, string>;
+  /** At most this many connections for `placeOrder` (a bench's concurrency); unlimited by default. */
+  orderConnections?: number;
 }
 
 const WEBHOOK_SECRET = 'whsec_saga_system';
@@ -70,10 +73,14 @@ export class SagaSystem {
   /** The stand-in payment participant; not started when the payment app runs. */
   responder!: PaymentResponder;
 
+  private readonly orderClient: JsonClient;
+
   private constructor(
     readonly nats: TestNatsServer,
     private readonly options: SagaSystemOptions,
-  ) {}
+  ) {
+    this.orderClient = new JsonClient(options.orderConnections);
+  }
 
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
     await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
@@ -105,6 +112,7 @@ export class SagaSystem {
   }
 
   async stop(): Promise<void> {
+    this.orderClient.close();
     await this.responder?.stop();
     await this.nc?.close();
     await Promise.all([this.order?.stop(), this.inventory?.stop(), this.payment?.stop()]);
@@ -208,13 +216,9 @@ export class SagaSystem {
     items: { sku: string; quantity: number }[],
     customerId = 'customer-1',
   ): Promise<string> {
-    const res = await fetch(`${this.order.url}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ customerId, items }),
-    });
-    if (res.status !== 202) throw new Error(`POST /orders: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { orderId: string }).orderId;
+    const res = await this.orderClient.post(`${this.order.url}/orders`, { customerId, items });
+    if (res.status !== 202) throw new Error(`POST /orders: ${res.status} ${res.text}`);
+    return (JSON.parse(res.text) as { orderId: string }).orderId;
   }
 
   async cancelOrder(orderId: string): Promise<number> {

@@ -8,6 +8,7 @@ import { SagaEventsConsumer } from './order-saga/saga-events.consumer';
 import { SagaReplyBatcher } from './order-saga/saga-reply.batcher';
 import { SagaRepository } from './order-saga/saga.repository';
 import { OrdersController } from './orders/orders.controller';
+import { OrderStartBatcher } from './orders/order-start.batcher';
 import { OrdersService } from './orders/orders.service';
 import { orderPersistence } from './persistence';
 
@@ -22,6 +23,7 @@ export class OrderModule {
       providers: [
         { provide: ORDER_CONFIG, useValue: config },
         OrdersService,
+        OrderStartBatcher,
         SagaRepository,
         OrderSagaOrchestrator,
         SagaReplyBatcher,

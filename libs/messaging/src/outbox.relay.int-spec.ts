@@ -107,9 +107,14 @@ describe('Outbox relay', () => {
     expect(message?.header.get('Correlation-Id')).toBe(committed.correlationId);
   });
 
-  it('publishes in the order the rows were written', async () => {
+  it('publishes in the order the rows were written, wherever they lie in the table', async () => {
     const sequence = [event('ORDERED-1'), event('ORDERED-2'), event('ORDERED-3')];
     for (const e of sequence) await dataSource.transaction((manager) => outbox.add(manager, [e]));
+    // An updated row moves behind the others in the table, and the claim returns table order.
+    await dataSource.query(
+      `UPDATE ${SCHEMA}.outbox SET correlation_id = correlation_id WHERE event_id = $1`,
+      [sequence[0]!.eventId],
+    );
     expect(await newRelay().publishBatch()).toBe(3);
     const ids = new Set(sequence.map((e) => e.eventId));
     const published = (await readStream(client.jsm, 'INVENTORY')).filter((m) =>
@@ -118,24 +123,46 @@ describe('Outbox relay', () => {
     expect(published.map((m) => m.body.eventId)).toEqual(sequence.map((e) => e.eventId));
   });
 
-  it('publishes once when the relay dies after publishing and before marking the row sent', async () => {
+  it('publishes once when the relay dies after publishing and before committing', async () => {
     const crashing = event('CRASH-1');
     await dataSource.transaction((manager) => outbox.add(manager, [crashing]));
-    // The relay's UPDATE fails after JetStream has acked: the same state a crash leaves behind.
+    // The relay's commit fails after JetStream has acked: the same state a crash leaves behind.
     await dataSource.query(`
-      CREATE FUNCTION ${SCHEMA}.refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION ${SCHEMA}.refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'relay crashed'; END $$`);
     await dataSource.query(
-      `CREATE TRIGGER refuse_update BEFORE UPDATE ON ${SCHEMA}.outbox FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.refuse_update()`,
+      `CREATE CONSTRAINT TRIGGER refuse_commit AFTER UPDATE ON ${SCHEMA}.outbox
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.refuse_commit()`,
     );
     await expect(newRelay().publishBatch()).rejects.toThrow('relay crashed');
     expect(await copiesInStream(crashing.eventId)).toBe(1);
     expect(await isMarkedSent(crashing.eventId)).toBe(false);
 
-    await dataSource.query(`DROP TRIGGER refuse_update ON ${SCHEMA}.outbox`);
+    await dataSource.query(`DROP TRIGGER refuse_commit ON ${SCHEMA}.outbox`);
     expect(await newRelay().publishBatch()).toBe(1);
     expect(await isMarkedSent(crashing.eventId)).toBe(true);
     expect(await copiesInStream(crashing.eventId)).toBe(1);
+  });
+
+  it('leaves the whole batch pending when a publish fails', async () => {
+    const sent = event('FAILED-BATCH-1');
+    const unroutable = event('FAILED-BATCH-2');
+    await dataSource.transaction((manager) => outbox.add(manager, [sent, unroutable]));
+    // No stream takes this subject, so JetStream refuses the publish.
+    await dataSource.query(
+      `UPDATE ${SCHEMA}.outbox SET subject = 'nowhere.unrouted.v1' WHERE event_id = $1`,
+      [unroutable.eventId],
+    );
+    await expect(newRelay().publishBatch()).rejects.toThrow();
+    expect(await isMarkedSent(sent.eventId)).toBe(false);
+    expect(await isMarkedSent(unroutable.eventId)).toBe(false);
+
+    await dataSource.query(`DELETE FROM ${SCHEMA}.outbox WHERE event_id = $1`, [
+      unroutable.eventId,
+    ]);
+    expect(await newRelay().publishBatch()).toBe(1);
+    expect(await isMarkedSent(sent.eventId)).toBe(true);
+    expect(await copiesInStream(sent.eventId)).toBe(1);
   });
 
   it('lets several relays drain one outbox without publishing a row twice', async () => {

@@ -31,10 +31,11 @@ const PUBLISHED_RETENTION = '1 day';
 const CLEANUP_EVERY_MS = 10 * 60 * 1000;
 
 /**
- * Publishes committed outbox rows to JetStream in id order with `Nats-Msg-Id = eventId`, then
- * marks them sent in the same transaction. Rows are claimed with FOR UPDATE SKIP LOCKED, so any
- * number of relays can run. If a relay dies between publishing and marking, the next attempt
- * publishes the same ids again and JetStream drops them as duplicates (duplicate window).
+ * Publishes committed outbox rows to JetStream in id order with `Nats-Msg-Id = eventId`, in a
+ * transaction that claims them (FOR UPDATE SKIP LOCKED, so any number of relays can run) and marks
+ * them sent, committed once JetStream has acked them. If a relay dies between publishing and
+ * committing, the next attempt publishes the same ids again and JetStream drops them as
+ * duplicates (duplicate window).
  * Woken by LISTEN/NOTIFY at commit; a poll timer covers a lost listener.
  */
 @Injectable()
@@ -102,22 +103,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Publishes one batch; returns how many rows it published. */
   async publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
+      // Claimed and marked sent in one statement (sorted again: RETURNING follows the table's
+      // order). The mark commits once every publish is acked; a failed publish rolls it back.
       const rows: PendingRow[] = await manager.query(
-        `SELECT id, event_id, subject, body, correlation_id, causation_id, created_at
-           FROM ${this.table}
-          WHERE published_at IS NULL
-          ORDER BY id
-          LIMIT $1
-            FOR UPDATE SKIP LOCKED`,
+        `WITH claimed AS (
+           UPDATE ${this.table} SET published_at = now()
+            WHERE id IN (SELECT id FROM ${this.table}
+                          WHERE published_at IS NULL
+                          ORDER BY id
+                          LIMIT $1
+                            FOR UPDATE SKIP LOCKED)
+            RETURNING id, event_id, subject, body, correlation_id, causation_id, created_at)
+         SELECT * FROM claimed ORDER BY id`,
         [this.options.outboxBatchSize],
       );
       if (rows.length === 0) return 0;
       // Sent in order on one connection; the acks are awaited together.
       await Promise.all(rows.map((row) => this.publish(row)));
       const publishedAt = Date.now();
-      await manager.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1)`, [
-        rows.map((row) => row.id),
-      ]);
       for (const row of rows) {
         messagingMetrics.published.inc({ subject: row.subject });
         messagingMetrics.outboxLagSeconds.observe((publishedAt - row.created_at.getTime()) / 1000);

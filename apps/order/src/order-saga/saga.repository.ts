@@ -28,6 +28,14 @@ export interface SagaChange {
   inbox?: InboxEntry;
 }
 
+/** A new order and what starts its saga: lines, saga id and deadline, `order.created`. */
+export interface SagaStart {
+  order: Omit<Order, 'lines' | 'totalMinor'>;
+  lines: { sku: string; quantity: number }[];
+  saga: Pick<Saga, 'id' | 'deadlineAt'>;
+  created: EventEnvelope;
+}
+
 const SAGA_COLUMNS = `id, order_id AS "orderId", state, version, deadline_at AS "deadlineAt",
   reservation_id AS "reservationId", amount_minor::float8 AS "amountMinor", currency,
   correlation_id AS "correlationId", tenant_id AS "tenantId", reason,
@@ -57,39 +65,47 @@ export class SagaRepository {
   }
 
   /**
-   * A new order with its lines, its saga in STARTED, the first step and `order.created`, in one
+   * New orders, each with its lines, its saga in STARTED, the first step and `order.created`, in one
    * statement. A reused idempotency key fails it with a unique violation, writing nothing.
    */
-  async start(
-    order: Omit<Order, 'lines' | 'totalMinor'>,
-    lines: { sku: string; quantity: number }[],
-    saga: Pick<Saga, 'id' | 'deadlineAt'>,
-    created: EventEnvelope,
-  ): Promise<void> {
+  async start(starts: SagaStart[]): Promise<void> {
     const p = new SqlParams();
-    const orderId = `${p.add(order.id)}::uuid`;
-    const sagaId = `${p.add(saga.id)}::uuid`;
-    const currency = `${p.add(order.currency)}::text`;
-    const tenantId = `${p.add(order.tenantId)}::text`;
-    const createdAt = `${p.add(order.createdAt)}::timestamptz`;
+    const column = (value: (start: SagaStart) => unknown, type: string) =>
+      p.array(starts, value, type);
+    const lines = starts.flatMap(({ order, lines }) =>
+      lines.map((line) => ({ ...line, orderId: order.id })),
+    );
+    const events = this.outbox.insert(
+      starts.map((s) => s.created),
+      p,
+    );
     await queryPrepared(
       this.dataSource,
-      `WITH "order" AS (INSERT INTO ${this.tables.orders}
+      `WITH started AS (SELECT * FROM unnest(${column((s) => s.order.id, 'uuid')},
+            ${column((s) => s.order.customerId, 'text')}, ${column((s) => s.order.currency, 'text')},
+            ${column((s) => s.order.tenantId, 'text')}, ${column((s) => s.order.idempotencyKey, 'text')},
+            ${column((s) => s.order.requestHash, 'text')}, ${column((s) => s.order.createdAt, 'timestamptz')},
+            ${column((s) => s.saga.id, 'uuid')}, ${column((s) => s.saga.deadlineAt, 'timestamptz')},
+            ${column((s) => subjectFor(s.created.eventName, s.created.eventVersion), 'text')},
+            ${column((s) => s.created.eventId, 'uuid')})
+          AS s(order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at,
+            saga_id, deadline_at, trigger, event_id)),
+        "order" AS (INSERT INTO ${this.tables.orders}
           (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
-          VALUES (${orderId}, ${p.add(order.customerId)}, ${currency}, ${tenantId},
-            ${p.add(order.idempotencyKey)}, ${p.add(order.requestHash)}, ${createdAt})),
+          SELECT order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at
+            FROM started),
         lines AS (INSERT INTO ${this.tables.lines} (order_id, sku, quantity)
-          SELECT ${orderId}, * FROM unnest(${p.array(lines, (l) => l.sku, 'text')},
-            ${p.array(lines, (l) => l.quantity, 'int')})),
+          SELECT * FROM unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
+            ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})),
         -- The order is the conversation: every event of this saga carries its id.
         saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, state, version, deadline_at,
             currency, correlation_id, tenant_id, created_at, updated_at)
-          VALUES (${sagaId}, ${orderId}, 'STARTED', 1, ${p.add(saga.deadlineAt)}::timestamptz,
-            ${currency}, ${orderId}::text, ${tenantId}, ${createdAt}, ${createdAt})),
+          SELECT saga_id, order_id, 'STARTED', 1, deadline_at, currency, order_id::text, tenant_id,
+            created_at, created_at
+            FROM started),
         step AS (INSERT INTO ${this.tables.steps} (saga_id, from_state, to_state, trigger, event_id)
-          VALUES (${sagaId}, NULL, 'STARTED', ${p.add(subjectFor(created.eventName, created.eventVersion))},
-            ${p.add(created.eventId)}::uuid))
-      ${this.outbox.insert([created], p)}`,
+          SELECT saga_id, NULL, 'STARTED', trigger, event_id FROM started)
+      ${events}`,
       p.values,
     );
   }

@@ -1,14 +1,19 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { createEvent, OrderCreatedV1 } from '@lib/contracts';
 import { NatsClient } from '@lib/messaging';
+import { isUniqueViolation } from '@lib/persistence';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { readStream } from '../../../../tests/harness/streams';
 import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
+import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 import { OrderModule } from '../order.module';
+import { OrderStartBatcher } from './order-start.batcher';
+import { OrdersService } from './orders.service';
 
 const SCHEMA = 'order_http_test';
 
@@ -192,5 +197,106 @@ describe('orders HTTP API', () => {
     expect(malformed.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
     await request(http).post(`/orders/${randomUUID()}/cancel`).expect(404);
     await request(http).post('/orders/42/cancel').expect(400);
+  });
+  describe('orders placed together', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    /** What `OrdersService.place` hands the batcher, for an order of one SKU-1. */
+    function newStart(idempotencyKey: string | null = null): SagaStart {
+      const orderId = randomUUID();
+      const items = [{ sku: 'SKU-1', quantity: 1 }];
+      const createdAt = new Date();
+      return {
+        order: {
+          id: orderId,
+          customerId: 'c-1',
+          currency: 'EUR',
+          tenantId: null,
+          idempotencyKey,
+          requestHash: 'request-hash',
+          createdAt,
+        },
+        lines: items,
+        saga: { id: randomUUID(), deadlineAt: new Date(createdAt.getTime() + 3_600_000) },
+        created: createEvent(
+          OrderCreatedV1,
+          { orderId, customerId: 'c-1', currency: 'EUR', items },
+          { correlationId: orderId },
+        ),
+      };
+    }
+
+    it('writes them with one statement, each with its lines, saga, first step and order.created', async () => {
+      const start = jest.spyOn(app.get(SagaRepository), 'start');
+      const service = app.get(OrdersService);
+      const requests = [
+        { customerId: 'c-together-1', items: [{ sku: 'A', quantity: 1 }] },
+        {
+          customerId: 'c-together-2',
+          items: [
+            { sku: 'B', quantity: 3 },
+            { sku: 'A', quantity: 2 },
+          ],
+        },
+        { customerId: 'c-together-3', items: [{ sku: 'C', quantity: 4 }], tenantId: 'tenant-3' },
+      ];
+      const placed = await Promise.all(requests.map((body) => service.place(body)));
+      expect(start).toHaveBeenCalledTimes(1);
+
+      const jsm = app.get(NatsClient).jsm;
+      const created = await eventually(async () => {
+        const messages = await readStream<{ eventId: string; payload: { orderId: string } }>(
+          jsm,
+          'ORDERS',
+          'order.created.v1',
+        );
+        const mine = placed.map(({ orderId }) =>
+          messages.filter((m) => m.body.payload.orderId === orderId),
+        );
+        return mine.every((copies) => copies.length === 1) ? mine.map(([m]) => m!) : undefined;
+      });
+      for (const [i, { orderId, sagaId }] of placed.entries()) {
+        const order = (await request(http).get(`/orders/${orderId}`).expect(200)).body;
+        expect(order).toMatchObject({
+          customerId: requests[i]!.customerId,
+          tenantId: requests[i]!.tenantId ?? null,
+          status: 'PENDING',
+          lines: [...requests[i]!.items]
+            .sort((a, b) => a.sku.localeCompare(b.sku))
+            .map((line) => ({ ...line, unitPriceMinor: null })),
+          saga: { sagaId, state: 'STARTED', version: 1 },
+        });
+        expect(order.saga.steps).toEqual([
+          expect.objectContaining({
+            from: null,
+            to: 'STARTED',
+            trigger: 'order.created.v1',
+            eventId: created[i]!.body.eventId,
+          }),
+        ]);
+      }
+    });
+
+    it('writes the others when one order of the batch reuses an Idempotency-Key', async () => {
+      const key = randomUUID();
+      await request(http).post('/orders').set('Idempotency-Key', key).send(valid).expect(202);
+      const starts = [newStart(), newStart(key), newStart()];
+      const batcher = app.get(OrderStartBatcher);
+      const outcomes = await Promise.allSettled(starts.map((start) => batcher.apply(start)));
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      const reused = outcomes[1] as PromiseRejectedResult;
+      expect(isUniqueViolation(reused.reason, 'orders_idempotency_key_key')).toBe(true);
+      const sagas = await query<{ order_id: string }>(
+        `SELECT order_id FROM ${SCHEMA}.sagas WHERE order_id = ANY($1::uuid[])`,
+        [starts.map((start) => start.order.id)],
+      );
+      expect(sagas.map((saga) => saga.order_id).sort()).toEqual(
+        [starts[0]!.order.id, starts[2]!.order.id].sort(),
+      );
+    });
   });
 });

@@ -8,10 +8,11 @@ import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
 import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
-import { SagaConcurrencyError, SagaRepository } from '../order-saga/saga.repository';
+import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { SagaStep } from '../order-saga/saga-step.entity';
 import { Saga } from '../order-saga/saga.entity';
+import { OrderStartBatcher } from './order-start.batcher';
 import { Order } from './order.entity';
 import {
   IdempotencyKeyReusedError,
@@ -32,14 +33,15 @@ const CANCEL_ATTEMPTS = 5;
 export class OrdersService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly sagas: SagaRepository,
+    private readonly starts: OrderStartBatcher,
     private readonly orchestrator: OrderSagaOrchestrator,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
   /**
-   * Order, saga and `order.created` commit together. With an Idempotency-Key, the same request
-   * answers the same order and starts no second saga; another body under that key is refused.
+   * Order, saga and `order.created` commit together (with those of the orders placed at the same
+   * time). With an Idempotency-Key, the same request answers the same order and starts no second
+   * saga; another body under that key is refused.
    */
   async place(request: PlaceOrderRequest, idempotencyKey?: string): Promise<PlacedOrder> {
     const items = mergeLines(request.items);
@@ -61,8 +63,8 @@ export class OrdersService {
         { orderId, customerId: request.customerId, currency, items },
         { correlationId: orderId, sagaId, tenantId: tenantId ?? undefined },
       );
-      await this.sagas.start(
-        {
+      await this.starts.apply({
+        order: {
           id: orderId,
           customerId: request.customerId,
           currency,
@@ -71,10 +73,10 @@ export class OrdersService {
           requestHash,
           createdAt: now,
         },
-        items,
-        { id: sagaId, deadlineAt: this.orchestrator.deadline('stock', null, now) },
+        lines: items,
+        saga: { id: sagaId, deadlineAt: this.orchestrator.deadline('stock', null, now) },
         created,
-      );
+      });
     } catch (error) {
       // The same key raced in on another request: answer what that one created.
       if (idempotencyKey && isUniqueViolation(error, 'orders_idempotency_key_key')) {

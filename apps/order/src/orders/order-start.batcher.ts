@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { Batcher } from '@lib/messaging';
+import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
+
+/**
+ * The orders placed together, started as one batch (`SagaRepository.start`: one statement and one
+ * commit for all of them). Two orders under one Idempotency-Key never share a batch, so a reused
+ * key fails only its own order, which then answers the order already placed under it.
+ */
+@Injectable()
+export class OrderStartBatcher extends Batcher<SagaStart, void> {
+  constructor(sagas: SagaRepository) {
+    super(
+      async (starts) => {
+        await sagas.start(starts);
+        return starts.map(() => ({ status: 'fulfilled', value: undefined }));
+      },
+      (start) => start.order.idempotencyKey ?? start.order.id,
+    );
+  }
+}

@@ -23,6 +23,8 @@ export interface Cost {
   cpuMs: Record<string, number>;
   /** CPU ms of this process, the load generator, apart from the system it measures. */
   loadGeneratorCpuMs: number;
+  /** CPU ms of the stand-in payment participant's process, when it runs as one; also apart. */
+  paymentStandInCpuMs: number;
   transactions: number;
   statements: number;
 }
@@ -63,19 +65,24 @@ export class SagaCost {
     const statementsBefore = await this.statements();
     const transactionsBefore = await this.transactions();
     this.ownTransactions = 0;
+    const standInPid = this.system.responderProcess?.child.pid;
+    const standIn = new CpuMeter(() => Promise.resolve(standInPid ? [standInPid] : []));
     const ownBefore = process.cpuUsage();
-    for (const meter of Object.values(meters)) await meter.start();
+    for (const meter of [...Object.values(meters), standIn]) await meter.start();
     const cpuMs: Record<string, number> = {};
+    let paymentStandInCpuMs = 0;
     try {
       await work();
     } finally {
       // Stopped even when the work fails, so no sampling outlives the watcher's connection.
       for (const [name, meter] of Object.entries(meters)) cpuMs[name] = await meter.stop();
+      paymentStandInCpuMs = await standIn.stop();
     }
     const own = process.cpuUsage(ownBefore);
     return {
       cpuMs,
       loadGeneratorCpuMs: (own.user + own.system) / 1000,
+      paymentStandInCpuMs,
       transactions: (await this.transactions()) - transactionsBefore - this.ownTransactions,
       statements: (await this.statements()) - statementsBefore,
     };

@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
 import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
-import { AppProcess, startAppProcess } from './app-process';
+import { AppProcess, ScriptProcess, spawnScript, startAppProcess } from './app-process';
 import { freshSchema, TEST_DATABASE_URL } from './database';
 import { JsonClient } from './json-client';
 import { startNatsServer, TestNatsServer } from './nats-server';
@@ -49,6 +49,11 @@ export interface SagaSystemOptions {
    * of the stand-in: the customer then pays through `stripe.confirm()`.
    */
   paymentApp?: Record<string, string>;
+  /**
+   * Runs the stand-in payment participant, answering every request with success, as a process of
+   * its own: a benchmark's timings then do not wait on its work.
+   */
+  paymentProcess?: boolean;
   /** At most this many connections for `placeOrder` (a bench's concurrency); unlimited by default. */
   orderConnections?: number;
 }
@@ -72,6 +77,8 @@ export class SagaSystem {
   jsm!: JetStreamManager;
   /** The stand-in payment participant; not started when the payment app runs. */
   responder!: PaymentResponder;
+  /** The stand-in payment participant when it runs as a process (`paymentProcess`). */
+  responderProcess?: ScriptProcess;
 
   private readonly orderClient: JsonClient;
 
@@ -99,7 +106,9 @@ export class SagaSystem {
       system.nc = await connect({ servers: system.nats.url });
       system.js = jetstream(system.nc);
       system.jsm = await jetstreamManager(system.nc);
-      if (!options.paymentApp) {
+      if (options.paymentProcess) {
+        system.responderProcess = await startResponderProcess(system.nats.url);
+      } else if (!options.paymentApp) {
         system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
         await system.responder.start();
       }
@@ -114,6 +123,8 @@ export class SagaSystem {
   async stop(): Promise<void> {
     this.orderClient.close();
     await this.responder?.stop();
+    this.responderProcess?.child.kill('SIGTERM');
+    await this.responderProcess?.exited;
     await this.nc?.close();
     await Promise.all([this.order?.stop(), this.inventory?.stop(), this.payment?.stop()]);
     await this.stripeLocal?.stop();
@@ -244,4 +255,19 @@ export class SagaSystem {
     const all = await readStream<EventEnvelope<{ orderId?: string }>>(this.jsm, stream, subject);
     return all.filter((m) => m.body.payload.orderId === orderId).map((m) => m.body);
   }
+}
+
+async function startResponderProcess(natsUrl: string): Promise<ScriptProcess> {
+  const responder = spawnScript('tests/harness/payment-responder.main.ts', { NATS_URL: natsUrl });
+  await eventually(
+    () => {
+      const { stdout, stderr } = responder.output();
+      if (responder.child.exitCode !== null) {
+        throw new Error(`it exited with ${responder.child.exitCode}: ${stderr}`);
+      }
+      return stdout.includes('ready');
+    },
+    { what: 'the payment responder process to consume' },
+  );
+  return responder;
 }

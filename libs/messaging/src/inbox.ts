@@ -57,7 +57,7 @@ export class Inbox {
       );
       const fresh: E[] = [];
       for (const { context, event } of deliveries) {
-        // `delete` also makes a second delivery of one event in the same batch a duplicate.
+        // `delete` also makes a second delivery of one event in the same call a duplicate.
         if (recorded.delete(inboxKey(context.consumer, event.eventId))) fresh.push(event);
         else context.duplicate = true;
       }

@@ -24,7 +24,8 @@ export class StockLedger {
    * Locks the products in SKU order. Every transaction that changes several products locks them
    * here, in the same order, so none can deadlock another. Unknown SKUs are left out.
    */
-  lock(manager: EntityManager, skus: string[]): Promise<LockedProduct[]> {
+  async lock(manager: EntityManager, skus: string[]): Promise<LockedProduct[]> {
+    if (skus.length === 0) return [];
     return queryPrepared(
       manager,
       `SELECT sku, name, price_minor::float8 AS "priceMinor", currency, available, reserved,

@@ -149,7 +149,7 @@ export class ReservationsService {
     events: EventEnvelope<OrderCancelledV1Payload>[],
   ): Promise<EventEnvelope[]> {
     const found = byOrder(await this.lockFor(manager, ordersOf(events)));
-    const releasing: Releasing[] = [];
+    const releasing: HeldReservation[] = [];
     const tombstones: NewReservation[] = [];
     for (const event of events) {
       const { orderId } = event.payload;
@@ -191,7 +191,7 @@ export class ReservationsService {
     events: EventEnvelope<OrderConfirmedV1Payload>[],
   ): Promise<EventEnvelope[]> {
     const found = byOrder(await this.lockFor(manager, ordersOf(events)));
-    const committing: Releasing[] = [];
+    const committing: HeldReservation[] = [];
     for (const event of events) {
       const { orderId } = event.payload;
       const reservation = found.get(orderId);
@@ -237,7 +237,7 @@ export class ReservationsService {
    */
   async release(
     manager: EntityManager,
-    releasing: Releasing[],
+    releasing: HeldReservation[],
     reason: ReleaseReason,
     writes = new WriteSet(),
   ): Promise<EventEnvelope[]> {
@@ -321,7 +321,7 @@ export class ReservationsService {
   }
 
   /** The products the lines of these reservations hold, locked (see `StockLedger.lock`). */
-  private lockStockOf(manager: EntityManager, held: Releasing[]): Promise<LockedProduct[]> {
+  private lockStockOf(manager: EntityManager, held: HeldReservation[]): Promise<LockedProduct[]> {
     return this.stock.lock(
       manager,
       held.flatMap(({ reservation }) => reservation.lines.map((line) => line.sku)),
@@ -371,8 +371,8 @@ export type LockedReservation = Pick<
   'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId'
 > & { lines: { sku: string; quantity: number }[] };
 
-/** A reservation to give back, and the event that asks for it (none when it expired). */
-interface Releasing {
+/** A locked reservation and the event that acts on it (none when the cleaner expires it). */
+interface HeldReservation {
   reservation: LockedReservation;
   cause?: EventEnvelope;
 }

@@ -402,7 +402,7 @@ describe('stock reservations', () => {
       expect(await inventory.product('BATCH-HUGE')).toMatchObject({ available: 10, reserved: 0 });
     });
 
-    it('applies an event delivered twice in one batch once', async () => {
+    it('applies an event delivered twice at once only once', async () => {
       await inventory.putProduct('BATCH-3', { stock: 5 }).expect(200);
       const created = orderCreated([{ sku: 'BATCH-3', quantity: 2 }]);
       const { outcomes, contexts } = deliverTogether(consumer().orderCreated, [created, created]);

@@ -138,9 +138,11 @@ async function main(): Promise<void> {
     );
   } catch (error) {
     // What the apps said last is usually why the work did not finish.
-    for (const app of [system.order, system.inventory]) {
-      process.stderr.write(`--- ${app === system.order ? 'order' : 'inventory'} stderr (tail)\n`);
-      process.stderr.write(`${app.stderr().slice(-4000)}\n`);
+    for (const [name, app] of Object.entries({
+      order: system.order,
+      inventory: system.inventory,
+    })) {
+      process.stderr.write(`--- ${name} stderr (tail)\n${app.stderr().slice(-4000)}\n`);
     }
     throw error;
   } finally {

@@ -1,6 +1,14 @@
 /** Applies a batch of items at once; answers each item's outcome, in order. */
 export type BatchRun<I, O> = (items: I[]) => Promise<PromiseSettledResult<O>[]>;
 
+/** A `BatchRun` for work that succeeds or fails as a whole (one transaction): no item has a value. */
+export function wholeBatch<I>(run: (items: I[]) => Promise<void>): BatchRun<I, void> {
+  return async (items) => {
+    await run(items);
+    return items.map(() => ({ status: 'fulfilled', value: undefined }));
+  };
+}
+
 interface Waiting<I, O> {
   item: I;
   resolve: (outcome: O) => void;

@@ -41,7 +41,7 @@ export interface ConsumerSettings {
 /**
  * Unacked messages a durable consumer hands out over all instances. An instance buffers up to
  * 4 × NATS_CONCURRENCY (see the transport): room for four instances at the order and inventory
- * default of 64, or sixteen at the default of 8.
+ * default of 64, or 32 at the default of 8.
  */
 const MAX_ACK_PENDING = 1024;
 

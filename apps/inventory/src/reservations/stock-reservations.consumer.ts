@@ -10,7 +10,7 @@ import {
   OrderCreatedV1,
   OrderCreatedV1Payload,
 } from '@lib/contracts';
-import { Batcher, Inbox, JetStreamContext } from '@lib/messaging';
+import { Batcher, Inbox, JetStreamContext, wholeBatch } from '@lib/messaging';
 import { recordPublished } from '../inventory.metrics';
 import { ReservationsService } from './reservations.service';
 
@@ -67,11 +67,10 @@ export class StockReservationsConsumer {
   private batcher<E extends OrderEvent>(
     effect: (manager: EntityManager, events: E[]) => Promise<EventEnvelope[]>,
   ): Batcher<Delivery<E>, void> {
-    return new Batcher<Delivery<E>, void>(
-      async (deliveries) => {
+    return new Batcher(
+      wholeBatch(async (deliveries: Delivery<E>[]) => {
         recordPublished((await this.inbox.handleAllOnce(deliveries, effect)) ?? []);
-        return deliveries.map(() => ({ status: 'fulfilled', value: undefined }));
-      },
+      }),
       ({ event }) => event.payload.orderId,
     );
   }

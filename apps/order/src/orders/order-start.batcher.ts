@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Batcher } from '@lib/messaging';
+import { Batcher, wholeBatch } from '@lib/messaging';
 import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 
 /**
@@ -11,10 +11,7 @@ import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 export class OrderStartBatcher extends Batcher<SagaStart, void> {
   constructor(sagas: SagaRepository) {
     super(
-      async (starts) => {
-        await sagas.start(starts);
-        return starts.map(() => ({ status: 'fulfilled', value: undefined }));
-      },
+      wholeBatch((starts) => sagas.start(starts)),
       (start) => start.order.idempotencyKey ?? start.order.id,
     );
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
+import { AppProcess } from '../harness/app-process';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
 import { CpuMeter } from './cpu-meter';
@@ -56,9 +57,17 @@ export class SagaCost {
 
   async measure(work: () => Promise<void>): Promise<Cost> {
     const natsPid = this.system.nats.pid;
+    const { order, orderWorker, inventory } = this.system;
+    const apps: Record<string, AppProcess> = orderWorker
+      ? { 'order api': order, 'order worker': orderWorker, inventory }
+      : { order, inventory };
     const meters: Record<string, CpuMeter> = {
-      order: new CpuMeter(() => Promise.resolve([this.system.order.child.pid!])),
-      inventory: new CpuMeter(() => Promise.resolve([this.system.inventory.child.pid!])),
+      ...Object.fromEntries(
+        Object.entries(apps).map(([name, app]) => [
+          name,
+          new CpuMeter(() => Promise.resolve([app.child.pid!])),
+        ]),
+      ),
       'nats-server': new CpuMeter(() => Promise.resolve(natsPid ? [natsPid] : [])),
       postgres: new CpuMeter(() => this.backends()),
     };
@@ -108,10 +117,13 @@ export class SagaCost {
     return Number(rows[0]!.count);
   }
 
-  /** Statements both apps have sent so far, as counted by query-counter.ts. */
+  /** Statements the app processes have sent so far, as counted by query-counter.ts. */
   private async statements(): Promise<number> {
     let total = 0;
-    for (const pid of [this.system.order.child.pid!, this.system.inventory.child.pid!]) {
+    const { order, orderWorker, inventory } = this.system;
+    for (const app of [order, orderWorker, inventory]) {
+      if (!app) continue;
+      const pid = app.child.pid!;
       const file = join(this.countDir, String(pid));
       rmSync(file, { force: true });
       process.kill(pid, 'SIGUSR2');

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     inventory: { DATABASE_POOL_SIZE: '20', ...counting },
     orderConnections: CONCURRENCY,
     paymentProcess: true,
+    splitOrder: true,
   });
   const cost = await SagaCost.open(system, counting.QUERY_COUNT_DIR);
   try {
@@ -139,10 +140,11 @@ async function main(): Promise<void> {
   } catch (error) {
     // What the apps said last is usually why the work did not finish.
     for (const [name, app] of Object.entries({
-      order: system.order,
+      'order api': system.order,
+      'order worker': system.orderWorker,
       inventory: system.inventory,
     })) {
-      process.stderr.write(`--- ${name} stderr (tail)\n${app.stderr().slice(-4000)}\n`);
+      process.stderr.write(`--- ${name} stderr (tail)\n${app?.stderr().slice(-4000)}\n`);
     }
     throw error;
   } finally {

@@ -54,6 +54,11 @@ export interface SagaSystemOptions {
    * its own: a benchmark's timings then do not wait on its work.
    */
   paymentProcess?: boolean;
+  /**
+   * Runs the order app as two processes, as production would: `order` serves HTTP only
+   * (ORDER_ROLE=api) and `orderWorker` runs the saga (ORDER_ROLE=worker).
+   */
+  splitOrder?: boolean;
   /** At most this many connections for `placeOrder` (a bench's concurrency); unlimited by default. */
   orderConnections?: number;
 }
@@ -66,7 +71,10 @@ const WEBHOOK_SECRET = 'whsec_saga_system';
  * connection for the test to watch and publish with.
  */
 export class SagaSystem {
+  /** The order app; with `splitOrder`, its HTTP process. */
   order!: AppProcess;
+  /** With `splitOrder`, the order app's saga worker. */
+  orderWorker?: AppProcess;
   inventory!: AppProcess;
   payment?: AppProcess;
   stripeLocal?: StripeLocal;
@@ -93,15 +101,17 @@ export class SagaSystem {
     await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
     const system = new SagaSystem(await startNatsServer(), options);
     try {
-      const [order, inventory, payment] = await Promise.allSettled([
+      const [order, orderWorker, inventory, payment] = await Promise.allSettled([
         system.startOrder(),
+        options.splitOrder ? system.startOrderWorker() : undefined,
         system.startApp('inventory', options.inventory),
-        options.paymentApp ? system.startPayment(options.paymentApp) : Promise.resolve(undefined),
+        options.paymentApp ? system.startPayment(options.paymentApp) : undefined,
       ]);
       if (order.status === 'fulfilled') system.order = order.value;
+      if (orderWorker.status === 'fulfilled') system.orderWorker = orderWorker.value;
       if (inventory.status === 'fulfilled') system.inventory = inventory.value;
       if (payment.status === 'fulfilled') system.payment = payment.value;
-      for (const started of [order, inventory, payment])
+      for (const started of [order, orderWorker, inventory, payment])
         if (started.status === 'rejected') throw started.reason;
       system.nc = await connect({ servers: system.nats.url });
       system.js = jetstream(system.nc);
@@ -126,7 +136,9 @@ export class SagaSystem {
     this.responderProcess?.child.kill('SIGTERM');
     await this.responderProcess?.exited;
     await this.nc?.close();
-    await Promise.all([this.order?.stop(), this.inventory?.stop(), this.payment?.stop()]);
+    await Promise.all(
+      [this.order, this.orderWorker, this.inventory, this.payment].map((app) => app?.stop()),
+    );
     await this.stripeLocal?.stop();
     await this.nats.destroy();
   }
@@ -141,8 +153,15 @@ export class SagaSystem {
     this.order = await this.startOrder();
   }
 
+  /** The order app, or with `splitOrder` its HTTP process. */
   startOrder(): Promise<AppProcess> {
-    return this.startApp('order', this.options.order);
+    const { order, splitOrder } = this.options;
+    return this.startApp('order', splitOrder ? { ...order, ORDER_ROLE: 'api' } : order);
+  }
+
+  /** With `splitOrder`: the order app's saga worker. */
+  startOrderWorker(): Promise<AppProcess> {
+    return this.startApp('order', { ...this.options.order, ORDER_ROLE: 'worker' });
   }
 
   /** stripe-local in the test process; the payment app reaches it only through the SDK's config. */

@@ -1,9 +1,21 @@
-import { IsOptional, Matches } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CURRENCY_PATTERN } from '@lib/contracts';
 import { BaseConfig, IntVariable } from '@lib/platform';
 
+/**
+ * What one order process does. `api` serves the order routes only; `worker` consumes the saga's
+ * replies, relays the outbox and enforces deadlines (serving /health and /metrics); `all` does both.
+ * Split, a burst of saga work no longer queues behind it the HTTP requests of the same event loop.
+ */
+export const ORDER_ROLES = ['all', 'api', 'worker'] as const;
+export type OrderRole = (typeof ORDER_ROLES)[number];
+
 export class OrderConfig extends BaseConfig {
   override PORT = 3001;
+
+  @IsOptional()
+  @IsIn(ORDER_ROLES, { message: `ORDER_ROLE must be one of ${ORDER_ROLES.join(', ')}` })
+  ORDER_ROLE: OrderRole = 'all';
 
   /**
    * Messages in flight at once. This app handles the messages of one subject that arrive together

@@ -14,20 +14,22 @@ import { orderPersistence } from './persistence';
 
 @Module({})
 export class OrderModule {
-  /** `schema` lets test suites run on a schema of their own. */
+  /** The parts `config.ORDER_ROLE` asks for; `schema` lets test suites run on a schema of their own. */
   static forRoot(config: OrderConfig, schema = orderPersistence.schema): DynamicModule {
+    const api = config.ORDER_ROLE !== 'worker';
+    const worker = config.ORDER_ROLE !== 'api';
     return {
       module: OrderModule,
-      imports: [PlatformModule.forRoot({ service: 'order', config, ...orderPersistence, schema })],
-      controllers: [OrdersController, SagaEventsConsumer],
+      imports: [
+        PlatformModule.forRoot({ service: 'order', config, ...orderPersistence, schema, worker }),
+      ],
+      controllers: [...(api ? [OrdersController] : []), ...(worker ? [SagaEventsConsumer] : [])],
       providers: [
         { provide: ORDER_CONFIG, useValue: config },
-        OrdersService,
-        OrderStartBatcher,
         SagaRepository,
         OrderSagaOrchestrator,
-        SagaReplyBatcher,
-        OrderSagaDeadlines,
+        ...(api ? [OrdersService, OrderStartBatcher] : []),
+        ...(worker ? [SagaReplyBatcher, OrderSagaDeadlines] : []),
       ],
     };
   }

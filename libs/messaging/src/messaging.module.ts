@@ -11,20 +11,21 @@ import { OutboxRelay } from './outbox.relay';
 
 const EXPORTED = [NatsClient, JetStreamTransport, Outbox, Inbox, DeadLetters, NatsHealthIndicator];
 
-/** NATS connection, JetStream transport, outbox + relay, inbox and DLQ for one app. */
+/** NATS connection, JetStream transport, outbox + relay (in a worker), inbox and DLQ for one app. */
 @Global()
 @Module({})
 export class MessagingModule {
   static forRoot(
     options: Partial<MessagingOptions> & Pick<MessagingOptions, 'service'>,
   ): DynamicModule {
+    const settings: MessagingOptions = { ...MESSAGING_DEFAULTS, ...options };
     return {
       module: MessagingModule,
       imports: [TerminusModule],
       providers: [
-        { provide: MESSAGING_OPTIONS, useValue: { ...MESSAGING_DEFAULTS, ...options } },
+        { provide: MESSAGING_OPTIONS, useValue: settings },
         ...EXPORTED,
-        OutboxRelay,
+        ...(settings.worker ? [OutboxRelay] : []),
       ],
       exports: [MESSAGING_OPTIONS, ...EXPORTED],
     };

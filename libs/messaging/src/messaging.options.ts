@@ -13,6 +13,11 @@ export interface MessagingOptions {
   concurrency: number;
   outboxPollMs: number;
   outboxBatchSize: number;
+  /**
+   * Whether this process consumes events and relays the outbox. False in a process that only
+   * serves HTTP: the rows it writes to the outbox are relayed by a process of the same app that does.
+   */
+  worker: boolean;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -27,4 +32,5 @@ export const MESSAGING_DEFAULTS: Omit<MessagingOptions, 'service'> = {
   concurrency: 8,
   outboxPollMs: 1000,
   outboxBatchSize: 200,
+  worker: true,
 };

@@ -18,6 +18,8 @@ export interface PlatformOptions extends Partial<AppPersistence> {
   service: string;
   config: BaseConfig;
   schema: string;
+  /** False for a process that only serves HTTP: no consumers, no outbox relay (MessagingOptions). */
+  worker?: boolean;
 }
 
 /** The data source options of an app: its own tables plus the outbox and inbox. */
@@ -65,6 +67,7 @@ export class PlatformModule {
           retryBaseMs: config.NATS_RETRY_BASE_MS,
           concurrency: config.NATS_CONCURRENCY,
           outboxPollMs: config.OUTBOX_POLL_MS,
+          worker: options.worker ?? true,
         }),
       ],
       controllers: [HealthController],

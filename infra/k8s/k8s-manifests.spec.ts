@@ -63,12 +63,28 @@ describe('Kubernetes manifests', () => {
     },
   );
 
+  it('run the order app as an HTTP Deployment behind its Service and a saga worker beside it', () => {
+    const [api, worker] = ['order', 'order-worker'].map(
+      (name) => find('Deployment', name).spec.template.spec.containers[0],
+    );
+    const role = (container: any) => container.env.find((e: any) => e.name === 'ORDER_ROLE')?.value;
+    expect([role(api), role(worker)]).toEqual(['api', 'worker']);
+    // The same image, configuration and probes: only the name and the role differ.
+    const rest = (container: any) => ({ ...container, name: undefined, env: undefined });
+    expect(rest(worker)).toEqual(rest(api));
+    expect(find('Service', 'order-worker')).toBeUndefined();
+    expect(find('HorizontalPodAutoscaler', 'order-worker').spec.scaleTargetRef.name).toBe(
+      'order-worker',
+    );
+  });
+
   it('set only variables the apps read', () => {
     for (const [app, config] of Object.entries(APPS)) {
       const known = Object.keys(config);
       for (const name of Object.keys(configMap.data)) expect(known).toContain(name);
-      const env = find('Deployment', app).spec.template.spec.containers[0].env.map(
-        (e: any) => e.name,
+      const deployments = app === 'order' ? ['order', 'order-worker'] : [app];
+      const env = deployments.flatMap((name) =>
+        find('Deployment', name).spec.template.spec.containers[0].env.map((e: any) => e.name),
       );
       for (const name of env) expect(known).toContain(name);
     }

@@ -137,7 +137,9 @@ export class SagaSystem {
     await this.responderProcess?.exited;
     await this.nc?.close();
     await Promise.all(
-      [this.order, this.orderWorker, this.inventory, this.payment].map((app) => app?.stop()),
+      [this.order, this.orderWorker, this.inventory, this.payment].flatMap((app) =>
+        app ? [app.stop()] : [],
+      ),
     );
     await this.stripeLocal?.stop();
     await this.nats.destroy();

@@ -6,7 +6,7 @@ interface Item {
 }
 
 /** A batcher whose run records each batch and fails a batch holding an item marked to fail. */
-function recordingBatcher() {
+function recordingBatcher(windowMs = 0) {
   const batches: string[][] = [];
   const batcher = new Batcher<Item, string>(
     (items) => {
@@ -17,6 +17,7 @@ function recordingBatcher() {
       );
     },
     (item) => item.key,
+    windowMs,
   );
   return { batcher, batches };
 }
@@ -27,6 +28,24 @@ describe('Batcher', () => {
     const outcomes = await Promise.all(['a', 'b', 'c'].map((key) => batcher.apply({ key })));
     expect(outcomes).toEqual(['done a', 'done b', 'done c']);
     expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('waits its batch window for later items to join the first', async () => {
+    const { batcher, batches } = recordingBatcher(50);
+    const first = batcher.apply({ key: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([]);
+    await Promise.all([first, batcher.apply({ key: 'b' })]);
+    expect(batches).toEqual([['a', 'b']]);
+  });
+
+  it('without a window, runs the first batch after one event-loop turn', async () => {
+    const { batcher, batches } = recordingBatcher();
+    const first = batcher.apply({ key: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([['a']]);
+    await Promise.all([first, batcher.apply({ key: 'b' })]);
+    expect(batches).toEqual([['a'], ['b']]);
   });
 
   it('puts a second item with the same key into the next batch', async () => {

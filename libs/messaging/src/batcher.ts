@@ -16,11 +16,22 @@ interface Waiting<I, O> {
 }
 
 /**
- * Gathers the items handed in during one event-loop turn, and those handed in while a batch runs,
- * into one batch for `run`: handlers of messages that arrive together share one transaction instead
- * of paying a round trip and a commit each. Two items with the same key never share a batch: the
- * second waits for the next one, so it applies to what the first wrote. A batch that fails as a
- * whole is run again item by item, so one bad item costs the others nothing.
+ * Resolves after `windowMs`, or with 0 after one event-loop turn: either way the work already handed
+ * in (messages the transport holds, rows committed meanwhile) joins the batch that waits for it.
+ */
+export function afterBatchWindow(windowMs: number): Promise<void> {
+  return new Promise((resolve) =>
+    windowMs > 0 ? setTimeout(resolve, windowMs) : setImmediate(resolve),
+  );
+}
+
+/**
+ * Gathers the items handed in during the batch window (one event-loop turn with a window of 0), and
+ * those handed in while a batch runs, into one batch for `run`: handlers of messages that arrive
+ * together share one transaction instead of paying a round trip and a commit each. Two items with
+ * the same key never share a batch: the second waits for the next one, so it applies to what the
+ * first wrote. A batch that fails as a whole is run again item by item, so one bad item costs the
+ * others nothing.
  */
 export class Batcher<I, O> {
   private waiting: Waiting<I, O>[] = [];
@@ -29,6 +40,7 @@ export class Batcher<I, O> {
   constructor(
     private readonly run: BatchRun<I, O>,
     private readonly keyOf: (item: I) => string,
+    private readonly windowMs = 0,
   ) {}
 
   apply(item: I): Promise<O> {
@@ -36,8 +48,7 @@ export class Batcher<I, O> {
       this.waiting.push({ item, resolve, reject });
       if (this.running) return;
       this.running = true;
-      // One event-loop turn lets the messages the transport already holds join the first batch.
-      setImmediate(() => void this.drain());
+      void afterBatchWindow(this.windowMs).then(() => this.drain());
     });
   }
 

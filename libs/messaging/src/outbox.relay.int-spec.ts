@@ -195,4 +195,26 @@ describe('Outbox relay', () => {
     });
     expect(await copiesInStream(woken.eventId)).toBe(1);
   });
+
+  it('claims the rows committed during its batch window together', async () => {
+    const relay = new OutboxRelay(dataSource, client, { ...options, batchWindowMs: 1000 });
+    relays.push(relay);
+    await relay.onApplicationBootstrap();
+    const events = ['WINDOW-1', 'WINDOW-2', 'WINDOW-3'].map(event);
+    for (const each of events)
+      await dataSource.transaction((manager) => outbox.add(manager, [each]));
+    await eventually(
+      async () => (await Promise.all(events.map((e) => isMarkedSent(e.eventId)))).every(Boolean),
+      {
+        timeoutMs: 10_000,
+        what: 'the three rows to be published',
+      },
+    );
+    // One claim marks its rows in one transaction, so they share its now().
+    const claims: { count: number }[] = await dataSource.query(
+      `SELECT count(DISTINCT published_at)::int AS count FROM ${SCHEMA}.outbox WHERE event_id = ANY($1)`,
+      [events.map((e) => e.eventId)],
+    );
+    expect(claims[0]!.count).toBe(1);
+  });
 });

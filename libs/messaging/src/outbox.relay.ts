@@ -9,6 +9,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import { afterBatchWindow } from './batcher';
 import { errorMessage } from './errors';
 import { messagingMetrics } from './messaging.metrics';
 import { outboxChannel } from './messaging-tables.migration';
@@ -74,14 +75,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.listener?.end().catch(() => undefined);
   }
 
-  /** Starts draining, or asks the running drain for one more pass. */
+  /**
+   * Starts draining after the batch window, so that the rows of the commits made meanwhile go in
+   * the same claim, or asks the running drain for one more pass.
+   */
   wake(): void {
     if (this.stopped) return;
     if (this.draining) {
       this.wokenWhileDraining = true;
       return;
     }
-    this.draining = this.drain().finally(() => (this.draining = undefined));
+    this.draining = afterBatchWindow(this.options.batchWindowMs)
+      .then(() => this.drain())
+      .finally(() => (this.draining = undefined));
   }
 
   private async drain(): Promise<void> {
@@ -103,6 +109,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Publishes one batch; returns how many rows it published. */
   async publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
+      // The pending rows in id order are the start of the partial index `outbox_unpublished`: an
+      // index scan reads just those, and marks the entries of rows published since the last vacuum
+      // dead as it passes them, so later claims skip them. A bitmap scan, which the planner picks
+      // when statistics are stale, visits every such row on every claim, and they pile up between
+      // vacuums.
+      await manager.query('SET LOCAL enable_bitmapscan = off');
       // Claimed and marked sent in one statement (sorted again: RETURNING follows the table's
       // order). The mark commits once every publish is acked; a failed publish rolls it back.
       const rows: PendingRow[] = await manager.query(

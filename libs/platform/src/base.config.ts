@@ -50,6 +50,9 @@ export class BaseConfig {
   @IntVariable('OUTBOX_POLL_MS', 10)
   OUTBOX_POLL_MS = 1000;
 
+  @IntVariable('BATCH_WINDOW_MS', 0, 1000)
+  BATCH_WINDOW_MS = 10;
+
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace',

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { EntityManager } from 'typeorm';
 import {
@@ -10,7 +10,14 @@ import {
   OrderCreatedV1,
   OrderCreatedV1Payload,
 } from '@lib/contracts';
-import { Batcher, Inbox, JetStreamContext, wholeBatch } from '@lib/messaging';
+import {
+  Batcher,
+  Inbox,
+  JetStreamContext,
+  MESSAGING_OPTIONS,
+  MessagingOptions,
+  wholeBatch,
+} from '@lib/messaging';
 import { recordPublished } from '../inventory.metrics';
 import { ReservationsService } from './reservations.service';
 
@@ -34,6 +41,7 @@ export class StockReservationsConsumer {
   constructor(
     private readonly inbox: Inbox,
     reservations: ReservationsService,
+    @Inject(MESSAGING_OPTIONS) private readonly messaging: MessagingOptions,
   ) {
     this.created = this.batcher((manager, events) => reservations.reserve(manager, events));
     this.cancelled = this.batcher((manager, events) => reservations.cancel(manager, events));
@@ -72,6 +80,7 @@ export class StockReservationsConsumer {
         recordPublished((await this.inbox.handleAllOnce(deliveries, effect)) ?? []);
       }),
       ({ event }) => event.payload.orderId,
+      this.messaging.batchWindowMs,
     );
   }
 }

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { Batcher } from '@lib/messaging';
+import { Inject, Injectable } from '@nestjs/common';
+import { Batcher, MESSAGING_OPTIONS, MessagingOptions } from '@lib/messaging';
 import { OrderSagaOrchestrator, SagaOutcome, SagaReply } from './order-saga.orchestrator';
 
 /**
@@ -9,10 +9,14 @@ import { OrderSagaOrchestrator, SagaOutcome, SagaReply } from './order-saga.orch
  */
 @Injectable()
 export class SagaReplyBatcher extends Batcher<SagaReply, SagaOutcome> {
-  constructor(orchestrator: OrderSagaOrchestrator) {
+  constructor(
+    orchestrator: OrderSagaOrchestrator,
+    @Inject(MESSAGING_OPTIONS) { batchWindowMs }: MessagingOptions,
+  ) {
     super(
       (replies) => orchestrator.applyAll(replies),
       (reply) => reply.orderId,
+      batchWindowMs,
     );
   }
 }

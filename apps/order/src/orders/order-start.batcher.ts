@@ -5,7 +5,8 @@ import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 /**
  * The orders placed together, started as one batch (`SagaRepository.start`: one statement and one
  * commit for all of them). Two orders under one Idempotency-Key never share a batch, so a reused
- * key fails only its own order, which then answers the order already placed under it.
+ * key fails only its own order, which then answers the order already placed under it. No batch
+ * window: a request does not wait for others.
  */
 @Injectable()
 export class OrderStartBatcher extends Batcher<SagaStart, void> {

@@ -16,8 +16,8 @@ interface Waiting<I, O> {
 }
 
 /**
- * Resolves after `windowMs`, or with 0 after one event-loop turn: either way the work already handed
- * in (messages the transport holds, rows committed meanwhile) joins the batch that waits for it.
+ * Resolves after `windowMs`, or after one event-loop turn when it is 0, so that the work handed in
+ * meanwhile (messages the transport holds, rows committed) joins the batch that waits for it.
  */
 export function afterBatchWindow(windowMs: number): Promise<void> {
   return new Promise((resolve) =>

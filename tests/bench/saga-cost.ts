@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
-import { AppProcess } from '../harness/app-process';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
 import { CpuMeter } from './cpu-meter';
@@ -57,13 +56,9 @@ export class SagaCost {
 
   async measure(work: () => Promise<void>): Promise<Cost> {
     const natsPid = this.system.nats.pid;
-    const { order, orderWorker, inventory } = this.system;
-    const apps: Record<string, AppProcess> = orderWorker
-      ? { 'order api': order, 'order worker': orderWorker, inventory }
-      : { order, inventory };
     const meters: Record<string, CpuMeter> = {
       ...Object.fromEntries(
-        Object.entries(apps).map(([name, app]) => [
+        Object.entries(this.system.sagaApps()).map(([name, app]) => [
           name,
           new CpuMeter(() => Promise.resolve([app.child.pid!])),
         ]),
@@ -120,9 +115,7 @@ export class SagaCost {
   /** Statements the app processes have sent so far, as counted by query-counter.ts. */
   private async statements(): Promise<number> {
     let total = 0;
-    const { order, orderWorker, inventory } = this.system;
-    for (const app of [order, orderWorker, inventory]) {
-      if (!app) continue;
+    for (const app of Object.values(this.system.sagaApps())) {
       const pid = app.child.pid!;
       const file = join(this.countDir, String(pid));
       rmSync(file, { force: true });

@@ -155,6 +155,14 @@ export class SagaSystem {
     this.order = await this.startOrder();
   }
 
+  /** The processes of the order and inventory apps by name; split, the order app's two apart. */
+  sagaApps(): Record<string, AppProcess> {
+    const order: Record<string, AppProcess> = this.orderWorker
+      ? { 'order api': this.order, 'order worker': this.orderWorker }
+      : { order: this.order };
+    return { ...order, inventory: this.inventory };
+  }
+
   /** The order app, or with `splitOrder` its HTTP process. */
   startOrder(): Promise<AppProcess> {
     const { order, splitOrder } = this.options;

@@ -24,7 +24,7 @@ export class JsonClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections, timeout: IDLE_CLOSE_MS });
   }
 
-  post(url: string, body: unknown): Promise<JsonAnswer> {
+  post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
     const json = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -33,6 +33,7 @@ export class JsonClient {
           method: 'POST',
           agent: this.agent,
           headers: {
+            ...headers,
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(json),
           },

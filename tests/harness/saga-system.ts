@@ -10,6 +10,7 @@ import { JsonClient } from './json-client';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { PaymentAnswer, PaymentResponder } from './payment-responder';
 import { readStream } from './streams';
+import { asCustomer, asMerchant, asOperator } from './tokens';
 import { eventually } from './wait';
 
 export interface OrderView {
@@ -213,7 +214,7 @@ export class SagaSystem {
     const url = `${this.payment.url}/payments/${orderId}`;
     return eventually(
       async () => {
-        const res = await fetch(url);
+        const res = await fetch(url, { headers: await asOperator() });
         const view = res.status === 200 ? ((await res.json()) as PaymentStatusView) : undefined;
         return view?.status === status ? view : undefined;
       },
@@ -229,7 +230,7 @@ export class SagaSystem {
   ): Promise<void> {
     const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await asMerchant()) },
       body: JSON.stringify({
         name: `Product ${sku}`,
         priceMinor,
@@ -243,12 +244,16 @@ export class SagaSystem {
   }
 
   async product(sku: string): Promise<ProductView> {
-    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`);
+    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`, {
+      headers: await asMerchant(),
+    });
     return (await res.json()) as ProductView;
   }
 
   async reservations(orderId: string): Promise<{ status: string; releasedReason?: string }[]> {
-    const res = await fetch(`${this.inventory.url}/inventory/reservations?orderId=${orderId}`);
+    const res = await fetch(`${this.inventory.url}/inventory/reservations?orderId=${orderId}`, {
+      headers: await asOperator(),
+    });
     return (await res.json()) as { status: string; releasedReason?: string }[];
   }
 
@@ -256,17 +261,30 @@ export class SagaSystem {
     items: { sku: string; quantity: number }[],
     customerId = 'customer-1',
   ): Promise<string> {
-    const res = await this.orderClient.post(`${this.order.url}/orders`, { customerId, items });
+    const res = await this.orderClient.post(
+      `${this.order.url}/orders`,
+      { items },
+      await asCustomer(customerId),
+    );
     if (res.status !== 202) throw new Error(`POST /orders: ${res.status} ${res.text}`);
     return (JSON.parse(res.text) as { orderId: string }).orderId;
   }
 
-  async cancelOrder(orderId: string): Promise<number> {
-    return (await fetch(`${this.order.url}/orders/${orderId}/cancel`, { method: 'POST' })).status;
+  /** As the customer who placed it (`placeOrder`'s default customer unless given). */
+  async cancelOrder(orderId: string, customerId = 'customer-1'): Promise<number> {
+    const res = await fetch(`${this.order.url}/orders/${orderId}/cancel`, {
+      method: 'POST',
+      headers: await asCustomer(customerId),
+    });
+    return res.status;
   }
 
+  /** As an operator, who sees every customer's orders. */
   async getOrder(orderId: string): Promise<OrderView> {
-    return (await (await fetch(`${this.order.url}/orders/${orderId}`)).json()) as OrderView;
+    const res = await fetch(`${this.order.url}/orders/${orderId}`, {
+      headers: await asOperator(),
+    });
+    return (await res.json()) as OrderView;
   }
 
   async untilSaga(orderId: string, state: string, timeoutMs = 20_000): Promise<OrderView> {

@@ -22,13 +22,6 @@ function SetInProduction(name: string, localDefault: string): PropertyDecorator 
 export class PaymentConfig extends BaseConfig {
   override PORT = 3002;
 
-  /** `production` refuses the local Stripe defaults below. */
-  @IsOptional()
-  @IsIn(['development', 'test', 'production'], {
-    message: 'NODE_ENV must be development, test or production',
-  })
-  NODE_ENV = 'development';
-
   @SetInProduction('STRIPE_SECRET_KEY', DEV_STRIPE_SECRET_KEY)
   @Matches(/^(sk|rk)_(test|live)_\S+$/, {
     message: 'STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_..., sk_live_...)',

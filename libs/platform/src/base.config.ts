@@ -1,14 +1,87 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  MinLength,
+  ValidateBy,
+} from 'class-validator';
+import {
+  DEFAULT_AUTH_AUDIENCE,
+  DEFAULT_AUTH_ISSUER,
+  DEV_AUTH_JWT_SECRET,
+} from './auth/token-verifier';
 import { IntVariable } from './config-decorators';
+
+/** In production: a token verifier is configured, and it is not the development secret. */
+function VerifierInProduction(): PropertyDecorator {
+  return ValidateBy({
+    name: 'verifierInProduction',
+    validator: {
+      validate: (_value, args) =>
+        productionVerifierProblem(args?.object as BaseConfig) === undefined,
+      defaultMessage: (args) => productionVerifierProblem(args?.object as BaseConfig) ?? '',
+    },
+  });
+}
+
+function productionVerifierProblem(config: BaseConfig): string | undefined {
+  if (config.NODE_ENV !== 'production') return undefined;
+  if (config.AUTH_JWT_SECRET === DEV_AUTH_JWT_SECRET)
+    return 'AUTH_JWT_SECRET is the development secret: set your own, or AUTH_JWKS_URL, in production';
+  if (!config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL)
+    return 'AUTH_JWKS_URL or AUTH_JWT_SECRET must be set in production';
+  return undefined;
+}
 
 /**
  * Variables every app reads. Each app's config extends this with its own. Validation reports the
  * decorator nearest the property first, so the type check sits last.
  */
 export class BaseConfig {
+  /** `production` refuses development secrets and defaults. */
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'], {
+    message: 'NODE_ENV must be development, test or production',
+  })
+  NODE_ENV = 'development';
+
   @IntVariable('PORT', 1, 65535)
   PORT: number;
+
+  /** Serves /metrics on a port of its own instead of the app port (production: never public). */
+  @IntVariable('METRICS_PORT', 1, 65535)
+  METRICS_PORT?: number = undefined;
+
+  /** HS256 secret of the bearer tokens (development and tests); the development one outside production. */
+  @VerifierInProduction()
+  @IsOptional()
+  @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters' })
+  @IsString()
+  AUTH_JWT_SECRET?: string = undefined;
+
+  /** The identity provider's JWKS (RS256/ES256); takes precedence over AUTH_JWT_SECRET. */
+  @IsOptional()
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'] },
+    { message: 'AUTH_JWKS_URL must be an http(s) URL' },
+  )
+  AUTH_JWKS_URL?: string = undefined;
+
+  @IsOptional()
+  @IsString({ message: 'AUTH_ISSUER must be a string' })
+  AUTH_ISSUER = DEFAULT_AUTH_ISSUER;
+
+  @IsOptional()
+  @IsString({ message: 'AUTH_AUDIENCE must be a string' })
+  AUTH_AUDIENCE = DEFAULT_AUTH_AUDIENCE;
+
+  /** How long an Idempotency-Key answers its first request (24 h). */
+  @IntVariable('IDEMPOTENCY_KEY_TTL_MS', 1000)
+  IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
 
   @IsOptional()
   @IsString({ message: 'HTTP_HOST must be a host name or address' })

@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { NatsHealthIndicator } from '@lib/messaging';
+import { Public } from './auth/auth.decorators';
 
 @Controller('health')
+@Public('probes of the orchestrator; they reveal up or down, nothing else')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

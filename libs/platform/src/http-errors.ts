@@ -17,6 +17,8 @@ import { describeErrors } from '@lib/contracts';
 export abstract class DomainError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;
+  /** Response headers that belong to the answer, e.g. `WWW-Authenticate` on a 401. */
+  readonly headers?: Record<string, string>;
 }
 
 /** Bad input that validation or a handler caught: 400 `REQUEST.INVALID`, naming the problem. */
@@ -30,9 +32,9 @@ export class DomainErrorFilter implements ExceptionFilter {
   catch(error: DomainError, host: ArgumentsHost): Observable<never> | void {
     // In an event handler the transport decides what the error means (retry or dead-letter).
     if (host.getType() !== 'http') return throwError(() => error);
-    host
-      .switchToHttp()
-      .getResponse<Response>()
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error.headers) response.set(error.headers);
+    response
       .status(error.status)
       .json({ statusCode: error.status, code: error.code, message: error.message });
   }

@@ -1,11 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS, MessagingModule } from '@lib/messaging';
 import { AppDataSourceOptions, PersistenceModule } from '@lib/persistence';
+import { AuditRecord } from './audit/audit-record.entity';
+import { AuditController } from './audit/audit.controller';
+import { AuditLog } from './audit/audit-log';
+import { AuthGuard } from './auth/auth.guard';
+import { MetricsController } from './auth/metrics.controller';
+import { TokenVerifier, tokenVerifierOptions } from './auth/token-verifier';
 import { BaseConfig } from './base.config';
+import { EdgeTables1764800000000 } from './edge-tables.migration';
 import { HealthController } from './health.controller';
+import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempotent-requests';
 
 /** An app's own tables: its schema and the entities and migrations in it. */
 export interface AppPersistence {
@@ -31,15 +40,20 @@ export function appDataSourceOptions(
   return {
     url,
     schema: persistence.schema,
-    entities: [...MESSAGING_ENTITIES, ...(persistence.entities ?? [])],
-    migrations: [...MESSAGING_MIGRATIONS, ...(persistence.migrations ?? [])],
+    entities: [...MESSAGING_ENTITIES, AuditRecord, ...(persistence.entities ?? [])],
+    migrations: [
+      ...MESSAGING_MIGRATIONS,
+      ...(persistence.migrations ?? []),
+      EdgeTables1764800000000,
+    ],
     poolSize,
   };
 }
 
 /**
  * Everything an app needs besides its features: its Postgres schema (migrated at boot), NATS with
- * the JetStream transport, outbox and inbox, /health and /metrics.
+ * the JetStream transport, outbox and inbox, /health and /metrics, bearer-token authentication on
+ * every other route, the audit trail and Idempotency-Key handling.
  */
 @Module({})
 export class PlatformModule {
@@ -50,6 +64,7 @@ export class PlatformModule {
       imports: [
         PrometheusModule.register({
           path: '/metrics',
+          controller: MetricsController,
           // Several apps may share one process in e2e suites: default metrics register once.
           defaultMetrics: { enabled: !register.getSingleMetric('process_cpu_user_seconds_total') },
           defaultLabels: { service: options.service },
@@ -71,7 +86,18 @@ export class PlatformModule {
           worker: options.worker ?? true,
         }),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, AuditController],
+      providers: [
+        {
+          provide: TokenVerifier,
+          useFactory: () => new TokenVerifier(tokenVerifierOptions(config)),
+        },
+        { provide: IDEMPOTENCY_KEY_TTL, useValue: config.IDEMPOTENCY_KEY_TTL_MS },
+        AuditLog,
+        IdempotentRequests,
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+      exports: [AuditLog, IdempotentRequests],
     };
   }
 }

@@ -82,10 +82,21 @@ function platformLogger(service: string, config: BaseConfig): PinoNestLogger {
   return new PinoNestLogger(createLogger(service, config.LOG_LEVEL as LogLevel));
 }
 
-/** Every request carries a correlation id: the caller's `X-Correlation-Id` or a new one. */
+/** A caller's id header is taken when it is short and printable; otherwise a new one is made. */
+const ID_HEADER = /^[\x21-\x7e]{1,100}$/;
+
+/**
+ * Every request carries a correlation id (the caller's `X-Correlation-Id` or a new one) and a
+ * request id (`X-Request-Id`, likewise), both returned and in every log line and audit record.
+ */
 function correlate(req: Request, res: Response, next: NextFunction): void {
-  const header = req.header('x-correlation-id');
-  const correlationId = header && header.length <= 100 ? header : randomUUID();
+  const idFrom = (name: string) => {
+    const header = req.header(name);
+    return header && ID_HEADER.test(header) ? header : randomUUID();
+  };
+  const correlationId = idFrom('x-correlation-id');
+  const requestId = idFrom('x-request-id');
   res.setHeader('X-Correlation-Id', correlationId);
-  withLogContext({ correlationId }, next);
+  res.setHeader('X-Request-Id', requestId);
+  withLogContext({ correlationId, requestId }, next);
 }

@@ -1,0 +1,29 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Request } from 'express';
+import { Permission } from './permissions';
+import { Principal } from './principal';
+
+export const REQUIRES_METADATA = 'auth:requires';
+export const PUBLIC_METADATA = 'auth:public';
+
+/** The permission a route requires of the bearer token's roles. */
+export const Requires = (permission: Permission) => SetMetadata(REQUIRES_METADATA, permission);
+
+/**
+ * A route anyone may call, with the reason it needs no token (health probes, metrics, a webhook
+ * that carries its own signature). A route with neither this nor `@Requires` answers 403.
+ */
+export const Public = (reason: string) => SetMetadata(PUBLIC_METADATA, reason);
+
+export interface AuthenticatedRequest extends Request {
+  principal?: Principal;
+}
+
+/** The verified caller of a `@Requires` route. */
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (!principal) throw new Error('CurrentPrincipal on a route without @Requires');
+    return principal;
+  },
+);

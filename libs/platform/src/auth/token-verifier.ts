@@ -11,6 +11,8 @@ export interface TokenVerifierOptions {
   jwtSecret?: string;
   /** JWKS of the identity provider (RS256/ES256): the production path. */
   jwksUrl?: string;
+  /** Least time between two fetches of the JWKS (jose's default, 30 s, unless given). */
+  jwksCooldownMs?: number;
   issuer: string;
   audience: string;
 }
@@ -57,7 +59,9 @@ export class TokenVerifier {
   constructor(private readonly options: TokenVerifierOptions) {
     if (options.jwksUrl) {
       // jose caches the key set and refetches it (rate-limited) when a token names an unknown key.
-      this.key = createRemoteJWKSet(new URL(options.jwksUrl));
+      this.key = createRemoteJWKSet(new URL(options.jwksUrl), {
+        cooldownDuration: options.jwksCooldownMs,
+      });
       this.algorithms = ['RS256', 'ES256'];
     } else if (options.jwtSecret) {
       this.key = new TextEncoder().encode(options.jwtSecret);

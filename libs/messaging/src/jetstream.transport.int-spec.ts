@@ -19,10 +19,12 @@ import { DeadLetter } from './dead-letters';
 import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
+import { durableName } from './stream-setup';
 
 const SCHEMA = 'messaging_transport_test';
 const SERVICE = 'probe';
 const MAX_DELIVER = 3;
+const ACK_WAIT_MS = 1500;
 
 describe('JetStream transport', () => {
   let nats: TestNatsServer;
@@ -33,7 +35,11 @@ describe('JetStream transport', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     await freshSchema(SCHEMA);
-    const config = testConfig(BaseConfig, nats.url, { NATS_MAX_DELIVER: String(MAX_DELIVER) });
+    const config = testConfig(BaseConfig, nats.url, {
+      NATS_MAX_DELIVER: String(MAX_DELIVER),
+      // Short, so a message the server would redeliver comes back within a test.
+      NATS_ACK_WAIT_MS: String(ACK_WAIT_MS),
+    });
     app = await startPlatformApp(ProbeModule.forRoot(SERVICE, SCHEMA, config), SERVICE, config);
     await query(EFFECTS_TABLE_SQL(SCHEMA));
     probe = app.get(Probe);
@@ -154,6 +160,16 @@ describe('JetStream transport', () => {
     });
     expect(probe.of('PERMANENT-1')).toHaveLength(1);
   });
+
+  it('terminates so that the server never delivers the message again, on this server version', async () => {
+    const seq = await publish(lowStock('PERMANENT-2'));
+    await deadLetterFor(seq);
+    // Past two ack waits: a message the server did not take as terminated would be back by now.
+    await new Promise((resolve) => setTimeout(resolve, ACK_WAIT_MS * 2 + 500));
+    expect(probe.of('PERMANENT-2')).toHaveLength(1);
+    const consumer = durableName(SERVICE, InventoryLowStockV1.subject);
+    expect((await client.jsm.consumers.info('INVENTORY', consumer)).num_ack_pending).toBe(0);
+  }, 30_000);
 
   it('dead-letters an invalid payload without calling the handler', async () => {
     const event = lowStock('INVALID-1');

@@ -207,9 +207,18 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       message.nak(retryDelayMs(message.info.deliveryCount, this.options));
       return 'nak';
     }
-    message.term(reason.slice(0, 200));
+    // The reason is kept in the dead letter: servers before 2.10 take only a bare +TERM and
+    // redeliver a message terminated with a reason until max_deliver.
+    if (termTakesReason(this.nats.nc.info?.version)) message.term(reason.slice(0, 200));
+    else message.term();
     return 'term';
   }
+}
+
+/** Whether a nats-server of this version honours `+TERM <reason>` (2.10 and later). */
+export function termTakesReason(version: string | undefined): boolean {
+  const [major = 0, minor = 0] = (version ?? '').split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
 }
 
 /**

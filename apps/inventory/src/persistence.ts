@@ -1,5 +1,6 @@
 import { AppPersistence } from '@lib/platform';
 import { InventoryTables1764000000000 } from './migrations/1764000000000-inventory-tables';
+import { ProductTenancy1764900000000 } from './migrations/1764900000000-product-tenancy';
 import { Product } from './products/product.entity';
 import { ReservationLine } from './reservations/reservation-line.entity';
 import { Reservation } from './reservations/reservation.entity';
@@ -8,5 +9,5 @@ import { Reservation } from './reservations/reservation.entity';
 export const inventoryPersistence: AppPersistence = {
   schema: 'inventory',
   entities: [Product, Reservation, ReservationLine],
-  migrations: [InventoryTables1764000000000],
+  migrations: [InventoryTables1764000000000, ProductTenancy1764900000000],
 };

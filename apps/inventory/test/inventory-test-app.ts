@@ -8,16 +8,28 @@ import {
   OrderCreatedV1Payload,
   OrderLineV1,
 } from '@lib/contracts';
-import { NatsClient } from '@lib/messaging';
+import { DeadLetter, NatsClient } from '@lib/messaging';
 import { freshSchema } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
 import { publishEvent } from '../../../tests/harness/events';
+import { bearer } from '../../../tests/harness/tokens';
 import { ProductView } from '../src/products/products.service';
+import { ReservationView } from '../src/reservations/reservations.service';
 import { InventoryConfig } from '../src/config';
 import { InventoryModule } from '../src/inventory.module';
+
+/** The tenant of the orders `orderCreated` makes and of the products the suites stock. */
+export const TENANT = 'tenant-1';
+
+/** Request headers that carry a bearer token. */
+export type Caller = { authorization: string };
+
+/** A merchant of a tenant: who stocks its products. */
+export const merchantOf = (tenantId: string): Promise<Caller> =>
+  bearer(`merchant-of-${tenantId}`, ['merchant'], tenantId);
 
 /** What an inventory suite drives: the app on a schema of its own, with a private NATS server. */
 export interface InventoryTestApp {
@@ -32,8 +44,14 @@ export interface InventoryTestApp {
   /** Every event inventory published about this order. */
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
   inventoryEvents(): Promise<EventEnvelope[]>;
-  putProduct(sku: string, fields?: Partial<ProductFields>): request.Test;
-  product(sku: string): Promise<ProductView>;
+  /** Every message the app dead-lettered. */
+  deadLetters(): Promise<DeadLetter[]>;
+  /** PUTs a product as `as`: the merchant of TENANT unless given. */
+  putProduct(sku: string, fields?: Partial<ProductFields>, as?: Caller): request.Test;
+  /** Reads a product as `as`: the merchant of TENANT unless given. */
+  product(sku: string, as?: Caller): Promise<ProductView>;
+  /** Lists an order's reservations as `as`: an operator of TENANT unless given. */
+  reservations(orderId: string, as?: Caller): Promise<ReservationView[]>;
   close(): Promise<void>;
 }
 
@@ -57,6 +75,8 @@ export async function startInventoryTestApp(
   const http = () => request(app.getHttpServer());
   const inventoryEvents = async () =>
     (await readStream(client.jsm, 'INVENTORY')).map((message) => message.body);
+  const merchant = await merchantOf(TENANT);
+  const operator = await bearer('operator-of-tenant-1', ['operator'], TENANT);
 
   return {
     app,
@@ -70,9 +90,13 @@ export async function startInventoryTestApp(
       );
     },
     inventoryEvents,
-    putProduct(sku, fields = {}) {
+    async deadLetters() {
+      return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);
+    },
+    putProduct(sku, fields = {}, as = merchant) {
       return http()
         .put(`/inventory/products/${sku}`)
+        .set(as)
         .send({
           name: `Product ${sku}`,
           priceMinor: 1000,
@@ -82,8 +106,17 @@ export async function startInventoryTestApp(
           ...fields,
         });
     },
-    async product(sku) {
-      return (await http().get(`/inventory/products/${sku}`).expect(200)).body as ProductView;
+    async product(sku, as = merchant) {
+      const response = await http().get(`/inventory/products/${sku}`).set(as).expect(200);
+      return response.body as ProductView;
+    },
+    async reservations(orderId, as = operator) {
+      const response = await http()
+        .get('/inventory/reservations')
+        .set(as)
+        .query({ orderId })
+        .expect(200);
+      return response.body as ReservationView[];
     },
     async close() {
       await app.close();
@@ -92,15 +125,16 @@ export async function startInventoryTestApp(
   };
 }
 
-/** An order.created as the order app publishes it: its own conversation and saga. */
+/** An order.created as the order app publishes it: its own conversation and saga, in a tenant. */
 export function orderCreated(
   items: OrderLineV1[],
   currency = 'EUR',
+  tenantId = TENANT,
 ): EventEnvelope<OrderCreatedV1Payload> {
   const orderId = randomUUID();
   return createEvent(
     OrderCreatedV1,
     { orderId, customerId: 'customer-1', currency, items },
-    { correlationId: orderId, sagaId: randomUUID(), tenantId: 'tenant-1' },
+    { correlationId: orderId, sagaId: randomUUID(), tenantId },
   );
 }

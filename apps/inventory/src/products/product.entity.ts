@@ -4,6 +4,7 @@ import { StockLevels } from './product';
 
 @Entity({ name: 'products' })
 export class Product implements StockLevels {
+  @PrimaryColumn({ name: 'tenant_id', type: 'text' }) tenantId: string;
   @PrimaryColumn({ type: 'text' }) sku: string;
   @Column({ type: 'text' }) name: string;
   @Column({ name: 'price_minor', type: 'bigint', transformer: BIGINT_AS_NUMBER })

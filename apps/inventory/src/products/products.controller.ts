@@ -1,5 +1,12 @@
 import { Body, Controller, Get, Param, Put, UsePipes } from '@nestjs/common';
-import { StrictValidationPipe } from '@lib/platform';
+import {
+  CurrentPrincipal,
+  IdempotencyKey,
+  IdempotencyScope,
+  Principal,
+  Requires,
+  StrictValidationPipe,
+} from '@lib/platform';
 import { ProductsService, ProductView } from './products.service';
 import { ProductSkuParam, PutProductRequest } from './put-product.request';
 
@@ -9,12 +16,22 @@ export class ProductsController {
   constructor(private readonly products: ProductsService) {}
 
   @Put(':sku')
-  put(@Param() { sku }: ProductSkuParam, @Body() request: PutProductRequest): Promise<ProductView> {
-    return this.products.put(sku, request);
+  @Requires('products:write')
+  put(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { sku }: ProductSkuParam,
+    @Body() request: PutProductRequest,
+    @IdempotencyKey() key?: IdempotencyScope,
+  ): Promise<ProductView> {
+    return this.products.put(principal, sku, request, key);
   }
 
   @Get(':sku')
-  find(@Param() { sku }: ProductSkuParam): Promise<ProductView> {
-    return this.products.find(sku);
+  @Requires('products:read')
+  find(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { sku }: ProductSkuParam,
+  ): Promise<ProductView> {
+    return this.products.find(principal.tenantId, sku);
   }
 }

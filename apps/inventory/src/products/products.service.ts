@@ -1,9 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { Outbox } from '@lib/messaging';
 import { WriteSet } from '@lib/persistence';
 import { currentLogContext } from '@lib/observability';
+import {
+  auditEntry,
+  AuditLog,
+  IdempotencyScope,
+  IdempotentRequests,
+  Principal,
+} from '@lib/platform';
 import { recordPublished } from '../inventory.metrics';
 import { Product } from './product.entity';
 import { ProductNotFoundError, StockBelowReservedError } from './product.errors';
@@ -21,6 +28,18 @@ export interface ProductView {
   lowStockThreshold: number;
 }
 
+/** A product in its audit record, before and after a PUT. */
+interface AuditedProduct {
+  name: string;
+  priceMinor: number;
+  currency: string;
+  /** On hand: what a PUT sets. */
+  stock: number;
+  available: number;
+  lowStockThreshold: number;
+}
+
+/** The products of the principal's tenant: another tenant's product of the same SKU is not there. */
 @Injectable()
 export class ProductsService {
   private readonly logger = new Logger(ProductsService.name);
@@ -29,54 +48,92 @@ export class ProductsService {
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
     private readonly stock: StockLedger,
+    private readonly audit: AuditLog,
+    private readonly idempotent: IdempotentRequests,
   ) {}
 
   /**
-   * Creates or replaces a product. `stock` is what is on hand: the units reserved stay reserved and
-   * the rest is available, so stock cannot go below what is reserved.
+   * Creates or replaces a product of the principal's tenant, once per Idempotency-Key. `stock` is
+   * what is on hand: the units reserved stay reserved and the rest is available, so stock cannot go
+   * below what is reserved.
    */
-  async put(sku: string, request: PutProductRequest): Promise<ProductView> {
-    const { stock, ...catalogue } = request;
-    let alerts: EventEnvelope[] = [];
-    const product = await this.dataSource.transaction(async (manager) => {
-      // Insert if missing, then lock: two PUTs creating one SKU serialise instead of one failing.
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(Product)
-        .values({
-          sku,
-          ...catalogue,
-          available: 0,
-          reserved: 0,
-          committed: 0,
-          lowStockAlerted: false,
-        })
-        .orIgnore()
-        .execute();
-      const [product] = await this.stock.lock(manager, [sku]);
-      if (!product) throw new Error(`product ${sku} was not created`);
-      if (stock < product.reserved) throw new StockBelowReservedError(sku, stock, product.reserved);
-      Object.assign(product, catalogue, { available: stock - product.reserved });
-      // An alert raised by a PUT belongs to the HTTP request's conversation.
-      alerts = this.stock.alerts([product], { correlationId: currentLogContext()?.correlationId });
-      await this.outbox.addTo(this.stock.write([product], new WriteSet()), alerts).run(manager);
-      return product;
+  async put(
+    principal: Principal,
+    sku: string,
+    request: PutProductRequest,
+    key?: IdempotencyScope,
+  ): Promise<ProductView> {
+    // Set only when this request did the work: a retry answered from the key published nothing.
+    let stocked: { product: LockedProduct; alerts: EventEnvelope[] } | undefined;
+    const view = await this.idempotent.run(key, { sku, ...request }, async (manager) => {
+      stocked = await this.stockProduct(manager, principal, sku, request);
+      return productView(stocked.product);
     });
-    recordPublished(alerts);
-    this.logger.log({
-      msg: 'product stocked',
-      sku,
-      available: product.available,
-      reserved: product.reserved,
-    });
+    if (stocked) {
+      const { product, alerts } = stocked;
+      recordPublished(alerts);
+      this.logger.log({
+        msg: 'product stocked',
+        tenantId: product.tenantId,
+        sku,
+        available: product.available,
+        reserved: product.reserved,
+      });
+    }
+    return view;
+  }
+
+  async find(tenantId: string, sku: string): Promise<ProductView> {
+    const product = await this.dataSource.getRepository(Product).findOneBy({ tenantId, sku });
+    if (!product) throw new ProductNotFoundError(sku);
     return productView(product);
   }
 
-  async find(sku: string): Promise<ProductView> {
-    const product = await this.dataSource.getRepository(Product).findOneBy({ sku });
-    if (!product) throw new ProductNotFoundError(sku);
-    return productView(product);
+  /** The product written with its alerts and its audit record, in the caller's transaction. */
+  private async stockProduct(
+    manager: EntityManager,
+    principal: Principal,
+    sku: string,
+    request: PutProductRequest,
+  ): Promise<{ product: LockedProduct; alerts: EventEnvelope[] }> {
+    const { tenantId } = principal;
+    const { stock, ...catalogue } = request;
+    // Insert if missing, then lock: two PUTs creating one SKU serialise instead of one failing.
+    const inserted = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Product)
+      .values({
+        tenantId,
+        sku,
+        ...catalogue,
+        available: 0,
+        reserved: 0,
+        committed: 0,
+        lowStockAlerted: false,
+      })
+      .orIgnore()
+      .returning('sku')
+      .execute();
+    const created = (inserted.raw as unknown[]).length > 0;
+    const [product] = await this.stock.lock(manager, [{ tenantId, sku }]);
+    if (!product) throw new Error(`product ${sku} of ${tenantId} was not created`);
+    if (stock < product.reserved) throw new StockBelowReservedError(sku, stock, product.reserved);
+    const before = created ? null : audited(product);
+    Object.assign(product, catalogue, { available: stock - product.reserved });
+    // An alert raised by a PUT belongs to the HTTP request's conversation.
+    const alerts = this.stock.alerts([product], {
+      correlationId: currentLogContext()?.correlationId,
+    });
+    const record = auditEntry(
+      principal,
+      created ? 'product.create' : 'product.update',
+      { type: 'product', id: sku },
+      { details: { before, after: audited(product) } },
+    );
+    const writes = this.audit.addTo(this.stock.write([product], new WriteSet()), [record]);
+    await this.outbox.addTo(writes, alerts).run(manager);
+    return { product, alerts };
   }
 }
 
@@ -84,4 +141,9 @@ function productView(product: LockedProduct): ProductView {
   const { sku, name, priceMinor, currency, available, reserved, committed, lowStockThreshold } =
     product;
   return { sku, name, priceMinor, currency, available, reserved, committed, lowStockThreshold };
+}
+
+function audited(product: LockedProduct): AuditedProduct {
+  const { name, priceMinor, currency, available, reserved, lowStockThreshold } = product;
+  return { name, priceMinor, currency, stock: available + reserved, available, lowStockThreshold };
 }

@@ -10,8 +10,10 @@ import {
 import { eventually } from '../../../../tests/harness/wait';
 import {
   InventoryTestApp,
+  merchantOf,
   orderCreated,
   startInventoryTestApp,
+  TENANT,
 } from '../../test/inventory-test-app';
 import { ReservationCleaner } from './reservation-cleaner';
 
@@ -87,8 +89,7 @@ describe('reservation cleaner', () => {
       reserved: 0,
       committed: 0,
     });
-    const { body } = await inventory.http().get('/inventory/reservations').query({ orderId });
-    expect(body).toEqual([
+    expect(await inventory.reservations(orderId)).toEqual([
       expect.objectContaining({ status: 'EXPIRED', releasedReason: 'expired' }),
     ]);
 
@@ -132,4 +133,32 @@ describe('reservation cleaner', () => {
       committed: 0,
     });
   }, 60_000);
+
+  it('gives each tenant’s units back to its own product of the SKU', async () => {
+    const otherTenant = 'tenant-b';
+    const otherMerchant = await merchantOf(otherTenant);
+    await inventory.putProduct('TWIN-1', { stock: 5 }).expect(200);
+    await inventory.putProduct('TWIN-1', { stock: 8 }, otherMerchant).expect(200);
+    const ours = orderCreated([{ sku: 'TWIN-1', quantity: 2 }]);
+    const theirs = orderCreated([{ sku: 'TWIN-1', quantity: 6 }], 'EUR', otherTenant);
+    await reserveAll([ours, theirs]);
+    expect(await inventory.product('TWIN-1')).toMatchObject({ available: 3, reserved: 2 });
+    expect(await inventory.product('TWIN-1', otherMerchant)).toMatchObject({
+      available: 2,
+      reserved: 6,
+    });
+
+    expect(await cleaner.expireDue()).toBe(2);
+
+    const released = await releases([ours.payload.orderId, theirs.payload.orderId]);
+    expect(Object.fromEntries(released.map((e) => [e.payload.orderId, e.tenantId]))).toEqual({
+      [ours.payload.orderId]: TENANT,
+      [theirs.payload.orderId]: otherTenant,
+    });
+    expect(await inventory.product('TWIN-1')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await inventory.product('TWIN-1', otherMerchant)).toMatchObject({
+      available: 8,
+      reserved: 0,
+    });
+  });
 });

@@ -5,6 +5,8 @@ import { Reservation } from './reservation.entity';
 @Entity({ name: 'reservation_lines' })
 export class ReservationLine {
   @PrimaryColumn({ name: 'reservation_id', type: 'uuid' }) reservationId: string;
+  /** With `sku`, the key of the product the line holds. */
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
   @PrimaryColumn({ type: 'text' }) sku: string;
   @Column({ type: 'integer' }) quantity: number;
   /** The catalogue price when the stock was reserved. */

@@ -26,7 +26,7 @@ export class Reservation {
   /** The conversation of the order, for the events the cleaner publishes with no event as cause. */
   @Column({ name: 'correlation_id', type: 'text' }) correlationId: string;
   @Column({ name: 'saga_id', type: 'text', nullable: true }) sagaId: string | null;
-  @Column({ name: 'tenant_id', type: 'text', nullable: true }) tenantId: string | null;
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
   @OneToMany(() => ReservationLine, (line) => line.reservation) lines: ReservationLine[];

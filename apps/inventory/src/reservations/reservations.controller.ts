@@ -1,5 +1,5 @@
 import { Controller, Get, Query, UsePipes } from '@nestjs/common';
-import { StrictValidationPipe } from '@lib/platform';
+import { CurrentPrincipal, Principal, Requires, StrictValidationPipe } from '@lib/platform';
 import { ListReservationsRequest } from './list-reservations.request';
 import { ReservationsService, ReservationView } from './reservations.service';
 
@@ -10,7 +10,11 @@ export class ReservationsController {
 
   /** At most one per order: one reservation, or the tombstone of an order cancelled first. */
   @Get()
-  list(@Query() { orderId }: ListReservationsRequest): Promise<ReservationView[]> {
-    return this.reservations.findByOrder(orderId);
+  @Requires('reservations:read')
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() { orderId }: ListReservationsRequest,
+  ): Promise<ReservationView[]> {
+    return this.reservations.findByOrder(principal.tenantId, orderId);
   }
 }

@@ -16,8 +16,9 @@ import {
 } from '@lib/contracts';
 import { Outbox, PermanentEventError } from '@lib/messaging';
 import { queryPrepared, WriteSet } from '@lib/persistence';
+import { DEFAULT_TENANT } from '@lib/platform';
 import { InventoryConfig } from '../config';
-import { LockedProduct, StockLedger } from '../products/stock.ledger';
+import { LockedProduct, StockLedger, StockLine } from '../products/stock.ledger';
 import { decideReservation, STATUS_AFTER_RELEASE } from './reservation';
 import { ReservationLine } from './reservation-line.entity';
 import { Reservation } from './reservation.entity';
@@ -56,55 +57,60 @@ export class ReservationsService {
     };
     this.lockedColumns = `r.id, r.order_id AS "orderId", r.status,
       r.correlation_id AS "correlationId", r.saga_id AS "sagaId", r.tenant_id AS "tenantId",
-      coalesce((SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity))
+      coalesce((SELECT json_agg(
+          json_build_object('tenantId', l.tenant_id, 'sku', l.sku, 'quantity', l.quantity))
         FROM ${this.tables.lines} l WHERE l.reservation_id = r.id), '[]') AS lines`;
   }
 
   /**
    * order.created, for a batch of orders in one transaction: each order in turn gets every line at
-   * its catalogue price, or nothing and the missing lines. An order that already has a reservation
-   * (or a tombstone) gets nothing.
+   * its tenant's catalogue price, or nothing and the missing lines. An order that already has a
+   * reservation (or a tombstone) gets nothing.
    */
   async reserve(
     manager: EntityManager,
     events: EventEnvelope<OrderCreatedV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const existing = await this.lockFor(
-      manager,
-      events.map((event) => event.payload.orderId),
-    );
-    for (const { orderId, status } of existing) {
+    const existing = await this.lockFor(manager, events);
+    for (const { orderId, status } of existing.values()) {
       this.logger.log({
         msg: 'order already has a reservation, nothing reserved',
         orderId,
         status,
       });
     }
-    const taken = new Set(existing.map((reservation) => reservation.orderId));
-    const fresh = events.filter((event) => !taken.has(event.payload.orderId));
+    const fresh = events.filter((event) => !existing.has(event.payload.orderId));
     if (fresh.length === 0) return [];
+    // One lock for the whole batch, whatever tenants its orders are of.
     const products = await this.stock.lock(
       manager,
-      fresh.flatMap((event) => event.payload.items.map((item) => item.sku)),
+      fresh.flatMap((event) =>
+        event.payload.items.map(({ sku }) => ({ tenantId: tenantOf(event), sku })),
+      ),
     );
     const writes = new WriteSet();
     const reservations: NewReservation[] = [];
     const published: EventEnvelope[] = [];
     for (const event of fresh) {
       const { orderId, currency, items } = event.payload;
-      // Decided against the stock the orders before it in the batch left.
-      const decision = decideReservation(items, currency, products);
+      const tenantId = tenantOf(event);
+      const origin = { cause: event, tenantId };
+      // Decided against the stock the orders before it in the batch left; another tenant's
+      // product of the same SKU is not in the catalogue.
+      const catalogue = products.filter((product) => product.tenantId === tenantId);
+      const decision = decideReservation(items, currency, catalogue);
       if (decision.kind === 'out-of-stock') {
         const { missing } = decision;
-        this.logger.log({ msg: 'out of stock', orderId, missing });
-        published.push(createEvent(InventoryOutOfStockV1, { orderId, missing }, { cause: event }));
+        this.logger.log({ msg: 'out of stock', orderId, tenantId, missing });
+        published.push(createEvent(InventoryOutOfStockV1, { orderId, missing }, origin));
         continue;
       }
       const { lines, totalMinor } = decision;
       if (!Number.isSafeInteger(totalMinor)) {
         throw new PermanentEventError(`order ${orderId} costs more than a JSON number can hold`);
       }
-      const alerts = this.stock.move(products, lines, 'reserve', { cause: event });
+      const held = lines.map((line) => ({ ...line, tenantId }));
+      const alerts = this.stock.move(products, held, 'reserve', origin);
       const reservationId = randomUUID();
       const expiresAt = new Date(Date.now() + this.config.RESERVATION_TTL_MS);
       reservations.push({
@@ -114,7 +120,7 @@ export class ReservationsService {
         currency,
         totalMinor,
         expiresAt,
-        lines,
+        lines: held,
         cause: event,
       });
       this.logger.log({ msg: 'stock reserved', orderId, reservationId, totalMinor });
@@ -129,7 +135,7 @@ export class ReservationsService {
             currency,
             expiresAt: expiresAt.toISOString(),
           },
-          { cause: event },
+          origin,
         ),
         ...alerts,
       );
@@ -148,7 +154,7 @@ export class ReservationsService {
     manager: EntityManager,
     events: EventEnvelope<OrderCancelledV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const found = byOrder(await this.lockFor(manager, ordersOf(events)));
+    const found = await this.lockFor(manager, events);
     const releasing: HeldReservation[] = [];
     const tombstones: NewReservation[] = [];
     for (const event of events) {
@@ -190,7 +196,7 @@ export class ReservationsService {
     manager: EntityManager,
     events: EventEnvelope<OrderConfirmedV1Payload>[],
   ): Promise<EventEnvelope[]> {
-    const found = byOrder(await this.lockFor(manager, ordersOf(events)));
+    const found = await this.lockFor(manager, events);
     const committing: HeldReservation[] = [];
     for (const event of events) {
       const { orderId } = event.payload;
@@ -215,10 +221,11 @@ export class ReservationsService {
     const published: EventEnvelope[] = [];
     for (const { reservation, cause } of committing) {
       const { id: reservationId, orderId } = reservation;
-      const alerts = this.stock.move(products, reservation.lines, 'commit', { cause });
+      const origin = originOf(reservation, cause);
+      const alerts = this.stock.move(products, reservation.lines, 'commit', origin);
       this.logger.log({ msg: 'reservation committed', orderId, reservationId });
       published.push(
-        createEvent(InventoryCommittedV1, { orderId, reservationId }, { cause }),
+        createEvent(InventoryCommittedV1, { orderId, reservationId }, origin),
         ...alerts,
       );
     }
@@ -231,9 +238,9 @@ export class ReservationsService {
   }
 
   /**
-   * Gives the stock of locked, active reservations back and publishes inventory.released for each,
-   * together with `writes`. Without a cause (the cleaner) an event joins the conversation stored
-   * with its reservation.
+   * Gives the stock of locked, active reservations back to their tenants' products and publishes
+   * inventory.released for each, together with `writes`. Without a cause (the cleaner) an event
+   * joins the conversation stored with its reservation.
    */
   async release(
     manager: EntityManager,
@@ -244,8 +251,8 @@ export class ReservationsService {
     const products = await this.lockStockOf(manager, releasing);
     const published: EventEnvelope[] = [];
     for (const { reservation, cause } of releasing) {
-      const { id: reservationId, orderId, correlationId, sagaId } = reservation;
-      const origin = cause ? { cause } : storedOrigin(reservation);
+      const { id: reservationId, orderId, correlationId, sagaId, tenantId } = reservation;
+      const origin = originOf(reservation, cause);
       // A release only raises `available`: it can re-arm low-stock alerts but never raise one.
       this.stock.move(products, reservation.lines, 'release', origin);
       // Logged with the ids: the cleaner runs outside any event's log context.
@@ -256,6 +263,7 @@ export class ReservationsService {
         reason,
         correlationId,
         sagaId,
+        tenantId,
       });
       published.push(createEvent(InventoryReleasedV1, { orderId, reservationId, reason }, origin));
     }
@@ -272,8 +280,8 @@ export class ReservationsService {
   }
 
   /**
-   * Active reservations whose TTL has run out, with their lines, locked; those another instance
-   * holds are skipped, so no reservation expires twice.
+   * Active reservations whose TTL has run out, of every tenant, with their lines, locked; those
+   * another instance holds are skipped, so no reservation expires twice.
    */
   lockExpired(manager: EntityManager, limit: number): Promise<LockedReservation[]> {
     return queryPrepared(
@@ -285,9 +293,10 @@ export class ReservationsService {
     );
   }
 
-  async findByOrder(orderId: string): Promise<ReservationView[]> {
+  /** The tenant's reservation of an order: none when the order is another tenant's. */
+  async findByOrder(tenantId: string, orderId: string): Promise<ReservationView[]> {
     const reservations = await this.dataSource.getRepository(Reservation).find({
-      where: { orderId },
+      where: { tenantId, orderId },
       relations: { lines: true },
       order: { createdAt: 'ASC', lines: { sku: 'ASC' } },
     });
@@ -308,23 +317,39 @@ export class ReservationsService {
   }
 
   /**
-   * The reservations of these orders with their lines, locked in order id order: cancel, confirm
-   * and the cleaner take a reservation row first, so they apply one at a time and never deadlock.
+   * The reservations of these events' orders with their lines, locked in order id order: cancel,
+   * confirm and the cleaner take a reservation row first, so they apply one at a time and never
+   * deadlock. A reservation is its order's tenant's: an event of another tenant naming
+   * the order is refused (dead-lettered), never applied to it.
    */
-  private lockFor(manager: EntityManager, orderIds: string[]): Promise<LockedReservation[]> {
-    return queryPrepared(
+  private async lockFor(
+    manager: EntityManager,
+    events: OrderEvent[],
+  ): Promise<Map<string, LockedReservation>> {
+    const locked: LockedReservation[] = await queryPrepared(
       manager,
       `SELECT ${this.lockedColumns} FROM ${this.tables.reservations} r
         WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE OF r`,
-      [orderIds],
+      [events.map((event) => event.payload.orderId)],
     );
+    const found = new Map(locked.map((reservation) => [reservation.orderId, reservation]));
+    for (const event of events) {
+      const { orderId } = event.payload;
+      const reservation = found.get(orderId);
+      if (reservation && reservation.tenantId !== tenantOf(event)) {
+        throw new PermanentEventError(
+          `order ${orderId} of tenant ${reservation.tenantId} named by an event of ${tenantOf(event)}`,
+        );
+      }
+    }
+    return found;
   }
 
   /** The products the lines of these reservations hold, locked (see `StockLedger.lock`). */
   private lockStockOf(manager: EntityManager, held: HeldReservation[]): Promise<LockedProduct[]> {
     return this.stock.lock(
       manager,
-      held.flatMap(({ reservation }) => reservation.lines.map((line) => line.sku)),
+      held.flatMap(({ reservation }) => reservation.lines),
     );
   }
 
@@ -347,8 +372,10 @@ export class ReservationsService {
     );
     if (lines.length === 0) return writes;
     return writes.add(
-      (p) => `INSERT INTO ${this.tables.lines} (reservation_id, sku, quantity, unit_price_minor)
+      (p) => `INSERT INTO ${this.tables.lines}
+          (reservation_id, tenant_id, sku, quantity, unit_price_minor)
         SELECT * FROM unnest(${p.array(lines, (l) => l.reservationId, 'uuid')},
+          ${p.array(lines, (l) => l.tenantId, 'text')},
           ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')},
           ${p.array(lines, (l) => l.unitPriceMinor, 'bigint')})`,
     );
@@ -369,7 +396,7 @@ export class ReservationsService {
 export type LockedReservation = Pick<
   Reservation,
   'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId'
-> & { lines: { sku: string; quantity: number }[] };
+> & { lines: StockLine[] };
 
 /** A locked reservation and the event that acts on it (none when the cleaner expires it). */
 interface HeldReservation {
@@ -382,16 +409,15 @@ type NewReservation = Pick<
   Reservation,
   'id' | 'orderId' | 'status' | 'currency' | 'totalMinor' | 'expiresAt'
 > & {
-  lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+  lines: (StockLine & { unitPriceMinor: number })[];
   cause: EventEnvelope;
 };
 
-function ordersOf(events: EventEnvelope<{ orderId: string }>[]): string[] {
-  return events.map((event) => event.payload.orderId);
-}
+type OrderEvent = EventEnvelope<{ orderId: string }>;
 
-function byOrder(reservations: LockedReservation[]): Map<string, LockedReservation> {
-  return new Map(reservations.map((reservation) => [reservation.orderId, reservation]));
+/** The tenant an order event speaks for: the default one when it names none. */
+function tenantOf(event: EventEnvelope): string {
+  return event.tenantId ?? DEFAULT_TENANT;
 }
 
 /** Stored with the reservation, for the events the cleaner publishes with no event as cause. */
@@ -401,15 +427,15 @@ function conversationOf(
   return {
     correlationId: event.correlationId,
     sagaId: event.sagaId ?? null,
-    tenantId: event.tenantId ?? null,
+    tenantId: tenantOf(event),
   };
 }
 
-/** The conversation of the order.created that made the reservation. */
-function storedOrigin(reservation: LockedReservation): EventOrigin {
-  return {
-    correlationId: reservation.correlationId,
-    sagaId: reservation.sagaId ?? undefined,
-    tenantId: reservation.tenantId ?? undefined,
-  };
+/**
+ * Where an event about a reservation belongs: its cause's conversation, or without one (the
+ * cleaner) that of the order.created stored with it; always in the reservation's tenant.
+ */
+function originOf(reservation: LockedReservation, cause?: EventEnvelope): EventOrigin {
+  const { correlationId, sagaId, tenantId } = reservation;
+  return cause ? { cause, tenantId } : { correlationId, sagaId: sagaId ?? undefined, tenantId };
 }

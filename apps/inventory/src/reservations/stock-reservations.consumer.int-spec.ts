@@ -14,14 +14,16 @@ import {
   OrderCreatedV1Payload,
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
+import { asCustomer, asMerchant, asOperator, bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
 import { JetStreamContext } from '@lib/messaging';
-import { ReservationView } from './reservations.service';
 import { StockReservationsConsumer } from './stock-reservations.consumer';
 import {
   InventoryTestApp,
+  merchantOf,
   orderCreated,
   startInventoryTestApp,
+  TENANT,
 } from '../../test/inventory-test-app';
 
 const SCHEMA = 'inventory_reservations_test';
@@ -38,14 +40,7 @@ describe('stock reservations', () => {
     await inventory?.close();
   });
 
-  async function reservations(orderId: string): Promise<ReservationView[]> {
-    const response = await inventory
-      .http()
-      .get('/inventory/reservations')
-      .query({ orderId })
-      .expect(200);
-    return response.body as ReservationView[];
-  }
+  const reservations = (orderId: string) => inventory.reservations(orderId);
 
   /** Waits for the first event of this kind about the order. */
   function reply<P extends object>(
@@ -170,6 +165,7 @@ describe('stock reservations', () => {
     expect(released).toMatchObject({
       correlationId: first.correlationId,
       sagaId: first.sagaId,
+      tenantId: TENANT,
       payload: {
         orderId: first.payload.orderId,
         reservationId: reserved.payload.reservationId,
@@ -203,6 +199,7 @@ describe('stock reservations', () => {
     expect(alert).toMatchObject({
       causationId: crossing.eventId,
       correlationId: crossing.correlationId,
+      tenantId: TENANT,
       payload: { sku: 'DESK-1', available: 4, threshold: 5 },
     });
 
@@ -255,6 +252,7 @@ describe('stock reservations', () => {
     const committed = await reply(orderId, InventoryCommittedV1);
     expect(committed).toMatchObject({
       correlationId: created.correlationId,
+      tenantId: TENANT,
       payload: { orderId, reservationId: reserved.payload.reservationId },
     });
     expect(await inventory.product('PHONE-1')).toMatchObject({
@@ -377,6 +375,24 @@ describe('stock reservations', () => {
       expect(await inventory.product('BATCH-1')).toMatchObject({ available: 0, reserved: 2 });
     });
 
+    it('reserves the orders of two tenants in one batch, each from its own product', async () => {
+      const otherMerchant = await merchantOf('tenant-b');
+      await inventory.putProduct('BATCH-T', { stock: 1 }).expect(200);
+      await inventory.putProduct('BATCH-T', { stock: 3 }, otherMerchant).expect(200);
+      const ours = orderCreated([{ sku: 'BATCH-T', quantity: 1 }]);
+      const theirs = orderCreated([{ sku: 'BATCH-T', quantity: 3 }], 'EUR', 'tenant-b');
+      const { outcomes } = deliverTogether(consumer().orderCreated, [ours, theirs]);
+      expect((await outcomes).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+
+      expect((await reply(ours.payload.orderId, InventoryReservedV1)).tenantId).toBe(TENANT);
+      expect((await reply(theirs.payload.orderId, InventoryReservedV1)).tenantId).toBe('tenant-b');
+      expect(await inventory.product('BATCH-T')).toMatchObject({ available: 0, reserved: 1 });
+      expect(await inventory.product('BATCH-T', otherMerchant)).toMatchObject({
+        available: 0,
+        reserved: 3,
+      });
+    });
+
     it('applies the rest of a batch when one order fails, and fails only that one', async () => {
       await inventory.putProduct('BATCH-2', { stock: 10 }).expect(200);
       await inventory
@@ -478,7 +494,114 @@ describe('stock reservations', () => {
     expect(metrics).toMatch(/inventory_released_total\{[^}]*reason="cancelled"[^}]*\} [1-9]/);
   });
 
+  describe('tenancy', () => {
+    it('reserves from the products of the order’s tenant only', async () => {
+      const otherTenant = 'tenant-b';
+      const otherMerchant = await merchantOf(otherTenant);
+      await inventory.putProduct('ONLY-A-1', { stock: 5, lowStockThreshold: 4 }).expect(200);
+
+      // Tenant B has no such product: A's stock is not B's to sell.
+      const stranger = orderCreated([{ sku: 'ONLY-A-1', quantity: 2 }], 'EUR', otherTenant);
+      await inventory.publish(stranger);
+      const outOfStock = await reply(stranger.payload.orderId, InventoryOutOfStockV1);
+      expect(outOfStock).toMatchObject({
+        tenantId: otherTenant,
+        payload: { missing: [{ sku: 'ONLY-A-1', requested: 2, available: 0 }] },
+      });
+
+      // Once B stocks the SKU, B's order takes B's units and A's stay where they were.
+      await inventory
+        .putProduct('ONLY-A-1', { stock: 2, lowStockThreshold: 1 }, otherMerchant)
+        .expect(200);
+      const own = orderCreated([{ sku: 'ONLY-A-1', quantity: 2 }], 'EUR', otherTenant);
+      const reserved = await reserve(own);
+      expect(reserved.tenantId).toBe(otherTenant);
+      expect(await inventory.product('ONLY-A-1', otherMerchant)).toMatchObject({
+        available: 0,
+        reserved: 2,
+      });
+      expect(await inventory.product('ONLY-A-1')).toMatchObject({ available: 5, reserved: 0 });
+      // B's low-stock alert is B's; A never crossed its threshold.
+      const alerts = await lowStockAlerts('ONLY-A-1');
+      expect(alerts.map((alert) => alert.tenantId)).toEqual([otherTenant]);
+
+      // Each tenant's operator sees its own tenant's reservations only.
+      const otherOperator = await bearer('operator-b', ['operator'], otherTenant);
+      expect(await inventory.reservations(own.payload.orderId, otherOperator)).toEqual([
+        expect.objectContaining({ status: 'ACTIVE', totalMinor: 2000 }),
+      ]);
+      expect(await reservations(own.payload.orderId)).toEqual([]);
+
+      // Its release gives the units back to B's product.
+      await inventory.publish(cancelled(own));
+      await reply(own.payload.orderId, InventoryReleasedV1);
+      expect(await inventory.product('ONLY-A-1', otherMerchant)).toMatchObject({
+        available: 2,
+        reserved: 0,
+      });
+      expect(await inventory.product('ONLY-A-1')).toMatchObject({ available: 5, reserved: 0 });
+    });
+
+    it('reserves an order that names no tenant from the default tenant’s products', async () => {
+      await inventory.putProduct('DEFAULT-1', { stock: 3 }, await asMerchant()).expect(200);
+      const created = orderCreated([{ sku: 'DEFAULT-1', quantity: 1 }]);
+      delete created.tenantId;
+      const reserved = await reserve(created);
+      expect(reserved.tenantId).toBe('default');
+      expect(await inventory.product('DEFAULT-1', await asMerchant())).toMatchObject({
+        available: 2,
+        reserved: 1,
+      });
+      expect(await inventory.reservations(created.payload.orderId, await asOperator())).toEqual([
+        expect.objectContaining({ status: 'ACTIVE' }),
+      ]);
+    });
+
+    it('dead-letters an event of another tenant naming an order, and changes nothing', async () => {
+      await inventory.putProduct('GUARDED-1', { stock: 4 }).expect(200);
+      const created = orderCreated([{ sku: 'GUARDED-1', quantity: 3 }]);
+      const { orderId } = created.payload;
+      await reserve(created);
+      const forged = createEvent(
+        OrderCancelledV1,
+        { orderId, reason: 'customer' },
+        { cause: created, tenantId: 'tenant-b' },
+      );
+
+      await inventory.publish(forged);
+      // Refused at once, not retried: the transaction that would have released it rolled back.
+      const letter = await eventually(async () =>
+        (await inventory.deadLetters()).find((dead) => dead.body.includes(forged.eventId)),
+      );
+      expect(letter).toMatchObject({
+        deliveries: 1,
+        error: expect.stringMatching(/of tenant tenant-1 named by an event of tenant-b/),
+      });
+      await inventory.relayed();
+      expect((await inventory.eventsFor(orderId)).map((e) => e.eventName)).toEqual([
+        'inventory.reserved',
+      ]);
+      expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'ACTIVE' })]);
+      expect(await inventory.product('GUARDED-1')).toMatchObject({ available: 1, reserved: 3 });
+    });
+  });
+
   describe('GET /inventory/reservations', () => {
+    it('answers a merchant of the tenant, and 401 or 403 to those without reservations:read', async () => {
+      await inventory.putProduct('LISTED-1', { stock: 1 }).expect(200);
+      const created = orderCreated([{ sku: 'LISTED-1', quantity: 1 }]);
+      await reserve(created);
+      const { orderId } = created.payload;
+      expect(await inventory.reservations(orderId, await merchantOf(TENANT))).toEqual([
+        expect.objectContaining({ orderId, status: 'ACTIVE' }),
+      ]);
+      const list = () => inventory.http().get('/inventory/reservations').query({ orderId });
+      await list().expect(401);
+      await list()
+        .set(await asCustomer())
+        .expect(403);
+    });
+
     it.each([
       ['without orderId', {}],
       ['with a malformed orderId', { orderId: 'not-a-uuid' }],
@@ -487,6 +610,7 @@ describe('stock reservations', () => {
       const response = await inventory
         .http()
         .get('/inventory/reservations')
+        .set(await asOperator())
         .query(params)
         .expect(400);
       expect(response.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });

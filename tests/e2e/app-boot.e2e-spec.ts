@@ -106,6 +106,8 @@ describe('every app boots as its own process', () => {
       expect(migrations.map((m) => m.name)).toEqual([
         'MessagingTables1763800000000',
         'OrderTables1763900000000',
+        'EdgeTables1764800000000',
+        'OrderTenancy1764900000000',
       ]);
       const nc = await connect({ servers: setupNats.url });
       const streams = await (await jetstreamManager(nc)).streams.names().next();

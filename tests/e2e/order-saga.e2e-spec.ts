@@ -1,7 +1,8 @@
 import { createEvent, InventoryReservedV1, PaymentSucceededV1 } from '@lib/contracts';
 import { publishEvent } from '../harness/events';
 import { PaymentAnswer } from '../harness/payment-responder';
-import { SagaSystem } from '../harness/saga-system';
+import { OrderView, SagaSystem } from '../harness/saga-system';
+import { asOperator, bearer } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 
 /** Whole journeys through the order and inventory apps; the test answers for payment. */
@@ -96,6 +97,58 @@ describe('OrderSaga journeys', () => {
     const orderId = await place('DONE-1', 1, 'succeed');
     await system.untilSaga(orderId, 'COMPLETED');
     expect(await system.cancelOrder(orderId)).toBe(409);
+  });
+
+  it("runs a tenant's order in that tenant: the saga's events carry it, and only the tenant sees it", async () => {
+    const tenant = 'tenant-e2e';
+    const json = { 'content-type': 'application/json' };
+    const merchant = await bearer('merchant-e2e', ['merchant'], tenant);
+    const product = await fetch(`${system.inventory.url}/inventory/products/TENANT-1`, {
+      method: 'PUT',
+      headers: { ...json, ...merchant },
+      body: JSON.stringify({
+        name: 'T',
+        priceMinor: 900,
+        currency: 'EUR',
+        stock: 3,
+        lowStockThreshold: 0,
+      }),
+    });
+    expect(product.status).toBe(200);
+    const customer = await bearer('customer-e2e', ['customer'], tenant);
+    const placed = await fetch(`${system.order.url}/orders`, {
+      method: 'POST',
+      headers: { ...json, ...customer },
+      body: JSON.stringify({ items: [{ sku: 'TENANT-1', quantity: 1 }] }),
+    });
+    expect(placed.status).toBe(202);
+    const { orderId } = (await placed.json()) as { orderId: string };
+    answers.set(orderId, 'succeed');
+    const read = (headers: Record<string, string>) =>
+      fetch(`${system.order.url}/orders/${orderId}`, { headers });
+    await eventually(
+      async () => ((await (await read(customer)).json()) as OrderView).saga.state === 'COMPLETED',
+      { timeoutMs: 20_000, intervalMs: 100, what: `the saga of ${orderId} to complete` },
+    );
+    // The default tenant's operator and customer, and another customer of the tenant, see nothing.
+    for (const outsider of [
+      await asOperator(),
+      await bearer('customer-e2e', ['customer']),
+      await bearer('customer-other', ['customer'], tenant),
+    ]) {
+      expect((await read(outsider)).status).toBe(404);
+    }
+    expect((await read(await bearer('operator-e2e', ['operator'], tenant))).status).toBe(200);
+    const events = await eventually(async () => {
+      const emitted = await system.events('ORDERS', orderId);
+      return emitted.some((e) => e.eventName === 'order.confirmed') ? emitted : undefined;
+    });
+    expect(events.map((e) => [e.eventName, e.tenantId])).toEqual([
+      ['order.created', tenant],
+      ['order.payment-requested', tenant],
+      ['order.confirmed', tenant],
+    ]);
+    expect(events[1]!.payload).toMatchObject({ orderId, customerId: 'customer-e2e' });
   });
 
   it('ignores duplicate and out-of-order replies', async () => {

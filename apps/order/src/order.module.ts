@@ -9,6 +9,7 @@ import { SagaReplyBatcher } from './order-saga/saga-reply.batcher';
 import { SagaRepository } from './order-saga/saga.repository';
 import { OrdersController } from './orders/orders.controller';
 import { OrderStartBatcher } from './orders/order-start.batcher';
+import { OrderRepository } from './orders/order.repository';
 import { OrdersService } from './orders/orders.service';
 import { orderPersistence } from './persistence';
 
@@ -28,7 +29,7 @@ export class OrderModule {
         { provide: ORDER_CONFIG, useValue: config },
         SagaRepository,
         OrderSagaOrchestrator,
-        ...(api ? [OrdersService, OrderStartBatcher] : []),
+        ...(api ? [OrdersService, OrderRepository, OrderStartBatcher] : []),
         ...(worker ? [SagaReplyBatcher, OrderSagaDeadlines] : []),
       ],
     };

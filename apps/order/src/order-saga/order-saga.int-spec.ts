@@ -17,6 +17,7 @@ import { publishEvent } from '../../../../tests/harness/events';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { readStream } from '../../../../tests/harness/streams';
+import { bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
 import { OrderModule } from '../order.module';
@@ -26,6 +27,9 @@ import { SagaReplyBatcher } from './saga-reply.batcher';
 import { SagaChange, SagaConcurrencyError, SagaRepository } from './saga.repository';
 
 const SCHEMA = 'order_saga_test';
+/** The tenant of the customer who places every order here, and the saga lookups' scope. */
+const TENANT = 't-saga';
+const IN_TENANT = { tenantId: TENANT };
 
 /** The order app alone: the tests answer for inventory and payment. */
 describe('OrderSaga in the order app', () => {
@@ -33,6 +37,7 @@ describe('OrderSaga in the order app', () => {
   let app: NestExpressApplication;
   let client: NatsClient;
   let http: ReturnType<NestExpressApplication['getHttpServer']>;
+  let customer: { authorization: string };
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -45,6 +50,7 @@ describe('OrderSaga in the order app', () => {
     app = await startPlatformApp(OrderModule.forRoot(config, SCHEMA), 'order', config);
     client = app.get(NatsClient);
     http = app.getHttpServer();
+    customer = await bearer('c-1', ['customer'], TENANT);
   });
 
   afterAll(async () => {
@@ -52,15 +58,15 @@ describe('OrderSaga in the order app', () => {
     await nats?.destroy();
   });
 
-  const body = (sku = 'SKU-1', quantity = 2) => ({ customerId: 'c-1', items: [{ sku, quantity }] });
+  const body = (sku = 'SKU-1', quantity = 2) => ({ items: [{ sku, quantity }] });
 
   async function place(payload: object = body()): Promise<{ orderId: string; sagaId: string }> {
-    const res = await request(http).post('/orders').send(payload).expect(202);
+    const res = await request(http).post('/orders').set(customer).send(payload).expect(202);
     return res.body as { orderId: string; sagaId: string };
   }
 
   async function order(orderId: string) {
-    return (await request(http).get(`/orders/${orderId}`).expect(200)).body as {
+    return (await request(http).get(`/orders/${orderId}`).set(customer).expect(200)).body as {
       status: string;
       totalMinor: number | null;
       lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
@@ -138,7 +144,8 @@ describe('OrderSaga in the order app', () => {
     expect(createdEvent).toMatchObject({
       sagaId,
       correlationId: orderId,
-      payload: { items: [{ sku: 'SKU-1', quantity: 2 }] },
+      tenantId: TENANT,
+      payload: { customerId: 'c-1', items: [{ sku: 'SKU-1', quantity: 2 }] },
     });
 
     await reserve(orderId, createdEvent);
@@ -151,10 +158,12 @@ describe('OrderSaga in the order app', () => {
       const events = await orderEvents(orderId, 'order.payment-requested.v1');
       return events.length > 0 ? events : undefined;
     });
+    // The payment participant shows the payment to this customer only.
     expect(requested!.body).toMatchObject({
       sagaId,
       correlationId: orderId,
-      payload: { amountMinor: 2500, currency: 'EUR' },
+      tenantId: TENANT,
+      payload: { orderId, customerId: 'c-1', amountMinor: 2500, currency: 'EUR' },
     });
 
     const ids = paymentIds();
@@ -189,7 +198,11 @@ describe('OrderSaga in the order app', () => {
       'payment.pending.v1',
       'payment.succeeded.v1',
     ]);
-    await eventually(async () => (await orderEvents(orderId, 'order.confirmed.v1')).length === 1);
+    const [confirmed] = await eventually(async () => {
+      const events = await orderEvents(orderId, 'order.confirmed.v1');
+      return events.length === 1 ? events : undefined;
+    });
+    expect(confirmed!.body.tenantId).toBe(TENANT);
   });
 
   it('cancels an out-of-stock order without ever requesting payment', async () => {
@@ -208,6 +221,7 @@ describe('OrderSaga in the order app', () => {
     expect(cancelled.saga.steps.map((s) => s.to)).toEqual(['STARTED', 'STOCK_FAILED', 'CANCELLED']);
     const cancelEvents = await orderEvents(orderId, 'order.cancelled.v1');
     expect(cancelEvents.map((m) => m.body.payload)).toEqual([{ orderId, reason: 'out-of-stock' }]);
+    expect(cancelEvents.map((m) => m.body.tenantId)).toEqual([TENANT]);
     expect(await orderEvents(orderId, 'order.payment-requested.v1')).toEqual([]);
   });
 
@@ -292,8 +306,9 @@ describe('OrderSaga in the order app', () => {
     await until(orderId, 'STOCK_RESERVED');
     await request(http)
       .post(`/orders/${orderId}/cancel`)
+      .set(customer)
       .expect(202, { orderId, status: 'CANCELLING', sagaState: 'COMPENSATING' });
-    await request(http).post(`/orders/${orderId}/cancel`).expect(202);
+    await request(http).post(`/orders/${orderId}/cancel`).set(customer).expect(202);
     const { reservationId } = (reserved as EventEnvelope<{ reservationId: string }>).payload;
     await publishEvent(
       client.js,
@@ -312,7 +327,7 @@ describe('OrderSaga in the order app', () => {
     const orderId = await placeReserved();
     await publishEvent(client.js, paymentSucceeded(orderId));
     await until(orderId, 'COMPLETED');
-    const res = await request(http).post(`/orders/${orderId}/cancel`).expect(409);
+    const res = await request(http).post(`/orders/${orderId}/cancel`).set(customer).expect(409);
     expect(res.body).toMatchObject({ statusCode: 409, code: 'ORDER.ALREADY_FINISHED' });
   });
 
@@ -321,7 +336,10 @@ describe('OrderSaga in the order app', () => {
     const orchestrator = app.get(OrderSagaOrchestrator);
     const sagas = app.get(SagaRepository);
     // Both read the same version; the first to persist wins.
-    const [first, second] = [await sagas.findByOrder(orderId), await sagas.findByOrder(orderId)];
+    const [first, second] = [
+      await sagas.findByOrder(orderId, IN_TENANT),
+      await sagas.findByOrder(orderId, IN_TENANT),
+    ];
     await orchestrator.transition(first!, 'payment-succeeded');
     await expect(orchestrator.transition(second!, 'customer-cancel')).rejects.toBeInstanceOf(
       SagaConcurrencyError,
@@ -337,12 +355,12 @@ describe('OrderSaga in the order app', () => {
     const inbox = { consumer: 'order-saga-test', eventId: paid.eventId };
     // Too early: ignored, and recorded as handled.
     await expect(
-      orchestrator.apply(orderId, 'payment-succeeded', paid, inbox),
+      orchestrator.apply(orderId, 'payment-succeeded', IN_TENANT, { cause: paid, inbox }),
     ).resolves.toMatchObject({ applied: false });
     await reserve(orderId, await created(orderId));
     await until(orderId, 'STOCK_RESERVED');
     await expect(
-      orchestrator.apply(orderId, 'payment-succeeded', paid, inbox),
+      orchestrator.apply(orderId, 'payment-succeeded', IN_TENANT, { cause: paid, inbox }),
     ).resolves.toMatchObject({ applied: false, duplicate: true });
     const after = await order(orderId);
     expect(after.saga.state).toBe('STOCK_RESERVED');
@@ -393,7 +411,7 @@ describe('OrderSaga in the order app', () => {
       const seen = reply(a, 'payment-succeeded', paymentSucceeded(a));
       // Too early: ignored and recorded. Once reserved, its transition applies: only the inbox
       // stops it, which fails the batch's write and sends each reply down the one-by-one path.
-      await orchestrator.apply(seen.orderId, seen.trigger, seen.cause, seen.inbox);
+      await orchestrator.apply(seen.orderId, seen.trigger, IN_TENANT, seen);
       await reserve(a, await created(a));
       await until(a, 'STOCK_RESERVED');
       const outcomes = await orchestrator.applyAll([
@@ -411,8 +429,11 @@ describe('OrderSaga in the order app', () => {
     it('writes nothing of a change whose saga moved on, and the rest of the batch', async () => {
       const [a, b] = [await placeReserved(), await placeReserved()];
       const sagas = app.get(SagaRepository);
-      const [staleA, sagaB] = [(await sagas.findByOrder(a))!, (await sagas.findByOrder(b))!];
-      await app.get(OrderSagaOrchestrator).apply(a, 'customer-cancel');
+      const [staleA, sagaB] = [
+        (await sagas.findByOrder(a, IN_TENANT))!,
+        (await sagas.findByOrder(b, IN_TENANT))!,
+      ];
+      await app.get(OrderSagaOrchestrator).apply(a, 'customer-cancel', IN_TENANT);
       const paidA = paymentSucceeded(a);
       const changes = [staleA, sagaB].map((saga): SagaChange => ({
         saga,

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import {
   createEvent,
   EventEnvelope,
@@ -10,6 +11,7 @@ import {
   subjectFor,
 } from '@lib/contracts';
 import { InboxEntry, PermanentEventError } from '@lib/messaging';
+import { Scope } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
@@ -33,6 +35,15 @@ export interface SagaReply {
   inbox: InboxEntry;
 }
 
+/** What a transition is applied with, besides its saga and trigger. */
+export interface TransitionOptions {
+  /** The reply that caused it, and its record in the consumer's inbox. */
+  cause?: EventEnvelope;
+  inbox?: InboxEntry;
+  /** The transaction to write in (a cancel's, with its audit record); its own statement otherwise. */
+  manager?: EntityManager;
+}
+
 export type SagaOutcome =
   /** `duplicate`: the cause was in the inbox already, so it had been applied before. */
   | { applied: false; saga: Saga; duplicate?: true }
@@ -53,31 +64,33 @@ export class OrderSagaOrchestrator {
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
-  /** Applies `trigger` to the order's saga; undefined when the order has none (and no cause). */
+  /**
+   * Applies `trigger` to the saga of the order in `scope`; undefined when there is none there (and
+   * no cause).
+   */
   async apply(
     orderId: string,
     trigger: SagaTrigger,
-    cause?: EventEnvelope,
-    inbox?: InboxEntry,
+    scope: Scope,
+    options: TransitionOptions = {},
   ): Promise<SagaOutcome | undefined> {
-    const saga = await this.sagas.findByOrder(orderId);
+    const saga = await this.sagas.findByOrder(orderId, scope, options.manager);
     if (!saga) {
-      if (cause) throw new PermanentEventError(`no saga for order ${orderId}`);
+      if (options.cause) throw new PermanentEventError(`no saga for order ${orderId}`);
       return undefined;
     }
-    return this.transition(saga, trigger, cause, inbox);
+    return this.transition(saga, trigger, options);
   }
 
   /** Applies `trigger` to `saga` as loaded: SagaConcurrencyError if it has changed since. */
   async transition(
     saga: Saga,
     trigger: SagaTrigger,
-    cause?: EventEnvelope,
-    inbox?: InboxEntry,
+    { cause, inbox, manager }: TransitionOptions = {},
   ): Promise<SagaOutcome> {
     const change = this.decide(saga, trigger, cause, inbox);
     if (!change) return this.ignore(saga, trigger, inbox);
-    const written = await this.sagas.persist([change]);
+    const written = await this.sagas.persist([change], manager);
     if (written === 'duplicate') return { applied: false, saga, duplicate: true };
     return this.applied(change, trigger, written);
   }
@@ -108,7 +121,7 @@ export class OrderSagaOrchestrator {
         if (!change) return this.ignore(saga, reply.trigger, reply.inbox);
         // A failed batch (a cause already in the inbox, any error): this reply on its own.
         if (typeof written === 'string')
-          return this.transition(saga, reply.trigger, reply.cause, reply.inbox);
+          return this.transition(saga, reply.trigger, { cause: reply.cause, inbox: reply.inbox });
         return this.applied(change, reply.trigger, written);
       }),
     );
@@ -228,7 +241,7 @@ export class OrderSagaOrchestrator {
       cause,
       correlationId: saga.correlationId,
       sagaId: saga.id,
-      tenantId: saga.tenantId ?? undefined,
+      tenantId: saga.tenantId,
     };
     const orderId = saga.orderId;
     const reason = saga.reason ?? 'unknown';
@@ -236,7 +249,12 @@ export class OrderSagaOrchestrator {
       case 'request-payment':
         return createEvent(
           OrderPaymentRequestedV1,
-          { orderId, amountMinor: saga.amountMinor ?? 0, currency: saga.currency },
+          {
+            orderId,
+            customerId: saga.customerId,
+            amountMinor: saga.amountMinor ?? 0,
+            currency: saga.currency,
+          },
           origin,
         );
       case 'confirm':

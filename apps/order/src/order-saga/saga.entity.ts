@@ -16,7 +16,9 @@ export class Saga {
   amountMinor: number | null;
   @Column({ type: 'text' }) currency: string;
   @Column({ name: 'correlation_id', type: 'text' }) correlationId: string;
-  @Column({ name: 'tenant_id', type: 'text', nullable: true }) tenantId: string | null;
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
+  /** The order's customer: its payment request names it, and a customer's cancel is scoped by it. */
+  @Column({ name: 'customer_id', type: 'text' }) customerId: string;
   /** Why the order was cancelled or failed. */
   @Column({ type: 'text', nullable: true }) reason: string | null;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

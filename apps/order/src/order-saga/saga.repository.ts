@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
 import { Inbox, InboxEntry, Outbox } from '@lib/messaging';
-import { queryPrepared, SqlParams } from '@lib/persistence';
+import { Queryable, queryPrepared, SqlParams } from '@lib/persistence';
+import { AuditEntry, AuditLog, Scope } from '@lib/platform';
 import { OrderLine } from '../orders/order-line.entity';
 import { Order } from '../orders/order.entity';
 import { SagaTransition } from './order-saga.state';
@@ -28,18 +29,22 @@ export interface SagaChange {
   inbox?: InboxEntry;
 }
 
-/** A new order and what starts its saga: lines, saga id and deadline, `order.created`. */
+/**
+ * A new order and what starts its saga: lines, saga id and deadline, `order.created`, and the audit
+ * record of its placing.
+ */
 export interface SagaStart {
   order: Omit<Order, 'lines' | 'totalMinor'>;
   lines: { sku: string; quantity: number }[];
   saga: Pick<Saga, 'id' | 'deadlineAt'>;
   created: EventEnvelope;
+  audit: AuditEntry;
 }
 
-const SAGA_COLUMNS = `id, order_id AS "orderId", state, version, deadline_at AS "deadlineAt",
-  reservation_id AS "reservationId", amount_minor::float8 AS "amountMinor", currency,
-  correlation_id AS "correlationId", tenant_id AS "tenantId", reason,
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+const SAGA_COLUMNS = `id, order_id AS "orderId", customer_id AS "customerId", state, version,
+  deadline_at AS "deadlineAt", reservation_id AS "reservationId",
+  amount_minor::float8 AS "amountMinor", currency, correlation_id AS "correlationId",
+  tenant_id AS "tenantId", reason, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
  * The saga's hot path in hand-written SQL: one statement loads sagas, and one statement persists
@@ -54,6 +59,7 @@ export class SagaRepository {
     private readonly dataSource: DataSource,
     private readonly inbox: Inbox,
     private readonly outbox: Outbox,
+    private readonly audit: AuditLog,
   ) {
     const table = (entity: new () => unknown) => dataSource.getMetadata(entity).tablePath;
     this.tables = {
@@ -65,8 +71,9 @@ export class SagaRepository {
   }
 
   /**
-   * New orders, each with its lines, its saga in STARTED, the first step and `order.created`, in one
-   * statement. A reused idempotency key fails it with a unique violation, writing nothing.
+   * New orders, each with its lines, its saga in STARTED, the first step, `order.created` and its
+   * audit record, in one statement. A reused idempotency key fails it with a unique violation,
+   * writing nothing.
    */
   async start(starts: SagaStart[]): Promise<void> {
     const p = new SqlParams();
@@ -74,6 +81,10 @@ export class SagaRepository {
       p.array(starts, value, type);
     const lines = starts.flatMap(({ order, lines }) =>
       lines.map((line) => ({ ...line, orderId: order.id })),
+    );
+    const audit = this.audit.insert(
+      starts.map((s) => s.audit),
+      p,
     );
     const events = this.outbox.insert(
       starts.map((s) => s.created),
@@ -98,23 +109,41 @@ export class SagaRepository {
           SELECT * FROM unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
             ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})),
         -- The order is the conversation: every event of this saga carries its id.
-        saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, state, version, deadline_at,
-            currency, correlation_id, tenant_id, created_at, updated_at)
-          SELECT saga_id, order_id, 'STARTED', 1, deadline_at, currency, order_id::text, tenant_id,
-            created_at, created_at
+        saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, customer_id, state, version,
+            deadline_at, currency, correlation_id, tenant_id, created_at, updated_at)
+          SELECT saga_id, order_id, customer_id, 'STARTED', 1, deadline_at, currency, order_id::text,
+            tenant_id, created_at, created_at
             FROM started),
         step AS (INSERT INTO ${this.tables.steps} (saga_id, from_state, to_state, trigger, event_id)
-          SELECT saga_id, NULL, 'STARTED', trigger, event_id FROM started)
+          SELECT saga_id, NULL, 'STARTED', trigger, event_id FROM started),
+        audit AS (${audit})
       ${events}`,
       p.values,
     );
   }
 
-  async findByOrder(orderId: string): Promise<Saga | undefined> {
-    return (await this.findByOrders([orderId]))[0];
+  /**
+   * The saga of an order in `scope`: of its tenant, and of its customer when `scope.ownerId` is set.
+   * Another tenant's or customer's order is as absent as one that does not exist.
+   */
+  async findByOrder(
+    orderId: string,
+    scope: Scope,
+    runner: Queryable = this.dataSource,
+  ): Promise<Saga | undefined> {
+    const [saga] = await queryPrepared<Saga[]>(
+      runner,
+      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas}
+        WHERE order_id = $1 AND tenant_id = $2 AND ($3::text IS NULL OR customer_id = $3)`,
+      [orderId, scope.tenantId, scope.ownerId ?? null],
+    );
+    return saga;
   }
 
-  /** The sagas of these orders, in one statement (those that exist, in no particular order). */
+  /**
+   * The sagas of these orders, in one statement (those that exist, in no particular order). For
+   * the participants' replies, whose right to name an order NATS decides, not a principal.
+   */
   findByOrders(orderIds: string[]): Promise<Saga[]> {
     return queryPrepared(
       this.dataSource,
@@ -137,9 +166,12 @@ export class SagaRepository {
    * Writes, in one statement, each change whose saga is still at the version it was loaded with,
    * and answers the ids of the sagas written; a change of a saga that has moved on writes nothing.
    * 'duplicate' when an inbox already held a cause: the statement then writes nothing at all.
-   * At most one change per saga.
+   * At most one change per saga. `runner`: the transaction to write in, when the caller has one.
    */
-  async persist(changes: SagaChange[]): Promise<Set<string> | 'duplicate'> {
+  async persist(
+    changes: SagaChange[],
+    runner: Queryable = this.dataSource,
+  ): Promise<Set<string> | 'duplicate'> {
     const p = new SqlParams();
     const rows = changes.map((change) => ({ ...change.changes, id: change.saga.id }));
     const steps = changes.flatMap(({ saga, steps }) =>
@@ -208,7 +240,7 @@ export class SagaRepository {
     }
     try {
       const written: { id: string }[] = await queryPrepared(
-        this.dataSource,
+        runner,
         `WITH ${writes.join(',\n')} SELECT id FROM saga`,
         p.values,
       );

@@ -15,11 +15,3 @@ export class OrderAlreadyFinishedError extends DomainError {
     super(`order ${orderId} can no longer be cancelled: its saga is ${state}`);
   }
 }
-
-export class IdempotencyKeyReusedError extends DomainError {
-  readonly code = 'ORDER.IDEMPOTENCY_KEY_REUSED';
-  readonly status = 422;
-  constructor() {
-    super('this Idempotency-Key was used with a different request body');
-  }
-}

@@ -1,13 +1,15 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createEvent, OrderCreatedV1 } from '@lib/contracts';
+import { createEvent, EventEnvelope, OrderCreatedV1 } from '@lib/contracts';
 import { NatsClient } from '@lib/messaging';
 import { isUniqueViolation } from '@lib/persistence';
+import { auditEntry, Principal } from '@lib/platform';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { readStream } from '../../../../tests/harness/streams';
+import { bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
 import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
@@ -16,6 +18,12 @@ import { OrderStartBatcher } from './order-start.batcher';
 import { OrdersService } from './orders.service';
 
 const SCHEMA = 'order_http_test';
+
+type Headers = Record<string, string>;
+
+/** A customer of a tenant ('default' when none is given), as its bearer token. */
+const customer = (sub: string, tenantId?: string) => bearer(sub, ['customer'], tenantId);
+const operator = (tenantId?: string) => bearer('op-1', ['operator'], tenantId);
 
 describe('orders HTTP API', () => {
   let nats: TestNatsServer;
@@ -35,12 +43,55 @@ describe('orders HTTP API', () => {
     await nats?.destroy();
   });
 
-  const valid = { customerId: 'c-1', items: [{ sku: 'SKU-1', quantity: 1 }] };
-  const orders = async () =>
-    (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SCHEMA}.orders`))[0]!.n;
+  const valid = { items: [{ sku: 'SKU-1', quantity: 1 }] };
+  const count = async (table: string, where = 'true', params: unknown[] = []) =>
+    (
+      await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${SCHEMA}.${table} WHERE ${where}`,
+        params,
+      )
+    )[0]!.n;
+  const orders = () => count('orders');
+  const audit = (where: string, params: unknown[] = []) =>
+    query<Record<string, unknown>>(
+      `SELECT actor, tenant_id, action, entity_type, entity_id, result, reason, details
+         FROM ${SCHEMA}.audit_log WHERE ${where} ORDER BY id`,
+      params,
+    );
+
+  async function place(
+    headers: Headers,
+    body: object = valid,
+    key?: string,
+  ): Promise<request.Response> {
+    const req = request(http).post('/orders').set(headers);
+    return (key === undefined ? req : req.set('Idempotency-Key', key)).send(body);
+  }
+
+  async function placed(headers: Headers, body: object = valid): Promise<string> {
+    const res = await place(headers, body);
+    expect(res.status).toBe(202);
+    return (res.body as { orderId: string }).orderId;
+  }
+
+  const getOrder = (orderId: string, headers: Headers) =>
+    request(http).get(`/orders/${orderId}`).set(headers);
+
+  async function cancel(orderId: string, headers: Headers, key?: string) {
+    const req = request(http).post(`/orders/${orderId}/cancel`).set(headers);
+    return key === undefined ? req : req.set('Idempotency-Key', key);
+  }
+
+  async function createdEvents(orderId: string): Promise<EventEnvelope[]> {
+    const jsm = app.get(NatsClient).jsm;
+    return (await readStream<EventEnvelope<{ orderId: string }>>(jsm, 'ORDERS', 'order.created.v1'))
+      .filter((m) => m.body.payload.orderId === orderId)
+      .map((m) => m.body);
+  }
 
   it.each([
     ['an unknown field', { ...valid, price: 1 }, /property price should not exist/],
+    ['a tenantId field', { ...valid, tenantId: 't-other' }, /property tenantId should not exist/],
     [
       'an unknown line field',
       { ...valid, items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 5 }] },
@@ -73,7 +124,7 @@ describe('orders HTTP API', () => {
       /sku must be 1-64 characters/,
     ],
     ['a lower-case currency', { ...valid, currency: 'eur' }, /currency must be an ISO 4217 code/],
-    ['no customer', { items: valid.items }, /customerId/],
+    ['an empty customerId', { ...valid, customerId: '' }, /customerId/],
     [
       'repeated SKUs adding up to more than 1000',
       {
@@ -87,7 +138,8 @@ describe('orders HTTP API', () => {
     ],
   ])('answers 400 naming the problem for %s, and creates nothing', async (_what, body, message) => {
     const before = await orders();
-    const res = await request(http).post('/orders').send(body).expect(400);
+    const res = await place(await customer('c-1'), body);
+    expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
     expect(res.body.message).toMatch(message);
     expect(await orders()).toBe(before);
@@ -96,122 +148,325 @@ describe('orders HTTP API', () => {
   it('answers 400 JSON to a body that is not JSON', async () => {
     const res = await request(http)
       .post('/orders')
+      .set(await customer('c-1'))
       .set('Content-Type', 'application/json')
-      .send('{"customerId":')
+      .send('{"items":')
       .expect(400);
     expect(res.body).toMatchObject({ statusCode: 400 });
   });
 
   it('answers 413 JSON to a body over 64 KB', async () => {
-    const res = await request(http)
-      .post('/orders')
-      .send({ ...valid, customerId: 'x'.repeat(70_000) })
-      .expect(413);
+    const res = await place(await customer('c-1'), { ...valid, customerId: 'x'.repeat(70_000) });
+    expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ statusCode: 413 });
   });
 
+  it('answers 401 without a token and 403 without the permission, writing only the denial', async () => {
+    const before = await orders();
+    const anonymous = await request(http).post('/orders').send(valid).expect(401);
+    expect(anonymous.body).toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+    const merchant = await place(await bearer('m-403', ['merchant']));
+    expect(merchant.status).toBe(403);
+    expect(merchant.body).toMatchObject({ code: 'AUTH.FORBIDDEN' });
+    expect(await orders()).toBe(before);
+    expect(await audit(`actor = 'm-403'`)).toEqual([
+      expect.objectContaining({ action: 'http.request', result: 'denied' }),
+    ]);
+    // An operator reads orders but places and cancels none.
+    expect((await place(await operator())).status).toBe(403);
+    expect((await cancel(randomUUID(), await operator())).status).toBe(403);
+  });
+
+  it("places the order for the token's subject in the token's tenant, audited once", async () => {
+    const orderId = await placed(await customer('c-place', 't-place'), {
+      items: [{ sku: 'SKU-1', quantity: 2 }],
+      currency: 'USD',
+    });
+    const order = await getOrder(orderId, await customer('c-place', 't-place'));
+    expect(order.body).toMatchObject({
+      customerId: 'c-place',
+      tenantId: 't-place',
+      currency: 'USD',
+    });
+    const [saga] = await query(
+      `SELECT tenant_id, customer_id FROM ${SCHEMA}.sagas WHERE order_id = $1`,
+      [orderId],
+    );
+    expect(saga).toEqual({ tenant_id: 't-place', customer_id: 'c-place' });
+    const [created] = await eventually(async () => {
+      const events = await createdEvents(orderId);
+      return events.length > 0 ? events : undefined;
+    });
+    expect(created).toMatchObject({ tenantId: 't-place', payload: { customerId: 'c-place' } });
+    expect(await audit(`entity_id = $1`, [orderId])).toEqual([
+      {
+        actor: 'c-place',
+        tenant_id: 't-place',
+        action: 'order.place',
+        entity_type: 'order',
+        entity_id: orderId,
+        result: 'success',
+        reason: null,
+        details: { currency: 'USD', lines: [{ sku: 'SKU-1', quantity: 2 }] },
+      },
+    ]);
+  });
+
+  it("takes a body's customerId that is the token's subject, and a token without tenant as 'default'", async () => {
+    const orderId = await placed(await customer('c-self'), { ...valid, customerId: 'c-self' });
+    const order = await getOrder(orderId, await customer('c-self'));
+    expect(order.body).toMatchObject({ customerId: 'c-self', tenantId: 'default' });
+    const [created] = await eventually(async () => {
+      const events = await createdEvents(orderId);
+      return events.length > 0 ? events : undefined;
+    });
+    expect(created!.tenantId).toBe('default');
+  });
+
+  it("refuses with 403 an order for another customer than the token's, and writes no order", async () => {
+    const before = await orders();
+    const res = await place(await customer('c-mallory', 't1'), {
+      ...valid,
+      customerId: 'c-victim',
+    });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ code: 'AUTH.FORBIDDEN' });
+    expect(await orders()).toBe(before);
+    expect(await count('sagas', `customer_id IN ('c-victim', 'c-mallory')`)).toBe(0);
+    expect(await audit(`actor = 'c-mallory'`)).toEqual([
+      expect.objectContaining({
+        tenant_id: 't1',
+        action: 'order.place',
+        entity_type: 'customer',
+        entity_id: 'c-victim',
+        result: 'denied',
+      }),
+    ]);
+  });
+
   it('merges repeated SKUs into one line', async () => {
-    const res = await request(http)
-      .post('/orders')
-      .send({
-        customerId: 'c-1',
-        items: [
-          { sku: 'B', quantity: 2 },
-          { sku: 'A', quantity: 1 },
-          { sku: 'B', quantity: 3 },
-        ],
-      })
-      .expect(202);
-    const order = await request(http).get(`/orders/${res.body.orderId}`).expect(200);
+    const orderId = await placed(await customer('c-1'), {
+      items: [
+        { sku: 'B', quantity: 2 },
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 3 },
+      ],
+    });
+    const order = await getOrder(orderId, await customer('c-1'));
     expect(order.body.lines).toEqual([
       { sku: 'A', quantity: 1, unitPriceMinor: null },
       { sku: 'B', quantity: 5, unitPriceMinor: null },
     ]);
   });
 
-  it('answers the same order for the same Idempotency-Key and body, and starts one saga', async () => {
-    const key = randomUUID();
-    const first = await request(http)
-      .post('/orders')
-      .set('Idempotency-Key', key)
-      .send(valid)
-      .expect(202);
-    const racing = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        request(http).post('/orders').set('Idempotency-Key', key).send(valid),
-      ),
-    );
-    for (const res of racing) expect(res.body).toEqual(first.body);
-    expect(first.body).toMatchObject({
-      orderId: expect.any(String),
-      sagaId: expect.any(String),
-      status: 'PENDING',
-    });
-    const jsm = app.get(NatsClient).jsm;
-    await eventually(async () => {
-      const created = await readStream<{ payload: { orderId: string } }>(
-        jsm,
-        'ORDERS',
-        'order.created.v1',
+  describe('Idempotency-Key on POST /orders', () => {
+    it('answers the same order for the same key and body of one customer, and starts one saga', async () => {
+      const key = randomUUID();
+      const headers = await customer('c-idem');
+      const first = await place(headers, valid, key);
+      expect(first.status).toBe(202);
+      const racing = await Promise.all(Array.from({ length: 5 }, () => place(headers, valid, key)));
+      for (const res of racing) expect(res.body).toEqual(first.body);
+      expect(first.body).toMatchObject({
+        orderId: expect.any(String),
+        sagaId: expect.any(String),
+        status: 'PENDING',
+      });
+      const orderId = (first.body as { orderId: string }).orderId;
+      await eventually(async () => (await createdEvents(orderId)).length > 0);
+      expect(await count('sagas', 'order_id = $1', [orderId])).toBe(1);
+      expect(await createdEvents(orderId)).toHaveLength(1);
+      expect(await count('audit_log', `action = 'order.place' AND entity_id = $1`, [orderId])).toBe(
+        1,
       );
-      return created.some((m) => m.body.payload.orderId === first.body.orderId);
+      expect(await count('orders', `customer_id = 'c-idem'`)).toBe(1);
     });
-    const sagas = await query(`SELECT id FROM ${SCHEMA}.sagas WHERE order_id = $1`, [
-      first.body.orderId,
-    ]);
-    expect(sagas).toHaveLength(1);
-    const orderId = (first.body as { orderId: string }).orderId;
-    const created = await readStream<{ payload: { orderId: string } }>(
-      jsm,
-      'ORDERS',
-      'order.created.v1',
-    );
-    expect(created.filter((m) => m.body.payload.orderId === orderId)).toHaveLength(1);
-  });
 
-  it('answers 422 when an Idempotency-Key comes back with another body', async () => {
-    const key = randomUUID();
-    await request(http).post('/orders').set('Idempotency-Key', key).send(valid).expect(202);
-    const before = await orders();
-    const res = await request(http)
-      .post('/orders')
-      .set('Idempotency-Key', key)
-      .send({ ...valid, customerId: 'someone-else' })
-      .expect(422);
-    expect(res.body).toMatchObject({ code: 'ORDER.IDEMPOTENCY_KEY_REUSED' });
-    expect(await orders()).toBe(before);
-  });
+    it('answers 422 when the customer reuses a key with another body, and writes nothing', async () => {
+      const key = randomUUID();
+      const headers = await customer('c-reuse');
+      expect((await place(headers, valid, key)).status).toBe(202);
+      const before = await orders();
+      const res = await place(headers, { ...valid, currency: 'USD' }, key);
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ code: 'REQUEST.IDEMPOTENCY_KEY_REUSED' });
+      expect(await orders()).toBe(before);
+    });
 
-  it('answers 400 to an Idempotency-Key over 255 characters', async () => {
-    await request(http)
-      .post('/orders')
-      .set('Idempotency-Key', 'k'.repeat(256))
-      .send(valid)
-      .expect(400);
+    it("places an independent order for another principal's key of the same name", async () => {
+      const key = randomUUID();
+      const mine = await place(await customer('c-key-a', 't1'), valid, key);
+      // Another customer of the tenant, with another body; the same subject in another tenant.
+      const other = await place(
+        await customer('c-key-b', 't1'),
+        { ...valid, currency: 'USD' },
+        key,
+      );
+      const elsewhere = await place(await customer('c-key-a', 't2'), valid, key);
+      expect([mine.status, other.status, elsewhere.status]).toEqual([202, 202, 202]);
+      const ids = [mine, other, elsewhere].map((res) => (res.body as { orderId: string }).orderId);
+      expect(new Set(ids).size).toBe(3);
+      const rows = await query<{ customer_id: string; tenant_id: string }>(
+        `SELECT customer_id, tenant_id FROM ${SCHEMA}.orders WHERE id = ANY($1::uuid[]) ORDER BY customer_id, tenant_id`,
+        [ids],
+      );
+      expect(rows).toEqual([
+        { customer_id: 'c-key-a', tenant_id: 't1' },
+        { customer_id: 'c-key-a', tenant_id: 't2' },
+        { customer_id: 'c-key-b', tenant_id: 't1' },
+      ]);
+    });
+
+    it('places a new order once the key has expired, and answers that one from then on', async () => {
+      const key = randomUUID();
+      const headers = await customer('c-expiry');
+      const first = await place(headers, valid, key);
+      const firstId = (first.body as { orderId: string }).orderId;
+      // 24 h and a minute later, as far as this order's key is concerned.
+      await query(
+        `UPDATE ${SCHEMA}.orders SET created_at = created_at - interval '1441 minutes' WHERE id = $1`,
+        [firstId],
+      );
+      const second = await place(headers, { ...valid, currency: 'USD' }, key);
+      expect(second.status).toBe(202);
+      const secondId = (second.body as { orderId: string }).orderId;
+      expect(secondId).not.toBe(firstId);
+      expect((await place(headers, { ...valid, currency: 'USD' }, key)).body).toEqual(second.body);
+      // The expired order stays as it was, only without its key.
+      expect((await getOrder(firstId, headers)).body).toMatchObject({ currency: 'EUR' });
+      expect(await count('orders', `customer_id = 'c-expiry'`)).toBe(2);
+    });
+
+    it('answers 400 to a key over 255 characters, and writes nothing', async () => {
+      const before = await orders();
+      expect((await place(await customer('c-1'), valid, 'k'.repeat(256))).status).toBe(400);
+      expect(await orders()).toBe(before);
+    });
   });
 
   it('answers 404 JSON for an unknown order and 400 for a malformed id', async () => {
-    const missing = await request(http).get(`/orders/${randomUUID()}`).expect(404);
+    const headers = await customer('c-1');
+    const missing = await getOrder(randomUUID(), headers);
+    expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ statusCode: 404, code: 'ORDER.NOT_FOUND' });
-    const malformed = await request(http).get('/orders/not-a-uuid').expect(400);
+    const malformed = await getOrder('not-a-uuid', headers);
+    expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
-    await request(http).post(`/orders/${randomUUID()}/cancel`).expect(404);
-    await request(http).post('/orders/42/cancel').expect(400);
+    expect((await cancel(randomUUID(), headers)).status).toBe(404);
+    expect((await cancel('42', headers)).status).toBe(400);
   });
+
+  describe('whose orders a principal sees', () => {
+    /** The order as its owner sees it: unchanged is the same saga version and step log. */
+    const snapshot = async (orderId: string, owner: Headers) =>
+      (await getOrder(orderId, owner)).body as {
+        saga: { state: string; version: number; steps: unknown[] };
+      };
+
+    it("answers 404 to a customer reading or cancelling another customer's order, which stays as it was", async () => {
+      const owner = await customer('c-owner', 't1');
+      const orderId = await placed(owner);
+      const before = await snapshot(orderId, owner);
+      const intruder = await customer('c-intruder', 't1');
+      const read = await getOrder(orderId, intruder);
+      expect(read.status).toBe(404);
+      expect(read.body).toMatchObject({ code: 'ORDER.NOT_FOUND' });
+      const cancelled = await cancel(orderId, intruder);
+      expect(cancelled.status).toBe(404);
+      expect(cancelled.body).toMatchObject({ code: 'ORDER.NOT_FOUND' });
+      expect(await snapshot(orderId, owner)).toEqual(before);
+      expect(before.saga.state).toBe('STARTED');
+      expect(await audit(`action = 'order.cancel' AND entity_id = $1`, [orderId])).toEqual([]);
+    });
+
+    it("hides another tenant's order from its customers and operators, even under the same subject", async () => {
+      const owner = await customer('c-tenant', 't-a');
+      const orderId = await placed(owner);
+      const before = await snapshot(orderId, owner);
+      for (const outsider of [await customer('c-tenant', 't-b'), await operator('t-b')]) {
+        const res = await getOrder(orderId, outsider);
+        expect(res.status).toBe(404);
+        expect(res.body).toMatchObject({ code: 'ORDER.NOT_FOUND' });
+      }
+      expect((await cancel(orderId, await customer('c-tenant', 't-b'))).status).toBe(404);
+      expect(await snapshot(orderId, owner)).toEqual(before);
+    });
+
+    it("lets an operator read every customer's orders of its tenant", async () => {
+      const first = await placed(await customer('c-op-1', 't-op'));
+      const second = await placed(await customer('c-op-2', 't-op'));
+      for (const [orderId, customerId] of [
+        [first, 'c-op-1'],
+        [second, 'c-op-2'],
+      ] as const) {
+        const res = await getOrder(orderId, await operator('t-op'));
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ orderId, customerId, tenantId: 't-op' });
+      }
+    });
+  });
+
+  describe('POST /orders/:id/cancel', () => {
+    it('cancels the customer’s order with one audit record; a repeated cancel changes and records nothing', async () => {
+      const owner = await customer('c-cancel', 't1');
+      const orderId = await placed(owner);
+      const res = await cancel(orderId, owner);
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ orderId, status: 'CANCELLED', sagaState: 'CANCELLED' });
+      expect((await cancel(orderId, owner)).status).toBe(202);
+      expect(await audit(`action = 'order.cancel' AND entity_id = $1`, [orderId])).toEqual([
+        {
+          actor: 'c-cancel',
+          tenant_id: 't1',
+          action: 'order.cancel',
+          entity_type: 'order',
+          entity_id: orderId,
+          result: 'success',
+          reason: null,
+          details: { from: 'STARTED', to: 'CANCELLED' },
+        },
+      ]);
+    });
+
+    it('answers a retry under the same Idempotency-Key with the first answer; the key on another order is 422', async () => {
+      const owner = await customer('c-cancel-key');
+      const [orderId, otherId] = [await placed(owner), await placed(owner)];
+      const key = randomUUID();
+      const first = await cancel(orderId, owner, key);
+      expect(first.status).toBe(202);
+      const again = await cancel(orderId, owner, key);
+      expect([again.status, again.body]).toEqual([202, first.body]);
+      const reused = await cancel(otherId, owner, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body).toMatchObject({ code: 'REQUEST.IDEMPOTENCY_KEY_REUSED' });
+      expect((await getOrder(otherId, owner)).body).toMatchObject({ status: 'PENDING' });
+      // Another customer's key of the same name is its own: its cancel of its order goes through.
+      const neighbour = await customer('c-cancel-key-2');
+      const theirs = await placed(neighbour);
+      expect((await cancel(theirs, neighbour, key)).body).toMatchObject({ status: 'CANCELLED' });
+      expect(
+        await count('audit_log', `action = 'order.cancel' AND entity_id = ANY($1::text[])`, [
+          [orderId, otherId, theirs],
+        ]),
+      ).toBe(2);
+    });
+  });
+
   describe('orders placed together', () => {
     afterEach(() => jest.restoreAllMocks());
 
-    /** What `OrdersService.place` hands the batcher, for an order of one SKU-1. */
+    /** What `OrdersService.place` hands the batcher, for an order of one SKU-1 of c-1. */
     function newStart(idempotencyKey: string | null = null): SagaStart {
       const orderId = randomUUID();
       const items = [{ sku: 'SKU-1', quantity: 1 }];
       const createdAt = new Date();
+      const principal = new Principal('c-1', ['customer']);
       return {
         order: {
           id: orderId,
-          customerId: 'c-1',
+          customerId: principal.sub,
           currency: 'EUR',
-          tenantId: null,
+          tenantId: principal.tenantId,
           idempotencyKey,
           requestHash: 'request-hash',
           createdAt,
@@ -220,48 +475,51 @@ describe('orders HTTP API', () => {
         saga: { id: randomUUID(), deadlineAt: new Date(createdAt.getTime() + 3_600_000) },
         created: createEvent(
           OrderCreatedV1,
-          { orderId, customerId: 'c-1', currency: 'EUR', items },
-          { correlationId: orderId },
+          { orderId, customerId: principal.sub, currency: 'EUR', items },
+          { correlationId: orderId, tenantId: principal.tenantId },
         ),
+        audit: auditEntry(principal, 'order.place', { type: 'order', id: orderId }),
       };
     }
 
-    it('writes them with one statement, each with its lines, saga, first step and order.created', async () => {
+    it('writes them with one statement, each with its lines, saga, first step, order.created and audit record', async () => {
       const start = jest.spyOn(app.get(SagaRepository), 'start');
       const service = app.get(OrdersService);
       const requests = [
-        { customerId: 'c-together-1', items: [{ sku: 'A', quantity: 1 }] },
         {
-          customerId: 'c-together-2',
+          principal: new Principal('c-together-1', ['customer']),
+          items: [{ sku: 'A', quantity: 1 }],
+        },
+        {
+          principal: new Principal('c-together-2', ['customer'], 'tenant-2'),
           items: [
             { sku: 'B', quantity: 3 },
             { sku: 'A', quantity: 2 },
           ],
         },
-        { customerId: 'c-together-3', items: [{ sku: 'C', quantity: 4 }], tenantId: 'tenant-3' },
+        {
+          principal: new Principal('c-together-3', ['customer'], 'tenant-3'),
+          items: [{ sku: 'C', quantity: 4 }],
+        },
       ];
-      const placed = await Promise.all(requests.map((body) => service.place(body)));
+      const placedTogether = await Promise.all(
+        requests.map(({ principal, items }) => service.place(principal, { items })),
+      );
       expect(start).toHaveBeenCalledTimes(1);
 
-      const jsm = app.get(NatsClient).jsm;
       const created = await eventually(async () => {
-        const messages = await readStream<{ eventId: string; payload: { orderId: string } }>(
-          jsm,
-          'ORDERS',
-          'order.created.v1',
-        );
-        const mine = placed.map(({ orderId }) =>
-          messages.filter((m) => m.body.payload.orderId === orderId),
-        );
+        const mine = await Promise.all(placedTogether.map(({ orderId }) => createdEvents(orderId)));
         return mine.every((copies) => copies.length === 1) ? mine.map(([m]) => m!) : undefined;
       });
-      for (const [i, { orderId, sagaId }] of placed.entries()) {
-        const order = (await request(http).get(`/orders/${orderId}`).expect(200)).body;
+      for (const [i, { orderId, sagaId }] of placedTogether.entries()) {
+        const { principal, items } = requests[i]!;
+        const owner = await customer(principal.sub, principal.tenantId);
+        const order = (await getOrder(orderId, owner).expect(200)).body;
         expect(order).toMatchObject({
-          customerId: requests[i]!.customerId,
-          tenantId: requests[i]!.tenantId ?? null,
+          customerId: principal.sub,
+          tenantId: principal.tenantId,
           status: 'PENDING',
-          lines: [...requests[i]!.items]
+          lines: [...items]
             .sort((a, b) => a.sku.localeCompare(b.sku))
             .map((line) => ({ ...line, unitPriceMinor: null })),
           saga: { sagaId, state: 'STARTED', version: 1 },
@@ -271,7 +529,15 @@ describe('orders HTTP API', () => {
             from: null,
             to: 'STARTED',
             trigger: 'order.created.v1',
-            eventId: created[i]!.body.eventId,
+            eventId: created[i]!.eventId,
+          }),
+        ]);
+        expect(created[i]!.tenantId).toBe(principal.tenantId);
+        expect(await audit(`entity_id = $1`, [orderId])).toEqual([
+          expect.objectContaining({
+            actor: principal.sub,
+            tenant_id: principal.tenantId,
+            action: 'order.place',
           }),
         ]);
       }
@@ -279,7 +545,7 @@ describe('orders HTTP API', () => {
 
     it('writes the others when one order of the batch reuses an Idempotency-Key', async () => {
       const key = randomUUID();
-      await request(http).post('/orders').set('Idempotency-Key', key).send(valid).expect(202);
+      expect((await place(await customer('c-1'), valid, key)).status).toBe(202);
       const starts = [newStart(), newStart(key), newStart()];
       const batcher = app.get(OrderStartBatcher);
       const outcomes = await Promise.allSettled(starts.map((start) => batcher.apply(start)));
@@ -289,14 +555,15 @@ describe('orders HTTP API', () => {
         'fulfilled',
       ]);
       const reused = outcomes[1] as PromiseRejectedResult;
-      expect(isUniqueViolation(reused.reason, 'orders_idempotency_key_key')).toBe(true);
+      expect(isUniqueViolation(reused.reason, 'orders_idempotency_key')).toBe(true);
+      const ids = starts.map((start) => start.order.id);
       const sagas = await query<{ order_id: string }>(
         `SELECT order_id FROM ${SCHEMA}.sagas WHERE order_id = ANY($1::uuid[])`,
-        [starts.map((start) => start.order.id)],
+        [ids],
       );
-      expect(sagas.map((saga) => saga.order_id).sort()).toEqual(
-        [starts[0]!.order.id, starts[2]!.order.id].sort(),
-      );
+      expect(sagas.map((saga) => saga.order_id).sort()).toEqual([ids[0], ids[2]].sort());
+      // Nor was the audit record of the order that was not placed.
+      expect(await count('audit_log', 'entity_id = ANY($1::text[])', [ids])).toBe(2);
     });
   });
 });

@@ -1,41 +1,58 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, UsePipes } from '@nestjs/common';
-import { InvalidRequestError, StrictValidationPipe, UUID_PARAM } from '@lib/platform';
-import { OrdersService, PlacedOrder } from './orders.service';
+import { Body, Controller, Get, HttpCode, Param, Post, UsePipes } from '@nestjs/common';
+import {
+  CurrentPrincipal,
+  IdempotencyKey,
+  IdempotencyScope,
+  IdempotentRequests,
+  Principal,
+  Requires,
+  StrictValidationPipe,
+  UUID_PARAM,
+} from '@lib/platform';
+import { CancelledOrder, OrdersService, PlacedOrder } from './orders.service';
 import { PlaceOrderRequest } from './place-order.request';
-
-const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 @Controller('orders')
 @UsePipes(StrictValidationPipe)
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly idempotent: IdempotentRequests,
+  ) {}
 
-  /** 202: the saga runs on; `GET /orders/:id` follows it. */
+  /**
+   * 202: the saga runs on; `GET /orders/:id` follows it. The Idempotency-Key is kept on the order
+   * itself (unique per tenant and customer), so that orders placed together still start in one
+   * statement.
+   */
   @Post()
   @HttpCode(202)
+  @Requires('orders:place')
   place(
+    @CurrentPrincipal() principal: Principal,
     @Body() request: PlaceOrderRequest,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @IdempotencyKey() idempotency?: IdempotencyScope,
   ): Promise<PlacedOrder> {
-    if (
-      idempotencyKey !== undefined &&
-      (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-    ) {
-      throw new InvalidRequestError(
-        `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
-      );
-    }
-    return this.orders.place(request, idempotencyKey);
+    return this.orders.place(principal, request, idempotency?.key);
   }
 
   @Get(':id')
-  find(@Param('id', UUID_PARAM) orderId: string) {
-    return this.orders.find(orderId);
+  @Requires('orders:read')
+  find(@CurrentPrincipal() principal: Principal, @Param('id', UUID_PARAM) orderId: string) {
+    return this.orders.find(orderId, principal);
   }
 
+  /** A retry under the same Idempotency-Key answers what the first cancel answered. */
   @Post(':id/cancel')
   @HttpCode(202)
-  cancel(@Param('id', UUID_PARAM) orderId: string) {
-    return this.orders.cancel(orderId);
+  @Requires('orders:cancel')
+  cancel(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UUID_PARAM) orderId: string,
+    @IdempotencyKey() idempotency?: IdempotencyScope,
+  ): Promise<CancelledOrder> {
+    return this.idempotent.run(idempotency, { orderId }, (manager) =>
+      this.orders.cancel(manager, orderId, principal),
+    );
   }
 }

@@ -1,24 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
 import { isUniqueViolation } from '@lib/persistence';
-import { InvalidRequestError } from '@lib/platform';
+import {
+  auditEntry,
+  AuditLog,
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  IdempotentRequests,
+  InvalidRequestError,
+  Permission,
+  Principal,
+} from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
 import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
 import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
-import { SagaStep } from '../order-saga/saga-step.entity';
-import { Saga } from '../order-saga/saga.entity';
 import { OrderStartBatcher } from './order-start.batcher';
-import { Order } from './order.entity';
-import {
-  IdempotencyKeyReusedError,
-  OrderAlreadyFinishedError,
-  OrderNotFoundError,
-} from './order.errors';
+import { OrderRepository, OrderWithSaga } from './order.repository';
+import { OrderAlreadyFinishedError, OrderNotFoundError } from './order.errors';
 import { MAX_LINE_QUANTITY, PlaceOrderRequest } from './place-order.request';
 
 export interface PlacedOrder {
@@ -27,46 +30,65 @@ export interface PlacedOrder {
   status: string;
 }
 
+export interface CancelledOrder {
+  orderId: string;
+  status: string;
+  sagaState: SagaState;
+}
+
 const CANCEL_ATTEMPTS = 5;
+
+/** Who may see or cancel an order: its customer, or whoever reads any order of the tenant. */
+const ORDER_SCOPE: Permission = 'orders:read-any';
 
 @Injectable()
 export class OrdersService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly orders: OrderRepository,
     private readonly starts: OrderStartBatcher,
     private readonly orchestrator: OrderSagaOrchestrator,
+    private readonly audit: AuditLog,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
   /**
-   * Order, saga and `order.created` commit together (with those of the orders placed at the same
-   * time). With an Idempotency-Key, the same request answers the same order and starts no second
-   * saga; another body under that key is refused.
+   * An order of the principal (its customer) in the principal's tenant. Order, saga,
+   * `order.created` and the audit record commit together (with those of the orders placed at the
+   * same time). With an Idempotency-Key, the same request of the same customer answers the same
+   * order and starts no second saga until the key expires; another body under that key is refused.
    */
-  async place(request: PlaceOrderRequest, idempotencyKey?: string): Promise<PlacedOrder> {
+  async place(
+    principal: Principal,
+    request: PlaceOrderRequest,
+    idempotencyKey?: string,
+  ): Promise<PlacedOrder> {
+    if (request.customerId !== undefined && request.customerId !== principal.sub) {
+      await this.audit.recordAlone(
+        auditEntry(
+          principal,
+          'order.place',
+          { type: 'customer', id: request.customerId },
+          { result: 'denied', reason: 'AUTH.FORBIDDEN: customerId is not the token subject' },
+        ),
+      );
+      throw new ForbiddenError();
+    }
     const items = mergeLines(request.items);
     const currency = request.currency ?? this.config.DEFAULT_CURRENCY;
-    const tenantId = request.tenantId ?? null;
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify({ customerId: request.customerId, currency, tenantId, items }))
-      .digest('hex');
+    const requestHash = IdempotentRequests.hash({ currency, items });
     if (idempotencyKey) {
-      const earlier = await this.replay(idempotencyKey, requestHash);
+      const earlier = await this.replay(principal, idempotencyKey, requestHash);
       if (earlier) return earlier;
     }
     const orderId = randomUUID();
     const sagaId = randomUUID();
     const now = new Date();
+    const { sub: customerId, tenantId } = principal;
     try {
-      const created = createEvent(
-        OrderCreatedV1,
-        { orderId, customerId: request.customerId, currency, items },
-        { correlationId: orderId, sagaId, tenantId: tenantId ?? undefined },
-      );
       await this.starts.apply({
         order: {
           id: orderId,
-          customerId: request.customerId,
+          customerId,
           currency,
           tenantId,
           idempotencyKey: idempotencyKey ?? null,
@@ -75,12 +97,22 @@ export class OrdersService {
         },
         lines: items,
         saga: { id: sagaId, deadlineAt: this.orchestrator.deadline('stock', null, now) },
-        created,
+        created: createEvent(
+          OrderCreatedV1,
+          { orderId, customerId, currency, items },
+          { correlationId: orderId, sagaId, tenantId },
+        ),
+        audit: auditEntry(
+          principal,
+          'order.place',
+          { type: 'order', id: orderId },
+          { details: { currency, lines: items } },
+        ),
       });
     } catch (error) {
       // The same key raced in on another request: answer what that one created.
-      if (idempotencyKey && isUniqueViolation(error, 'orders_idempotency_key_key')) {
-        const earlier = await this.replay(idempotencyKey, requestHash);
+      if (idempotencyKey && isUniqueViolation(error, 'orders_idempotency_key')) {
+        const earlier = await this.replay(principal, idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
       throw error;
@@ -89,37 +121,42 @@ export class OrdersService {
     return { orderId, sagaId, status: orderStatusOf('STARTED') };
   }
 
-  /** One snapshot (repeatable read): lines, prices and saga state from the same moment. */
-  find(orderId: string) {
-    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const order = await manager.findOne(Order, {
-        where: { id: orderId },
-        relations: { lines: true },
-        order: { lines: { sku: 'ASC' } },
-      });
-      const saga = await manager.findOneBy(Saga, { orderId });
-      if (!order || !saga) throw new OrderNotFoundError(orderId);
-      const steps = await manager.find(SagaStep, {
-        where: { sagaId: saga.id },
-        order: { id: 'ASC' },
-      });
-      return view(order, saga, steps);
-    });
+  /** The order, if the principal may see it: 404 for another tenant's or customer's. */
+  async find(orderId: string, principal: Principal) {
+    const found = await this.orders.findWithSaga(orderId, principal.scope(ORDER_SCOPE));
+    if (!found) throw new OrderNotFoundError(orderId);
+    return view(found);
   }
 
   /**
-   * Starts the compensations of an unfinished order; cancelling one already being cancelled is a
-   * no-op. A racing reply makes the version check fail: try again on the new state.
+   * Starts the compensations of an unfinished order the principal may see (404 otherwise), in
+   * `manager`'s transaction with its audit record; cancelling one already being cancelled is a
+   * no-op and records nothing. A racing reply makes the version check fail: try again on the new
+   * state.
    */
   async cancel(
+    manager: EntityManager,
     orderId: string,
-  ): Promise<{ orderId: string; status: string; sagaState: SagaState }> {
+    principal: Principal,
+  ): Promise<CancelledOrder> {
+    const scope = principal.scope(ORDER_SCOPE);
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.orchestrator.apply(orderId, 'customer-cancel');
+        const outcome = await this.orchestrator.apply(orderId, 'customer-cancel', scope, {
+          manager,
+        });
         if (!outcome) throw new OrderNotFoundError(orderId);
         const { state } = outcome.saga;
-        if (!outcome.applied && (state === 'COMPLETED' || state === 'FAILED')) {
+        if (outcome.applied) {
+          await this.audit.record(manager, [
+            auditEntry(
+              principal,
+              'order.cancel',
+              { type: 'order', id: orderId },
+              { details: { from: outcome.from, to: state } },
+            ),
+          ]);
+        } else if (state === 'COMPLETED' || state === 'FAILED') {
           throw new OrderAlreadyFinishedError(orderId, state);
         }
         return { orderId, status: orderStatusOf(state), sagaState: state };
@@ -129,19 +166,32 @@ export class OrdersService {
     }
   }
 
+  /**
+   * The order placed earlier under the principal's key, if it is still live. An expired key is
+   * released from its order, so the caller places a new one under it.
+   */
   private async replay(
+    principal: Principal,
     idempotencyKey: string,
     requestHash: string,
   ): Promise<PlacedOrder | undefined> {
-    const order = await this.dataSource.getRepository(Order).findOneBy({ idempotencyKey });
-    if (!order) return undefined;
+    const earlier = await this.orders.findByIdempotencyKey(
+      principal.tenantId,
+      principal.sub,
+      idempotencyKey,
+    );
+    if (!earlier) return undefined;
+    const { order, saga } = earlier;
+    if (order.createdAt.getTime() + this.config.IDEMPOTENCY_KEY_TTL_MS <= Date.now()) {
+      await this.orders.releaseIdempotencyKey(order.id);
+      return undefined;
+    }
     if (order.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-    const saga = await this.dataSource.getRepository(Saga).findOneByOrFail({ orderId: order.id });
     return { orderId: order.id, sagaId: saga.id, status: orderStatusOf(saga.state) };
   }
 }
 
-function view(order: Order, saga: Saga, steps: SagaStep[]) {
+function view({ order, saga, steps }: OrderWithSaga) {
   return {
     orderId: order.id,
     customerId: order.customerId,

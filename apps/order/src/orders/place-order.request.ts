@@ -22,11 +22,16 @@ export class PlaceOrderLine {
   quantity: number;
 }
 
-/** `POST /orders`. No prices: inventory prices the lines from its catalogue. */
+/**
+ * `POST /orders`. No prices: inventory prices the lines from its catalogue. No tenant: the order is
+ * in the token's.
+ */
 export class PlaceOrderRequest {
+  /** The token's `sub` if given (anything else is 403): a customer orders for itself only. */
+  @IsOptional()
   @Length(1, 100)
   @IsString()
-  customerId: string;
+  customerId?: string;
 
   @ArrayMaxSize(100)
   @ArrayMinSize(1)
@@ -38,9 +43,4 @@ export class PlaceOrderRequest {
   @IsOptional()
   @IsCurrency()
   currency?: string;
-
-  @IsOptional()
-  @Length(1, 100)
-  @IsString()
-  tenantId?: string;
 }

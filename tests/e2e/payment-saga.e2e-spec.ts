@@ -2,6 +2,7 @@ import { stripeSdk } from '../../tools/stripe-local/stripe-local.client';
 import Stripe from 'stripe';
 import { query } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
+import { asCustomer, asMerchant, asOperator, bearer, OPERATOR } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 
 const PAID = '4242424242424242';
@@ -122,6 +123,40 @@ describe('order saga with the payment app and Stripe', () => {
       'payment.pending',
       'payment.succeeded',
     ]);
+  }, 30_000);
+
+  it("shows a payment to the customer who placed the order and the tenant's operators only, never cached", async () => {
+    await system.putProduct('E2E-PAY-7', 5);
+    const orderOf = {
+      'customer-a': await system.placeOrder([{ sku: 'E2E-PAY-7', quantity: 1 }], 'customer-a'),
+      'customer-b': await system.placeOrder([{ sku: 'E2E-PAY-7', quantity: 1 }], 'customer-b'),
+    };
+    const read = async (orderId: string, token: Record<string, string> = {}) => {
+      const res = await fetch(`${system.payment!.url}/payments/${orderId}`, { headers: token });
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      return { status: res.status, text: await res.text() };
+    };
+    for (const [customer, orderId] of Object.entries(orderOf)) {
+      const { clientSecret } = await system.untilPayment(orderId, 'PENDING');
+      expect(clientSecret).toMatch(/_secret_/);
+      const own = await read(orderId, await asCustomer(customer));
+      expect(own.status).toBe(200);
+      expect(JSON.parse(own.text)).toMatchObject({ orderId, clientSecret });
+      const other = customer === 'customer-a' ? 'customer-b' : 'customer-a';
+      for (const stranger of [
+        await asCustomer(other),
+        await bearer(customer, ['customer'], 'tenant-2'),
+        await bearer(OPERATOR.sub, OPERATOR.roles, 'tenant-2'),
+      ]) {
+        const hidden = await read(orderId, stranger);
+        expect(hidden.status).toBe(404);
+        expect(JSON.parse(hidden.text)).toMatchObject({ code: 'PAYMENT.NOT_FOUND' });
+        expect(hidden.text).not.toContain(clientSecret!);
+      }
+      expect((await read(orderId, await asOperator())).status).toBe(200);
+      expect((await read(orderId)).status).toBe(401);
+      expect((await read(orderId, await asMerchant())).status).toBe(403);
+    }
   }, 30_000);
 
   it('answers 400 to webhooks with a bad signature and lets the saga go on', async () => {

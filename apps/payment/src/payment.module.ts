@@ -1,9 +1,15 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import {
+  DynamicModule,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  RequestMethod,
+} from '@nestjs/common';
 import { PlatformModule } from '@lib/platform';
 import { PaymentConfig } from './config';
 import { PaymentSagaConsumer } from './payments/payment-saga.consumer';
 import { PaymentTransitions } from './payments/payment.transitions';
-import { PaymentsController } from './payments/payments.controller';
+import { noStore, PaymentsController } from './payments/payments.controller';
 import { PaymentsService } from './payments/payments.service';
 import { paymentPersistence } from './persistence';
 import { StripeGateway } from './stripe/stripe.gateway';
@@ -11,7 +17,7 @@ import { StripeWebhookController } from './webhooks/stripe-webhook.controller';
 import { StripeWebhooksService } from './webhooks/stripe-webhooks.service';
 
 @Module({})
-export class PaymentModule {
+export class PaymentModule implements NestModule {
   /** `schema` lets test suites run on a schema of their own. */
   static forRoot(config: PaymentConfig, schema = paymentPersistence.schema): DynamicModule {
     return {
@@ -28,5 +34,9 @@ export class PaymentModule {
         StripeWebhooksService,
       ],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(noStore).forRoutes({ path: 'payments/:orderId', method: RequestMethod.GET });
   }
 }

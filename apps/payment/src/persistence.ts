@@ -1,5 +1,6 @@
 import { AppPersistence } from '@lib/platform';
 import { PaymentTables1764100000000 } from './migrations/1764100000000-payment-tables';
+import { PaymentOwners1764900000000 } from './migrations/1764900000000-payment-owners';
 import { Payment } from './payments/payment.entity';
 import { StripeEventRecord } from './webhooks/stripe-event.entity';
 
@@ -7,5 +8,5 @@ import { StripeEventRecord } from './webhooks/stripe-event.entity';
 export const paymentPersistence: AppPersistence = {
   schema: 'payments',
   entities: [Payment, StripeEventRecord],
-  migrations: [PaymentTables1764100000000],
+  migrations: [PaymentTables1764100000000, PaymentOwners1764900000000],
 };

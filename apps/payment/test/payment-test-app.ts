@@ -14,6 +14,7 @@ import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-ser
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
+import { bearer, OPERATOR } from '../../../tests/harness/tokens';
 import { eventually } from '../../../tests/harness/wait';
 import { StripeLocalClient } from '../../../tools/stripe-local/stripe-local.client';
 import { startStripeLocal, StripeLocal } from '../../../tools/stripe-local/stripe-local.server';
@@ -22,6 +23,12 @@ import { PaymentModule } from '../src/payment.module';
 import { PaymentView } from '../src/payments/payments.service';
 
 export const WEBHOOK_SECRET = 'whsec_payment_test';
+/** The tenant and customer of the payments `paymentRequested` makes unless told otherwise. */
+export const TENANT = 'tenant-1';
+export const CUSTOMER = 'customer-1';
+
+/** An operator of the suites' tenant: reads every payment of it. */
+export const asTenantOperator = () => bearer(OPERATOR.sub, OPERATOR.roles, TENANT);
 
 /** What a payment suite drives: the app on its own schema and port, a private NATS, stripe-local. */
 export interface PaymentTestApp {
@@ -37,8 +44,9 @@ export interface PaymentTestApp {
   relayed(): Promise<void>;
   /** Every payment event about this order, oldest first. */
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
-  /** Waits for the order's payment to reach a status. */
+  /** Waits for the order's payment to reach a status (read as the tenant's operator). */
   untilStatus(orderId: string, status: string): Promise<PaymentView>;
+  /** The order's payment, read as the tenant's operator. */
   payment(orderId: string): Promise<PaymentView>;
   metrics(): Promise<string>;
   close(): Promise<void>;
@@ -69,8 +77,9 @@ export async function startPaymentTestApp(
   await stripe.setWebhookEndpoint(`${await app.getUrl()}/webhooks/stripe`, WEBHOOK_SECRET);
   const client = app.get(NatsClient);
   const http = () => request(app.getHttpServer());
-  const payment = async (orderId: string) =>
-    (await http().get(`/payments/${orderId}`).expect(200)).body as PaymentView;
+  const operator = await asTenantOperator();
+  const read = (orderId: string) => http().get(`/payments/${orderId}`).set(operator);
+  const payment = async (orderId: string) => (await read(orderId).expect(200)).body as PaymentView;
 
   return {
     app,
@@ -88,7 +97,7 @@ export async function startPaymentTestApp(
     untilStatus: (orderId, status) =>
       eventually(
         async () => {
-          const response = await http().get(`/payments/${orderId}`);
+          const response = await read(orderId);
           const view = response.body as PaymentView;
           return response.status === 200 && view.status === status ? view : undefined;
         },
@@ -104,15 +113,21 @@ export async function startPaymentTestApp(
   };
 }
 
-/** An order.payment-requested as the saga publishes it: its own order, conversation and saga. */
+/**
+ * An order.payment-requested as the saga publishes it: its own order, conversation and saga, for
+ * `CUSTOMER` of `TENANT` unless `owner` says otherwise (undefined fields are left out, as a request
+ * published before they existed).
+ */
 export function paymentRequested(
   amountMinor = 4200,
   currency = 'EUR',
+  owner: { customerId?: string; tenantId?: string } = { customerId: CUSTOMER, tenantId: TENANT },
 ): EventEnvelope<OrderPaymentRequestedV1Payload> {
   const orderId = randomUUID();
+  const { customerId, tenantId } = owner;
   return createEvent(
     OrderPaymentRequestedV1,
-    { orderId, amountMinor, currency },
-    { correlationId: orderId, sagaId: randomUUID(), tenantId: 'tenant-1' },
+    { orderId, amountMinor, currency, ...(customerId !== undefined && { customerId }) },
+    { correlationId: orderId, sagaId: randomUUID(), tenantId },
   );
 }

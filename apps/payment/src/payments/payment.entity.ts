@@ -21,7 +21,12 @@ export class Payment {
   /** The order's conversation, for the events a webhook causes (no event is their cause). */
   @Column({ name: 'correlation_id', type: 'text' }) correlationId: string;
   @Column({ name: 'saga_id', type: 'text', nullable: true }) sagaId: string | null;
-  @Column({ name: 'tenant_id', type: 'text', nullable: true }) tenantId: string | null;
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
+  /**
+   * The `sub` of the customer who placed the order, the only customer who may read the payment.
+   * Null when unknown (requested before the saga sent it, or a tombstone): operators only.
+   */
+  @Column({ name: 'customer_id', type: 'text', nullable: true }) customerId: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -80,7 +80,7 @@ function announce(
     cause,
     correlationId: payment.correlationId,
     sagaId: payment.sagaId ?? undefined,
-    tenantId: payment.tenantId ?? undefined,
+    tenantId: payment.tenantId,
   };
   const { orderId, id: paymentId } = payment;
   const paymentIntentId = payment.paymentIntentId ?? '';

@@ -11,7 +11,16 @@ import { query } from '../../../../tests/harness/database';
 import { readStream } from '../../../../tests/harness/streams';
 import { eventually } from '../../../../tests/harness/wait';
 import { NatsClient } from '@lib/messaging';
-import { paymentRequested, PaymentTestApp, startPaymentTestApp } from '../../test/payment-test-app';
+import type { Response } from 'supertest';
+import { asOperator, bearer, OPERATOR } from '../../../../tests/harness/tokens';
+import {
+  asTenantOperator,
+  CUSTOMER,
+  paymentRequested,
+  PaymentTestApp,
+  startPaymentTestApp,
+  TENANT,
+} from '../../test/payment-test-app';
 
 const SCHEMA = 'payments_consumer_test';
 
@@ -75,6 +84,7 @@ describe('payment consumers', () => {
       correlationId: request.correlationId,
       causationId: request.eventId,
       sagaId: request.sagaId,
+      tenantId: TENANT,
       payload: {
         orderId,
         paymentId: view.paymentId,
@@ -313,7 +323,11 @@ describe('payment consumers', () => {
     expect(
       (await payment.stripe.requests()).filter((r) => r.path === '/v1/payment_intents'),
     ).toEqual([]);
-    await payment.http().get(`/payments/${request.payload.orderId}`).expect(404);
+    await payment
+      .http()
+      .get(`/payments/${request.payload.orderId}`)
+      .set(await asTenantOperator())
+      .expect(404);
   });
 
   it('exposes its metrics', async () => {
@@ -328,14 +342,101 @@ describe('payment consumers', () => {
   });
 
   describe('GET /payments/:orderId', () => {
-    it('answers 404 for an order without a payment', async () => {
-      const response = await payment.http().get(`/payments/${randomUUID()}`).expect(404);
-      expect(response.body).toMatchObject({ statusCode: 404, code: 'PAYMENT.NOT_FOUND' });
+    const read = (orderId: string, token?: { authorization: string }) => {
+      const get = payment.http().get(`/payments/${orderId}`);
+      return token ? get.set(token) : get;
+    };
+    const customerOf = (sub: string, tenantId = TENANT) => bearer(sub, ['customer'], tenantId);
+    /** 404 with no trace of the payment: the same answer as an order that has none. */
+    const expectHidden = (response: Response, orderId: string) => {
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual({
+        statusCode: 404,
+        code: 'PAYMENT.NOT_FOUND',
+        message: `no payment for order ${orderId}`,
+      });
+      expect(response.text).not.toMatch(/_secret_|pi_/);
+      expect(response.headers['cache-control']).toBe('no-store');
+    };
+
+    it("shows the customer its own order's payment with the client secret, never cached", async () => {
+      const { request, view } = await requestPayment();
+      const response = await read(request.payload.orderId, await customerOf(CUSTOMER)).expect(200);
+      expect(response.body).toEqual(view);
+      expect(response.body).toMatchObject({ clientSecret: expect.stringMatching(/_secret_/) });
+      expect(response.headers['cache-control']).toBe('no-store');
     });
 
-    it('answers 400 for a malformed order id', async () => {
-      const response = await payment.http().get('/payments/not-a-uuid').expect(400);
+    it('answers 404 to another customer, and to the same customer of another tenant', async () => {
+      const { request } = await requestPayment();
+      const { orderId } = request.payload;
+      expectHidden(await read(orderId, await customerOf('customer-2')), orderId);
+      expectHidden(await read(orderId, await customerOf(CUSTOMER, 'tenant-2')), orderId);
+      expectHidden(await read(orderId, await bearer(CUSTOMER, ['customer'])), orderId);
+    });
+
+    it("shows an operator every customer's payments of its tenant, and nothing of another", async () => {
+      const mine = await requestPayment();
+      const theirs = await requestPayment(
+        paymentRequested(1500, 'EUR', { customerId: 'customer-2', tenantId: TENANT }),
+      );
+      for (const { request, view } of [mine, theirs]) {
+        const response = await read(request.payload.orderId, await asTenantOperator()).expect(200);
+        expect(response.body).toEqual(view);
+        expect(response.headers['cache-control']).toBe('no-store');
+        const elsewhere = await bearer(OPERATOR.sub, OPERATOR.roles, 'tenant-2');
+        expectHidden(await read(request.payload.orderId, elsewhere), request.payload.orderId);
+      }
+    });
+
+    it('shows a payment whose customer is unknown to operators only', async () => {
+      const { request } = await requestPayment(paymentRequested(4200, 'EUR', { tenantId: TENANT }));
+      const { orderId } = request.payload;
+      expectHidden(await read(orderId, await customerOf(CUSTOMER)), orderId);
+      await read(orderId, await asTenantOperator()).expect(200);
+    });
+
+    it('puts a request without a tenant in the default tenant', async () => {
+      const request = paymentRequested(4200, 'EUR', { customerId: CUSTOMER });
+      await payment.publish(request);
+      const { orderId } = request.payload;
+      const operator = await asOperator();
+      await eventually(async () => (await read(orderId, operator)).body.status === 'PENDING');
+      const [row] = await query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM "${SCHEMA}".payments WHERE order_id = $1`,
+        [orderId],
+      );
+      expect(row?.tenant_id).toBe('default');
+      await read(orderId, await bearer(CUSTOMER, ['customer'])).expect(200);
+      expectHidden(await read(orderId, await asTenantOperator()), orderId);
+    });
+
+    it('answers 401 without a valid token and 403 without the permission, never cached', async () => {
+      const { request } = await requestPayment();
+      const { orderId } = request.payload;
+      for (const [token, status, code] of [
+        [undefined, 401, 'AUTH.UNAUTHENTICATED'],
+        [{ authorization: 'Bearer not.a.jwt' }, 401, 'AUTH.UNAUTHENTICATED'],
+        [await bearer('merchant-1', ['merchant'], TENANT), 403, 'AUTH.FORBIDDEN'],
+        [await bearer('trader-1', ['trader'], TENANT), 403, 'AUTH.FORBIDDEN'],
+      ] as const) {
+        const response = await read(orderId, token);
+        expect(response.status).toBe(status);
+        expect(response.body).toMatchObject({ code });
+        expect(response.text).not.toMatch(/_secret_|pi_/);
+        expect(response.headers['cache-control']).toBe('no-store');
+      }
+    });
+
+    it('answers 404 for an order without a payment', async () => {
+      const orderId = randomUUID();
+      expectHidden(await read(orderId, await asTenantOperator()), orderId);
+    });
+
+    it('answers 400 for a malformed order id, never cached', async () => {
+      const response = await read('not-a-uuid', await asTenantOperator()).expect(400);
       expect(response.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
+      expect(response.headers['cache-control']).toBe('no-store');
     });
   });
 

@@ -8,6 +8,7 @@ import {
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
 import { Inbox, JetStreamContext } from '@lib/messaging';
+import { DEFAULT_TENANT, Scope } from '@lib/platform';
 import { recordPublished } from '../payment.metrics';
 import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
 import { Payment } from './payment.entity';
@@ -126,8 +127,16 @@ export class PaymentsService {
     );
   }
 
-  async find(orderId: string): Promise<PaymentView> {
-    const payment = await this.dataSource.getRepository(Payment).findOneBy({ orderId });
+  /**
+   * The order's payment if the scope may see it: its tenant's, and with an owner only the payments
+   * of that customer's orders. Anything else is the same 404 as a payment that does not exist.
+   */
+  async find(orderId: string, scope: Scope): Promise<PaymentView> {
+    const payment = await this.dataSource.getRepository(Payment).findOneBy({
+      orderId,
+      tenantId: scope.tenantId,
+      ...(scope.ownerId !== undefined && { customerId: scope.ownerId }),
+    });
     if (!payment) throw new PaymentNotFoundError(orderId);
     return {
       orderId,
@@ -245,7 +254,7 @@ export class PaymentsService {
   /** Inserts the order's payment row unless one exists; true when this call inserted it. */
   private async insertPayment(
     manager: EntityManager,
-    event: EventEnvelope<{ orderId: string }>,
+    event: EventEnvelope<{ orderId: string; customerId?: string }>,
     amountMinor: number,
     currency: string | null,
     status: PaymentStatus,
@@ -262,7 +271,8 @@ export class PaymentsService {
         currency,
         correlationId: event.correlationId,
         sagaId: event.sagaId ?? null,
-        tenantId: event.tenantId ?? null,
+        tenantId: event.tenantId ?? DEFAULT_TENANT,
+        customerId: event.payload.customerId ?? null,
       })
       .orIgnore()
       .returning('id')

@@ -1,6 +1,7 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request } from 'express';
+import { Public } from '@lib/platform';
 import { StripeWebhooksService, WebhookReceipt } from './stripe-webhooks.service';
 
 @Controller('webhooks')
@@ -12,6 +13,7 @@ export class StripeWebhookController {
    * signature, its timestamp or the body is bad. The signature covers the raw bytes, not parsed JSON.
    */
   @Post('stripe')
+  @Public('authenticated by its Stripe signature')
   @HttpCode(200)
   receive(
     @Req() request: RawBodyRequest<Request>,

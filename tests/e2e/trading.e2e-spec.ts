@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { createEvent, TradingStrategyDeployRequestedV1 } from '@lib/contracts';
+import { createEvent, STRATEGY_KINDS, TradingStrategyDeployRequestedV1 } from '@lib/contracts';
 import { query } from '../harness/database';
 import { publishEvent } from '../harness/events';
-import { strategyBody, StrategyView, TradingSystem } from '../harness/trading-system';
+import {
+  asCustomer,
+  asMerchant,
+  asOperator,
+  asTrader,
+  bearer,
+  OPERATOR,
+  TRADER,
+} from '../harness/tokens';
+import { Headers, strategyBody, StrategyView, TradingSystem } from '../harness/trading-system';
 import { untilHandled } from '../harness/app-probes';
 
 describe('trading strategies', () => {
@@ -326,7 +335,7 @@ describe('trading strategies', () => {
     expect(names.filter((n) => n === 'trading.strategy.stopped')).toHaveLength(1);
   }, 60_000);
 
-  it('exposes its metrics', async () => {
+  it('exposes its metrics, none of them labelled per strategy', async () => {
     const metrics = await (await fetch(`${trading.url}/metrics`)).text();
     for (const name of [
       'strategies_live',
@@ -344,6 +353,279 @@ describe('trading strategies', () => {
       );
     }
     expect(metrics).toMatch(/trading_fills_total\{[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/pnl_estimated\{[^}]*strategy="[0-9a-f-]{36}"[^}]*\} -?\d/);
+    // One PnL series per strategy kind, whatever number of strategies this suite created.
+    const pnl = metrics.split('\n').filter((line) => line.startsWith('pnl_estimated{'));
+    expect(pnl.map((line) => /kind="([^"]+)"/.exec(line)?.[1]).sort()).toEqual(
+      [...STRATEGY_KINDS].sort(),
+    );
+    for (const line of pnl) {
+      const labels = [...line.matchAll(/([a-z_]+)="/g)].map((match) => match[1]);
+      expect(labels.sort()).toEqual(['kind', 'service']);
+    }
+    expect(metrics).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  });
+
+  describe('access, tenancy, audit and Idempotency-Key', () => {
+    const traderOf = (tenantId: string, sub = TRADER.sub) => bearer(sub, TRADER.roles, tenantId);
+    const strategiesIn = async (tenantId: string) =>
+      (
+        await query<{ id: string }>(
+          `SELECT id FROM trading.strategies WHERE tenant_id = $1 ORDER BY created_at`,
+          [tenantId],
+        )
+      ).map((row) => row.id);
+    const auditOf = (strategyId: string) =>
+      query<Record<string, unknown>>(
+        `SELECT actor, tenant_id, action, entity_type, result FROM trading.audit_log
+          WHERE entity_id = $1 ORDER BY id`,
+        [strategyId],
+      );
+
+    it('answers 401 without a token and 403 to customers and merchants on every route, and changes nothing', async () => {
+      const strategyId = await trading.create();
+      const routes: [string, string, unknown?][] = [
+        ['POST', '/v1/trading/strategies', strategyBody()],
+        ['GET', '/v1/trading/strategies'],
+        ['GET', `/v1/trading/strategies/${strategyId}`],
+        ['POST', `/v1/trading/strategies/${strategyId}/deploy`],
+        ['POST', `/v1/trading/strategies/${strategyId}/stop`],
+      ];
+      const before = await strategiesIn('default');
+      for (const [method, path, body] of routes) {
+        expect(await trading.http(method, path, body, {})).toMatchObject({
+          status: 401,
+          body: { code: 'AUTH.UNAUTHENTICATED' },
+        });
+        for (const token of [await asCustomer(), await asMerchant()]) {
+          expect(await trading.http(method, path, body, token)).toMatchObject({
+            status: 403,
+            body: { code: 'AUTH.FORBIDDEN' },
+          });
+        }
+        // Operators read strategies but do not trade.
+        const operator = await trading.http(method, path, body, await asOperator());
+        expect(operator.status).toBe(method === 'GET' ? 200 : 403);
+      }
+      expect(await strategiesIn('default')).toEqual(before);
+      expect(await trading.strategy(strategyId)).toMatchObject({
+        state: 'Idle',
+        pendingCommand: null,
+      });
+      expect(await auditOf(strategyId)).toEqual([
+        expect.objectContaining({ action: 'strategy.create' }),
+      ]);
+    });
+
+    it("keeps tenants apart: another tenant's strategy is not found, listed, deployed or stopped", async () => {
+      const [a, b] = [await traderOf('tenant-a'), await traderOf('tenant-b')];
+      const strategyId = await trading.create({ name: 'tenant A grid' }, a);
+      const path = `/v1/trading/strategies/${strategyId}`;
+      const notFound = {
+        status: 404,
+        body: {
+          statusCode: 404,
+          code: 'TRADING.STRATEGY_NOT_FOUND',
+          message: `strategy ${strategyId} does not exist`,
+        },
+      };
+      for (const other of [
+        b,
+        await asTrader(),
+        await bearer(OPERATOR.sub, OPERATOR.roles, 'tenant-b'),
+      ]) {
+        expect(await trading.http('GET', path, undefined, other)).toEqual(notFound);
+        const listed = await trading.http<StrategyView[]>(
+          'GET',
+          '/v1/trading/strategies',
+          undefined,
+          other,
+        );
+        expect(listed.body.map((s) => s.strategyId)).not.toContain(strategyId);
+      }
+      for (const command of ['deploy', 'stop']) {
+        expect(await trading.http('POST', `${path}/${command}`, undefined, b)).toEqual(notFound);
+      }
+      expect(await trading.strategy(strategyId, a)).toMatchObject({
+        state: 'Idle',
+        pendingCommand: null,
+        createdBy: TRADER.sub,
+      });
+      const listed = await trading.http<StrategyView[]>(
+        'GET',
+        '/v1/trading/strategies',
+        undefined,
+        a,
+      );
+      expect(listed.body.map((s) => s.strategyId)).toEqual([strategyId]);
+      // An operator of the tenant reads it.
+      const operator = await bearer(OPERATOR.sub, OPERATOR.roles, 'tenant-a');
+      expect((await trading.http('GET', path, undefined, operator)).status).toBe(200);
+
+      await trading.command(strategyId, 'deploy', a);
+      await trading.command(strategyId, 'stop', a);
+      await trading.relayed();
+      const events = (await trading.events(strategyId)).filter((e) =>
+        e.eventName.startsWith('trading.strategy.'),
+      );
+      expect(events.map((e) => e.eventName)).toEqual([
+        'trading.strategy.deploy-requested',
+        'trading.strategy.deployed',
+        'trading.strategy.stop-requested',
+        'trading.strategy.stopped',
+      ]);
+      expect(new Set((await trading.events(strategyId)).map((e) => e.tenantId))).toEqual(
+        new Set(['tenant-a']),
+      );
+      expect(await strategiesIn('tenant-b')).toEqual([]);
+    }, 60_000);
+
+    it('audits create, deploy and stop once each, with the actor and tenant; a refused command leaves none', async () => {
+      const a = await traderOf('tenant-audit', 'trader-audit');
+      const strategyId = await trading.create({}, a);
+      await trading.command(strategyId, 'deploy', a);
+      const again = await trading.http(
+        'POST',
+        `/v1/trading/strategies/${strategyId}/deploy`,
+        undefined,
+        a,
+      );
+      expect(again.status).toBe(409);
+      await trading.command(strategyId, 'stop', a);
+      const record = (action: string) => ({
+        actor: 'trader-audit',
+        tenant_id: 'tenant-audit',
+        action,
+        entity_type: 'strategy',
+        result: 'success',
+      });
+      expect(await auditOf(strategyId)).toEqual([
+        record('strategy.create'),
+        record('strategy.deploy'),
+        record('strategy.stop'),
+      ]);
+      // The tenant's operators read the trail over HTTP; other tenants' operators do not see it.
+      const trail = async (tenantId: string) =>
+        (
+          await trading.http<{ items: { action: string }[] }>(
+            'GET',
+            `/audit?entity=${strategyId}`,
+            undefined,
+            await bearer(OPERATOR.sub, OPERATOR.roles, tenantId),
+          )
+        ).body.items.map((item) => item.action);
+      expect(await trail('tenant-audit')).toEqual([
+        'strategy.stop',
+        'strategy.deploy',
+        'strategy.create',
+      ]);
+      expect(await trail('tenant-b')).toEqual([]);
+    }, 60_000);
+
+    describe('Idempotency-Key', () => {
+      const keyed = async (key: string, tenantId = 'tenant-keys', sub = TRADER.sub) => ({
+        ...(await traderOf(tenantId, sub)),
+        'idempotency-key': key,
+      });
+      const create = async (headers: Headers, overrides: Record<string, unknown> = {}) =>
+        trading.http<StrategyView>(
+          'POST',
+          '/v1/trading/strategies',
+          strategyBody(overrides),
+          headers,
+        );
+
+      it('creates one strategy for a retried request, and answers as the first time', async () => {
+        const headers = await keyed('create-1');
+        const first = await create(headers, { name: 'keyed grid' });
+        const retries = await Promise.all(
+          [1, 2, 3].map(() => create(headers, { name: 'keyed grid' })),
+        );
+        expect(first.status).toBe(201);
+        for (const retry of retries) expect(retry).toEqual(first);
+        const created = await query<{ id: string }>(
+          `SELECT id FROM trading.strategies WHERE name = 'keyed grid'`,
+        );
+        expect(created.map((row) => row.id)).toEqual([first.body.strategyId]);
+        expect(await auditOf(first.body.strategyId)).toHaveLength(1);
+      });
+
+      it('answers 422 to the key with another body, and creates nothing', async () => {
+        const headers = await keyed('create-2');
+        expect((await create(headers, { name: 'first body' })).status).toBe(201);
+        const before = await strategiesIn('tenant-keys');
+        expect(await create(headers, { name: 'second body' })).toMatchObject({
+          status: 422,
+          body: { code: 'REQUEST.IDEMPOTENCY_KEY_REUSED' },
+        });
+        expect(await strategiesIn('tenant-keys')).toEqual(before);
+      });
+
+      it("keeps another principal's key of the same name apart", async () => {
+        const mine = await create(await keyed('create-3'));
+        const colleague = await create(await keyed('create-3', 'tenant-keys', 'trader-2'));
+        const elsewhere = await create(await keyed('create-3', 'tenant-keys-2'));
+        expect([mine.status, colleague.status, elsewhere.status]).toEqual([201, 201, 201]);
+        const ids = new Set([mine, colleague, elsewhere].map((r) => r.body.strategyId));
+        expect(ids.size).toBe(3);
+        // Another body under the colleague's key is the colleague's business: not a 422 for me.
+        expect(
+          (await create(await keyed('create-3', 'tenant-keys', 'trader-2'), { name: 'x' })).status,
+        ).toBe(422);
+        expect((await create(await keyed('create-3'))).body).toEqual(mine.body);
+      });
+
+      it('sends a retried deploy and stop once each, answering the first answer', async () => {
+        const owner = await traderOf('tenant-keys');
+        const strategyId = await trading.create({}, owner);
+        const path = `/v1/trading/strategies/${strategyId}`;
+        for (const command of ['deploy', 'stop'] as const) {
+          const headers = await keyed(`${command}-${strategyId}`);
+          const first = await trading.http('POST', `${path}/${command}`, undefined, headers);
+          expect(first).toMatchObject({ status: 202, body: { pendingCommand: command } });
+          // Pending or carried out meanwhile, the retry answers the accepted command, not a 409.
+          const retry = await trading.http('POST', `${path}/${command}`, undefined, headers);
+          expect(retry).toEqual(first);
+          const state = command === 'deploy' ? 'Live' : 'Stopped';
+          await trading.until(
+            strategyId,
+            (s) => s.state === state && !s.pendingCommand,
+            state,
+            owner,
+          );
+          expect(await trading.http('POST', `${path}/${command}`, undefined, headers)).toEqual(
+            first,
+          );
+        }
+        // The key belongs to its strategy: the same key on another one is another request.
+        const otherId = await trading.create({}, owner);
+        const reused = await trading.http(
+          'POST',
+          `/v1/trading/strategies/${otherId}/deploy`,
+          undefined,
+          await keyed(`deploy-${strategyId}`),
+        );
+        expect(reused).toMatchObject({
+          status: 422,
+          body: { code: 'REQUEST.IDEMPOTENCY_KEY_REUSED' },
+        });
+        await trading.relayed();
+        const commands = (await trading.events(strategyId)).filter((e) =>
+          e.eventName.endsWith('-requested'),
+        );
+        expect(commands.map((e) => e.eventName)).toEqual([
+          'trading.strategy.deploy-requested',
+          'trading.strategy.stop-requested',
+        ]);
+        expect((await auditOf(strategyId)).map((r) => r.action)).toEqual([
+          'strategy.create',
+          'strategy.deploy',
+          'strategy.stop',
+        ]);
+        expect(await trading.strategy(otherId, owner)).toMatchObject({
+          state: 'Idle',
+          pendingCommand: null,
+        });
+      }, 60_000);
+    });
   });
 });

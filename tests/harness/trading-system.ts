@@ -6,11 +6,13 @@ import { AppProcess, startAppProcess } from './app-process';
 import { freshSchema, query, TEST_DATABASE_URL } from './database';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { readStream } from './streams';
+import { asTrader } from './tokens';
 import { untilRelayed } from './app-probes';
 import { eventually } from './wait';
 
 export interface StrategyView {
   strategyId: string;
+  createdBy: string | null;
   state: string;
   pendingCommand: string | null;
   tick: number;
@@ -53,9 +55,13 @@ export function strategyBody(overrides: Record<string, unknown> = {}): Record<st
   };
 }
 
+/** Request headers: a bearer token (or none), an Idempotency-Key. */
+export type Headers = Record<string, string>;
+
 /**
  * Trading app processes on a private nats-server and a fresh `trading` schema of the test
- * database, with fast ticks and fills, plus a NATS connection to read the TRADING stream.
+ * database, with fast ticks and fills, plus a NATS connection to read the TRADING stream. Calls
+ * are made as `TRADER` of the default tenant unless given other headers.
  */
 export class TradingSystem {
   instances: AppProcess[] = [];
@@ -123,51 +129,72 @@ export class TradingSystem {
     return this.instances[0]!.url;
   }
 
+  /** `headers` replace the default trader's token: `{}` calls without one. */
   async http<T = Record<string, unknown>>(
     method: string,
     path: string,
     body?: unknown,
+    headers?: Headers,
   ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(headers ?? (await asTrader())),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as T };
   }
 
-  async create(overrides: Record<string, unknown> = {}): Promise<string> {
+  async create(overrides: Record<string, unknown> = {}, headers?: Headers): Promise<string> {
     const created = await this.http<StrategyView>(
       'POST',
       '/v1/trading/strategies',
       strategyBody(overrides),
+      headers,
     );
     if (created.status !== 201)
       throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
     return created.body.strategyId;
   }
 
-  async strategy(strategyId: string): Promise<StrategyView> {
-    return (await this.http<StrategyView>('GET', `/v1/trading/strategies/${strategyId}`)).body;
+  async strategy(strategyId: string, headers?: Headers): Promise<StrategyView> {
+    const found = await this.http<StrategyView>(
+      'GET',
+      `/v1/trading/strategies/${strategyId}`,
+      undefined,
+      headers,
+    );
+    if (found.status !== 200)
+      throw new Error(`GET strategy: ${found.status} ${JSON.stringify(found.body)}`);
+    return found.body;
   }
 
   /** Sends the command and waits until an instance has carried it out. */
-  async command(strategyId: string, command: 'deploy' | 'stop'): Promise<StrategyView> {
-    const answer = await this.http('POST', `/v1/trading/strategies/${strategyId}/${command}`);
+  async command(
+    strategyId: string,
+    command: 'deploy' | 'stop',
+    headers?: Headers,
+  ): Promise<StrategyView> {
+    const path = `/v1/trading/strategies/${strategyId}/${command}`;
+    const answer = await this.http('POST', path, undefined, headers);
     if (answer.status !== 202)
       throw new Error(`${command}: ${answer.status} ${JSON.stringify(answer.body)}`);
     const state = command === 'deploy' ? 'Live' : 'Stopped';
-    return this.until(strategyId, (s) => s.state === state && s.pendingCommand === null, state);
+    const done = (s: StrategyView) => s.state === state && s.pendingCommand === null;
+    return this.until(strategyId, done, state, headers);
   }
 
   until(
     strategyId: string,
     check: (strategy: StrategyView) => boolean,
     what: string,
+    headers?: Headers,
   ): Promise<StrategyView> {
     return eventually(
       async () => {
-        const strategy = await this.strategy(strategyId);
+        const strategy = await this.strategy(strategyId, headers);
         return check(strategy) ? strategy : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `strategy ${strategyId}: ${what}` },

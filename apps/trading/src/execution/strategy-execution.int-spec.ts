@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { TradingOrderSubmittedV1 } from '@lib/contracts';
+import { TradingOrderFilledV1, TradingOrderSubmittedV1 } from '@lib/contracts';
 import { OutboxRecord, Outbox } from '@lib/messaging';
 import { openAppDataSource } from '@lib/persistence';
 import { appDataSourceOptions, loadConfig } from '@lib/platform';
@@ -58,6 +58,8 @@ describe('strategy execution', () => {
   async function strategy(state: StrategyState = 'Live', tick = 0): Promise<Strategy> {
     return dataSource.getRepository(Strategy).save({
       id: randomUUID(),
+      tenantId: 't1',
+      createdBy: 'trader-1',
       name: 'test grid',
       symbol: 'BTC-USD',
       kind: 'grid',
@@ -80,6 +82,7 @@ describe('strategy execution', () => {
     return dataSource.getRepository(TradingOrder).save({
       id: randomUUID(),
       strategyId: s.id,
+      tenantId: s.tenantId,
       tick,
       symbol: s.symbol,
       side: 'buy',
@@ -121,7 +124,10 @@ describe('strategy execution', () => {
     ]);
     const [taken] = await orders(s.id);
     expect(taken).toMatchObject({ id: order.id, status: 'SUBMITTED' });
-    expect(await outbox(TradingOrderSubmittedV1.subject, order.id)).toHaveLength(1);
+    const submitted = await outbox(TradingOrderSubmittedV1.subject, order.id);
+    expect(submitted.map((row) => JSON.parse(row.body) as unknown)).toEqual([
+      expect.objectContaining({ correlationId: s.id, tenantId: 't1' }),
+    ]);
     // Its units count as exposure: tick 2 wants nothing more.
     expect(await orders(s.id)).toHaveLength(1);
     expect(await dataSource.getRepository(Strategy).findOneByOrFail({ id: s.id })).toMatchObject({
@@ -147,6 +153,11 @@ describe('strategy execution', () => {
     await Promise.all([run.tick(s.id, 'a'), run.tick(s.id, 'b')]);
     const [filled] = await orders(s.id);
     expect(filled).toMatchObject({ status: 'FILLED', filledQuantity: 6 });
+    const fills = await outbox(TradingOrderFilledV1.subject, filled!.id);
+    expect(fills.map((row) => JSON.parse(row.body) as unknown)).toEqual([
+      expect.objectContaining({ tenantId: 't1' }),
+      expect.objectContaining({ tenantId: 't1' }),
+    ]);
     expect(await dataSource.getRepository(Strategy).findOneByOrFail({ id: s.id })).toMatchObject({
       quantity: 6,
     });

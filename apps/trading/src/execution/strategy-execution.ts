@@ -18,10 +18,10 @@ import {
 import { MARKET_DATA_FEED, MarketDataFeed } from '../market-data/market-data.feed';
 import { historyLength, StrategySpec, targetPosition } from '../strategies/strategy-kinds';
 import { Strategy } from '../strategies/strategy.entity';
-import { recordPublished, tradingMetrics } from '../trading.metrics';
+import { recordPublished } from '../trading.metrics';
 import { Fill } from './fill.entity';
 import { OPEN_ORDER_STATUSES, orderTransition } from './order.state';
-import { applyFill, Position, signedQuantity, unrealisedPnl } from './position';
+import { applyFill, Position, signedQuantity } from './position';
 import { riskBreach } from './risk-limits';
 import { TradingOrder } from './trading-order.entity';
 
@@ -55,7 +55,8 @@ export class StrategyExecution {
     const price = prices[prices.length - 1]!;
 
     let published: EventEnvelope[] = [];
-    const decided = await this.dataSource.transaction(async (manager) => {
+    // The order to send, if this tick decided one within the risk limits.
+    const toSend = await this.dataSource.transaction(async (manager) => {
       const locked = await lockStrategy(manager, strategyId);
       // Stopped meanwhile, or the tick was decided elsewhere: nothing to do.
       if (locked?.state !== 'Live' || locked.tick !== tick - 1) return undefined;
@@ -64,7 +65,6 @@ export class StrategyExecution {
         { id: strategyId },
         { tick, lastPrice: price, tickedBy: instanceId },
       );
-      const pnl = locked.realisedPnl + unrealisedPnl(locked, price);
       const open = await manager.findBy(TradingOrder, {
         strategyId,
         status: In(OPEN_ORDER_STATUSES),
@@ -74,7 +74,7 @@ export class StrategyExecution {
         locked.quantity,
       );
       const wanted = target === undefined ? 0 : target - exposure;
-      if (wanted === 0) return { pnl };
+      if (wanted === 0) return undefined;
       const side = wanted > 0 ? 'buy' : 'sell';
       const quantity = Math.abs(wanted);
       const breach = riskBreach(locked, {
@@ -86,6 +86,7 @@ export class StrategyExecution {
       const order: TradingOrder = manager.create(TradingOrder, {
         id: randomUUID(),
         strategyId,
+        tenantId: locked.tenantId,
         tick,
         symbol: locked.symbol,
         side,
@@ -102,12 +103,10 @@ export class StrategyExecution {
         await this.outbox.add(manager, published);
       }
       this.logger.log({ msg: 'order decided', tick, side, quantity, price, rejected: breach });
-      return { pnl, order: breach ? undefined : order };
+      return breach ? undefined : order;
     });
     recordPublished(published);
-    if (!decided) return;
-    tradingMetrics.pnlEstimated.set({ strategy: strategyId }, decided.pnl);
-    if (decided.order) await this.send(decided.order);
+    if (toSend) await this.send(toSend);
   }
 
   /**
@@ -177,7 +176,7 @@ export class StrategyExecution {
                 quantity,
                 referencePrice,
               },
-              { correlationId: order.strategyId },
+              { correlationId: order.strategyId, tenantId: order.tenantId },
             )
           : rejectedEvent(current, 'exchange', ack.reason),
       ];
@@ -226,7 +225,7 @@ export class StrategyExecution {
               filledQuantity: filled,
               status: order.status === 'FILLED' ? 'FILLED' : 'PARTIALLY_FILLED',
             },
-            { correlationId: order.strategyId },
+            { correlationId: order.strategyId, tenantId: order.tenantId },
           ),
         );
       }
@@ -274,10 +273,10 @@ function rejectedEvent(
   source: RejectionSource,
   reason: string,
 ): EventEnvelope {
-  const { strategyId, id, symbol, side, quantity } = order;
+  const { strategyId, tenantId, id, symbol, side, quantity } = order;
   return createEvent(
     TradingOrderRejectedV1,
     { strategyId, orderId: id, clientOrderId: id, symbol, side, quantity, source, reason },
-    { correlationId: strategyId },
+    { correlationId: strategyId, tenantId },
   );
 }

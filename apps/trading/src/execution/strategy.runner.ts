@@ -12,7 +12,7 @@ import { withLogContext } from '@lib/observability';
 import { TradingConfig } from '../config';
 import { Strategy } from '../strategies/strategy.entity';
 import { StrategyState } from '../strategies/strategy.state';
-import { tradingMetrics } from '../trading.metrics';
+import { recordLive } from '../trading.metrics';
 import { OPEN_ORDER_STATUSES } from './order.state';
 import { TradingOrder } from './trading-order.entity';
 import { StrategyExecution } from './strategy-execution';
@@ -55,7 +55,15 @@ export class StrategyRunner implements OnApplicationBootstrap, BeforeApplication
     const candidates = await this.dataSource
       .getRepository(Strategy)
       .createQueryBuilder('s')
-      .select(['s.id', 's.state'])
+      .select([
+        's.id',
+        's.state',
+        's.kind',
+        's.quantity',
+        's.averagePrice',
+        's.realisedPnl',
+        's.lastPrice',
+      ])
       .where(`s.state = 'Live'`)
       .orWhere(
         `s.state = 'Stopped' AND EXISTS (SELECT 1 FROM ${this.orders} o
@@ -63,14 +71,13 @@ export class StrategyRunner implements OnApplicationBootstrap, BeforeApplication
         { open: OPEN_ORDER_STATUSES },
       )
       .getMany();
-    const held = await this.leases.claim(candidates.map((s) => s.id));
-    let live = 0;
-    for (const { id, state } of candidates) {
-      if (!held.has(id)) continue;
-      if (state === 'Live') live++;
+    const leased = await this.leases.claim(candidates.map((s) => s.id));
+    const held = candidates.filter((s) => leased.has(s.id));
+    for (const { id, state } of held) {
       await withLogContext({ strategyId: id }, () => this.run(id, state));
     }
-    tradingMetrics.strategiesLive.set(live);
+    // As of the pass's start: the PnL of a tick is reported by the next pass.
+    recordLive(held.filter((s) => s.state === 'Live'));
   }
 
   /** One strategy's failure is logged and retried next pass; the others run on. */

@@ -7,6 +7,8 @@ import { OrderStatus } from './order.state';
 export class TradingOrder {
   @PrimaryColumn('uuid') id: string;
   @Column({ name: 'strategy_id', type: 'uuid' }) strategyId: string;
+  /** The strategy's tenant, carried by the events about the order. */
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
   /** The tick that decided it; one order per tick at most. */
   @Column({ type: 'integer' }) tick: number;
   @Column({ type: 'text' }) symbol: string;

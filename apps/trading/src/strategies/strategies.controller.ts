@@ -1,40 +1,84 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UsePipes } from '@nestjs/common';
-import { StrictValidationPipe, UUID_PARAM } from '@lib/platform';
+import {
+  CurrentPrincipal,
+  IdempotencyKey,
+  IdempotencyScope,
+  IdempotentRequests,
+  Principal,
+  Requires,
+  StrictValidationPipe,
+  UUID_PARAM,
+} from '@lib/platform';
 import { CreateStrategyRequest } from './create-strategy.request';
-import { StrategiesService } from './strategies.service';
+import { StrategiesService, StrategyView } from './strategies.service';
+import { StrategyCommand } from './strategy.state';
 
+/** The strategies of the caller's tenant. Writes honour an Idempotency-Key. */
 @Controller('v1/trading/strategies')
 @UsePipes(StrictValidationPipe)
 export class StrategiesController {
-  constructor(private readonly strategies: StrategiesService) {}
+  constructor(
+    private readonly strategies: StrategiesService,
+    private readonly idempotent: IdempotentRequests,
+  ) {}
 
   /** 201: the strategy, Idle. */
   @Post()
-  create(@Body() request: CreateStrategyRequest) {
-    return this.strategies.create(request);
+  @Requires('strategies:write')
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() request: CreateStrategyRequest,
+    @IdempotencyKey() key?: IdempotencyScope,
+  ): Promise<StrategyView> {
+    return this.idempotent.run(key, request, (manager) =>
+      this.strategies.create(manager, principal, request),
+    );
   }
 
   @Get()
-  list() {
-    return this.strategies.list();
+  @Requires('strategies:read')
+  list(@CurrentPrincipal() principal: Principal) {
+    return this.strategies.list(principal.tenantId);
   }
 
   @Get(':id')
-  find(@Param('id', UUID_PARAM) strategyId: string) {
-    return this.strategies.find(strategyId);
+  @Requires('strategies:read')
+  find(@CurrentPrincipal() principal: Principal, @Param('id', UUID_PARAM) strategyId: string) {
+    return this.strategies.find(principal.tenantId, strategyId);
   }
 
   /** 202 with `pendingCommand: 'deploy'`; the strategy turns Live once an instance applies it. */
   @Post(':id/deploy')
   @HttpCode(202)
-  deploy(@Param('id', UUID_PARAM) strategyId: string) {
-    return this.strategies.request(strategyId, 'deploy');
+  @Requires('strategies:write')
+  deploy(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UUID_PARAM) strategyId: string,
+    @IdempotencyKey() key?: IdempotencyScope,
+  ): Promise<StrategyView> {
+    return this.command(principal, strategyId, 'deploy', key);
   }
 
   /** 202 with `pendingCommand: 'stop'`; it ticks no more once an instance applies it. */
   @Post(':id/stop')
   @HttpCode(202)
-  stop(@Param('id', UUID_PARAM) strategyId: string) {
-    return this.strategies.request(strategyId, 'stop');
+  @Requires('strategies:write')
+  stop(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UUID_PARAM) strategyId: string,
+    @IdempotencyKey() key?: IdempotencyScope,
+  ): Promise<StrategyView> {
+    return this.command(principal, strategyId, 'stop', key);
+  }
+
+  private command(
+    principal: Principal,
+    strategyId: string,
+    command: StrategyCommand,
+    key: IdempotencyScope | undefined,
+  ): Promise<StrategyView> {
+    return this.idempotent.run(key, { strategyId }, (manager) =>
+      this.strategies.request(manager, principal, strategyId, command),
+    );
   }
 }

@@ -10,6 +10,7 @@ import {
   TradingStrategyStopRequestedV1,
 } from '@lib/contracts';
 import { Outbox } from '@lib/messaging';
+import { auditEntry, AuditLog, DEFAULT_TENANT, Principal } from '@lib/platform';
 import { TradingOrder } from '../execution/trading-order.entity';
 import { unrealisedPnl } from '../execution/position';
 import { CreateStrategyRequest, strategySpec } from './create-strategy.request';
@@ -28,6 +29,10 @@ const REQUESTED = {
   stop: TradingStrategyStopRequestedV1,
 } as const;
 
+/**
+ * Strategies of the caller's tenant: another tenant's strategy is not found. The writes run in the
+ * caller's transaction (the Idempotency-Key's), with their audit record and outbox events.
+ */
 @Injectable()
 export class StrategiesService {
   private readonly logger = new Logger(StrategiesService.name);
@@ -35,13 +40,20 @@ export class StrategiesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
+    private readonly audit: AuditLog,
   ) {}
 
-  async create(request: CreateStrategyRequest): Promise<StrategyView> {
+  async create(
+    manager: EntityManager,
+    principal: Principal,
+    request: CreateStrategyRequest,
+  ): Promise<StrategyView> {
     const { kind, params } = strategySpec(request);
     const { maxPosition, maxOrderQty, maxOrdersPerMinute } = request.riskLimits;
-    const strategy = await this.dataSource.getRepository(Strategy).save({
+    const strategy = await manager.getRepository(Strategy).save({
       id: randomUUID(),
+      tenantId: principal.tenantId,
+      createdBy: principal.sub,
       name: request.name,
       symbol: request.symbol,
       kind,
@@ -58,13 +70,24 @@ export class StrategiesService {
       lastPrice: null,
       tickedBy: null,
     });
+    await this.audit.record(manager, [
+      auditEntry(
+        principal,
+        'strategy.create',
+        { type: 'strategy', id: strategy.id },
+        { details: { name: strategy.name, symbol: strategy.symbol, kind } },
+      ),
+    ]);
     this.logger.log({ msg: 'strategy created', strategyId: strategy.id, kind });
     return strategyView(strategy);
   }
 
-  async find(strategyId: string): Promise<StrategyView & { recentOrders: OrderView[] }> {
+  async find(
+    tenantId: string,
+    strategyId: string,
+  ): Promise<StrategyView & { recentOrders: OrderView[] }> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const strategy = await manager.findOneBy(Strategy, { id: strategyId });
+      const strategy = await manager.findOneBy(Strategy, { id: strategyId, tenantId });
       if (!strategy) throw new StrategyNotFoundError(strategyId);
       const orders = await manager.find(TradingOrder, {
         where: { strategyId },
@@ -75,10 +98,10 @@ export class StrategiesService {
     });
   }
 
-  async list(): Promise<StrategyView[]> {
+  async list(tenantId: string): Promise<StrategyView[]> {
     const strategies = await this.dataSource
       .getRepository(Strategy)
-      .find({ order: { createdAt: 'DESC' } });
+      .find({ where: { tenantId }, order: { createdAt: 'DESC' } });
     return strategies.map(strategyView);
   }
 
@@ -86,27 +109,32 @@ export class StrategiesService {
    * Checks the transition now (409 if illegal), records the command as pending and sends it
    * through the outbox; whichever instance consumes it carries it out. Answers the pending state.
    */
-  async request(strategyId: string, command: StrategyCommand): Promise<StrategyView> {
-    const strategy = await this.dataSource.transaction(async (manager) => {
-      const strategy = await manager.findOne(Strategy, {
-        where: { id: strategyId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!strategy) throw new StrategyNotFoundError(strategyId);
-      if (strategy.pendingCommand)
-        throw new CommandPendingError(strategyId, strategy.pendingCommand);
-      if (!STRATEGY_TRANSITIONS[strategy.state][command]) {
-        throw new IllegalTransitionError(
-          `strategy ${strategyId} is ${strategy.state}: it cannot ${command}`,
-        );
-      }
-      strategy.pendingCommand = command;
-      await manager.update(Strategy, { id: strategyId }, { pendingCommand: command });
-      await this.outbox.add(manager, [
-        createEvent(REQUESTED[command], { strategyId }, { correlationId: strategyId }),
-      ]);
-      return strategy;
+  async request(
+    manager: EntityManager,
+    principal: Principal,
+    strategyId: string,
+    command: StrategyCommand,
+  ): Promise<StrategyView> {
+    const { tenantId } = principal;
+    const strategy = await manager.findOne(Strategy, {
+      where: { id: strategyId, tenantId },
+      lock: { mode: 'pessimistic_write' },
     });
+    if (!strategy) throw new StrategyNotFoundError(strategyId);
+    if (strategy.pendingCommand) throw new CommandPendingError(strategyId, strategy.pendingCommand);
+    if (!STRATEGY_TRANSITIONS[strategy.state][command]) {
+      throw new IllegalTransitionError(
+        `strategy ${strategyId} is ${strategy.state}: it cannot ${command}`,
+      );
+    }
+    strategy.pendingCommand = command;
+    await manager.update(Strategy, { id: strategyId }, { pendingCommand: command });
+    await this.outbox.add(manager, [
+      createEvent(REQUESTED[command], { strategyId }, { correlationId: strategyId, tenantId }),
+    ]);
+    await this.audit.record(manager, [
+      auditEntry(principal, `strategy.${command}`, { type: 'strategy', id: strategyId }),
+    ]);
     this.logger.log({ msg: 'strategy command accepted', strategyId, command });
     return strategyView(strategy);
   }
@@ -121,8 +149,9 @@ export class StrategiesService {
     command: StrategyCommand,
   ): Promise<void> {
     const { strategyId } = event.payload;
+    // A command names its strategy's tenant: one for a strategy of another tenant finds nothing.
     const strategy = await manager.findOne(Strategy, {
-      where: { id: strategyId },
+      where: { id: strategyId, tenantId: event.tenantId ?? DEFAULT_TENANT },
       lock: { mode: 'pessimistic_write' },
     });
     if (!strategy || strategy.pendingCommand !== command) {
@@ -145,6 +174,8 @@ export class StrategiesService {
 
 export interface StrategyView {
   strategyId: string;
+  /** The `sub` of the trader who created it; null for strategies from before it was recorded. */
+  createdBy: string | null;
   name: string;
   symbol: string;
   kind: string;
@@ -180,6 +211,7 @@ export interface OrderView {
 function strategyView(s: Strategy): StrategyView {
   return {
     strategyId: s.id,
+    createdBy: s.createdBy,
     name: s.name,
     symbol: s.symbol,
     kind: s.kind,

@@ -6,6 +6,10 @@ import { StrategyCommand, StrategyState } from './strategy.state';
 @Entity({ name: 'strategies' })
 export class Strategy implements Position {
   @PrimaryColumn('uuid') id: string;
+  /** Every read and command is scoped by it: another tenant's strategy does not exist. */
+  @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
+  /** The `sub` of the trader who created it; null for strategies from before it was recorded. */
+  @Column({ name: 'created_by', type: 'text', nullable: true }) createdBy: string | null;
   @Column({ type: 'text' }) name: string;
   @Column({ type: 'text' }) symbol: string;
   @Column({ type: 'text' }) kind: StrategyKind;

@@ -1,15 +1,9 @@
-import {
-  DynamicModule,
-  MiddlewareConsumer,
-  Module,
-  NestModule,
-  RequestMethod,
-} from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lib/platform';
 import { PaymentConfig } from './config';
 import { PaymentSagaConsumer } from './payments/payment-saga.consumer';
 import { PaymentTransitions } from './payments/payment.transitions';
-import { noStore, PaymentsController } from './payments/payments.controller';
+import { PaymentsController } from './payments/payments.controller';
 import { PaymentsService } from './payments/payments.service';
 import { paymentPersistence } from './persistence';
 import { StripeGateway } from './stripe/stripe.gateway';
@@ -17,7 +11,7 @@ import { StripeWebhookController } from './webhooks/stripe-webhook.controller';
 import { StripeWebhooksService } from './webhooks/stripe-webhooks.service';
 
 @Module({})
-export class PaymentModule implements NestModule {
+export class PaymentModule {
   /** `schema` lets test suites run on a schema of their own. */
   static forRoot(config: PaymentConfig, schema = paymentPersistence.schema): DynamicModule {
     return {
@@ -34,9 +28,5 @@ export class PaymentModule implements NestModule {
         StripeWebhooksService,
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(noStore).forRoutes({ path: 'payments/:orderId', method: RequestMethod.GET });
   }
 }

@@ -1,7 +1,29 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
-import { CurrentPrincipal, Principal, Requires, UUID_PARAM } from '@lib/platform';
+import { ArgumentsHost, Catch, Controller, Get, Header, Param, UseFilters } from '@nestjs/common';
+import type { Response } from 'express';
+import {
+  CurrentPrincipal,
+  DomainError,
+  DomainErrorFilter,
+  Principal,
+  Requires,
+  UUID_PARAM,
+} from '@lib/platform';
 import { PaymentsService, PaymentView } from './payments.service';
+
+/**
+ * Every answer of `GET /payments/:orderId` may hold a client secret or reveal a payment, so no
+ * browser, proxy or CDN may keep any of them: `@Header` marks the 200, this filter the errors,
+ * the guard's 401 and 403 included (route filters also catch what guards throw).
+ */
+@Catch(DomainError)
+export class NoStoreErrorFilter extends DomainErrorFilter {
+  override catch(error: DomainError, host: ArgumentsHost) {
+    if (host.getType() === 'http') {
+      host.switchToHttp().getResponse<Response>().setHeader('Cache-Control', 'no-store');
+    }
+    return super.catch(error, host);
+  }
+}
 
 @Controller('payments')
 export class PaymentsController {
@@ -9,24 +31,16 @@ export class PaymentsController {
 
   /**
    * Status of an order's payment, with the client secret the storefront confirms it with: for the
-   * customer who placed the order and the tenant's operators. Never cached (see PaymentModule).
+   * customer who placed the order and the tenant's operators; 404 to anyone else.
    */
   @Get(':orderId')
   @Requires('payments:read')
+  @Header('Cache-Control', 'no-store')
+  @UseFilters(NoStoreErrorFilter)
   find(
     @CurrentPrincipal() principal: Principal,
     @Param('orderId', UUID_PARAM) orderId: string,
   ): Promise<PaymentView> {
     return this.payments.find(orderId, principal.scope('payments:read-any'));
   }
-}
-
-/**
- * Every answer of `GET /payments/:orderId` may hold a client secret or reveal a payment: no browser,
- * proxy or CDN keeps any of them. Middleware, because it runs before the guard, so 401 and 403
- * answers carry it as well as 200, 400 and 404.
- */
-export function noStore(_request: Request, response: Response, next: NextFunction): void {
-  response.setHeader('Cache-Control', 'no-store');
-  next();
 }

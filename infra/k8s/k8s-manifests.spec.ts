@@ -25,6 +25,29 @@ const find = (kind: string, name: string) =>
   base.find((d) => d.kind === kind && d.metadata.name === name);
 const configMap = find('ConfigMap', 'saga-platform-config');
 
+/** The base with an overlay's JSON patches applied (the `add` and `replace` ops they use). */
+function render(overlay: any): any[] {
+  const documents: any[] = structuredClone(base);
+  for (const { target, patch } of overlay.patches) {
+    const targets = documents.filter(
+      (d) =>
+        d.kind === target.kind && (target.name === undefined || d.metadata.name === target.name),
+    );
+    for (const { op, path, value } of loadAll(patch)[0] as any[]) {
+      expect(['add', 'replace']).toContain(op);
+      for (const document of targets) {
+        const keys = (path as string).slice(1).split('/');
+        const last = keys.pop()!;
+        const parent = keys.reduce((node, key) => node[key], document);
+        if (last === '-') parent.push(structuredClone(value));
+        else parent[last] = structuredClone(value);
+      }
+    }
+  }
+  return documents;
+}
+const productionManifests = render(kustomization(join(__dirname, 'overlays', 'production')));
+
 describe('Kubernetes manifests', () => {
   it('list only files that exist, in the base and the production overlay', () => {
     for (const file of kustomization(BASE).resources as string[])
@@ -79,9 +102,11 @@ describe('Kubernetes manifests', () => {
   });
 
   it('set only variables the apps read', () => {
+    const productionConfig = productionManifests.find((d) => d.kind === 'ConfigMap');
     for (const [app, config] of Object.entries(APPS)) {
       const known = Object.keys(config);
-      for (const name of Object.keys(configMap.data)) expect(known).toContain(name);
+      for (const name of Object.keys({ ...configMap.data, ...productionConfig.data }))
+        expect(known).toContain(name);
       const deployments = app === 'order' ? ['order', 'order-worker'] : [app];
       const env = deployments.flatMap((name) =>
         find('Deployment', name).spec.template.spec.containers[0].env.map((e: any) => e.name),
@@ -99,6 +124,30 @@ describe('Kubernetes manifests', () => {
         .sort(),
     );
     for (const container of containers) expect(container.args).toEqual(['--setup-only']);
+  });
+
+  it('serve /metrics in production on METRICS_PORT, declared by every pod and exposed by no Service', () => {
+    const metricsPort = Number(
+      productionManifests.find((d) => d.kind === 'ConfigMap').data.METRICS_PORT as string,
+    );
+    expect(Object.values(APPS).map((config) => config.PORT)).not.toContain(metricsPort);
+    const deployments = productionManifests.filter((d) => d.kind === 'Deployment');
+    expect(deployments.length).toBeGreaterThanOrEqual(Object.keys(APPS).length);
+    for (const deployment of deployments) {
+      const [container] = deployment.spec.template.spec.containers;
+      expect(container.ports).toContainEqual({ name: 'metrics', containerPort: metricsPort });
+      expect(deployment.spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/port': String(metricsPort),
+      });
+    }
+    const services = productionManifests.filter((d) => d.kind === 'Service');
+    expect(services).toHaveLength(Object.keys(APPS).length);
+    for (const service of services) {
+      for (const port of service.spec.ports) {
+        expect(port.targetPort).toBe('http');
+        expect(port.port).not.toBe(metricsPort);
+      }
+    }
   });
 
   it('run R3 streams in production on a 3-node JetStream cluster', () => {

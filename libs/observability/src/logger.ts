@@ -4,9 +4,55 @@ import { currentLogContext } from './log-context';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-/** JSON logs on stdout; every line carries the service and the ids of the current request or event. */
-export function createLogger(service: string, level: LogLevel = 'info'): Logger {
-  return pino({
+/**
+ * Paths of credentials in what the platform logs (a request's headers, a config, a payment or a
+ * Stripe object, an error) and of the data a logged error carries: a database error's SQL, its
+ * bound parameters (a batched statement holds other customers' rows) and Postgres' detail and
+ * context lines, which quote values ("Key (sku)=(...)", "Failing row contains (...)"); a Stripe
+ * error's raw response and PaymentIntent (with its client secret). Exact paths only: a wildcard
+ * makes pino walk every line's fields and costs 3 to 15 times the line itself.
+ */
+const SECRET_FIELDS = [
+  'authorization',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'clientSecret',
+  'client_secret',
+  'payment.clientSecret',
+  'intent.client_secret',
+  'paymentIntent.client_secret',
+  'stripeSecretKey',
+  'webhookSecret',
+  ...['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'AUTH_JWT_SECRET', 'DATABASE_URL'].flatMap(
+    (variable) => [variable, `config.${variable}`],
+  ),
+];
+const ERROR_DATA_FIELDS = [
+  'query',
+  'parameters',
+  'driverError',
+  'detail',
+  'where',
+  'raw',
+  'payment_intent',
+];
+export const REDACTED_PATHS = [
+  ...SECRET_FIELDS,
+  ...ERROR_DATA_FIELDS.flatMap((field) => [`err.${field}`, `error.${field}`]),
+];
+
+/**
+ * JSON logs on stdout (or `destination`); every line carries the service and the ids of the
+ * current request or event, and none carries a secret or a database error's data.
+ */
+export function createLogger(
+  service: string,
+  level: LogLevel = 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     messageKey: 'msg',
@@ -14,7 +60,9 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
     formatters: { level: (label) => ({ level: label }) },
     // A copy: pino merges each line's fields into what the mixin returns.
     mixin: () => ({ ...currentLogContext() }),
-  });
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Routes Nest's own logging (and every `new Logger(context)`) into pino. */

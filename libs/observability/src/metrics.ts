@@ -10,7 +10,7 @@ import {
 
 /*
  * Metrics are process-wide singletons in prom-client's default registry (the one
- * @willsoto/nestjs-prometheus serves on /metrics). Getting an existing metric by name instead
+ * the platform serves on /metrics). Getting an existing metric by name instead
  * of registering it twice lets several app modules share one process, as the e2e suites do.
  */
 export function counter<L extends string>(config: CounterConfiguration<L>): Counter<L> {

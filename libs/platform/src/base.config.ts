@@ -37,6 +37,32 @@ function productionVerifierProblem(config: BaseConfig): string | undefined {
   return undefined;
 }
 
+/** Node refuses a headers timeout longer than the request timeout it is part of. */
+function HeadersWithinRequestTimeout(): PropertyDecorator {
+  return ValidateBy({
+    name: 'headersWithinRequestTimeout',
+    validator: {
+      validate: (value, args) => {
+        const requestTimeout = (args?.object as BaseConfig).HTTP_REQUEST_TIMEOUT_MS;
+        // A malformed request timeout is reported as such.
+        return !Number.isInteger(requestTimeout) || (value as number) <= requestTimeout;
+      },
+      defaultMessage: () =>
+        'HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS',
+    },
+  });
+}
+
+function MetricsPortApart(): PropertyDecorator {
+  return ValidateBy({
+    name: 'metricsPortApart',
+    validator: {
+      validate: (value, args) => value !== (args?.object as BaseConfig).PORT,
+      defaultMessage: () => 'METRICS_PORT must differ from PORT',
+    },
+  });
+}
+
 /**
  * Variables every app reads. Each app's config extends this with its own. Validation reports the
  * decorator nearest the property first, so the type check sits last.
@@ -53,6 +79,7 @@ export class BaseConfig {
   PORT: number;
 
   /** Serves /metrics on a port of its own instead of the app port (production: never public). */
+  @MetricsPortApart()
   @IntVariable('METRICS_PORT', 1, 65535)
   METRICS_PORT?: number = undefined;
 
@@ -86,6 +113,50 @@ export class BaseConfig {
   @IsOptional()
   @IsString({ message: 'HTTP_HOST must be a host name or address' })
   HTTP_HOST = '0.0.0.0';
+
+  /** A client has this long to send its request headers (slow clients hold a connection). */
+  @HeadersWithinRequestTimeout()
+  @IntVariable('HTTP_HEADERS_TIMEOUT_MS', 1000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  /** A client has this long to send its whole request, body included. */
+  @IntVariable('HTTP_REQUEST_TIMEOUT_MS', 1000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /** An idle keep-alive connection is closed after this; above a load balancer's idle timeout. */
+  @IntVariable('HTTP_KEEP_ALIVE_TIMEOUT_MS', 1000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+  /** Connections an instance accepts at once; more are closed as they arrive. */
+  @IntVariable('HTTP_MAX_CONNECTIONS', 1)
+  HTTP_MAX_CONNECTIONS = 4096;
+
+  /**
+   * Proxies in front of the app whose X-Forwarded-For is believed (0: none), so the per-IP
+   * rate limit counts clients rather than the load balancer.
+   */
+  @IntVariable('HTTP_TRUST_PROXY_HOPS', 0, 10)
+  HTTP_TRUST_PROXY_HOPS = 0;
+
+  /** The window the rate limits count requests in (ms). */
+  @IntVariable('RATE_LIMIT_WINDOW_MS', 100)
+  RATE_LIMIT_WINDOW_MS = 1000;
+
+  /** Reads (GET) per window from one address, before authentication; 0: no limit. */
+  @IntVariable('RATE_LIMIT_IP_READS', 0)
+  RATE_LIMIT_IP_READS = 4000;
+
+  /** Writes (POST, PUT, ...) per window from one address, before authentication; 0: no limit. */
+  @IntVariable('RATE_LIMIT_IP_WRITES', 0)
+  RATE_LIMIT_IP_WRITES = 2000;
+
+  /** Reads per window by one principal (tenant and `sub` of the token); 0: no limit. */
+  @IntVariable('RATE_LIMIT_PRINCIPAL_READS', 0)
+  RATE_LIMIT_PRINCIPAL_READS = 2000;
+
+  /** Writes per window by one principal; 0: no limit. */
+  @IntVariable('RATE_LIMIT_PRINCIPAL_WRITES', 0)
+  RATE_LIMIT_PRINCIPAL_WRITES = 1000;
 
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/\S+$/, {

@@ -2,9 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { NatsHealthIndicator } from '@lib/messaging';
 import { Public } from './auth/auth.decorators';
+import { SkipRateLimit } from './rate-limits/rate-limit.guard';
 
 @Controller('health')
 @Public('probes of the orchestrator; they reveal up or down, nothing else')
+@SkipRateLimit()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -1,4 +1,5 @@
 import {
+  ArgumentMetadata,
   ArgumentsHost,
   Catch,
   ExceptionFilter,
@@ -9,6 +10,11 @@ import {
 import { Response } from 'express';
 import { Observable, throwError } from 'rxjs';
 import { describeErrors } from '@lib/contracts';
+import {
+  CONTROL_CHARACTERS,
+  nestedArrayProblems,
+  untrustedInputProblem,
+} from './request-input/untrusted-input';
 
 /**
  * A broken business rule with a stable code, e.g. `ORDER.NOT_FOUND` (404) or
@@ -42,8 +48,10 @@ export class DomainErrorFilter implements ExceptionFilter {
 
 /**
  * Request bodies, params and queries: unknown fields rejected, values converted to the declared
- * types, and one 400 naming every problem. Put on HTTP controllers with `@UsePipes`; never global,
- * because event handlers receive envelopes that the transport has already validated.
+ * types, and one 400 naming every problem. Path and query parameters are ids and filters, so a
+ * control character in one is refused; bodies were checked for depth, prototype keys and NUL as
+ * they were parsed (`jsonBody`). Put on HTTP controllers with `@UsePipes`; never global, because
+ * event handlers receive envelopes that the transport has already validated.
  */
 @Injectable()
 export class StrictValidationPipe extends ValidationPipe {
@@ -54,6 +62,19 @@ export class StrictValidationPipe extends ValidationPipe {
       transform: true,
       exceptionFactory: (errors) => new InvalidRequestError(describeErrors(errors)),
     });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'param' || metadata.type === 'query') {
+      const problem = untrustedInputProblem(value, CONTROL_CHARACTERS, metadata.data);
+      if (problem) throw new InvalidRequestError(problem);
+    }
+    const result: unknown = await super.transform(value, metadata);
+    if (metadata.type === 'body' && typeof result === 'object' && result !== null) {
+      const problems = nestedArrayProblems(result);
+      if (problems.length > 0) throw new InvalidRequestError(problems.join('; '));
+    }
+    return result;
   }
 }
 

@@ -15,3 +15,5 @@ export * from './audit/audit-log';
 export * from './audit/audit-record.entity';
 export * from './idempotency/idempotency-key';
 export * from './idempotency/idempotent-requests';
+export * from './rate-limits/rate-limit.guard';
+export * from './request-input/json-body';

@@ -1,20 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { collectDefaultMetrics, register } from 'prom-client';
 import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS, MessagingModule } from '@lib/messaging';
 import { AppDataSourceOptions, PersistenceModule } from '@lib/persistence';
 import { AuditRecord } from './audit/audit-record.entity';
 import { AuditController } from './audit/audit.controller';
 import { AuditLog } from './audit/audit-log';
 import { AuthGuard } from './auth/auth.guard';
-import { MetricsController } from './auth/metrics.controller';
 import { TokenVerifier, tokenVerifierOptions } from './auth/token-verifier';
 import { BaseConfig } from './base.config';
 import { EdgeTables1764800000000 } from './edge-tables.migration';
 import { HealthController } from './health.controller';
 import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempotent-requests';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsServer } from './metrics/metrics-server';
+import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
 
 /** An app's own tables: its schema and the entities and migrations in it. */
 export interface AppPersistence {
@@ -52,23 +54,26 @@ export function appDataSourceOptions(
 
 /**
  * Everything an app needs besides its features: its Postgres schema (migrated at boot), NATS with
- * the JetStream transport, outbox and inbox, /health and /metrics, bearer-token authentication on
- * every other route, the audit trail and Idempotency-Key handling.
+ * the JetStream transport, outbox and inbox, /health and /metrics (on METRICS_PORT when set),
+ * rate limits and bearer-token authentication on every other route, the audit trail and
+ * Idempotency-Key handling.
  */
 @Module({})
 export class PlatformModule {
   static forRoot(options: PlatformOptions): DynamicModule {
     const { config } = options;
+    // Several apps may share one process in e2e suites: default metrics register once.
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+    register.setDefaultLabels({ service: options.service });
+    const rateLimit = (scope: RateLimitScope) => ({
+      provide: APP_GUARD,
+      useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+        new RateLimitGuard(scope, rateLimitsOf(config), storage, reflector),
+      inject: [ThrottlerStorage, Reflector],
+    });
     return {
       module: PlatformModule,
       imports: [
-        PrometheusModule.register({
-          path: '/metrics',
-          controller: MetricsController,
-          // Several apps may share one process in e2e suites: default metrics register once.
-          defaultMetrics: { enabled: !register.getSingleMetric('process_cpu_user_seconds_total') },
-          defaultLabels: { service: options.service },
-        }),
         TerminusModule,
         PersistenceModule.forRoot(
           appDataSourceOptions(config.DATABASE_URL, options, config.DATABASE_POOL_SIZE),
@@ -86,7 +91,11 @@ export class PlatformModule {
           worker: options.worker ?? true,
         }),
       ],
-      controllers: [HealthController, AuditController],
+      controllers: [
+        HealthController,
+        AuditController,
+        ...(config.METRICS_PORT === undefined ? [MetricsController] : []),
+      ],
       providers: [
         {
           provide: TokenVerifier,
@@ -95,7 +104,12 @@ export class PlatformModule {
         { provide: IDEMPOTENCY_KEY_TTL, useValue: config.IDEMPOTENCY_KEY_TTL_MS },
         AuditLog,
         IdempotentRequests,
+        MetricsServer,
+        { provide: ThrottlerStorage, useClass: ThrottlerStorageService },
+        // Global guards run in this order.
+        rateLimit('ip'),
         { provide: APP_GUARD, useClass: AuthGuard },
+        rateLimit('principal'),
       ],
       exports: [AuditLog, IdempotentRequests],
     };

@@ -1,39 +1,82 @@
 import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { connectJetStream } from '@lib/messaging';
 import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/observability';
+import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
+import { createServer, Server, ServerOptions } from 'node:http';
 import { NextFunction, Request, Response } from 'express';
 import { BaseConfig } from './base.config';
 import { DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
-
-/** Request bodies above this answer 413. */
-export const BODY_LIMIT = '64kb';
+import { MetricsServer } from './metrics/metrics-server';
+import { jsonBody } from './request-input/json-body';
 
 /**
- * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids and raw bodies (for
- * webhook signatures). Shared by every app's main.ts and the test harness.
+ * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids, the HTTP hardening
+ * (security headers, timeouts, a connection cap, the JSON-only body parser) and /metrics on
+ * METRICS_PORT when set. Shared by every app's main.ts and the test harness.
  */
 export async function createPlatformApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(module, {
-    rawBody: true,
-    bufferLogs: true,
-    logger: platformLogger(service, config),
-  });
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  const app = await NestFactory.create<NestExpressApplication>(
+    module,
+    new HardenedAdapter(config),
+    {
+      // jsonBody() is the only parser: no urlencoded bodies.
+      bodyParser: false,
+      bufferLogs: true,
+      logger: platformLogger(service, config),
+    },
+  );
+  app.disable('x-powered-by');
+  if (config.HTTP_TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.HTTP_TRUST_PROXY_HOPS);
+  app.use(helmet(API_SECURITY_HEADERS));
   app.use(correlate);
+  app.use(jsonBody());
   // Before init: HTTP routes take their filters when they are registered.
   app.useGlobalFilters(new DomainErrorFilter());
   // Database, NATS and the outbox relay are up before the first message is consumed.
   await app.init();
   await connectJetStream(app);
+  if (config.METRICS_PORT !== undefined) {
+    await app.get(MetricsServer).listen(config.METRICS_PORT, config.HTTP_HOST);
+  }
   return app;
+}
+
+/** helmet's defaults, with a policy for JSON answers: nothing in them may load or frame anything. */
+const API_SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+};
+
+/**
+ * Express on a Node server built with the configured timeouts: Node checks the headers and
+ * request timeouts every `connectionsCheckingInterval`, which is fixed when the server is made.
+ */
+class HardenedAdapter extends ExpressAdapter {
+  constructor(private readonly config: BaseConfig) {
+    super();
+  }
+
+  override initHttpServer(): void {
+    const options: ServerOptions = {
+      headersTimeout: this.config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: this.config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: this.config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+    };
+    const server: Server = createServer(options, this.getInstance());
+    server.maxConnections = this.config.HTTP_MAX_CONNECTIONS;
+    this.httpServer = server;
+  }
 }
 
 /** `main.js --setup-only`: migrate the app's schema and apply the streams, then exit (deploy jobs). */

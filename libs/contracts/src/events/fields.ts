@@ -1,4 +1,14 @@
-import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsInt,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  NotContains,
+  ValidateBy,
+} from 'class-validator';
 
 /** Applies several property decorators as one. */
 export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
@@ -8,6 +18,12 @@ export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDec
 /** Shared field rules, so every event and request spells an SKU, an amount or a currency the same way. */
 export const SKU_PATTERN = /^[A-Z0-9][A-Z0-9._-]{0,63}$/;
 export const CURRENCY_PATTERN = /^[A-Z]{3}$/;
+
+/** C0 controls and DEL: never part of an id, a key or anything compared or looked up. */
+// eslint-disable-next-line no-control-regex -- the control characters are what it finds
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Postgres text cannot hold NUL: a string with one would fail in SQL instead of in validation. */
+export const NUL = '\u0000';
 
 export const IsSku = () =>
   applyDecorators(
@@ -22,9 +38,34 @@ export const IsCurrency = () =>
     IsString(),
   );
 
+/**
+ * An id that is not a UUID (a customer, a tenant, a provider's id): 1 to `maxLength` characters,
+ * none of them a control character.
+ */
+export const IsIdentifier = (maxLength = 100) =>
+  applyDecorators(
+    ValidateBy({
+      name: 'noControlCharacters',
+      validator: {
+        validate: (value) => typeof value === 'string' && !CONTROL_CHARACTER.test(value),
+        defaultMessage: () => '$property must not contain control characters',
+      },
+    }),
+    Length(1, maxLength),
+    IsString(),
+  );
+
+/** Free text (a name, a reason): at most `maxLength` characters, no NUL. */
+export const IsText = (maxLength: number) =>
+  applyDecorators(
+    NotContains(NUL, { message: '$property must not contain NUL characters' }),
+    MaxLength(maxLength),
+    IsString(),
+  );
+
 /** Money is an integer number of minor units (cents). */
 export const IsMinorUnits = () => applyDecorators(Min(0), Max(Number.MAX_SAFE_INTEGER), IsInt());
 
 export const IsQuantity = () => applyDecorators(Min(1), IsInt());
 
-export const IsReason = () => applyDecorators(MaxLength(500), IsString());
+export const IsReason = () => IsText(500);

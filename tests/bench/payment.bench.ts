@@ -6,7 +6,7 @@ import {
   PaymentPendingV1Payload,
 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
-import { latencyRow, loadAverage, perSecond, printTable } from './stats';
+import { latencyRow, loadAverage, perSecond, printTable, RATE_LIMITS_OFF } from './stats';
 
 /*
  * npm run bench:payment [-- orders concurrency]
@@ -38,9 +38,9 @@ class Arrivals<T> {
 
 async function main(): Promise<void> {
   const system = await SagaSystem.start({
-    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20' },
-    inventory: { DATABASE_POOL_SIZE: '20' },
-    paymentApp: { DATABASE_POOL_SIZE: '20' },
+    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20', ...RATE_LIMITS_OFF },
+    inventory: { DATABASE_POOL_SIZE: '20', ...RATE_LIMITS_OFF },
+    paymentApp: { DATABASE_POOL_SIZE: '20', ...RATE_LIMITS_OFF },
     orderConnections: CONCURRENCY,
   });
   try {

@@ -4,7 +4,14 @@ import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually } from '../harness/wait';
 import { Cost, countingStatements, SagaCost } from './saga-cost';
-import { latencyRow, loadAverage, percentile, perSecond, printTable } from './stats';
+import {
+  latencyRow,
+  loadAverage,
+  percentile,
+  perSecond,
+  printTable,
+  RATE_LIMITS_OFF,
+} from './stats';
 
 /*
  * npm run bench:saga [-- orders concurrency paced-rate]
@@ -30,8 +37,13 @@ interface Timing {
 async function main(): Promise<void> {
   const counting = countingStatements();
   const system = await SagaSystem.start({
-    order: { SAGA_PAYMENT_TIMEOUT_MS: '600000', DATABASE_POOL_SIZE: '20', ...counting },
-    inventory: { DATABASE_POOL_SIZE: '20', ...counting },
+    order: {
+      SAGA_PAYMENT_TIMEOUT_MS: '600000',
+      DATABASE_POOL_SIZE: '20',
+      ...counting,
+      ...RATE_LIMITS_OFF,
+    },
+    inventory: { DATABASE_POOL_SIZE: '20', ...counting, ...RATE_LIMITS_OFF },
     orderConnections: CONCURRENCY,
     paymentProcess: true,
     splitOrder: true,

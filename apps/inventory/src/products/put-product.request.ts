@@ -1,5 +1,5 @@
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
-import { IsCurrency, IsMinorUnits, IsSku } from '@lib/contracts';
+import { IsInt, Max, Min, MinLength } from 'class-validator';
+import { IsCurrency, IsMinorUnits, IsSku, IsText } from '@lib/contracts';
 
 /** Stock columns are Postgres integers. */
 const MAX_UNITS = 2_147_483_647;
@@ -12,8 +12,8 @@ export class ProductSkuParam {
 
 /** `PUT /inventory/products/:sku`: the whole product, created or replaced. */
 export class PutProductRequest {
-  @Length(1, 200)
-  @IsString()
+  @MinLength(1)
+  @IsText(200)
   name: string;
 
   /** Integer minor units (cents). */

@@ -4,12 +4,10 @@ import {
   ArrayMinSize,
   IsArray,
   IsOptional,
-  IsString,
-  Length,
   Max,
   ValidateNested,
 } from 'class-validator';
-import { IsCurrency, IsQuantity, IsSku } from '@lib/contracts';
+import { IsCurrency, IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
 
 export const MAX_LINE_QUANTITY = 1000;
 
@@ -29,8 +27,7 @@ export class PlaceOrderLine {
 export class PlaceOrderRequest {
   /** The token's `sub` if given (anything else is 403): a customer orders for itself only. */
   @IsOptional()
-  @Length(1, 100)
-  @IsString()
+  @IsIdentifier(100)
   customerId?: string;
 
   @ArrayMaxSize(100)

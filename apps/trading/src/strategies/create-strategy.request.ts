@@ -5,8 +5,7 @@ import {
   IsNumber,
   IsObject,
   IsPositive,
-  IsString,
-  Length,
+  MinLength,
   Max,
   Min,
   validateSync,
@@ -15,6 +14,7 @@ import {
 import {
   describeErrors,
   IsSymbol,
+  IsText,
   IsTradingQuantity,
   MAX_TRADING_QUANTITY,
   STRATEGY_KINDS,
@@ -74,8 +74,8 @@ export class GridParamsRequest implements GridParams {
 
 /** `POST /v1/trading/strategies`: `params` as the kind defines them (see docs/trading.md). */
 export class CreateStrategyRequest {
-  @Length(1, 100)
-  @IsString()
+  @MinLength(1)
+  @IsText(100)
   name: string;
 
   @IsSymbol()

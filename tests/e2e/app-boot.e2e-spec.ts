@@ -1,5 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { DEV_AUTH_JWT_SECRET } from '@lib/platform';
 import { freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
 import { spawnApp, startAppProcess } from '../harness/app-process';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
@@ -117,6 +118,38 @@ describe('every app boots as its own process', () => {
       await setupNats.destroy();
     }
   }, 60_000);
+
+  describe('with NODE_ENV=production', () => {
+    /** Production settings of everything but the token verifier, so the boot reaches its check. */
+    const production = (app: string): Record<string, string> => ({
+      ...env,
+      NODE_ENV: 'production',
+      ...(app === 'payment' && {
+        STRIPE_SECRET_KEY: 'sk_live_51Hboot0test0only0not0a0real0key',
+        STRIPE_WEBHOOK_SECRET: 'whsec_boot_test_only_not_a_real_secret',
+      }),
+    });
+
+    it.each(APPS)('%s refuses the development token secret, in one line', async (app) => {
+      const { output, exited } = spawnApp(app, {
+        ...production(app),
+        AUTH_JWT_SECRET: DEV_AUTH_JWT_SECRET,
+      });
+      expect(await exited).toBe(1);
+      expect(output().stderr.trim()).toBe(
+        `${app}: Invalid configuration: AUTH_JWT_SECRET is the development secret: set your own, or AUTH_JWKS_URL, in production`,
+      );
+    });
+
+    it.each(APPS)('%s refuses to start without a token verifier, in one line', async (app) => {
+      expect(process.env.AUTH_JWT_SECRET ?? process.env.AUTH_JWKS_URL).toBeUndefined();
+      const { output, exited } = spawnApp(app, production(app));
+      expect(await exited).toBe(1);
+      expect(output().stderr.trim()).toBe(
+        `${app}: Invalid configuration: AUTH_JWKS_URL or AUTH_JWT_SECRET must be set in production`,
+      );
+    });
+  });
 
   it('refuses to start with a malformed variable, naming it in one line', async () => {
     const { output, exited } = spawnApp('order', { ...env, NATS_URL: 'localhost:4222' });

@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
-import { TEST_DATABASE_URL } from '../harness/database';
+import { query, TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { readStream } from '../harness/streams';
 import { eventually, sleep } from '../harness/wait';
 
 const ROOT = join(__dirname, '..', '..');
+/** Who runs the CLI in these cases: the actor of its audit records. */
+const ACTOR = 'ops-alice';
 
 /** The operators' CLI against a running order + inventory system. */
 describe('saga-cli', () => {
@@ -23,14 +26,23 @@ describe('saga-cli', () => {
     await system?.stop();
   });
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function cliWith(
+    env: Record<string, string>,
+    ...args: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
       const { stdout, stderr } = await promisify(execFile)(
         process.execPath,
         ['-r', '@swc-node/register', 'tools/cli/main.ts', ...args],
         {
           cwd: ROOT,
-          env: { ...process.env, NATS_URL: system.nats.url, DATABASE_URL: TEST_DATABASE_URL },
+          env: {
+            ...process.env,
+            NATS_URL: system.nats.url,
+            DATABASE_URL: TEST_DATABASE_URL,
+            SAGA_CLI_ACTOR: ACTOR,
+            ...env,
+          },
         },
       );
       return { code: 0, stdout, stderr };
@@ -38,6 +50,37 @@ describe('saga-cli', () => {
       const failed = error as { code: number; stdout: string; stderr: string };
       return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
     }
+  }
+
+  const cli = (...args: string[]) => cliWith({}, ...args);
+
+  /** The records the CLI left in an app's audit trail, oldest first. */
+  const audited = (schema: string, action: string) =>
+    query<Record<string, unknown>>(
+      `SELECT actor, tenant_id, action, entity_type, entity_id, result, reason, request_id, details
+       FROM ${schema}.audit_log WHERE action = $1 ORDER BY id`,
+      [action],
+    );
+
+  /** Publishes an order.created the inventory consumer cannot read, and waits for its dead letter. */
+  async function deadLetter(): Promise<{ seq: number; sequence: number; eventId: string }> {
+    const broken = {
+      ...createEvent(OrderCreatedV1, {
+        orderId: randomUUID(),
+        customerId: 'c',
+        currency: 'EUR',
+        items: [{ sku: 'CLI-1', quantity: 1 }],
+      }),
+      eventVersion: 7,
+    };
+    const ack = await system.js.publish('order.created.v1', JSON.stringify(broken), {
+      msgID: randomUUID(),
+    });
+    const stored = await eventually(async () => {
+      const listed = await json<{ seq: number; sequence: number }[]>('dlq', 'list');
+      return listed.find((l) => l.sequence === ack.seq);
+    });
+    return { ...stored, eventId: broken.eventId };
   }
 
   const json = async <T>(...args: string[]): Promise<T> => {
@@ -103,26 +146,12 @@ describe('saga-cli', () => {
     );
   });
 
-  it('lists, shows and replays a dead letter onto its original subject', async () => {
-    const broken = {
-      ...createEvent(OrderCreatedV1, {
-        orderId: randomUUID(),
-        customerId: 'c',
-        currency: 'EUR',
-        items: [{ sku: 'CLI-1', quantity: 1 }],
-      }),
-      eventVersion: 7,
-    };
-    const ack = await system.js.publish('order.created.v1', JSON.stringify(broken), {
-      msgID: randomUUID(),
-    });
-    const letters = await eventually(async () => {
-      const listed = await json<
-        { seq: number; sequence: number; consumer: string; error: string }[]
-      >('dlq', 'list');
-      return listed.find((l) => l.sequence === ack.seq);
-    });
-    expect(letters).toMatchObject({
+  it('lists, shows and replays a dead letter onto its original subject, and audits the replay', async () => {
+    const stored = await deadLetter();
+    const [listed] = (
+      await json<{ seq: number; consumer: string; error: string }[]>('dlq', 'list')
+    ).filter((l) => l.seq === stored.seq);
+    expect(listed).toMatchObject({
       consumer: 'inventory__order_created_v1',
       error: expect.stringMatching(/expected order.created v1/),
     });
@@ -130,26 +159,68 @@ describe('saga-cli', () => {
     const shown = await json<DeadLetter & { body: { eventId: string } }>(
       'dlq',
       'show',
-      String(letters.seq),
+      String(stored.seq),
     );
-    expect(shown.body.eventId).toBe(broken.eventId);
+    expect(shown.body.eventId).toBe(stored.eventId);
 
     const replayed = await json<{ seq: number; republishedAs: number }[]>(
       'dlq',
       'replay',
-      String(letters.seq),
+      String(stored.seq),
+      '--reason',
+      'consumer fixed',
     );
-    expect(replayed).toMatchObject([{ seq: letters.seq }]);
+    expect(replayed).toMatchObject([{ seq: stored.seq }]);
     const [again] = (await readStream(system.jsm, 'ORDERS', 'order.created.v1')).filter(
       (m) => m.seq === replayed[0]!.republishedAs,
     );
-    expect(again?.body.eventId).toBe(broken.eventId);
+    expect(again?.body.eventId).toBe(stored.eventId);
     expect(
-      await system.jsm.streams.getMessage('DLQ', { seq: letters.seq }).catch(() => null),
+      await system.jsm.streams.getMessage('DLQ', { seq: stored.seq }).catch(() => null),
     ).toBeNull();
+    // In the audit trail of the app whose consumer gave up on it.
+    expect(await audited('inventory', 'dlq.replay')).toEqual([
+      {
+        actor: ACTOR,
+        tenant_id: 'default',
+        action: 'dlq.replay',
+        entity_type: 'message',
+        entity_id: `ORDERS/${stored.sequence}`,
+        result: 'success',
+        reason: 'consumer fixed',
+        request_id: expect.stringMatching(/^cli-/) as unknown,
+        details: expect.objectContaining({
+          dlqSeq: stored.seq,
+          subject: 'order.created.v1',
+          consumer: 'inventory__order_created_v1',
+          republishedAs: replayed[0]!.republishedAs,
+        }) as unknown,
+      },
+    ]);
   });
 
-  it('replays a stream to a new durable consumer from a sequence', async () => {
+  it('purges the dead letters with one audit record per consumer', async () => {
+    const letters = [await deadLetter(), await deadLetter()];
+    const [purged] = await json<{ purged: number }[]>('dlq', 'purge');
+    expect(purged!.purged).toBeGreaterThanOrEqual(2);
+    expect(await json<unknown[]>('dlq', 'list')).toEqual([]);
+    const [record] = await audited('inventory', 'dlq.purge');
+    expect(record).toMatchObject({
+      actor: ACTOR,
+      tenant_id: null,
+      entity_type: 'consumer',
+      entity_id: 'inventory__order_created_v1',
+      result: 'success',
+      reason: null,
+      details: {
+        stream: 'ORDERS',
+        letters: purged!.purged,
+        dlqSeqs: expect.arrayContaining(letters.map((l) => l.seq)) as unknown,
+      },
+    });
+  });
+
+  it('replays a stream to a new durable consumer from a sequence, audited in the owning app', async () => {
     const { state } = await system.jsm.streams.info('ORDERS');
     const [created] = await json<{ consumer: string; pending: number }[]>(
       'replay',
@@ -166,6 +237,60 @@ describe('saga-cli', () => {
     expect(
       (await cli('replay', 'ORDERS', '--from-seq', '1', '--to-consumer', 'replay-cli')).code,
     ).toBe(1);
+    expect(await audited('orders', 'stream.replay')).toEqual([
+      expect.objectContaining({
+        actor: ACTOR,
+        entity_type: 'consumer',
+        entity_id: 'replay-cli',
+        result: 'success',
+        details: {
+          stream: 'ORDERS',
+          subject: 'order.created.v1',
+          fromSeq: state.first_seq,
+          sinceMs: null,
+          pending: all.length,
+        },
+      }),
+    ]);
+  });
+
+  it('audits a replay the server refuses as failed, with its error', async () => {
+    const result = await cli(
+      'replay',
+      'ORDERS',
+      '--since',
+      '1h',
+      '--subject',
+      'inventory.reserved.v1',
+      '--to-consumer',
+      'replay-wrong-subject',
+    );
+    expect(result.code).toBe(1);
+    const records = await audited('orders', 'stream.replay');
+    expect(records.filter((r) => r.entity_id === 'replay-wrong-subject')).toEqual([
+      expect.objectContaining({
+        actor: ACTOR,
+        result: 'failed',
+        reason: expect.stringContaining('cannot create consumer replay-wrong-subject') as unknown,
+      }),
+    ]);
+  });
+
+  it('changes nothing when the audit trail cannot be written', async () => {
+    const result = await cliWith(
+      { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' },
+      'replay',
+      'ORDERS',
+      '--since',
+      '1h',
+      '--to-consumer',
+      'replay-unaudited',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("cannot write the order app's audit trail");
+    expect(
+      await system.jsm.consumers.info('ORDERS', 'replay-unaudited').catch(() => null),
+    ).toBeNull();
   });
 
   it('republishes with the original event ids, which the server de-duplicates inside its window', async () => {
@@ -179,6 +304,74 @@ describe('saga-cli', () => {
     );
     expect(result).toEqual({ stream: 'INVENTORY', republished: 0, duplicates: before });
     expect((await system.jsm.streams.info('INVENTORY')).state.messages).toBe(before);
+    expect(await audited('inventory', 'stream.replay')).toEqual([
+      expect.objectContaining({
+        actor: ACTOR,
+        entity_type: 'stream',
+        entity_id: 'INVENTORY',
+        result: 'success',
+        details: expect.objectContaining({ republished: 0, duplicates: before }) as unknown,
+      }),
+    ]);
+  });
+
+  it('takes the actor from the OS user without SAGA_CLI_ACTOR', async () => {
+    await deadLetter();
+    expect((await cliWith({ SAGA_CLI_ACTOR: '' }, 'dlq', 'purge')).code).toBe(0);
+    const records = await audited('inventory', 'dlq.purge');
+    expect(records.at(-1)).toMatchObject({ actor: userInfo().username });
+  });
+
+  it('mints a development token that the apps accept, with the roles asked for', async () => {
+    const operator = await cli('token', '--sub', 'ops-bob', '--roles', 'operator', '--ttl', '5m');
+    expect(operator.code).toBe(0);
+    const token = operator.stdout.trim();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const audit = (bearer: string) =>
+      fetch(`${system.inventory.url}/audit?limit=1`, {
+        headers: { authorization: `Bearer ${bearer}` },
+      });
+    expect((await audit(token)).status).toBe(200);
+    const customer = await json<{ token: string; tenantId: string; expiresAt: string }>(
+      'token',
+      '--sub',
+      'alice',
+      '--roles',
+      'customer',
+      '--tenant',
+      't1',
+    );
+    expect(customer.tenantId).toBe('t1');
+    expect(Date.parse(customer.expiresAt) - Date.now()).toBeGreaterThan(59 * 60_000);
+    expect((await audit(customer.token)).status).toBe(403);
+  });
+
+  it('refuses to mint a token under NODE_ENV=production, in one line', async () => {
+    const result = await cliWith(
+      { NODE_ENV: 'production' },
+      'token',
+      '--sub',
+      'alice',
+      '--roles',
+      'customer',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'saga-cli: token mints development tokens only and is refused with NODE_ENV=production: get tokens from your identity provider\n',
+    );
+  });
+
+  it.each([
+    [['--roles', 'customer'], 'token needs --sub'],
+    [['--sub', 'alice'], 'token needs --roles'],
+    [['--sub', 'alice', '--roles', 'customer,admin'], 'unknown role admin'],
+    [['--sub', 'alice', '--roles', 'customer', '--tenant', 'a b'], 'bad tenantId'],
+    [['--sub', 'alice', '--roles', 'customer', '--ttl', 'forever'], '--ttl takes a duration'],
+  ])('refuses token %j as bad usage', async (args, message) => {
+    const result = await cli('token', ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
   });
 
   it('answers with meaningful exit codes', async () => {

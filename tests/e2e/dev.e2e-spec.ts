@@ -55,6 +55,30 @@ function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
+/**
+ * What dev prints once ready: a token per role that the running apps accept (a role without the
+ * permission gets 403, not 401), a curl that works as printed, and how to mint more tokens.
+ */
+async function expectWorkingTokens(stderr: string, env: DevEnv): Promise<void> {
+  const tokens: Record<string, string> = {};
+  for (const [, role, token] of stderr.matchAll(/^ {2}(\w+) +\S+ +(\S+\.\S+\.\S+)$/gm))
+    tokens[role!] = token!;
+  expect(Object.keys(tokens).sort()).toEqual(['customer', 'merchant', 'operator', 'trader']);
+  const audit = `http://127.0.0.1:${env.ORDER_PORT}/audit`;
+  const as = (role: string) => ({ headers: { authorization: `Bearer ${tokens[role]}` } });
+  expect((await fetch(audit, as('operator'))).status).toBe(200);
+  for (const role of ['customer', 'merchant', 'trader'])
+    expect((await fetch(audit, as(role))).status).toBe(403);
+  expect((await fetch(audit)).status).toBe(401);
+
+  const curl = /^ {2}curl -H "Authorization: Bearer (\S+)" (http\S+)$/m.exec(stderr);
+  expect(curl?.[1]).toBe(tokens.merchant);
+  const product = await fetch(curl![2]!, { headers: { authorization: `Bearer ${curl![1]}` } });
+  expect(product.status).toBe(200);
+  expect(await product.json()).toMatchObject({ sku: 'DEMO-TEE' });
+  expect(stderr).toContain('npm run -s cli -- token --sub');
+}
+
 describe('npm run dev and npm run demo', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'saga-dev-'));
   // As root, the embedded Postgres runs as the `postgres` user, which must reach its data folder.
@@ -73,6 +97,7 @@ describe('npm run dev and npm run demo', () => {
       expect(dev.stderr()).toContain('dev: ready');
       expect(dev.stderr()).toContain('starting an embedded Postgres');
       expect(dev.stderr()).toMatch(/starting .*nats-server with JetStream/);
+      await expectWorkingTokens(dev.stderr(), env);
 
       const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
         cwd: ROOT,

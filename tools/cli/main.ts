@@ -3,23 +3,32 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { BaseConfig, ConfigError, loadConfig } from '@lib/platform';
+import { BaseConfig, ConfigError, loadConfig, ROLES } from '@lib/platform';
+import { CliAudit } from './cli-audit';
 import { CliError, EXIT, parseDuration, parsePositiveInt, UsageError } from './cli-io';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './dlq.command';
 import { StreamRange } from './jetstream-range';
 import { replayRepublish, replayToConsumer } from './replay.command';
 import { sagaShow, sagasStuck } from './saga.command';
 import { streamsCommand } from './streams.command';
+import { tokenCommand } from './token.command';
 
 const USAGE = `usage: npm run cli -- <command> [--json]
 
   streams                                   streams, message counts, consumers' pending and redelivered
-  replay <stream> (--from-seq N | --since 1h) [--subject S] (--to-consumer NAME | --republish)
-  dlq list | dlq show <seq> | dlq replay <seq>... | dlq replay --all | dlq purge
+  replay <stream> (--from-seq N | --since 1h) [--subject S] (--to-consumer NAME | --republish) [--reason TEXT]
+  dlq list | dlq show <seq> | dlq replay <seq>... | dlq replay --all | dlq purge   [--reason TEXT]
   saga show <orderId|sagaId>                state, step log and every event of its conversation
   sagas stuck [--older-than 5m]             unfinished sagas that have not moved for that long
+  token --sub SUB --roles ROLE[,ROLE] [--tenant T] [--ttl 1h]
+      prints a development bearer token: HS256 with AUTH_JWT_SECRET (default: the development
+      secret), AUTH_ISSUER and AUTH_AUDIENCE; refused with NODE_ENV=production.
+      Roles: ${ROLES.join(', ')}. In a shell:
+      curl -H "Authorization: Bearer $(npm run -s cli -- token --sub alice --roles customer)" ...
 
 NATS_URL and DATABASE_URL are read from the environment (defaults: local NATS and Postgres).
+Replays and purges leave an audit record (actor: SAGA_CLI_ACTOR, else the OS user; reason:
+--reason) in the audit_log of the app that owns the stream or consumer.
 Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found.
 `;
 
@@ -38,6 +47,11 @@ async function main(argv: string[]): Promise<void> {
       subject: { type: 'string' },
       'to-consumer': { type: 'string' },
       'older-than': { type: 'string', default: '5m' },
+      reason: { type: 'string' },
+      sub: { type: 'string' },
+      roles: { type: 'string' },
+      tenant: { type: 'string' },
+      ttl: { type: 'string' },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -46,11 +60,14 @@ async function main(argv: string[]): Promise<void> {
     if (!values.help) throw new UsageError('a command is needed');
     return;
   }
-  const config = loadConfig(BaseConfig);
   const json = values.json;
+  // Needs neither NATS nor Postgres, and must say why it refuses before any config is read.
+  if (command === 'token') return tokenCommand(values, json);
+  const config = loadConfig(BaseConfig);
   const needsDb = command === 'saga' || command === 'sagas';
   const nc = await connect({ servers: config.NATS_URL.split(','), timeout: 5000 });
   const db = needsDb ? new Client({ connectionString: config.DATABASE_URL }) : undefined;
+  const audit = new CliAudit(config.DATABASE_URL, values.reason);
   try {
     await db?.connect();
     const js = jetstream(nc);
@@ -71,8 +88,8 @@ async function main(argv: string[]): Promise<void> {
         if (values['to-consumer'] && values.republish)
           throw new UsageError('choose one of --to-consumer and --republish');
         if (values['to-consumer'])
-          return await replayToConsumer(jsm, range, values['to-consumer'], json);
-        if (values.republish) return await replayRepublish(js, jsm, range, json);
+          return await replayToConsumer(jsm, range, values['to-consumer'], json, audit);
+        if (values.republish) return await replayRepublish(js, jsm, range, json, audit);
         throw new UsageError('replay needs --to-consumer NAME or --republish');
       }
       case 'dlq':
@@ -82,16 +99,17 @@ async function main(argv: string[]): Promise<void> {
           case 'show':
             return await dlqShow(jsm, parsePositiveInt(rest[0] ?? '', 'the DLQ sequence'));
           case 'replay':
-            if (values.all) return await dlqReplay(js, jsm, 'all', json);
+            if (values.all) return await dlqReplay(js, jsm, 'all', json, audit);
             if (rest.length === 0) throw new UsageError('dlq replay needs sequences or --all');
             return await dlqReplay(
               js,
               jsm,
               rest.map((seq) => parsePositiveInt(seq, 'the DLQ sequence')),
               json,
+              audit,
             );
           case 'purge':
-            return await dlqPurge(jsm, json);
+            return await dlqPurge(js, jsm, json, audit);
           case undefined:
           default:
             throw new UsageError('dlq takes list, show, replay or purge');
@@ -106,6 +124,7 @@ async function main(argv: string[]): Promise<void> {
         throw new UsageError(`unknown command ${command}`);
     }
   } finally {
+    await audit.close();
     await db?.end();
     await nc.close();
   }

@@ -5,6 +5,7 @@ import {
   JetStreamManager,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
+import { CliAudit, owningAppOfStream } from './cli-audit';
 import { CliError, print, progress } from './cli-io';
 import { readRange, startOf, StreamRange } from './jetstream-range';
 
@@ -17,6 +18,7 @@ export async function replayToConsumer(
   range: StreamRange,
   durable: string,
   json: boolean,
+  audit: CliAudit,
 ): Promise<void> {
   const start = startOf(range);
   // The server may quietly accept an add for a name in use: refuse it here, it is a mistake.
@@ -26,22 +28,33 @@ export async function replayToConsumer(
       `consumer ${durable} already exists on ${range.stream}: choose another name or remove it (nats consumer rm)`,
     );
   }
-  try {
-    await jsm.consumers.add(range.stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: start.deliver_policy,
-      ...(start.opt_start_seq === undefined ? {} : { opt_start_seq: start.opt_start_seq }),
-      ...(start.opt_start_time === undefined ? {} : { opt_start_time: start.opt_start_time }),
-      ...(range.subject ? { filter_subject: range.subject } : {}),
-    });
-  } catch (error) {
-    if (error instanceof JetStreamApiError)
-      throw new CliError(`cannot create consumer ${durable}: ${error.message}`);
-    throw error;
-  }
-  const info = await jsm.consumers.info(range.stream, durable);
-  print([{ stream: range.stream, consumer: durable, pending: info.num_pending }], json);
+  const { pending } = await audit.run(
+    {
+      action: 'stream.replay',
+      app: owningAppOfStream(range.stream),
+      entity: { type: 'consumer', id: durable },
+      details: describeRange(range),
+    },
+    async () => {
+      try {
+        await jsm.consumers.add(range.stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: start.deliver_policy,
+          ...(start.opt_start_seq === undefined ? {} : { opt_start_seq: start.opt_start_seq }),
+          ...(start.opt_start_time === undefined ? {} : { opt_start_time: start.opt_start_time }),
+          ...(range.subject ? { filter_subject: range.subject } : {}),
+        });
+      } catch (error) {
+        if (error instanceof JetStreamApiError)
+          throw new CliError(`cannot create consumer ${durable}: ${error.message}`);
+        throw error;
+      }
+      return { pending: (await jsm.consumers.info(range.stream, durable)).num_pending };
+    },
+    (created) => ({ ...describeRange(range), pending: created.pending }),
+  );
+  print([{ stream: range.stream, consumer: durable, pending }], json);
 }
 
 /**
@@ -54,24 +67,47 @@ export async function replayRepublish(
   jsm: JetStreamManager,
   range: StreamRange,
   json: boolean,
+  audit: CliAudit,
 ): Promise<void> {
   const { state } = await jsm.streams.info(range.stream);
-  const bar = progress(state.messages, `republishing ${range.stream}`);
-  let republished = 0;
-  let duplicates = 0;
-  for await (const message of readRange(js, range)) {
-    const headers = natsHeaders();
-    for (const [key, values] of message.headers ?? [])
-      for (const value of values) headers.append(key, value);
-    const msgID = message.headers?.get('Nats-Msg-Id') || undefined;
-    const ack = await js.publish(message.subject, message.data, {
-      headers,
-      ...(msgID ? { msgID } : {}),
-    });
-    if (ack.duplicate) duplicates++;
-    else republished++;
-    bar.tick();
-  }
-  bar.done();
-  print([{ stream: range.stream, republished, duplicates }], json);
+  const counts = await audit.run(
+    {
+      action: 'stream.replay',
+      app: owningAppOfStream(range.stream),
+      entity: { type: 'stream', id: range.stream },
+      details: describeRange(range),
+    },
+    async () => {
+      const bar = progress(state.messages, `republishing ${range.stream}`);
+      let republished = 0;
+      let duplicates = 0;
+      for await (const message of readRange(js, range)) {
+        const headers = natsHeaders();
+        for (const [key, values] of message.headers ?? [])
+          for (const value of values) headers.append(key, value);
+        const msgID = message.headers?.get('Nats-Msg-Id') || undefined;
+        const ack = await js.publish(message.subject, message.data, {
+          headers,
+          ...(msgID ? { msgID } : {}),
+        });
+        if (ack.duplicate) duplicates++;
+        else republished++;
+        bar.tick();
+      }
+      bar.done();
+      return { republished, duplicates };
+    },
+    (done) => ({ ...describeRange(range), ...done }),
+  );
+  print([{ stream: range.stream, ...counts }], json);
+}
+
+/** The range of a replay as its audit record states it. */
+function describeRange(range: StreamRange): Record<string, unknown> {
+  return {
+    stream: range.stream,
+    subject: range.subject ?? null,
+    fromSeq: range.fromSeq ?? null,
+    sinceMs: range.sinceMs ?? null,
+  };
 }

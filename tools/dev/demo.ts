@@ -1,14 +1,17 @@
 import 'reflect-metadata';
 import { eventually } from '../../tests/harness/wait';
+import { mintDevelopmentToken } from '../cli/token.command';
 import { StripeLocalClient } from '../stripe-local/stripe-local.client';
-import { DevEnvironment, devEnvironment } from './dev-environment';
+import { DevEnvironment, devEnvironment, loadDotEnv } from './dev-environment';
 
 /*
  * npm run demo: against a platform started by `npm run dev`, places three orders the way a
  * storefront would (a card that pays, a card that is declined, a product that is sold out), pays
- * through the local Stripe-compatible server, and prints how each saga ended. Exits 1 when a saga
- * ends anywhere but where it should.
+ * through the local Stripe-compatible server, and prints how each saga ended. It calls the apps
+ * as the shopper, with a development token it mints (the shopper reads its own order and
+ * payment). Exits 1 when a saga ends anywhere but where it should.
  */
+const SHOPPER = 'demo-shopper';
 interface Scenario {
   name: string;
   sku: string;
@@ -44,6 +47,7 @@ interface OrderView {
 }
 
 async function main(): Promise<number> {
+  loadDotEnv();
   const env = devEnvironment();
   const health = await fetch(`${env.appUrls.order}/health/ready`).catch(() => undefined);
   if (health?.status !== 200) {
@@ -52,7 +56,9 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const results = await Promise.all(SCENARIOS.map((scenario) => run(env, scenario)));
+  const { token } = await mintDevelopmentToken({ sub: SHOPPER, roles: ['customer'] }, 600);
+  const shopper = { authorization: `Bearer ${token}` };
+  const results = await Promise.all(SCENARIOS.map((scenario) => run(env, shopper, scenario)));
   for (const { scenario, order } of results) {
     const path = order.saga.steps.map((step) => step.to).join(' → ');
     process.stdout.write(
@@ -65,26 +71,26 @@ async function main(): Promise<number> {
   return results.every(({ scenario, order }) => order.saga.state === scenario.expected) ? 0 : 1;
 }
 
+type AuthHeaders = Record<string, string>;
+
 async function run(
   env: DevEnvironment,
+  shopper: AuthHeaders,
   scenario: Scenario,
 ): Promise<{ scenario: Scenario; order: OrderView }> {
   const placed = await fetch(`${env.appUrls.order}/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      customerId: 'demo-shopper',
-      items: [{ sku: scenario.sku, quantity: 1 }],
-    }),
+    headers: { 'content-type': 'application/json', ...shopper },
+    body: JSON.stringify({ items: [{ sku: scenario.sku, quantity: 1 }] }),
   });
   if (placed.status !== 202)
     throw new Error(`POST /orders: ${placed.status} ${await placed.text()}`);
   const { orderId } = (await placed.json()) as { orderId: string };
-  if (scenario.card) await pay(env, orderId, scenario.card);
+  if (scenario.card) await pay(env, shopper, orderId, scenario.card);
   const order = await eventually(
     async () => {
       const view = (await (
-        await fetch(`${env.appUrls.order}/orders/${orderId}`)
+        await fetch(`${env.appUrls.order}/orders/${orderId}`, { headers: shopper })
       ).json()) as OrderView;
       return FINAL_STATES.has(view.saga.state) ? view : undefined;
     },
@@ -94,10 +100,15 @@ async function run(
 }
 
 /** What the storefront does: wait for the order's PaymentIntent, then confirm it with a card. */
-async function pay(env: DevEnvironment, orderId: string, card: string): Promise<void> {
+async function pay(
+  env: DevEnvironment,
+  shopper: AuthHeaders,
+  orderId: string,
+  card: string,
+): Promise<void> {
   const paymentIntentId = await eventually(
     async () => {
-      const res = await fetch(`${env.appUrls.payment}/payments/${orderId}`);
+      const res = await fetch(`${env.appUrls.payment}/payments/${orderId}`, { headers: shopper });
       if (res.status !== 200) return undefined;
       return (
         ((await res.json()) as { paymentIntentId: string | null }).paymentIntentId ?? undefined
@@ -105,7 +116,10 @@ async function pay(env: DevEnvironment, orderId: string, card: string): Promise<
     },
     { timeoutMs: 30_000, intervalMs: 200, what: `the PaymentIntent of order ${orderId}` },
   );
-  await new StripeLocalClient(env.stripeLocalUrl).confirm(paymentIntentId, card);
+  await new StripeLocalClient(env.stripeLocalUrl, env.stripeLocalControlToken).confirm(
+    paymentIntentId,
+    card,
+  );
 }
 
 main().then(

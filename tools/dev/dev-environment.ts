@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
+import { controlTokenOf } from '../stripe-local/control-token';
 
 /**
  * Where `npm run dev` puts each part of the platform, shared with `npm run demo`. Every port can
@@ -12,7 +15,15 @@ export interface DevEnvironment {
   appPorts: Record<AppName, number>;
   stripeLocalPort: number;
   stripeLocalUrl: string;
+  /** What stripe-local's `/_control/` API requires (STRIPE_LOCAL_CONTROL_TOKEN). */
+  stripeLocalControlToken: string;
   webhookSecret: string;
+}
+
+/** The repository's `.env`, when there is one: dev, the apps it starts and the demo read the same settings. */
+export function loadDotEnv(): void {
+  const file = join(__dirname, '..', '..', '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
 }
 
 export function devEnvironment(env: NodeJS.ProcessEnv = process.env): DevEnvironment {
@@ -39,6 +50,7 @@ export function devEnvironment(env: NodeJS.ProcessEnv = process.env): DevEnviron
     },
     stripeLocalPort,
     stripeLocalUrl: `http://127.0.0.1:${stripeLocalPort}`,
+    stripeLocalControlToken: controlTokenOf(env),
     webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? DEV_STRIPE_WEBHOOK_SECRET,
   };
 }
@@ -54,4 +66,12 @@ export const DEMO_PRODUCTS = [
     stock: 0,
     lowStockThreshold: 0,
   },
+] as const;
+
+/** The principals `npm run dev` prints a token for, one per role a developer tries first. */
+export const DEV_PRINCIPALS = [
+  { sub: 'dev-customer', roles: ['customer'] },
+  { sub: 'dev-merchant', roles: ['merchant'] },
+  { sub: 'dev-operator', roles: ['operator'] },
+  { sub: 'dev-trader', roles: ['trader'] },
 ] as const;

@@ -1,19 +1,29 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEV_STRIPE_SECRET_KEY } from '../../apps/payment/src/config';
+import { CliError } from '../cli/cli-io';
+import { mintDevelopmentToken } from '../cli/token.command';
 import { startStripeLocal } from '../stripe-local/stripe-local.server';
 import { eventually } from '../../tests/harness/wait';
-import { APPS, AppName, DEMO_PRODUCTS, devEnvironment } from './dev-environment';
+import {
+  APPS,
+  AppName,
+  DEMO_PRODUCTS,
+  DEV_PRINCIPALS,
+  DevEnvironment,
+  devEnvironment,
+  loadDotEnv,
+} from './dev-environment';
 import { ensureNats, ensurePostgres, StartedService } from './local-services';
 
 /*
  * npm run dev: the whole platform on this machine in one command. Uses the machine's Postgres and
  * NATS when they answer, else starts them (nats-server with a store in .dev/, an embedded
  * Postgres); runs the local Stripe-compatible server and the four apps from source (each migrates
- * its schema and creates its streams and consumers at boot), then adds the demo products.
- * Ctrl-C, or any app exiting, stops everything it started.
+ * its schema and creates its streams and consumers at boot), then adds the demo products (as a
+ * merchant) and prints development tokens to call the apps with. Ctrl-C, or any app exiting,
+ * stops everything it started.
  */
 const ROOT = join(__dirname, '..', '..');
 
@@ -21,8 +31,11 @@ const log = (message: string): void => {
   process.stderr.write(`dev: ${message}\n`);
 };
 
+/** Long enough for a working day; `npm run cli -- token` mints others. */
+const DEV_TOKEN_TTL_S = 12 * 3600;
+
 async function main(): Promise<number> {
-  if (existsSync(join(ROOT, '.env'))) process.loadEnvFile(join(ROOT, '.env'));
+  loadDotEnv();
   const env = devEnvironment();
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/saga';
   const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -57,6 +70,7 @@ async function main(): Promise<number> {
       port: env.stripeLocalPort,
       webhookUrl: `${env.appUrls.payment}/webhooks/stripe`,
       webhookSecret: env.webhookSecret,
+      controlToken: env.stripeLocalControlToken,
     });
     started.push({ name: 'stripe-local', stop: () => stripe.stop() });
     log(`local Stripe-compatible server on ${env.stripeLocalUrl}`);
@@ -91,11 +105,13 @@ async function main(): Promise<number> {
 
     const ready = (async () => {
       await Promise.all(APPS.map((app) => untilReady(app, env.appUrls[app])));
-      await addDemoProducts(env.appUrls.inventory);
+      const tokens = await developmentTokens(appEnv);
+      if (tokens) await addDemoProducts(env.appUrls.inventory, tokens.merchant);
       log(
-        `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; Stripe ${env.stripeLocalUrl}. ` +
-          'Try `npm run demo`. Ctrl-C stops everything.',
+        `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; Stripe ${env.stripeLocalUrl}.`,
       );
+      if (tokens) process.stderr.write(howToCall(env, tokens));
+      log('Try `npm run demo`. Ctrl-C stops everything.');
       return new Promise<number>(() => undefined);
     })();
     return await Promise.race([ready, exited, signalled]);
@@ -121,14 +137,61 @@ function stopChild(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-/** Creates the demo products that do not exist yet; stock someone changed is left alone. */
-async function addDemoProducts(inventoryUrl: string): Promise<void> {
+type Tokens = Record<(typeof DEV_PRINCIPALS)[number]['roles'][0], string>;
+
+/**
+ * A token per role of DEV_PRINCIPALS, signed as the apps verify (their environment); none, with
+ * the reason logged, where they trust an identity provider instead.
+ */
+async function developmentTokens(appEnv: NodeJS.ProcessEnv): Promise<Tokens | undefined> {
+  try {
+    const minted = await Promise.all(
+      DEV_PRINCIPALS.map(async ({ sub, roles }) => {
+        const { token } = await mintDevelopmentToken(
+          { sub, roles: [...roles] },
+          DEV_TOKEN_TTL_S,
+          appEnv,
+        );
+        return [roles[0], token] as const;
+      }),
+    );
+    return Object.fromEntries(minted) as Tokens;
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    log(`no development tokens and no demo products: ${error.message}`);
+    return undefined;
+  }
+}
+
+/** The tokens, a request to try each kind of caller with, and how to mint more. */
+function howToCall(env: DevEnvironment, tokens: Tokens): string {
+  const product = `${env.appUrls.inventory}/inventory/products/DEMO-TEE`;
+  const order = `{"items":[{"sku":"DEMO-TEE","quantity":1}]}`;
+  return [
+    `dev: development tokens, valid ${DEV_TOKEN_TTL_S / 3600} h (Authorization: Bearer <token>):`,
+    ...DEV_PRINCIPALS.map(
+      ({ sub, roles }) => `  ${roles[0].padEnd(8)} ${sub.padEnd(12)} ${tokens[roles[0]]}`,
+    ),
+    'dev: try:',
+    `  curl -H "Authorization: Bearer ${tokens.merchant}" ${product}`,
+    `  curl -H "Authorization: Bearer ${tokens.customer}" -H 'content-type: application/json' -d '${order}' ${env.appUrls.order}/orders`,
+    'dev: more tokens: npm run -s cli -- token --sub <name> --roles customer[,operator] [--tenant t1] [--ttl 1h]',
+    '',
+  ].join('\n');
+}
+
+/** Creates the demo products that do not exist yet, as a merchant; stock someone changed is left alone. */
+async function addDemoProducts(inventoryUrl: string, merchantToken: string): Promise<void> {
+  const authorization = `Bearer ${merchantToken}`;
   for (const { sku, ...product } of DEMO_PRODUCTS) {
     const url = `${inventoryUrl}/inventory/products/${sku}`;
-    if ((await fetch(url)).status !== 404) continue;
+    const existing = await fetch(url, { headers: { authorization } });
+    if (existing.status === 200) continue;
+    if (existing.status !== 404)
+      throw new Error(`reading demo product ${sku}: ${existing.status} ${await existing.text()}`);
     const res = await fetch(url, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ ...product, currency: 'EUR' }),
     });
     if (!res.ok) throw new Error(`adding demo product ${sku}: ${res.status} ${await res.text()}`);

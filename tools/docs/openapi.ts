@@ -2,19 +2,42 @@ import { Type } from '@nestjs/common';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { dump } from 'js-yaml';
+import {
+  Permission,
+  PUBLIC_METADATA,
+  REQUIRES_METADATA,
+  Role,
+  ROLE_PERMISSIONS,
+  ROLES,
+} from '@lib/platform';
 import { ProductsController } from '../../apps/inventory/src/products/products.controller';
 import { ReservationsController } from '../../apps/inventory/src/reservations/reservations.controller';
 import { OrdersController } from '../../apps/order/src/orders/orders.controller';
 import { PaymentsController } from '../../apps/payment/src/payments/payments.controller';
 import { StripeWebhookController } from '../../apps/payment/src/webhooks/stripe-webhook.controller';
 import { StrategiesController } from '../../apps/trading/src/strategies/strategies.controller';
+import { AuditController } from '../../libs/platform/src/audit/audit.controller';
+import { MetricsController } from '../../libs/platform/src/auth/metrics.controller';
 import { HealthController } from '../../libs/platform/src/health.controller';
 import { reachableSchemas, ruleSchemas } from './rule-schemas';
 
 type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
 
-/** Each app's HTTP surface; every app also serves /health and /metrics. */
+interface Operation {
+  operationId?: string;
+  description?: string;
+  parameters?: { in: string; required?: boolean }[];
+  responses?: Record<string, unknown>;
+  security?: Record<string, string[]>[];
+  'x-permission'?: Permission | null;
+}
+
+/** What every app serves besides its own routes: probes, metrics and the audit trail. */
+const PLATFORM_CONTROLLERS: Type[] = [HealthController, MetricsController, AuditController];
+
+/** Each app's HTTP surface; every app also serves PLATFORM_CONTROLLERS. */
 export const HTTP_APPS: Record<string, Type[]> = {
   order: [OrdersController],
   payment: [PaymentsController, StripeWebhookController],
@@ -27,8 +50,17 @@ export const HTTP_APPS: Record<string, Type[]> = {
  * from the class-validator rules the app enforces, so the document cannot promise other rules.
  */
 export async function openApi(app: string): Promise<string> {
+  const controllers = [...HTTP_APPS[app]!, ...PLATFORM_CONTROLLERS];
   const module = await Test.createTestingModule({
-    controllers: [...HTTP_APPS[app]!, HealthController],
+    // The module gives the metrics controller its path, as PlatformModule registers it.
+    imports: [
+      PrometheusModule.register({
+        path: '/metrics',
+        controller: MetricsController,
+        defaultMetrics: { enabled: false },
+      }),
+    ],
+    controllers: controllers.filter((controller) => controller !== MetricsController),
   })
     .useMocker(() => ({}))
     .compile();
@@ -38,9 +70,20 @@ export async function openApi(app: string): Promise<string> {
     new DocumentBuilder()
       .setTitle(`${app} API`)
       .setDescription(
-        'Generated from the controllers by `npm run docs:generate`; do not edit. Errors are JSON `{ statusCode, code?, message }`.',
+        'Generated from the controllers by `npm run docs:generate`; do not edit. Errors are JSON `{ statusCode, code, message }`. ' +
+          'Every operation but the public ones needs `Authorization: Bearer <jwt>`; its `x-permission` names the permission the roles of the token must grant (docs/security.md).',
       )
       .setVersion('0.1.0')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'A JWT with `sub`, `roles` and optionally `tenantId`, signed by the identity provider (JWKS) or, in development, with AUTH_JWT_SECRET (`npm run cli -- token`).',
+        },
+        'bearer',
+      )
       .build(),
   );
   await nest.close();
@@ -51,15 +94,12 @@ export async function openApi(app: string): Promise<string> {
     ...components.schemas,
     ...(reachableSchemas(rules, Object.keys(components.schemas ?? {})) as Schemas),
   };
-  addDtoParameters(document, [...HTTP_APPS[app]!, HealthController], rules);
+  addDtoParameters(document, controllers, rules);
+  addAccess(document, controllers);
   // Nest marks every @Headers() parameter required; the handlers check the ones they read themselves.
-  for (const operation of Object.values(document.paths).flatMap(
-    (path) => Object.values(path) as unknown[],
-  )) {
-    for (const parameter of (operation as { parameters?: { in: string; required?: boolean }[] })
-      .parameters ?? []) {
+  for (const operation of operationsById(document).values()) {
+    for (const parameter of operation.parameters ?? [])
       if (parameter.in === 'header') parameter.required = false;
-    }
   }
   return `# Generated by \`npm run docs:generate\`; do not edit.\n${dump(document, { lineWidth: 120, noRefs: true, sortKeys: true })}`;
 }
@@ -79,13 +119,7 @@ function addDtoParameters(
   controllers: Type[],
   rules: Record<string, unknown>,
 ): void {
-  const operations = new Map(
-    Object.values(document.paths).flatMap((path) =>
-      Object.values(path as Record<string, { operationId?: string; parameters?: unknown[] }>).map(
-        (op) => [op.operationId, op] as const,
-      ),
-    ),
-  );
+  const operations = operationsById(document);
   for (const controller of controllers) {
     const prototype = controller.prototype as object;
     for (const method of Object.getOwnPropertyNames(prototype)) {
@@ -104,7 +138,7 @@ function addDtoParameters(
             { properties: Record<string, unknown>; required?: string[] } | undefined);
         if (!where || data !== undefined || !schema || !operation) continue;
         operation.parameters = [
-          ...(operation.parameters ?? []).filter((p) => (p as { in: string }).in !== where),
+          ...(operation.parameters ?? []).filter((p) => p.in !== where),
           ...Object.entries(schema.properties).map(([name, property]) => ({
             in: where,
             name,
@@ -115,4 +149,102 @@ function addDtoParameters(
       }
     }
   }
+}
+
+/** Swagger's operations by id (`<Controller>_<method>`, the default operationId). */
+function operationsById(document: OpenAPIObject): Map<string | undefined, Operation> {
+  return new Map(
+    Object.values(document.paths).flatMap((path) =>
+      Object.values(path as Record<string, Operation>).map((op) => [op.operationId, op] as const),
+    ),
+  );
+}
+
+const ERROR_CONTENT = {
+  'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+};
+
+/** The answers of the guard, the repositories' scoping and the rate limiter. */
+const ACCESS_RESPONSES = {
+  Unauthenticated: {
+    description:
+      '`AUTH.UNAUTHENTICATED`: no bearer token, or one that does not verify (signature, issuer, audience, expiry).',
+    headers: { 'WWW-Authenticate': { schema: { type: 'string', example: 'Bearer' } } },
+    content: ERROR_CONTENT,
+  },
+  Forbidden: {
+    description: "`AUTH.FORBIDDEN`: the token's roles do not grant the operation's `x-permission`.",
+    content: ERROR_CONTENT,
+  },
+  NotFound: {
+    description:
+      "Not found, or not the caller's: another tenant's (or another customer's) resource answers 404, never 403.",
+    content: ERROR_CONTENT,
+  },
+  RateLimited: {
+    description: '`RATE.LIMITED`: over the rate limit of the principal or the address.',
+    headers: { 'Retry-After': { schema: { type: 'integer', description: 'seconds' } } },
+    content: ERROR_CONTENT,
+  },
+};
+
+/**
+ * Who may call each operation, read from the metadata the guard enforces (`@Public`,
+ * `@Requires`): public ones need no security; the others the bearer scheme, their permission as
+ * `x-permission` and in the description (with the roles that grant it), and the guard's errors.
+ */
+function addAccess(document: OpenAPIObject, controllers: Type[]): void {
+  const components = (document.components ??= {});
+  components.schemas = {
+    ...components.schemas,
+    Error: {
+      type: 'object',
+      required: ['statusCode', 'code', 'message'],
+      properties: {
+        statusCode: { type: 'integer', example: 403 },
+        code: { type: 'string', example: 'AUTH.FORBIDDEN' },
+        message: { type: 'string' },
+      },
+    },
+  };
+  components.responses = { ...components.responses, ...ACCESS_RESPONSES };
+  const ref = (name: keyof typeof ACCESS_RESPONSES) => ({ $ref: `#/components/responses/${name}` });
+  const operations = operationsById(document);
+  for (const controller of controllers) {
+    const prototype = controller.prototype as Record<string, unknown>;
+    for (const method of Object.getOwnPropertyNames(prototype)) {
+      const operation = operations.get(`${controller.name}_${method}`);
+      if (!operation) continue;
+      // As the guard reads them: the handler's metadata first, then the controller's.
+      const metadata = <T>(key: string) =>
+        (Reflect.getMetadata(key, prototype[method] as object) ??
+          Reflect.getMetadata(key, controller)) as T | undefined;
+      const publicReason = metadata<string>(PUBLIC_METADATA);
+      const permission = metadata<Permission>(REQUIRES_METADATA);
+      const access =
+        publicReason !== undefined
+          ? `Public (no token): ${publicReason}.`
+          : permission
+            ? `Requires the \`${permission}\` permission (roles: ${rolesGranting(permission).join(', ') || 'none'}).`
+            : 'Declares no permission: the guard refuses it to every caller.';
+      operation.description = [operation.description, access].filter(Boolean).join('\n\n');
+      if (publicReason !== undefined) {
+        operation.security = [];
+        continue;
+      }
+      operation.security = [{ bearer: [] }];
+      operation['x-permission'] = permission ?? null;
+      operation.responses = {
+        '401': ref('Unauthenticated'),
+        '403': ref('Forbidden'),
+        '404': ref('NotFound'),
+        '429': ref('RateLimited'),
+        ...operation.responses,
+      };
+    }
+  }
+}
+
+function rolesGranting(permission: Permission): Role[] {
+  return ROLES.filter((role) => ROLE_PERMISSIONS[role].includes(permission));
 }

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     webhookUrl: config.STRIPE_WEBHOOK_URL,
     webhookSecret: config.STRIPE_WEBHOOK_SECRET,
     webhookRetryDelaysMs: config.STRIPE_WEBHOOK_RETRY_DELAYS_MS.split(',').map(Number),
+    controlToken: config.STRIPE_LOCAL_CONTROL_TOKEN,
     logger,
   });
   const shutdown = () => void server.stop().then(() => process.exit(0));

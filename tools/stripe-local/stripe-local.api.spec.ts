@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { DEV_STRIPE_LOCAL_CONTROL_TOKEN } from './control-token';
 import { StripeLocalClient, stripeSdk } from './stripe-local.client';
 import { StripeLocal, startStripeLocal } from './stripe-local.server';
 
@@ -25,6 +26,8 @@ describe('stripe-local API through the stripe SDK', () => {
     if (!error) throw new Error('expected the call to fail');
     return error as Stripe.errors.StripeError;
   };
+
+  const controlHeaders = { authorization: `Bearer ${DEV_STRIPE_LOCAL_CONTROL_TOKEN}` };
 
   beforeAll(async () => {
     server = await startStripeLocal({ webhookSecret: 'whsec_test' });
@@ -546,7 +549,11 @@ describe('stripe-local API through the stripe SDK', () => {
       ['POST', '/_control/payment_intents/pi_unknown/confirm', { card: '4242424242424242' }, 404],
       ['POST', '/_control/nothing', {}, 404],
     ])('answers %s %s %j with %i and a JSON error', async (method, path, body, status) => {
-      const response = await fetch(`${server.url}${path}`, { method, body: JSON.stringify(body) });
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: controlHeaders,
+        body: JSON.stringify(body),
+      });
 
       expect(response.status).toBe(status);
       expect(await response.json()).toMatchObject({ error: { message: expect.any(String) } });
@@ -556,13 +563,16 @@ describe('stripe-local API through the stripe SDK', () => {
     it('refuses a body that is not JSON', async () => {
       const response = await fetch(`${server.url}/_control/faults`, {
         method: 'POST',
+        headers: controlHeaders,
         body: 'kind=api_error',
       });
 
       expect(response.status).toBe(400);
-      expect(await fetch(`${server.url}/_control/faults`).then((r) => r.json())).toEqual({
-        fault: null,
-      });
+      expect(
+        await fetch(`${server.url}/_control/faults`, { headers: controlHeaders }).then((r) =>
+          r.json(),
+        ),
+      ).toEqual({ fault: null });
     });
 
     it('refuses a body over 1 MiB with 413', async () => {
@@ -575,6 +585,67 @@ describe('stripe-local API through the stripe SDK', () => {
       expect(response.status).toBe(413);
       expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
       expect(await control.requests()).toEqual([]);
+    });
+  });
+
+  describe('control token', () => {
+    const token = 'a-control-token-of-this-test';
+    let guarded: StripeLocal;
+    const faults = (headers: Record<string, string>, init: RequestInit = {}) =>
+      fetch(`${guarded.url}/_control/faults`, { ...init, headers });
+
+    beforeAll(async () => {
+      guarded = await startStripeLocal({ webhookSecret: 'whsec_test', controlToken: token });
+    });
+    afterAll(() => guarded.stop());
+
+    it.each([
+      ['no token', {}],
+      ['another token', { authorization: 'Bearer another-token-of-this-test' }],
+      ['the development token', { authorization: `Bearer ${DEV_STRIPE_LOCAL_CONTROL_TOKEN}` }],
+      ['the token without Bearer', { authorization: token }],
+      ['another token in the header', { 'stripe-local-control-token': 'nope' }],
+    ])('answers 401 with a JSON error to %s and changes nothing', async (_, headers) => {
+      const response = await faults(headers, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'api_error' }),
+      });
+
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await response.json()).toEqual({
+        error: expect.objectContaining({
+          type: 'invalid_request_error',
+          code: 'control_token_required',
+          message: expect.stringContaining('STRIPE_LOCAL_CONTROL_TOKEN') as unknown,
+        }) as unknown,
+      });
+      expect(await new StripeLocalClient(guarded.url, token).requests()).toEqual([]);
+      expect(await faults({ authorization: `Bearer ${token}` }).then((r) => r.json())).toEqual({
+        fault: null,
+      });
+    });
+
+    it('takes the token as a bearer token or in the Stripe-Local-Control-Token header', async () => {
+      const set = await faults(
+        { authorization: `Bearer ${token}` },
+        { method: 'POST', body: JSON.stringify({ kind: 'api_error', count: 1 }) },
+      );
+      expect(set.status).toBe(200);
+      expect(await faults({ 'stripe-local-control-token': token }).then((r) => r.json())).toEqual({
+        fault: { kind: 'api_error', remaining: 1 },
+      });
+      await new StripeLocalClient(guarded.url, guarded.controlToken).clearFaults();
+      await expect(new StripeLocalClient(guarded.url).clearFaults()).rejects.toThrow(
+        'stripe-local DELETE /faults: 401',
+      );
+    });
+
+    it('leaves the Stripe API to its own keys', async () => {
+      const intent = await stripeSdk(guarded, 'sk_test_local', {
+        maxNetworkRetries: 0,
+      }).paymentIntents.create({ amount: 100, currency: 'eur' });
+      expect(intent.status).toBe('requires_payment_method');
     });
   });
 });

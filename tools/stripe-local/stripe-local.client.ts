@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import type { Fault, FaultKind } from './api.faults';
+import { DEV_STRIPE_LOCAL_CONTROL_TOKEN } from './control-token';
 import type { RequestRecord } from './request.log';
 import type { PaymentIntent } from './stripe.objects';
 import type { DeliveryRecord, ReleaseOrder } from './webhook.sender';
@@ -15,9 +16,16 @@ export function stripeSdk(
   return new Stripe(key, { host: server.host, port: server.port, protocol: 'http', ...options });
 }
 
-/** Typed client of stripe-local's control API (`/_control/`), for tests and scripts. */
+/**
+ * Typed client of stripe-local's control API (`/_control/`), for tests and scripts. It sends the
+ * server's control token (`StripeLocal.controlToken`, STRIPE_LOCAL_CONTROL_TOKEN); a server
+ * started without one expects the development token, the default here too.
+ */
 export class StripeLocalClient {
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly controlToken: string = DEV_STRIPE_LOCAL_CONTROL_TOKEN,
+  ) {}
 
   /** Confirms as a storefront would with a test card; a decline shows in `last_payment_error`. */
   async confirm(paymentIntentId: string, card: string): Promise<PaymentIntent> {
@@ -80,9 +88,11 @@ export class StripeLocalClient {
   private async call<T>(method: string, path: string, body?: object): Promise<T> {
     const response = await fetch(`${this.baseUrl}/_control${path}`, {
       method,
-      ...(body
-        ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }
-        : {}),
+      headers: {
+        Authorization: `Bearer ${this.controlToken}`,
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const json = (await response.json()) as T & { error?: { message: string } };
     if (!response.ok)

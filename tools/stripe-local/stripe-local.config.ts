@@ -1,6 +1,7 @@
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches, MinLength } from 'class-validator';
 import { IntVariable } from '@lib/platform';
 import { DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
+import { DEV_STRIPE_LOCAL_CONTROL_TOKEN } from './control-token';
 import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS } from './stripe-local.server';
 
 /** The environment of `npm run stripe:local`. */
@@ -8,9 +9,16 @@ export class StripeLocalConfig {
   @IntVariable('STRIPE_LOCAL_PORT', 1, 65535)
   STRIPE_LOCAL_PORT = 12111;
 
+  /** Loopback by default: only this machine reaches the server and its control API. */
   @IsOptional()
   @IsString({ message: 'STRIPE_LOCAL_HOST must be a host name or address' })
   STRIPE_LOCAL_HOST = '127.0.0.1';
+
+  /** The bearer token `/_control/` requires. */
+  @IsOptional()
+  @MinLength(16, { message: 'STRIPE_LOCAL_CONTROL_TOKEN must be at least 16 characters' })
+  @IsString({ message: 'STRIPE_LOCAL_CONTROL_TOKEN must be a string' })
+  STRIPE_LOCAL_CONTROL_TOKEN = DEV_STRIPE_LOCAL_CONTROL_TOKEN;
 
   @IsOptional()
   @Matches(/^http:\/\/\S+$/, { message: 'STRIPE_WEBHOOK_URL must be an http:// URL' })

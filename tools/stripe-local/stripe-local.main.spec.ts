@@ -50,6 +50,26 @@ describe('npm run stripe:local', () => {
     expect(await main.exited).toBe(0);
   });
 
+  it('guards the control API with STRIPE_LOCAL_CONTROL_TOKEN', async () => {
+    const port = await freePort();
+    const token = 'the-token-of-this-machine';
+    const main = runMain({ STRIPE_LOCAL_PORT: String(port), STRIPE_LOCAL_CONTROL_TOKEN: token });
+    try {
+      await eventually(
+        () => main.stdout().includes('stripe-local listening') || main.child.exitCode !== null,
+        { timeoutMs: 30_000, what: 'stripe-local to listen' },
+      );
+      const url = `http://127.0.0.1:${port}/_control/requests`;
+      expect((await fetch(url)).status).toBe(401);
+      const allowed = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toEqual({ requests: [] });
+    } finally {
+      main.child.kill('SIGTERM');
+    }
+    expect(await main.exited).toBe(0);
+  });
+
   it('exits 1 naming a bad variable', async () => {
     const main = runMain({ STRIPE_WEBHOOK_SECRET: 'not-a-secret' });
 

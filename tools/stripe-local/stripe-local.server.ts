@@ -2,11 +2,12 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import pino, { Logger } from 'pino';
 import { ApiFaults } from './api.faults';
+import { carriesControlToken, DEV_STRIPE_LOCAL_CONTROL_TOKEN } from './control-token';
 import { callControl, controlRoutes } from './control.routes';
 import { RequestLog } from './request.log';
 import { StripeApiHandler } from './stripe-api.handler';
 import { StripeState } from './stripe-local.state';
-import { apiError, errorResponse, StripeApiError } from './stripe.errors';
+import { apiError, controlUnauthorized, errorResponse, StripeApiError } from './stripe.errors';
 import { WebhookSender } from './webhook.sender';
 
 export interface StripeLocalOptions {
@@ -18,6 +19,8 @@ export interface StripeLocalOptions {
   webhookSecret: string;
   webhookRetryDelaysMs?: readonly number[];
   webhookTimeoutMs?: number;
+  /** What `/_control/` requires as a bearer token; the development one by default. */
+  controlToken?: string;
   logger?: Logger;
 }
 
@@ -25,6 +28,7 @@ export interface StripeLocal {
   url: string;
   host: string;
   port: number;
+  controlToken: string;
   /** The variables that point the payment app's Stripe SDK at this server. */
   sdkEnv: { STRIPE_API_HOST: string; STRIPE_API_PORT: string; STRIPE_API_PROTOCOL: 'http' };
   stop(): Promise<void>;
@@ -48,16 +52,23 @@ export async function startStripeLocal(options: StripeLocalOptions): Promise<Str
   const requests = new RequestLog();
   const api = new StripeApiHandler(state, faults, requests, logger);
   const control = controlRoutes({ state, faults, webhooks, requests });
+  const controlToken = options.controlToken ?? DEV_STRIPE_LOCAL_CONTROL_TOKEN;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stripe-local');
     const method = req.method ?? 'GET';
-    const raw = await readBody(req);
     if (url.pathname.startsWith('/_control/')) {
+      if (!carriesControlToken(req.headers, controlToken)) {
+        logger.warn({ method, path: url.pathname, status: 401 }, 'control request refused');
+        const { status, body } = controlUnauthorized();
+        return send(res, status, body, { 'WWW-Authenticate': 'Bearer' });
+      }
+      const raw = await readBody(req);
       const { status, body } = await callControl(control, method, url.pathname, raw);
       logger.info({ method, path: url.pathname, status }, 'control request');
       return send(res, status, body);
     }
+    const raw = await readBody(req);
     const answer = api.handle({
       method,
       path: url.pathname,
@@ -91,6 +102,7 @@ export async function startStripeLocal(options: StripeLocalOptions): Promise<Str
     url: `http://${host}:${port}`,
     host,
     port,
+    controlToken,
     sdkEnv: { STRIPE_API_HOST: host, STRIPE_API_PORT: String(port), STRIPE_API_PROTOCOL: 'http' },
     stop: async () => {
       webhooks.stop();

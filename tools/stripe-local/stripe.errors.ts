@@ -70,6 +70,18 @@ export function unrecognizedUrl(
   });
 }
 
+/** A control call without the control token. */
+export function controlUnauthorized(): { status: number; body: { error: StripeErrorBody } } {
+  return errorResponse(
+    new StripeApiError(401, {
+      type: 'invalid_request_error',
+      code: 'control_token_required',
+      message:
+        'The control API requires STRIPE_LOCAL_CONTROL_TOKEN as a bearer token (Authorization: Bearer <token>) or in the Stripe-Local-Control-Token header.',
+    }),
+  );
+}
+
 export function apiError(message: string): StripeApiError {
   return new StripeApiError(500, { type: 'api_error', message });
 }

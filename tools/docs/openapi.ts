@@ -2,7 +2,6 @@ import { Type } from '@nestjs/common';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { dump } from 'js-yaml';
 import {
   Permission,
@@ -11,6 +10,7 @@ import {
   Role,
   ROLE_PERMISSIONS,
   ROLES,
+  idempotencyScopeOf,
 } from '@lib/platform';
 import { ProductsController } from '../../apps/inventory/src/products/products.controller';
 import { ReservationsController } from '../../apps/inventory/src/reservations/reservations.controller';
@@ -19,7 +19,7 @@ import { PaymentsController } from '../../apps/payment/src/payments/payments.con
 import { StripeWebhookController } from '../../apps/payment/src/webhooks/stripe-webhook.controller';
 import { StrategiesController } from '../../apps/trading/src/strategies/strategies.controller';
 import { AuditController } from '../../libs/platform/src/audit/audit.controller';
-import { MetricsController } from '../../libs/platform/src/auth/metrics.controller';
+import { MetricsController } from '../../libs/platform/src/metrics/metrics.controller';
 import { HealthController } from '../../libs/platform/src/health.controller';
 import { reachableSchemas, ruleSchemas } from './rule-schemas';
 
@@ -28,7 +28,7 @@ type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
 interface Operation {
   operationId?: string;
   description?: string;
-  parameters?: { in: string; required?: boolean }[];
+  parameters?: { in: string; name?: string; required?: boolean; [field: string]: unknown }[];
   responses?: Record<string, unknown>;
   security?: Record<string, string[]>[];
   'x-permission'?: Permission | null;
@@ -52,15 +52,7 @@ export const HTTP_APPS: Record<string, Type[]> = {
 export async function openApi(app: string): Promise<string> {
   const controllers = [...HTTP_APPS[app]!, ...PLATFORM_CONTROLLERS];
   const module = await Test.createTestingModule({
-    // The module gives the metrics controller its path, as PlatformModule registers it.
-    imports: [
-      PrometheusModule.register({
-        path: '/metrics',
-        controller: MetricsController,
-        defaultMetrics: { enabled: false },
-      }),
-    ],
-    controllers: controllers.filter((controller) => controller !== MetricsController),
+    controllers,
   })
     .useMocker(() => ({}))
     .compile();
@@ -96,6 +88,7 @@ export async function openApi(app: string): Promise<string> {
   };
   addDtoParameters(document, controllers, rules);
   addAccess(document, controllers);
+  addIdempotencyKeys(document, controllers);
   // Nest marks every @Headers() parameter required; the handlers check the ones they read themselves.
   for (const operation of operationsById(document).values()) {
     for (const parameter of operation.parameters ?? [])
@@ -147,6 +140,33 @@ function addDtoParameters(
           })),
         ];
       }
+    }
+  }
+}
+
+/** Operations whose handler takes `@IdempotencyKey()`: the optional header, which swagger cannot see. */
+function addIdempotencyKeys(document: OpenAPIObject, controllers: Type[]): void {
+  const operations = operationsById(document);
+  for (const controller of controllers) {
+    for (const method of Object.getOwnPropertyNames(controller.prototype as object)) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS, controller, method) ?? {}) as Record<
+        string,
+        { factory?: unknown }
+      >;
+      const operation = operations.get(`${controller.name}_${method}`);
+      if (!operation || !Object.values(args).some((a) => a.factory === idempotencyScopeOf))
+        continue;
+      operation.parameters = [
+        ...(operation.parameters ?? []),
+        {
+          in: 'header',
+          name: 'Idempotency-Key',
+          required: false,
+          description:
+            'Retries with the same key answer the first answer, once, for 24 h; keys are scoped by tenant, principal and route; another request under the key is 422.',
+          schema: { type: 'string', minLength: 1, maxLength: 255 },
+        },
+      ];
     }
   }
 }

@@ -69,6 +69,7 @@ function MetricsPortApart(): PropertyDecorator {
  */
 export class BaseConfig {
   /** `production` refuses development secrets and defaults. */
+  @VerifierInProduction()
   @IsOptional()
   @IsIn(['development', 'test', 'production'], {
     message: 'NODE_ENV must be development, test or production',
@@ -84,7 +85,6 @@ export class BaseConfig {
   METRICS_PORT?: number = undefined;
 
   /** HS256 secret of the bearer tokens (development and tests); the development one outside production. */
-  @VerifierInProduction()
   @IsOptional()
   @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters' })
   @IsString()

@@ -28,24 +28,28 @@ export class IdempotencyKeyReusedError extends DomainError {
  * The request's `Idempotency-Key` in the scope of its caller and route, or undefined without one.
  * On `@Requires` routes only: the scope needs the principal.
  */
-export const IdempotencyKey = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): IdempotencyScope | undefined => {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const key = request.header('idempotency-key');
-    if (key === undefined) return undefined;
-    if (!KEY_PATTERN.test(key)) {
-      throw new InvalidRequestError(
-        `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
-      );
-    }
-    const { principal } = request;
-    if (!principal) throw new Error('IdempotencyKey on a route without @Requires');
-    const path = (request.route as { path?: string } | undefined)?.path ?? request.path;
-    return {
-      tenantId: principal.tenantId,
-      principal: principal.sub,
-      route: `${request.method} ${path}`,
-      key,
-    };
-  },
-);
+export function idempotencyScopeOf(
+  _data: unknown,
+  context: ExecutionContext,
+): IdempotencyScope | undefined {
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  const key = request.header('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!KEY_PATTERN.test(key)) {
+    throw new InvalidRequestError(
+      `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+    );
+  }
+  const { principal } = request;
+  if (!principal) throw new Error('IdempotencyKey on a route without @Requires');
+  const path = (request.route as { path?: string } | undefined)?.path ?? request.path;
+  return {
+    tenantId: principal.tenantId,
+    principal: principal.sub,
+    route: `${request.method} ${path}`,
+    key,
+  };
+}
+
+/** The `Idempotency-Key` of a `@Requires` route's request, scoped (idempotencyScopeOf). */
+export const IdempotencyKey = createParamDecorator(idempotencyScopeOf);

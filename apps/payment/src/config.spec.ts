@@ -37,6 +37,7 @@ describe('PaymentConfig', () => {
       NODE_ENV: 'production',
       STRIPE_SECRET_KEY: 'sk_live_abc123',
       STRIPE_WEBHOOK_SECRET: 'whsec_abc123',
+      AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json',
     };
     expect(loadConfig(PaymentConfig, env)).toMatchObject(env);
   });

@@ -3,11 +3,11 @@ import { DEV_DATABASE_URL } from '@lib/platform';
 import { ensureDevRoles } from './app-roles';
 
 /**
- * `npm run db:roles`: creates the development roles (the schema owner and one role per app, each
- * with its name as password) on the local Postgres, as the superuser of DATABASE_URL. Run by
+ * `npm run db:roles [-- <superuser URL>]`: creates the development roles (the schema owner and one
+ * role per app, each with its name as password) on the local Postgres. Run by
  * infra/local/ensure-services.sh; production roles are the DBA's (docs/security.md).
  */
-const adminUrl = process.env.DATABASE_URL ?? DEV_DATABASE_URL;
+const adminUrl = process.argv[2] ?? DEV_DATABASE_URL;
 
 ensureDevRoles(adminUrl).then(
   () => process.stdout.write('db:roles: saga_owner and the app roles are ready\n'),

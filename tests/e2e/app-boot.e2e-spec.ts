@@ -1,7 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { DEV_AUTH_JWT_SECRET, DEV_DATABASE_URL } from '@lib/platform';
-import { appDatabaseEnv, freshSchema, query } from '../harness/database';
+import { urlAs } from '@lib/persistence';
+import { randomUUID } from 'node:crypto';
+import { appDatabaseEnv, freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
 import { PRODUCTION_ENV } from '../harness/production-env';
 import { spawnApp, startAppProcess } from '../harness/app-process';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
@@ -195,6 +197,24 @@ describe('every app boots as its own process', () => {
       expect(output().stderr.trim()).toBe(
         'inventory: Invalid configuration: NATS_URL has no credentials: set NATS_USER and NATS_PASSWORD, NATS_NKEY_SEED or NATS_CREDS in production',
       );
+    });
+
+    it('refuses a superuser database role once connected, in one line', async () => {
+      // Any superuser, not only `postgres` (which the config refuses by name).
+      const login = { role: `boot_superuser_${randomUUID().slice(0, 8)}`, password: 'boot-only' };
+      await query(`CREATE ROLE ${login.role} SUPERUSER LOGIN PASSWORD '${login.password}'`);
+      try {
+        const { output, exited } = spawnApp(
+          'order',
+          productionBut('order', { DATABASE_URL: urlAs(TEST_DATABASE_URL, login) }),
+        );
+        expect(await exited).toBe(1);
+        expect(output().stderr.trim()).toBe(
+          `order: DATABASE_URL connects as the superuser "${login.role}": give the app its own role in production`,
+        );
+      } finally {
+        await query(`DROP ROLE ${login.role}`);
+      }
     });
 
     it('refuses Stripe over plain http, in one line', async () => {

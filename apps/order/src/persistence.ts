@@ -9,6 +9,7 @@ import { Order } from './orders/order.entity';
 /** The order app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const orderPersistence: AppPersistence = {
   schema: 'orders',
+  role: 'order_app',
   entities: [Order, OrderLine, Saga, SagaStep],
   migrations: [OrderTables1763900000000, OrderTenancy1764900000000],
 };

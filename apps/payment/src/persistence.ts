@@ -7,6 +7,7 @@ import { StripeEventRecord } from './webhooks/stripe-event.entity';
 /** The payment app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const paymentPersistence: AppPersistence = {
   schema: 'payments',
+  role: 'payment_app',
   entities: [Payment, StripeEventRecord],
   migrations: [PaymentTables1764100000000, PaymentOwners1764900000000],
 };

@@ -1,4 +1,11 @@
-import { createEvent, InventoryReservedV1, PaymentSucceededV1 } from '@lib/contracts';
+import {
+  createEvent,
+  EventEnvelope,
+  InventoryReservedV1,
+  PaymentPendingV1,
+  PaymentPendingV1Payload,
+  PaymentSucceededV1,
+} from '@lib/contracts';
 import { publishEvent } from '../harness/events';
 import { PaymentAnswer } from '../harness/payment-responder';
 import { OrderView, SagaSystem } from '../harness/saga-system';
@@ -157,16 +164,14 @@ describe('OrderSaga journeys', () => {
     await system.untilSaga(orderId, 'PAYMENT_PENDING');
     const [reserved] = await system.events('INVENTORY', orderId, InventoryReservedV1.subject);
     const [requested] = await system.events('ORDERS', orderId, 'order.payment-requested.v1');
-    // Stripe-like duplicates: the same success twice, and a stale reservation notice re-played.
+    const [pending] = await system.events('PAYMENTS', orderId, PaymentPendingV1.subject);
+    // Stripe-like duplicates: the same success twice (of the intent the saga recorded from
+    // payment.pending: any other is refused), and a stale reservation notice re-played.
+    const { paymentId, paymentIntentId } = (pending as EventEnvelope<PaymentPendingV1Payload>)
+      .payload;
     const paid = createEvent(
       PaymentSucceededV1,
-      {
-        orderId,
-        paymentId: crypto.randomUUID(),
-        paymentIntentId: 'pi_dup',
-        amountMinor: 2000,
-        currency: 'EUR',
-      },
+      { orderId, paymentId, paymentIntentId, amountMinor: 2000, currency: 'EUR' },
       { cause: requested! },
     );
     await publishEvent(system.js, paid);

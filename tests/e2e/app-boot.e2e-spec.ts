@@ -124,6 +124,7 @@ describe('every app boots as its own process', () => {
         'OrderTables1763900000000',
         'EdgeTables1764800000000',
         'OrderTenancy1764900000000',
+        'SagaPaymentIntent1765000000000',
       ]);
       const owners = await query<{ tableowner: string }>(
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,

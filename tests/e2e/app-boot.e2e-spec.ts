@@ -1,5 +1,4 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { DEV_AUTH_JWT_SECRET } from '@lib/platform';
 import { freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
 import { spawnApp, startAppProcess } from '../harness/app-process';
@@ -44,10 +43,12 @@ const OWN_METRICS: Record<string, string[]> = {
 describe('every app boots as its own process', () => {
   let nats: TestNatsServer;
   let env: Record<string, string>;
+  /** An app's environment: as itself on the suite's NATS. */
+  const envOf = (app: string) => ({ ...env, ...nats.env(app) });
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    env = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: nats.url, LOG_LEVEL: 'info' };
+    env = { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'info' };
   });
 
   afterAll(async () => {
@@ -57,7 +58,7 @@ describe('every app boots as its own process', () => {
   it.each(APPS)(
     '%s serves health and metrics, logs JSON, and stops cleanly on SIGTERM',
     async (app) => {
-      const running = await startAppProcess(app, env);
+      const running = await startAppProcess(app, envOf(app));
       try {
         const live = await fetch(`${running.url}/health/live`);
         expect(live.status).toBe(200);
@@ -89,7 +90,7 @@ describe('every app boots as its own process', () => {
   );
 
   it('stops once and cleanly when SIGINT and SIGTERM arrive together (Ctrl-C under npm run dev)', async () => {
-    const running = await startAppProcess('inventory', env);
+    const running = await startAppProcess('inventory', envOf('inventory'));
     running.child.kill('SIGINT');
     expect(await running.stop()).toBe(0);
     expect(running.stderr()).not.toContain('shutdown failed');
@@ -99,7 +100,7 @@ describe('every app boots as its own process', () => {
     await freshSchema('orders');
     const setupNats = await startNatsServer();
     try {
-      const { exited } = spawnApp('order', { ...env, NATS_URL: setupNats.url }, ['--setup-only']);
+      const { exited } = spawnApp('order', { ...env, ...setupNats.env('order') }, ['--setup-only']);
       expect(await exited).toBe(0);
       const migrations = await query<{ name: string }>(
         'SELECT name FROM orders.migrations ORDER BY id',
@@ -110,10 +111,11 @@ describe('every app boots as its own process', () => {
         'EdgeTables1764800000000',
         'OrderTenancy1764900000000',
       ]);
-      const nc = await connect({ servers: setupNats.url });
+      const nc = await setupNats.connect();
       const streams = await (await jetstreamManager(nc)).streams.names().next();
       await nc.close();
-      expect([...streams].sort()).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS', 'TRADING']);
+      // The streams the order app publishes to or reads from; TRADING is none of its business.
+      expect([...streams].sort()).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS']);
     } finally {
       await setupNats.destroy();
     }
@@ -122,7 +124,7 @@ describe('every app boots as its own process', () => {
   describe('with NODE_ENV=production', () => {
     /** Production settings of everything but the token verifier, so the boot reaches its check. */
     const production = (app: string): Record<string, string> => ({
-      ...env,
+      ...envOf(app),
       NODE_ENV: 'production',
       ...(app === 'payment' && {
         STRIPE_SECRET_KEY: 'sk_live_51Hboot0test0only0not0a0real0key',

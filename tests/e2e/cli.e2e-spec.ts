@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
+import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { query, TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { readStream } from '../harness/streams';
@@ -38,7 +39,8 @@ describe('saga-cli', () => {
           cwd: ROOT,
           env: {
             ...process.env,
-            NATS_URL: system.nats.url,
+            // The operator's NATS user, as operators run it.
+            ...system.nats.env(OPERATOR_USER),
             DATABASE_URL: TEST_DATABASE_URL,
             SAGA_CLI_ACTOR: ACTOR,
             ...env,

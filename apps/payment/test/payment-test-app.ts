@@ -7,7 +7,6 @@ import {
   OrderPaymentRequestedV1,
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
-import { NatsClient } from '@lib/messaging';
 import { freshSchema } from '../../../tests/harness/database';
 import { publishEvent } from '../../../tests/harness/events';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
@@ -64,7 +63,7 @@ export async function startPaymentTestApp(
     webhookRetryDelaysMs: [100, 200, 400],
   });
   await freshSchema(schema);
-  const config = testConfig(PaymentConfig, nats.url, {
+  const config = testConfig(PaymentConfig, nats.env('payment'), {
     STRIPE_SECRET_KEY: 'sk_test_payment_suite',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ...stripeLocal.sdkEnv,
@@ -75,7 +74,7 @@ export async function startPaymentTestApp(
   await app.listen(0, '127.0.0.1');
   const stripe = new StripeLocalClient(stripeLocal.url);
   await stripe.setWebhookEndpoint(`${await app.getUrl()}/webhooks/stripe`, WEBHOOK_SECRET);
-  const client = app.get(NatsClient);
+  const client = await nats.operator();
   const http = () => request(app.getHttpServer());
   const operator = await asTenantOperator();
   const read = (orderId: string) => http().get(`/payments/${orderId}`).set(operator);

@@ -3,6 +3,7 @@ import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { natsConnectOptions } from './nats-connection';
 import { ensureStreams } from './stream-setup';
 
 /** The app's one NATS connection: reconnects forever and knows whether it is up right now. */
@@ -29,7 +30,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
 
   private async open(): Promise<void> {
     const connection = await connect({
-      servers: this.options.natsUrl.split(','),
+      ...natsConnectOptions({ url: this.options.natsUrl, ...this.options.natsIdentity }),
       name: this.options.service,
       reconnect: true,
       maxReconnectAttempts: -1,
@@ -43,7 +44,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
     this.client = jetstream(connection);
     this.manager = await jetstreamManager(connection);
     void this.watchStatus(connection);
-    await ensureStreams(this.manager, this.options.streamReplicas);
+    await ensureStreams(this.manager, this.options.streamReplicas, this.options.service);
     this.logger.log({ msg: 'connected to NATS', server: connection.getServer() });
   }
 

@@ -7,7 +7,9 @@ import {
   APP_USERS,
   developmentPassword,
   NATS_USERS,
+  NSC_SCRIPT_PATH,
   passwordVariable,
+  renderNscScript,
   renderServerConfig,
   SERVER_CONFIG_PATH,
 } from './permissions';
@@ -15,6 +17,7 @@ import {
 describe('the generated NATS permissions', () => {
   it('are committed as generated: run `npm run nats:config` after changing the contracts', () => {
     expect(readFileSync(SERVER_CONFIG_PATH, 'utf8')).toBe(renderServerConfig());
+    expect(readFileSync(NSC_SCRIPT_PATH, 'utf8')).toBe(renderNscScript());
   });
 
   it('give every producing or consuming app a user', () => {

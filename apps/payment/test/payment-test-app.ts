@@ -9,6 +9,7 @@ import {
 } from '@lib/contracts';
 import { freshSchema } from '../../../tests/harness/database';
 import { publishEvent } from '../../../tests/harness/events';
+import { DeadLetter } from '@lib/messaging';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
@@ -43,6 +44,8 @@ export interface PaymentTestApp {
   relayed(): Promise<void>;
   /** Every payment event about this order, oldest first. */
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
+  /** Every dead letter, oldest first (read as the operator: the app may not). */
+  deadLetters(): Promise<DeadLetter[]>;
   /** Waits for the order's payment to reach a status (read as the tenant's operator). */
   untilStatus(orderId: string, status: string): Promise<PaymentView>;
   /** The order's payment, read as the tenant's operator. */
@@ -88,6 +91,9 @@ export async function startPaymentTestApp(
     publish: (event, options) => publishEvent(client.js, event, options),
     handled: (subject, seq) => untilHandled(client.jsm, 'payment', subject, seq),
     relayed: () => untilRelayed(schema),
+    async deadLetters() {
+      return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);
+    },
     async eventsFor(orderId) {
       return (await readStream(client.jsm, 'PAYMENTS'))
         .map((message) => message.body)

@@ -278,6 +278,25 @@ describe('saga-cli', () => {
     ]);
   });
 
+  it('cannot replay with an app’s NATS user: replays are the operator’s', async () => {
+    const result = await cliWith(
+      system.nats.env('order'),
+      'replay',
+      'ORDERS',
+      '--since',
+      '1h',
+      '--to-consumer',
+      'replay-as-order',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'Permissions Violation for Publish to "$JS.API.CONSUMER.CREATE.ORDERS.replay-as-order',
+    );
+    expect(
+      await system.jsm.consumers.info('ORDERS', 'replay-as-order').catch(() => null),
+    ).toBeNull();
+  });
+
   it('changes nothing when the audit trail cannot be written', async () => {
     const result = await cliWith(
       { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' },

@@ -30,7 +30,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
 
   private async open(): Promise<void> {
     const connection = await connect({
-      ...natsConnectOptions({ url: this.options.natsUrl, ...this.options.natsIdentity }),
+      ...natsConnectOptions({ ...this.options.natsIdentity, url: this.options.natsUrl }),
       name: this.options.service,
       reconnect: true,
       maxReconnectAttempts: -1,

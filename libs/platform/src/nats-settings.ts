@@ -3,8 +3,8 @@ import { BaseConfig } from './base.config';
 
 /** The NATS connection an app, the CLI or the setup command makes with `config`. */
 export function natsSettingsOf(config: BaseConfig): NatsConnectionSettings {
-  const settings: NatsConnectionSettings = { url: config.NATS_URL };
-  const optional = {
+  return {
+    url: config.NATS_URL,
     user: config.NATS_USER,
     password: config.NATS_PASSWORD,
     nkeySeed: config.NATS_NKEY_SEED,
@@ -13,7 +13,4 @@ export function natsSettingsOf(config: BaseConfig): NatsConnectionSettings {
     tlsCertFile: config.NATS_TLS_CERT,
     tlsKeyFile: config.NATS_TLS_KEY,
   };
-  for (const [key, value] of Object.entries(optional))
-    if (value !== undefined) Object.assign(settings, { [key]: value });
-  return settings;
 }

@@ -96,6 +96,16 @@ describe('nats-server with the generated configuration', () => {
     },
   );
 
+  it.each(APP_USERS)('refuses %s a subscription to replies other than its own', async (user) => {
+    for (const subject of ['_INBOX.>', '>', 'order.>']) {
+      const subscription = as(user).subscribe(subject);
+      const drained = (async () => {
+        for await (const message of subscription) void message;
+      })();
+      await expect(drained).rejects.toThrow(/Permissions Violation for Subscription/);
+    }
+  });
+
   it('lets an app read and ack its own consumer', async () => {
     const body = JSON.stringify({ by: 'the operator' });
     await operator.js.publish(OrderCreatedV1.subject, body);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   DLQ_STREAM,
+  inboxPrefixOf,
   STREAMS,
   streamAccessOf,
   streamForSubject,
@@ -83,8 +84,8 @@ export function appPermissions(service: string): NatsUserPermissions {
     ...consumedStreams.map((stream) => `${API}.STREAM.MSG.GET.${stream}`),
   ];
   const subscribe = [
-    // Replies: API answers, publish acks, pulled messages.
-    '_INBOX.>',
+    // Its own replies only: API answers, publish acks, pulled messages.
+    `${inboxPrefixOf(service)}.>`,
     ...(consumers.length > 0 ? [MAX_DELIVERIES_ADVISORIES] : []),
   ];
   return { user: service, publish, subscribe };

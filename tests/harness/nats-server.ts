@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { inboxPrefixOf } from '@lib/contracts';
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
@@ -114,6 +115,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     connect({
       servers: url,
       ...(permissions ? { user, pass: developmentPassword(user) } : {}),
+      inboxPrefix: inboxPrefixOf(user),
       ...connectOptions,
     });
   let operator: Promise<JetStreamClients> | undefined;

@@ -56,6 +56,19 @@ export const STREAMS: readonly StreamDefinition[] = [
   },
 ];
 
+/** An app the contracts name as a producer or a consumer (not tooling or a test probe). */
+export function isPlatformApp(service: string): boolean {
+  return service in SUBSCRIPTIONS || STREAMS.some((stream) => stream.producer === service);
+}
+
+/**
+ * Where an app's replies arrive (API answers, publish acks, pulled messages): a prefix of its own,
+ * so its NATS user may subscribe to its replies and nobody else's. Tooling uses the default.
+ */
+export function inboxPrefixOf(service: string): string {
+  return isPlatformApp(service) ? `_INBOX_${service}` : '_INBOX';
+}
+
 /**
  * What a service may do to streams at boot: create the streams it publishes to or reads from (so
  * apps boot in any order), and update only those it produces. A name the contracts do not know
@@ -65,9 +78,9 @@ export function streamAccessOf(service: string): {
   created: readonly StreamDefinition[];
   updated: readonly StreamDefinition[];
 } {
+  if (!isPlatformApp(service)) return { created: STREAMS, updated: STREAMS };
   const consumed = SUBSCRIPTIONS[service];
   const produced = STREAMS.filter((stream) => stream.producer === service);
-  if (!consumed && produced.length === 0) return { created: STREAMS, updated: STREAMS };
   const read = new Set((consumed ?? []).map((subject) => streamForSubject(subject).name));
   // A consumer dead-letters what it cannot handle.
   if (consumed) read.add(DLQ_STREAM);

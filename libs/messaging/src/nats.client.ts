@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { inboxPrefixOf } from '@lib/contracts';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { natsConnectOptions } from './nats-connection';
 import { ensureStreams } from './stream-setup';
@@ -31,6 +32,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
   private async open(): Promise<void> {
     const connection = await connect({
       ...natsConnectOptions({ ...this.options.natsIdentity, url: this.options.natsUrl }),
+      inboxPrefix: inboxPrefixOf(this.options.service),
       name: this.options.service,
       reconnect: true,
       maxReconnectAttempts: -1,

@@ -40,7 +40,7 @@ export function passwordVariable(user: string): string {
   return `NATS_${user.toUpperCase()}_PASSWORD`;
 }
 
-/** Development and test passwords, also in .env.example. Never used with NODE_ENV=production. */
+/** Development and test passwords, also in .env.example: no secrets (production uses accounts). */
 export function developmentPassword(user: string): string {
   return `${user}-dev-nats-password`;
 }

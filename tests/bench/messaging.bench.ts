@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { AckPolicy, jetstream, jetstreamManager, JetStreamClient } from '@nats-io/jetstream';
-import { connect, NatsConnection } from '@nats-io/transport-node';
+import { NatsConnection } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
 import {
@@ -15,6 +15,7 @@ import {
 } from '@lib/messaging';
 import { BaseConfig, PlatformModule } from '@lib/platform';
 import { freshSchema } from '../harness/database';
+import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { startNatsServer } from '../harness/nats-server';
 import { startPlatformApp, testConfig } from '../harness/platform-app';
 import { loadAverage, median, percentile, perSecond, printTable } from './stats';
@@ -131,12 +132,12 @@ async function rawConsume(nc: NatsConnection, durable: string, count: number): P
 }
 
 async function transportConsume(
-  natsUrl: string,
+  natsEnv: Record<string, string>,
   service: string,
   handler: new (...args: never[]) => unknown,
   count: number,
 ): Promise<number> {
-  const config = testConfig(BaseConfig, natsUrl, {
+  const config = testConfig(BaseConfig, natsEnv, {
     NATS_CONCURRENCY: '64',
     DATABASE_POOL_SIZE: '20',
   });
@@ -149,8 +150,8 @@ async function transportConsume(
   return rate;
 }
 
-async function outboxLatency(natsUrl: string, rate: number, seconds: number) {
-  const config = testConfig(BaseConfig, natsUrl, { OUTBOX_POLL_MS: '1000' });
+async function outboxLatency(natsEnv: Record<string, string>, rate: number, seconds: number) {
+  const config = testConfig(BaseConfig, natsEnv, { OUTBOX_POLL_MS: '1000' });
   const module = benchModule('bench-outbox', NoopHandler, config);
   const app = await startPlatformApp(module, 'bench-outbox', config);
   const dataSource = app.get(DataSource);
@@ -209,9 +210,9 @@ async function outboxLatency(natsUrl: string, rate: number, seconds: number) {
 async function main(): Promise<void> {
   const server = await startNatsServer();
   await freshSchema(SCHEMA);
-  const nc = await connect({ servers: server.url });
+  const nc = await server.connect();
   try {
-    await ensureStreams(await jetstreamManager(nc), 1);
+    await ensureStreams(await jetstreamManager(nc), 1, 'operator');
     const js = jetstream(nc);
     process.stdout.write(`bench:messaging: ${EVENTS} events, load average ${loadAverage()}\n`);
 
@@ -222,12 +223,24 @@ async function main(): Promise<void> {
     const noops: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       raws.push(await rawConsume(nc, `bench-raw-${round}`, EVENTS));
-      noops.push(await transportConsume(server.url, `bench-noop-${round}`, NoopHandler, EVENTS));
+      noops.push(
+        await transportConsume(
+          server.env(OPERATOR_USER),
+          `bench-noop-${round}`,
+          NoopHandler,
+          EVENTS,
+        ),
+      );
     }
     const raw = median(raws);
     const noop = median(noops);
-    const inbox = await transportConsume(server.url, 'bench-inbox', InboxHandler, EVENTS);
-    const outbox = await outboxLatency(server.url, 500, 10);
+    const inbox = await transportConsume(
+      server.env(OPERATOR_USER),
+      'bench-inbox',
+      InboxHandler,
+      EVENTS,
+    );
+    const outbox = await outboxLatency(server.env(OPERATOR_USER), 500, 10);
 
     printTable(`Consume throughput (events/s; raw and no-op: median of ${ROUNDS} rounds)`, [
       { path: '(a) raw nats.js publish', 'events/s': publishRate, 'vs raw consume': '' },

@@ -169,7 +169,7 @@ describe('who may call what: every route of every app', () => {
     module: (config: C) => DynamicModule,
     overrides: Record<string, string> = {},
   ): Promise<void> {
-    const config = testConfig(schema, nats.url, overrides);
+    const config = testConfig(schema, nats.env(name), overrides);
     apps[name] = await startPlatformApp(module(config), name, config);
   }
 

@@ -1,5 +1,4 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { DEV_AUTH_JWT_SECRET, DEV_DATABASE_URL } from '@lib/platform';
 import { urlAs } from '@lib/persistence';
 import { randomUUID } from 'node:crypto';
@@ -48,14 +47,18 @@ const OWN_METRICS: Record<string, string[]> = {
 describe('every app boots as its own process', () => {
   let nats: TestNatsServer;
   let env: Record<string, string>;
-  /** An app's variables: it serves as its own Postgres role and migrates as the schema owner. */
-  const envOf = async (app: string) => ({ ...env, ...(await appDatabaseEnv(app)) });
+  /** An app's variables: its own NATS user, its own Postgres role, migrating as the schema owner. */
+  const envOf = async (app: string) => ({
+    ...env,
+    ...nats.env(app),
+    ...(await appDatabaseEnv(app)),
+  });
 
   beforeAll(async () => {
     // The schema owner migrates: schemas left by other suites (made by the superuser) go first.
     await Promise.all(SCHEMAS.map(freshSchema));
     nats = await startNatsServer();
-    env = { NATS_URL: nats.url, LOG_LEVEL: 'info' };
+    env = { LOG_LEVEL: 'info' };
   });
 
   afterAll(async () => {
@@ -112,9 +115,11 @@ describe('every app boots as its own process', () => {
     await freshSchema('orders');
     const setupNats = await startNatsServer();
     try {
-      const { exited } = spawnApp('order', { ...(await envOf('order')), NATS_URL: setupNats.url }, [
-        '--setup-only',
-      ]);
+      const { exited } = spawnApp(
+        'order',
+        { ...(await envOf('order')), ...setupNats.env('order') },
+        ['--setup-only'],
+      );
       expect(await exited).toBe(0);
       const migrations = await query<{ name: string }>(
         'SELECT name FROM orders.migrations ORDER BY id',
@@ -130,10 +135,11 @@ describe('every app boots as its own process', () => {
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,
       );
       expect(owners).toEqual([{ tableowner: 'saga_owner' }]);
-      const nc = await connect({ servers: setupNats.url });
+      const nc = await setupNats.connect();
       const streams = await (await jetstreamManager(nc)).streams.names().next();
       await nc.close();
-      expect([...streams].sort()).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS', 'TRADING']);
+      // The streams the order app publishes to or reads from; TRADING is none of its business.
+      expect([...streams].sort()).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS']);
     } finally {
       await setupNats.destroy();
     }
@@ -143,6 +149,7 @@ describe('every app boots as its own process', () => {
     /** Production settings of everything but the token verifier, so the boot reaches its check. */
     const production = (app: string): Record<string, string> => ({
       ...env,
+      ...nats.env(app),
       DATABASE_URL: DEV_DATABASE_URL,
       NODE_ENV: 'production',
       ...(app === 'payment' && {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
+import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { query, TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { readStream } from '../harness/streams';
@@ -38,7 +39,8 @@ describe('saga-cli', () => {
           cwd: ROOT,
           env: {
             ...process.env,
-            NATS_URL: system.nats.url,
+            // The operator's NATS user, as operators run it.
+            ...system.nats.env(OPERATOR_USER),
             DATABASE_URL: TEST_DATABASE_URL,
             SAGA_CLI_ACTOR: ACTOR,
             ...env,
@@ -274,6 +276,24 @@ describe('saga-cli', () => {
         reason: expect.stringContaining('cannot create consumer replay-wrong-subject') as unknown,
       }),
     ]);
+  });
+
+  it('cannot replay with an app’s NATS user: replays are the operator’s', async () => {
+    const result = await cliWith(
+      system.nats.env('order'),
+      'replay',
+      'ORDERS',
+      '--since',
+      '1h',
+      '--to-consumer',
+      'replay-as-order',
+    );
+    expect(result.code).toBe(1);
+    // Its inbox or the consumer creation: the server refuses either way.
+    expect(result.stderr).toMatch(/Permissions Violation/);
+    expect(
+      await system.jsm.consumers.info('ORDERS', 'replay-as-order').catch(() => null),
+    ).toBeNull();
   });
 
   it('changes nothing when the audit trail cannot be written', async () => {

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { connect } from '@nats-io/transport-node';
 import { spawnScript } from '../harness/app-process';
 import { canConnect, freePort } from '../harness/nats-server';
 import { eventually } from '../harness/wait';
@@ -97,6 +98,10 @@ describe('npm run dev and npm run demo', () => {
       expect(dev.stderr()).toContain('dev: ready');
       expect(dev.stderr()).toContain('starting an embedded Postgres');
       expect(dev.stderr()).toMatch(/starting .*nats-server with JetStream/);
+      // Its nats-server has the generated users: the apps are in as themselves, strangers are not.
+      await expect(connect({ servers: env.NATS_URL, reconnect: false })).rejects.toThrow(
+        /Authorization Violation/,
+      );
       await expectWorkingTokens(dev.stderr(), env);
 
       const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {

@@ -1,8 +1,19 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { inboxPrefixOf } from '@lib/contracts';
+import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import {
+  developmentPassword,
+  NATS_USERS,
+  OPERATOR_USER,
+  passwordVariable,
+  SERVER_CONFIG_PATH,
+} from '../../infra/nats/permissions';
 import { killOnExit } from './orphans';
 
 /** A private nats-server with JetStream on a free port and a temporary store, for one suite. */
@@ -16,6 +27,35 @@ export interface TestNatsServer {
   start(): Promise<void>;
   /** Stops the server and deletes its store. */
   destroy(): Promise<void>;
+  /** The environment a process needs to connect as `user` (an app's name, or `operator`). */
+  env(user: string): Record<string, string>;
+  /** A connection as `user`; the test's own connections are the operator's. */
+  connect(user?: string, options?: ConnectionOptions): Promise<NatsConnection>;
+  /** The test's own JetStream clients, as the operator: one connection, closed by `destroy()`. */
+  operator(): Promise<JetStreamClients>;
+}
+
+export interface JetStreamClients {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+export interface NatsServerOptions {
+  /**
+   * With the generated configuration (infra/nats/nats-server.conf: one user per app, permissions
+   * from the contracts), as in development and production; false: anyone may connect and do anything.
+   */
+  permissions?: boolean;
+  /** Appended to the configuration, e.g. a `tls { }` block. */
+  extraConfig?: string;
+}
+
+/** The passwords the generated configuration reads from the server's environment. */
+export function developmentPasswords(): Record<string, string> {
+  return Object.fromEntries(
+    NATS_USERS.map((user) => [passwordVariable(user), developmentPassword(user)]),
+  );
 }
 
 /** `NATS_SERVER_BIN` when set (and then only it), else the usual install paths and the PATH. */
@@ -40,20 +80,28 @@ export function natsServerBinary(): string {
   return found;
 }
 
-export async function startNatsServer(): Promise<TestNatsServer> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
+  const { permissions = true, extraConfig = '' } = options;
   const binary = natsServerBinary();
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'saga-nats-'));
+  const configFile = join(storeDir, 'nats-server.conf');
+  const base = permissions ? readFileSync(SERVER_CONFIG_PATH, 'utf8') : 'jetstream: enabled\n';
+  writeFileSync(configFile, `${base}${extraConfig}`);
+  const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
+    const args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
     child = killOnExit(
-      spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-        stdio: 'ignore',
-      }),
+      spawn(binary, args, { stdio: 'ignore', env: { ...process.env, ...developmentPasswords() } }),
     );
     await waitForPort(port, 10_000);
   };
+  const env = (user: string): Record<string, string> =>
+    permissions
+      ? { NATS_URL: url, NATS_USER: user, NATS_PASSWORD: developmentPassword(user) }
+      : { NATS_URL: url };
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
@@ -63,16 +111,34 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     await exited;
   };
 
+  const connectAs = (user = OPERATOR_USER, connectOptions: ConnectionOptions = {}) =>
+    connect({
+      servers: url,
+      ...(permissions ? { user, pass: developmentPassword(user) } : {}),
+      inboxPrefix: inboxPrefixOf(user),
+      ...connectOptions,
+    });
+  let operator: Promise<JetStreamClients> | undefined;
+
   await start();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url,
     port,
+    env,
+    connect: connectAs,
+    operator: () =>
+      (operator ??= connectAs(OPERATOR_USER, { maxReconnectAttempts: -1 }).then(async (nc) => ({
+        nc,
+        js: jetstream(nc),
+        jsm: await jetstreamManager(nc),
+      }))),
     get pid() {
       return child?.pid;
     },
     start,
     stop,
     destroy: async () => {
+      await (await operator?.catch(() => undefined))?.nc.close();
       await stop();
       rmSync(storeDir, { recursive: true, force: true });
     },

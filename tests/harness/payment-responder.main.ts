@@ -5,10 +5,17 @@
 import 'reflect-metadata';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@lib/messaging';
 import { PaymentResponder } from './payment-responder';
 
 async function main(): Promise<void> {
-  const nc = await connect({ servers: process.env.NATS_URL });
+  const { NATS_URL, NATS_USER, NATS_PASSWORD } = process.env;
+  const nc = await connect(
+    natsConnectOptions({
+      url: NATS_URL ?? '',
+      ...(NATS_USER === undefined ? {} : { user: NATS_USER, password: NATS_PASSWORD }),
+    }),
+  );
   const responder = new PaymentResponder(jetstream(nc), await jetstreamManager(nc));
   await responder.start();
   process.once('SIGTERM', () => {

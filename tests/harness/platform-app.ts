@@ -3,15 +3,18 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { BaseConfig, createPlatformApp, loadConfig } from '@lib/platform';
 import { TEST_DATABASE_URL } from './database';
 
-/** The config an app gets in tests: the test database, a given NATS, fast retries, quiet logs. */
+/**
+ * The config an app gets in tests: the test database, a NATS server and user (`nats.env(user)`),
+ * fast retries, quiet logs.
+ */
 export function testConfig<C extends BaseConfig>(
   schema: new () => C,
-  natsUrl: string,
+  natsEnv: Record<string, string>,
   overrides: Record<string, string> = {},
 ): C {
   return loadConfig(schema, {
     DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: natsUrl,
+    ...natsEnv,
     NATS_RETRY_BASE_MS: '100',
     OUTBOX_POLL_MS: '200',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',

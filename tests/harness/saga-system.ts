@@ -1,12 +1,12 @@
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
 import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
 import { AppProcess, ScriptProcess, spawnScript, startAppProcess } from './app-process';
 import { appDatabaseEnv, freshSchema } from './database';
 import { JsonClient } from './json-client';
+import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { PaymentAnswer, PaymentResponder } from './payment-responder';
 import { readStream } from './streams';
@@ -114,11 +114,11 @@ export class SagaSystem {
       if (payment.status === 'fulfilled') system.payment = payment.value;
       for (const started of [order, orderWorker, inventory, payment])
         if (started.status === 'rejected') throw started.reason;
-      system.nc = await connect({ servers: system.nats.url });
+      system.nc = await system.nats.connect();
       system.js = jetstream(system.nc);
       system.jsm = await jetstreamManager(system.nc);
       if (options.paymentProcess) {
-        system.responderProcess = await startResponderProcess(system.nats.url);
+        system.responderProcess = await startResponderProcess(system.nats);
       } else if (!options.paymentApp) {
         system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
         await system.responder.start();
@@ -201,7 +201,8 @@ export class SagaSystem {
   ): Promise<AppProcess> {
     return startAppProcess(app, {
       ...(await appDatabaseEnv(app)),
-      NATS_URL: this.nats.url,
+      // Each app is its own NATS user, with the permissions the generated configuration gives it.
+      ...this.nats.env(app),
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -305,8 +306,9 @@ export class SagaSystem {
   }
 }
 
-async function startResponderProcess(natsUrl: string): Promise<ScriptProcess> {
-  const responder = spawnScript('tests/harness/payment-responder.main.ts', { NATS_URL: natsUrl });
+/** The stand-in reads with a durable of its own, so it connects as the operator. */
+async function startResponderProcess(nats: TestNatsServer): Promise<ScriptProcess> {
+  const responder = spawnScript('tests/harness/payment-responder.main.ts', nats.env(OPERATOR_USER));
   await eventually(
     () => {
       const { stdout, stderr } = responder.output();

@@ -1,6 +1,5 @@
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { AppProcess, startAppProcess } from './app-process';
 import { appDatabaseEnv, freshSchema, query } from './database';
@@ -95,7 +94,7 @@ export class TradingSystem {
       for (const instance of started)
         if (instance.status === 'fulfilled') system.instances.push(instance.value);
       for (const instance of started) if (instance.status === 'rejected') throw instance.reason;
-      system.nc = await connect({ servers: system.nats.url });
+      system.nc = await system.nats.connect();
       system.jsm = await jetstreamManager(system.nc);
       return system;
     } catch (error) {
@@ -105,7 +104,7 @@ export class TradingSystem {
   }
 
   startInstance(): Promise<AppProcess> {
-    return startAppProcess('trading', { ...this.env, NATS_URL: this.nats.url });
+    return startAppProcess('trading', { ...this.env, ...this.nats.env('trading') });
   }
 
   /** Kills an instance without warning (SIGKILL): its sessions die with it, leases included. */

@@ -3,7 +3,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { BaseConfig, ConfigError, loadConfig, ROLES } from '@lib/platform';
+import { natsConnectOptions } from '@lib/messaging';
+import { BaseConfig, ConfigError, loadConfig, natsSettingsOf, ROLES } from '@lib/platform';
 import { CliAudit } from './cli-audit';
 import { CliError, EXIT, parseDuration, parsePositiveInt, UsageError } from './cli-io';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './dlq.command';
@@ -26,7 +27,9 @@ const USAGE = `usage: npm run cli -- <command> [--json]
       Roles: ${ROLES.join(', ')}. In a shell:
       curl -H "Authorization: Bearer $(npm run -s cli -- token --sub alice --roles customer)" ...
 
-NATS_URL and DATABASE_URL are read from the environment (defaults: local NATS and Postgres).
+NATS_URL and DATABASE_URL are read from the environment (defaults: local NATS and Postgres),
+and the operator's NATS user from NATS_USER/NATS_PASSWORD, NATS_NKEY_SEED or NATS_CREDS
+(TLS: NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY).
 Replays and purges leave an audit record (actor: SAGA_CLI_ACTOR, else the OS user; reason:
 --reason) in the audit_log of the app that owns the stream or consumer.
 Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found.
@@ -65,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'token') return tokenCommand(values, json);
   const config = loadConfig(BaseConfig);
   const needsDb = command === 'saga' || command === 'sagas';
-  const nc = await connect({ servers: config.NATS_URL.split(','), timeout: 5000 });
+  const nc = await connect({ ...natsConnectOptions(natsSettingsOf(config)), timeout: 5000 });
   const db = needsDb ? new Client({ connectionString: config.DATABASE_URL }) : undefined;
   const audit = new CliAudit(config.DATABASE_URL, values.reason);
   try {

@@ -17,7 +17,7 @@ import {
   devEnvironment,
   loadDotEnv,
 } from './dev-environment';
-import { ensureNats, ensurePostgres, StartedService } from './local-services';
+import { ensureNats, ensurePostgres, natsPassword, StartedService } from './local-services';
 
 /*
  * npm run dev: the whole platform on this machine in one command. Uses the machine's Postgres and
@@ -94,10 +94,13 @@ async function main(): Promise<number> {
         ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
         {
           cwd: ROOT,
+          // Each app is its own NATS user, with the permissions infra/nats/nats-server.conf gives it.
           env: {
             ...appEnv,
             DATABASE_URL: devAppDatabaseUrl(databaseUrl, app),
             PORT: String(env.appPorts[app]),
+            NATS_USER: app,
+            NATS_PASSWORD: natsPassword(app),
           },
           stdio: 'inherit',
         },

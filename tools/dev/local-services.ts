@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Socket } from 'node:net';
+import {
+  developmentPassword,
+  NATS_USERS,
+  passwordVariable,
+  SERVER_CONFIG_PATH,
+} from '../../infra/nats/permissions';
 import { canConnect, natsServerBinary, waitForPort } from '../../tests/harness/nats-server';
 
 /** A service `npm run dev` started itself, and so stops when it exits. */
@@ -23,9 +30,15 @@ function endpointOf(url: string, defaultPort: number): Endpoint {
   return { host: parsed.hostname, port: Number(parsed.port || defaultPort) };
 }
 
+/** A NATS user's password: from the environment (.env), else the development one. */
+export function natsPassword(user: string): string {
+  return process.env[passwordVariable(user)] ?? developmentPassword(user);
+}
+
 /**
- * Uses the NATS server at `natsUrl` (its first server) when one answers; otherwise, for a local
- * address, starts `nats-server` with JetStream and its store in `dataDir`.
+ * Uses the NATS server at `natsUrl` (its first server) when one answers, and says loudly when that
+ * server lets anyone in; otherwise, for a local address, starts `nats-server` with the generated
+ * configuration (one user per app, infra/nats/nats-server.conf) and its store in `dataDir`.
  */
 export async function ensureNats(
   natsUrl: string,
@@ -35,7 +48,15 @@ export async function ensureNats(
   const first = natsUrl.split(',')[0] ?? natsUrl;
   const endpoint = endpointOf(first, 4222);
   if (await canConnect(endpoint.port, endpoint.host)) {
-    log(`NATS is up at ${first}`);
+    if (await requiresAuth(endpoint)) {
+      log(`NATS is up at ${first}; the apps connect as their own users`);
+    } else {
+      log(
+        `WARNING: the NATS server at ${first} accepts anonymous clients and enforces NO permissions.\n` +
+          `dev:   Any process can publish any event there. Stop it, or set NATS_URL to a free local\n` +
+          `dev:   port, and \`npm run dev\` starts nats-server with infra/nats/nats-server.conf instead.`,
+      );
+    }
     return undefined;
   }
   if (!LOCAL_HOSTS.has(endpoint.host))
@@ -43,20 +64,27 @@ export async function ensureNats(
   const binary = natsServerBinary();
   const storeDir = join(dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  log(`starting ${binary} with JetStream on ${first}, store ${storeDir}`);
+  log(
+    `starting ${binary} with JetStream and ${SERVER_CONFIG_PATH} (one user per app) on ${first}, store ${storeDir}`,
+  );
   const logFile = join(dataDir, 'nats-server.log');
   const args = [
+    '-c',
+    SERVER_CONFIG_PATH,
     '-a',
     endpoint.host,
     '-p',
     String(endpoint.port),
-    '-js',
     '-sd',
     storeDir,
     '-l',
     logFile,
   ];
-  return startListening('nats-server', binary, args, endpoint);
+  // The configuration reads each user's password from the server's environment.
+  const passwords = Object.fromEntries(
+    NATS_USERS.map((u) => [passwordVariable(u), natsPassword(u)]),
+  );
+  return startListening('nats-server', binary, args, endpoint, { ...process.env, ...passwords });
 }
 
 /**
@@ -105,8 +133,9 @@ async function startListening(
   command: string,
   args: string[],
   { host, port }: Endpoint,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<StartedService> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   // Only the tail is kept: it explains a failed start, and the process may run for days.
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -123,4 +152,23 @@ async function startListening(
       return exited;
     },
   };
+}
+
+/** Whether a NATS server wants credentials: the INFO line it greets every client with says so. */
+function requiresAuth({ host, port }: Endpoint): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let greeting = '';
+    const done = (required: boolean) => {
+      socket.destroy();
+      resolve(required);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.on('data', (chunk: Buffer) => {
+      greeting += chunk.toString();
+      if (greeting.includes('\r\n')) done(/"auth_required"\s*:\s*true/.test(greeting));
+    });
+    socket.once('error', () => done(false));
+    socket.connect(port, host);
+  });
 }

@@ -8,7 +8,7 @@ import {
   OrderCreatedV1Payload,
   OrderLineV1,
 } from '@lib/contracts';
-import { DeadLetter, NatsClient } from '@lib/messaging';
+import { DeadLetter } from '@lib/messaging';
 import { freshSchema } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
@@ -69,9 +69,9 @@ export async function startInventoryTestApp(
 ): Promise<InventoryTestApp> {
   const nats: TestNatsServer = await startNatsServer();
   await freshSchema(schema);
-  const config = testConfig(InventoryConfig, nats.url, overrides);
+  const config = testConfig(InventoryConfig, nats.env('inventory'), overrides);
   const app = await startPlatformApp(InventoryModule.forRoot(config, schema), 'inventory', config);
-  const client = app.get(NatsClient);
+  const client = await nats.operator();
   const http = () => request(app.getHttpServer());
   const inventoryEvents = async () =>
     (await readStream(client.jsm, 'INVENTORY')).map((message) => message.body);

@@ -7,9 +7,9 @@ import {
   OrderPaymentRequestedV1,
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
-import { NatsClient } from '@lib/messaging';
 import { freshSchema } from '../../../tests/harness/database';
 import { publishEvent } from '../../../tests/harness/events';
+import { DeadLetter } from '@lib/messaging';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
@@ -44,6 +44,8 @@ export interface PaymentTestApp {
   relayed(): Promise<void>;
   /** Every payment event about this order, oldest first. */
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
+  /** Every dead letter, oldest first (read as the operator: the app may not). */
+  deadLetters(): Promise<DeadLetter[]>;
   /** Waits for the order's payment to reach a status (read as the tenant's operator). */
   untilStatus(orderId: string, status: string): Promise<PaymentView>;
   /** The order's payment, read as the tenant's operator. */
@@ -64,7 +66,7 @@ export async function startPaymentTestApp(
     webhookRetryDelaysMs: [100, 200, 400],
   });
   await freshSchema(schema);
-  const config = testConfig(PaymentConfig, nats.url, {
+  const config = testConfig(PaymentConfig, nats.env('payment'), {
     STRIPE_SECRET_KEY: 'sk_test_payment_suite',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ...stripeLocal.sdkEnv,
@@ -75,7 +77,7 @@ export async function startPaymentTestApp(
   await app.listen(0, '127.0.0.1');
   const stripe = new StripeLocalClient(stripeLocal.url);
   await stripe.setWebhookEndpoint(`${await app.getUrl()}/webhooks/stripe`, WEBHOOK_SECRET);
-  const client = app.get(NatsClient);
+  const client = await nats.operator();
   const http = () => request(app.getHttpServer());
   const operator = await asTenantOperator();
   const read = (orderId: string) => http().get(`/payments/${orderId}`).set(operator);
@@ -89,6 +91,9 @@ export async function startPaymentTestApp(
     publish: (event, options) => publishEvent(client.js, event, options),
     handled: (subject, seq) => untilHandled(client.jsm, 'payment', subject, seq),
     relayed: () => untilRelayed(schema),
+    async deadLetters() {
+      return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);
+    },
     async eventsFor(orderId) {
       return (await readStream(client.jsm, 'PAYMENTS'))
         .map((message) => message.body)

@@ -10,6 +10,7 @@ export * from './messaging-tables.migration';
 export * from './messaging.metrics';
 export * from './messaging.module';
 export * from './messaging.options';
+export * from './nats-connection';
 export * from './nats.client';
 export * from './nats.health';
 export * from './outbox';

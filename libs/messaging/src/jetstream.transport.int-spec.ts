@@ -12,6 +12,7 @@ import {
 import { BaseConfig } from '@lib/platform';
 import { freshSchema, query } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { readStream } from '../../../tests/harness/streams';
 import { eventually, sleep } from '../../../tests/harness/wait';
@@ -35,7 +36,7 @@ describe('JetStream transport', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     await freshSchema(SCHEMA);
-    const config = testConfig(BaseConfig, nats.url, {
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER), {
       NATS_MAX_DELIVER: String(MAX_DELIVER),
       // Short, so a message the server would redeliver comes back within a test.
       NATS_ACK_WAIT_MS: String(ACK_WAIT_MS),

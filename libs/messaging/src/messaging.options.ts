@@ -1,7 +1,11 @@
+import { NatsConnectionSettings } from './nats-connection';
+
 export interface MessagingOptions {
   /** The app's name; it prefixes every durable consumer the app owns. */
   service: string;
   natsUrl: string;
+  /** The app's own NATS user and TLS files (see `NatsConnectionSettings`); none: anonymous. */
+  natsIdentity?: Omit<NatsConnectionSettings, 'url'>;
   streamReplicas: number;
   /** Deliveries before a failing message is dead-lettered. */
   maxDeliver: number;

@@ -5,6 +5,7 @@ import { createEvent, InventoryLowStockV1 } from '@lib/contracts';
 import { BaseConfig } from '@lib/platform';
 import { freshSchema, query } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { eventually, sleep } from '../../../tests/harness/wait';
 import { EFFECTS_TABLE_SQL, ProbeModule } from '../test/probe.app';
@@ -21,7 +22,7 @@ describe('a NATS restart mid-stream', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     await freshSchema(SCHEMA);
-    const config = testConfig(BaseConfig, nats.url);
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER));
     app = await startPlatformApp(ProbeModule.forRoot(SERVICE, SCHEMA, config), SERVICE, config);
     await query(EFFECTS_TABLE_SQL(SCHEMA));
   });

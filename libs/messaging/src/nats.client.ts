@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { inboxPrefixOf } from '@lib/contracts';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { natsConnectOptions } from './nats-connection';
 import { ensureStreams } from './stream-setup';
 
 /** The app's one NATS connection: reconnects forever and knows whether it is up right now. */
@@ -29,7 +31,8 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
 
   private async open(): Promise<void> {
     const connection = await connect({
-      servers: this.options.natsUrl.split(','),
+      ...natsConnectOptions({ ...this.options.natsIdentity, url: this.options.natsUrl }),
+      inboxPrefix: inboxPrefixOf(this.options.service),
       name: this.options.service,
       reconnect: true,
       maxReconnectAttempts: -1,
@@ -43,7 +46,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
     this.client = jetstream(connection);
     this.manager = await jetstreamManager(connection);
     void this.watchStatus(connection);
-    await ensureStreams(this.manager, this.options.streamReplicas);
+    await ensureStreams(this.manager, this.options.streamReplicas, this.options.service);
     this.logger.log({ msg: 'connected to NATS', server: connection.getServer() });
   }
 

@@ -4,6 +4,7 @@ import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts'
 import { openAppDataSource } from '@lib/persistence';
 import { freshSchema, TEST_DATABASE_URL } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { developmentPassword, OPERATOR_USER } from '../../../infra/nats/permissions';
 import { readStream } from '../../../tests/harness/streams';
 import { eventually } from '../../../tests/harness/wait';
 import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS } from './index';
@@ -37,6 +38,7 @@ describe('Outbox relay', () => {
       ...MESSAGING_DEFAULTS,
       service: 'outbox-test',
       natsUrl: nats.url,
+      natsIdentity: { user: OPERATOR_USER, password: developmentPassword(OPERATOR_USER) },
       outboxPollMs: 60_000,
     };
     client = new NatsClient(options);

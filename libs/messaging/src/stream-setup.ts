@@ -10,11 +10,19 @@ import {
   StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { DUPLICATE_WINDOW_MS, STREAMS, streamForSubject } from '@lib/contracts';
+import { DUPLICATE_WINDOW_MS, streamAccessOf, streamForSubject } from '@lib/contracts';
 
-/** Creates every platform stream, or brings an existing one to the definition. Safe to repeat. */
-export async function ensureStreams(jsm: JetStreamManager, replicas: number): Promise<void> {
-  for (const definition of STREAMS) {
+/**
+ * Creates the streams `service` needs, and brings those it produces to their definition (its NATS
+ * user may update no others: see `streamAccessOf`). Safe to repeat.
+ */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  replicas: number,
+  service: string,
+): Promise<void> {
+  const { created, updated } = streamAccessOf(service);
+  for (const definition of created) {
     const config: Partial<StreamConfig> & { name: string } = {
       name: definition.name,
       subjects: definition.subjects,
@@ -26,7 +34,7 @@ export async function ensureStreams(jsm: JetStreamManager, replicas: number): Pr
       num_replicas: replicas,
     };
     if (await exists(() => jsm.streams.info(definition.name))) {
-      await jsm.streams.update(definition.name, config);
+      if (updated.includes(definition)) await jsm.streams.update(definition.name, config);
     } else {
       await jsm.streams.add(config);
     }

@@ -113,6 +113,32 @@ function MetricsPortApart(): PropertyDecorator {
   });
 }
 
+/** One way to authenticate at most, and a client certificate only with its key. */
+function natsConnectionProblem(config: BaseConfig): string | undefined {
+  const chosen = [
+    config.NATS_USER !== undefined && 'NATS_USER',
+    config.NATS_NKEY_SEED !== undefined && 'NATS_NKEY_SEED',
+    config.NATS_CREDS !== undefined && 'NATS_CREDS',
+  ].filter(Boolean);
+  if (chosen.length > 1) return `choose one of ${chosen.join(', ')}`;
+  if (config.NATS_PASSWORD !== undefined && config.NATS_USER === undefined)
+    return 'NATS_PASSWORD needs NATS_USER';
+  if ((config.NATS_TLS_CERT === undefined) !== (config.NATS_TLS_KEY === undefined))
+    return 'NATS_TLS_CERT and NATS_TLS_KEY go together';
+  return undefined;
+}
+
+/** On NATS_URL, which always has a value: validators of an unset optional variable do not run. */
+function NatsConnectionConsistent(): PropertyDecorator {
+  return ValidateBy({
+    name: 'natsConnectionConsistent',
+    validator: {
+      validate: (_value, args) => natsConnectionProblem(args?.object as BaseConfig) === undefined,
+      defaultMessage: (args) => natsConnectionProblem(args?.object as BaseConfig) ?? '',
+    },
+  });
+}
+
 /**
  * Variables every app reads. Each app's config extends this with its own. Validation reports the
  * decorator nearest the property first, so the type check sits last.
@@ -228,11 +254,42 @@ export class BaseConfig {
   @IntVariable('DATABASE_POOL_SIZE', 1)
   DATABASE_POOL_SIZE = 10;
 
+  @NatsConnectionConsistent()
   @IsOptional()
   @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, {
     message: 'NATS_URL must be a comma-separated list of nats://host:port',
   })
   NATS_URL = 'nats://127.0.0.1:4222';
+
+  /** The app's NATS user: NATS_USER with NATS_PASSWORD, or NATS_NKEY_SEED, or NATS_CREDS (a file). */
+  @IsOptional()
+  @IsString({ message: 'NATS_USER must be a user name' })
+  NATS_USER?: string = undefined;
+
+  @IsOptional()
+  @IsString({ message: 'NATS_PASSWORD must be a string' })
+  NATS_PASSWORD?: string = undefined;
+
+  @IsOptional()
+  @Matches(/^SU[A-Z2-7]+$/, { message: 'NATS_NKEY_SEED must be a user nkey seed (SU...)' })
+  NATS_NKEY_SEED?: string = undefined;
+
+  @IsOptional()
+  @IsString({ message: 'NATS_CREDS must be the path of a .creds file' })
+  NATS_CREDS?: string = undefined;
+
+  /** PEM files: the CA of the server's certificate; a client certificate and key for mTLS. */
+  @IsOptional()
+  @IsString({ message: 'NATS_TLS_CA must be the path of a PEM file' })
+  NATS_TLS_CA?: string = undefined;
+
+  @IsOptional()
+  @IsString({ message: 'NATS_TLS_CERT must be the path of a PEM file' })
+  NATS_TLS_CERT?: string = undefined;
+
+  @IsOptional()
+  @IsString({ message: 'NATS_TLS_KEY must be the path of a PEM file' })
+  NATS_TLS_KEY?: string = undefined;
 
   @IsOptional()
   @Type(() => Number)

@@ -24,6 +24,7 @@ import { IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
 import { createLogger, PinoNestLogger } from '@lib/observability';
 import { freshSchema, query } from '../../../tests/harness/database';
 import { freePort, startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
+import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { bearer } from '../../../tests/harness/tokens';
 import { Public, Requires } from './auth/auth.decorators';
@@ -158,7 +159,7 @@ describe('the HTTP edge with the default limits', () => {
   const customer = () => bearer('alice', ['customer'], 't1');
 
   beforeAll(async () => {
-    const config = testConfig(BaseConfig, nats.url, { PORT: '3998' });
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER), { PORT: '3998' });
     app = await startPlatformApp(ProbeModule.forRoot(config), 'edge-probe', config);
     captureLogs();
     await query(
@@ -447,7 +448,7 @@ describe('the HTTP edge with tight limits, its own metrics port and short timeou
 
   beforeAll(async () => {
     metricsPort = await freePort();
-    const config = testConfig(BaseConfig, nats.url, {
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER), {
       PORT: '3997',
       HTTP_HOST: '127.0.0.1',
       METRICS_PORT: String(metricsPort),

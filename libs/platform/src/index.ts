@@ -1,6 +1,7 @@
 export * from './base.config';
 export * from './health.controller';
 export * from './load-config';
+export * from './nats-settings';
 export * from './platform.module';
 export * from './run-app';
 export * from './http-errors';

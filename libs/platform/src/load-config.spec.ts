@@ -64,4 +64,20 @@ describe('METRICS_PORT', () => {
       new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT'),
     );
   });
+
+  it.each([
+    [{ NATS_USER: 'order', NATS_NKEY_SEED: 'SUAM' }, 'choose one of NATS_USER, NATS_NKEY_SEED'],
+    [
+      { NATS_NKEY_SEED: 'SUAM', NATS_CREDS: '/run/order.creds' },
+      'choose one of NATS_NKEY_SEED, NATS_CREDS',
+    ],
+    [{ NATS_PASSWORD: 'secret' }, 'NATS_PASSWORD needs NATS_USER'],
+    [{ NATS_TLS_CERT: '/tmp/cert.pem' }, 'NATS_TLS_CERT and NATS_TLS_KEY go together'],
+    [{ NATS_TLS_KEY: '/tmp/key.pem' }, 'NATS_TLS_CERT and NATS_TLS_KEY go together'],
+    [{ NATS_NKEY_SEED: 'not-a-seed' }, 'NATS_NKEY_SEED must be a user nkey seed (SU...)'],
+  ])('rejects the NATS identity %j with one line naming the variables', (env, message) => {
+    expect(() => loadConfig(BaseConfig, env)).toThrow(
+      new ConfigError(`Invalid configuration: ${message}`),
+    );
+  });
 });

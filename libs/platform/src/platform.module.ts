@@ -16,6 +16,7 @@ import { HealthController } from './health.controller';
 import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempotent-requests';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsServer } from './metrics/metrics-server';
+import { natsSettingsOf } from './nats-settings';
 import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
 
 /** An app's own tables: its schema, the role it connects as, and the entities and migrations. */
@@ -100,6 +101,7 @@ export class PlatformModule {
         MessagingModule.forRoot({
           service: options.service,
           natsUrl: config.NATS_URL,
+          natsIdentity: natsSettingsOf(config),
           streamReplicas: config.NATS_STREAM_REPLICAS,
           maxDeliver: config.NATS_MAX_DELIVER,
           ackWaitMs: config.NATS_ACK_WAIT_MS,

@@ -11,10 +11,14 @@ import {
   PaymentPendingV1,
   PaymentSucceededV1,
 } from '@lib/contracts';
-import { DeadLetter, messagingMetrics, NatsClient, RejectedEventError } from '@lib/messaging';
+import { DeadLetter, messagingMetrics, RejectedEventError } from '@lib/messaging';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { publishEvent } from '../../../../tests/harness/events';
-import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
+import {
+  JetStreamClients,
+  startNatsServer,
+  TestNatsServer,
+} from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { readStream } from '../../../../tests/harness/streams';
 import { bearer } from '../../../../tests/harness/tokens';
@@ -35,20 +39,20 @@ const IN_TENANT = { tenantId: TENANT };
 describe('OrderSaga in the order app', () => {
   let nats: TestNatsServer;
   let app: NestExpressApplication;
-  let client: NatsClient;
+  let client: JetStreamClients;
   let http: ReturnType<NestExpressApplication['getHttpServer']>;
   let customer: { authorization: string };
 
   beforeAll(async () => {
     nats = await startNatsServer();
     await freshSchema(SCHEMA);
-    const config = testConfig(OrderConfig, nats.url, {
+    const config = testConfig(OrderConfig, nats.env('order'), {
       SAGA_STOCK_TIMEOUT_MS: '1500',
       SAGA_COMPENSATION_TIMEOUT_MS: '1500',
       SAGA_DEADLINE_SCAN_MS: '100',
     });
     app = await startPlatformApp(OrderModule.forRoot(config, SCHEMA), 'order', config);
-    client = app.get(NatsClient);
+    client = await nats.operator();
     http = app.getHttpServer();
     customer = await bearer('c-1', ['customer'], TENANT);
   });

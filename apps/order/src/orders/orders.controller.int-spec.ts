@@ -2,7 +2,6 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createEvent, EventEnvelope, OrderCreatedV1 } from '@lib/contracts';
-import { NatsClient } from '@lib/messaging';
 import { isUniqueViolation } from '@lib/persistence';
 import { auditEntry, Principal } from '@lib/platform';
 import { freshSchema, query } from '../../../../tests/harness/database';
@@ -33,7 +32,7 @@ describe('orders HTTP API', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     await freshSchema(SCHEMA);
-    const config = testConfig(OrderConfig, nats.url);
+    const config = testConfig(OrderConfig, nats.env('order'));
     app = await startPlatformApp(OrderModule.forRoot(config, SCHEMA), 'order', config);
     http = app.getHttpServer();
   });
@@ -83,7 +82,7 @@ describe('orders HTTP API', () => {
   }
 
   async function createdEvents(orderId: string): Promise<EventEnvelope[]> {
-    const jsm = app.get(NatsClient).jsm;
+    const { jsm } = await nats.operator();
     return (await readStream<EventEnvelope<{ orderId: string }>>(jsm, 'ORDERS', 'order.created.v1'))
       .filter((m) => m.body.payload.orderId === orderId)
       .map((m) => m.body);

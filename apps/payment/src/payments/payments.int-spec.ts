@@ -8,9 +8,8 @@ import {
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
-import { readStream } from '../../../../tests/harness/streams';
 import { eventually } from '../../../../tests/harness/wait';
-import { DeadLetter, messagingMetrics, NatsClient } from '@lib/messaging';
+import { messagingMetrics } from '@lib/messaging';
 import type { Response } from 'supertest';
 import { asOperator, bearer, OPERATOR } from '../../../../tests/harness/tokens';
 import {
@@ -310,13 +309,10 @@ describe('payment consumers', () => {
     const request = paymentRequested();
     const invalid = { ...request, payload: { ...request.payload, amountMinor: -1 } };
     await payment.publish(invalid);
-    const client = payment.app.get(NatsClient);
     const letter = await eventually(async () =>
-      (await readStream<{ consumer: string; body: string; error: string }>(client.jsm, 'DLQ')).find(
-        (m) => m.body.body.includes(request.eventId),
-      ),
+      (await payment.deadLetters()).find((l) => l.body.includes(request.eventId)),
     );
-    expect(letter.body).toMatchObject({
+    expect(letter).toMatchObject({
       consumer: 'payment__order_payment-requested_v1',
       error: expect.stringContaining('amountMinor'),
     });
@@ -350,13 +346,10 @@ describe('payment consumers', () => {
         )?.value ?? 0;
       const before = await rejected();
       await payment.publish(forged);
-      const client = payment.app.get(NatsClient);
       const letter = await eventually(async () =>
-        (await readStream<DeadLetter>(client.jsm, 'DLQ')).find((m) =>
-          m.body.body.includes(forged.eventId),
-        ),
+        (await payment.deadLetters()).find((l) => l.body.includes(forged.eventId)),
       );
-      expect(letter.body).toMatchObject({
+      expect(letter).toMatchObject({
         deliveries: 1,
         error: expect.stringMatching(`^PermanentEventError: ${reason}: `),
       });

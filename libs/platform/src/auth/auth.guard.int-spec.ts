@@ -5,6 +5,7 @@ import request from 'supertest';
 import { EntityManager } from 'typeorm';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
+import { OPERATOR_USER } from '../../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { bearer } from '../../../../tests/harness/tokens';
 import { auditEntry, AuditLog } from '../audit/audit-log';
@@ -91,7 +92,7 @@ describe('bearer tokens, permissions, audit and Idempotency-Key on HTTP routes',
   beforeAll(async () => {
     await freshSchema(SCHEMA);
     nats = await startNatsServer();
-    const config = testConfig(BaseConfig, nats.url, { PORT: '3999' });
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER), { PORT: '3999' });
     app = await startPlatformApp(ProbeModule.forRoot(config), 'auth-probe', config);
     await query(`CREATE TABLE ${SCHEMA}.notes (id serial PRIMARY KEY, text text NOT NULL)`);
   });

@@ -1,0 +1,126 @@
+import { jetstream, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { EVENT_CATALOG, OrderCreatedV1, streamForSubject, SUBSCRIPTIONS } from '@lib/contracts';
+import { durableName, ensureConsumer, ensureStreams } from '@lib/messaging';
+import { JetStreamClients, startNatsServer, TestNatsServer } from '../../tests/harness/nats-server';
+import { APP_USERS, OPERATOR_USER } from './permissions';
+
+/** The server's answer to a publish (and so a JetStream API call) the user may not make. */
+const REFUSED = /Permissions Violation for Publish/;
+
+/** Long enough for the server's answer, short enough that a refused request fails the test fast. */
+const REFUSED_WITHIN_MS = 1500;
+
+describe('nats-server with the generated configuration', () => {
+  let nats: TestNatsServer;
+  let operator: JetStreamClients;
+  const connections = new Map<string, NatsConnection>();
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    operator = await nats.operator();
+    // As `npm run nats:setup` does: every stream and every app's durables.
+    await ensureStreams(operator.jsm, 1, OPERATOR_USER);
+    for (const [service, subjects] of Object.entries(SUBSCRIPTIONS))
+      for (const subject of subjects)
+        await ensureConsumer(operator.jsm, service, subject, { maxDeliver: 5, ackWaitMs: 30_000 });
+    for (const user of APP_USERS) connections.set(user, await nats.connect(user));
+  });
+
+  afterAll(async () => {
+    await Promise.all([...connections.values()].map((nc) => nc.close()));
+    await nats?.destroy();
+  });
+
+  const as = (user: string): NatsConnection => connections.get(user)!;
+  const managerOf = (user: string): Promise<JetStreamManager> =>
+    jetstreamManager(as(user), { timeout: REFUSED_WITHIN_MS });
+  const stored = async (stream: string): Promise<number> =>
+    (await operator.jsm.streams.info(stream)).state.messages;
+
+  it('refuses an anonymous connection and a wrong password', async () => {
+    await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
+    await expect(
+      connect({ servers: nats.url, user: 'order', pass: 'not-the-password', reconnect: false }),
+    ).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it.each(APP_USERS)(
+    'lets %s publish its own events, and refuses its publishing another app’s: nothing is stored',
+    async (user) => {
+      const js = jetstream(as(user), { timeout: REFUSED_WITHIN_MS });
+      const own = EVENT_CATALOG.find((e) => streamForSubject(e.subject).producer === user)!;
+      const foreign = EVENT_CATALOG.filter((e) => streamForSubject(e.subject).producer !== user);
+      const ownStream = streamForSubject(own.subject).name;
+      const before = await stored(ownStream);
+      await js.publish(own.subject, JSON.stringify({ as: user }));
+      expect(await stored(ownStream)).toBe(before + 1);
+
+      for (const event of foreign) {
+        const stream = streamForSubject(event.subject).name;
+        const count = await stored(stream);
+        await expect(js.publish(event.subject, JSON.stringify({ forged: user }))).rejects.toThrow(
+          REFUSED,
+        );
+        expect(await stored(stream)).toBe(count);
+      }
+    },
+  );
+
+  it.each(APP_USERS)(
+    'refuses %s another app’s consumers, new consumers, and the dead letters',
+    async (user) => {
+      const jsm = await managerOf(user);
+      const js = jetstream(as(user), { timeout: REFUSED_WITHIN_MS });
+      for (const [other, subjects] of Object.entries(SUBSCRIPTIONS)) {
+        if (other === user) continue;
+        for (const subject of subjects) {
+          const stream = streamForSubject(subject).name;
+          const durable = durableName(other, subject);
+          await expect(jsm.consumers.info(stream, durable)).rejects.toThrow(REFUSED);
+          await expect(js.consumers.get(stream, durable)).rejects.toThrow(REFUSED);
+        }
+      }
+      // Reading a stream through a consumer of its own making, or deleting a durable, is not an app's business.
+      await expect(
+        jsm.consumers.add('ORDERS', { durable_name: `${user}-snoop`, filter_subject: 'order.>' }),
+      ).rejects.toThrow(REFUSED);
+      await expect(
+        jsm.consumers.delete('ORDERS', durableName('inventory', OrderCreatedV1.subject)),
+      ).rejects.toThrow(REFUSED);
+      await expect(jsm.streams.getMessage('DLQ', { seq: 1 })).rejects.toThrow(REFUSED);
+      await expect(jsm.streams.delete('ORDERS')).rejects.toThrow(REFUSED);
+    },
+  );
+
+  it.each(APP_USERS)('refuses %s a subscription to replies other than its own', async (user) => {
+    for (const subject of ['_INBOX.>', '>', 'order.>']) {
+      const subscription = as(user).subscribe(subject);
+      const drained = (async () => {
+        for await (const message of subscription) void message;
+      })();
+      await expect(drained).rejects.toThrow(/Permissions Violation for Subscription/);
+    }
+  });
+
+  it('lets an app read and ack its own consumer', async () => {
+    const body = JSON.stringify({ by: 'the operator' });
+    await operator.js.publish(OrderCreatedV1.subject, body);
+    const consumer = await jetstream(as('inventory')).consumers.get(
+      'ORDERS',
+      durableName('inventory', OrderCreatedV1.subject),
+    );
+    // Earlier tests published order.created.v1 too: the operator's message is the last one.
+    const { num_pending } = await consumer.info();
+    const read: string[] = [];
+    for (let i = 0; i < num_pending; i++) {
+      const message = await consumer.next({ expires: 5000 });
+      expect(await message?.ackAck()).toBe(true);
+      read.push(message?.string() ?? '');
+    }
+    expect(read.at(-1)).toBe(body);
+  });
+});

@@ -62,6 +62,11 @@ export interface SagaSystemOptions {
   splitOrder?: boolean;
   /** At most this many connections for `placeOrder` (a bench's concurrency); unlimited by default. */
   orderConnections?: number;
+  /**
+   * Runs on these NATS servers (comma-separated, as NATS_URL takes them: a cluster the suite
+   * starts and stops itself) instead of a private nats-server.
+   */
+  natsUrls?: string;
 }
 
 const WEBHOOK_SECRET = 'whsec_saga_system';
@@ -90,17 +95,27 @@ export class SagaSystem {
   responderProcess?: ScriptProcess;
 
   private readonly orderClient: JsonClient;
+  /** The NATS_URL every process of the system gets. */
+  readonly natsUrl: string;
 
   private constructor(
-    readonly nats: TestNatsServer,
+    private readonly ownNats: TestNatsServer | undefined,
     private readonly options: SagaSystemOptions,
   ) {
     this.orderClient = new JsonClient(options.orderConnections);
+    this.natsUrl = ownNats?.url ?? options.natsUrls ?? '';
+  }
+
+  /** The private nats-server (not there with `natsUrls`). */
+  get nats(): TestNatsServer {
+    if (!this.ownNats) throw new Error('this system runs on the NATS servers given as natsUrls');
+    return this.ownNats;
   }
 
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
     await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
-    const system = new SagaSystem(await startNatsServer(), options);
+    const nats = options.natsUrls ? undefined : await startNatsServer();
+    const system = new SagaSystem(nats, options);
     try {
       const [order, orderWorker, inventory, payment] = await Promise.allSettled([
         system.startOrder(),
@@ -114,11 +129,11 @@ export class SagaSystem {
       if (payment.status === 'fulfilled') system.payment = payment.value;
       for (const started of [order, orderWorker, inventory, payment])
         if (started.status === 'rejected') throw started.reason;
-      system.nc = await connect({ servers: system.nats.url });
+      system.nc = await connect({ servers: system.natsUrl.split(',') });
       system.js = jetstream(system.nc);
       system.jsm = await jetstreamManager(system.nc);
       if (options.paymentProcess) {
-        system.responderProcess = await startResponderProcess(system.nats.url);
+        system.responderProcess = await startResponderProcess(system.natsUrl);
       } else if (!options.paymentApp) {
         system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
         await system.responder.start();
@@ -143,7 +158,7 @@ export class SagaSystem {
       ),
     );
     await this.stripeLocal?.stop();
-    await this.nats.destroy();
+    await this.ownNats?.destroy();
   }
 
   /** Kills the order app without warning (SIGKILL), then boots it again. */
@@ -200,7 +215,7 @@ export class SagaSystem {
   ): Promise<AppProcess> {
     return startAppProcess(app, {
       DATABASE_URL: TEST_DATABASE_URL,
-      NATS_URL: this.nats.url,
+      NATS_URL: this.natsUrl,
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',

@@ -1,4 +1,5 @@
-import { query } from '../harness/database';
+import { spawnScript } from '../harness/app-process';
+import { query, TEST_DATABASE_URL } from '../harness/database';
 import { TestNatsCluster } from '../harness/nats-cluster';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
@@ -9,6 +10,14 @@ const STOCK = 10_000;
 const ORDER_EVERY_MS = 100;
 const MAX_ORDERS = 500;
 const STREAMS = ['ORDERS', 'INVENTORY', 'PAYMENTS'];
+
+/** A row of `saga-cli streams --json`: blank cells are left out. */
+interface StreamsRow {
+  stream: string;
+  consumer?: string;
+  leader?: string;
+  lagging?: string;
+}
 
 interface Placed {
   orderId: string;
@@ -79,21 +88,23 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
     );
     console.log(`every saga COMPLETED ${drained} ms after the load stopped`);
 
-    // One completion per saga, one committed reservation per order.
+    // One completion per saga.
     const completions = await query<{ order_id: string; n: number }>(
       `SELECT s.order_id, count(*)::int AS n FROM orders.saga_steps st
          JOIN orders.sagas s ON s.id = st.saga_id
         WHERE st.to_state = 'COMPLETED' GROUP BY s.order_id HAVING count(*) <> 1`,
     );
     expect(completions).toEqual([]);
-    const reservations = await query<{ status: string; n: number }>(
-      `SELECT status, count(*)::int AS n FROM inventory.reservations GROUP BY status`,
-    );
-    expect(reservations).toEqual([{ status: 'COMMITTED', n: ids.length }]);
 
-    // Stock balances per SKU, and what is committed is exactly what the completed orders bought.
+    // Inventory commits once it hears of the completion: then one committed reservation per
+    // order, stock balanced per SKU, and committed exactly what the completed orders bought.
     await eventually(
       async () => {
+        const reservations = await query<{ status: string; n: number }>(
+          `SELECT status, count(*)::int AS n FROM inventory.reservations GROUP BY status`,
+        );
+        expect(reservations).toEqual([{ status: 'COMMITTED', n: ids.length }]);
+
         for (const sku of SKUS) {
           const product = await system.product(sku);
           const bought = placed
@@ -104,18 +115,18 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
         }
         return true;
       },
-      { timeoutMs: 15_000, what: 'stock to balance on every SKU' },
+      { timeoutMs: 30_000, what: 'every reservation committed and stock balanced on every SKU' },
     );
 
     // The relays published everything, and every consumer caught up on the new leaders.
-    for (const schema of ['orders', 'inventory']) {
-      const [pending] = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
-      );
-      expect(pending?.n).toBe(0);
-    }
     await eventually(
       async () => {
+        for (const schema of ['orders', 'inventory']) {
+          const [pending] = await query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
+          );
+          if (pending?.n !== 0) return false;
+        }
         for (const stream of STREAMS) {
           for await (const consumer of system.jsm.consumers.list(stream)) {
             if (consumer.num_pending + consumer.num_ack_pending > 0) return false;
@@ -123,8 +134,26 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
         }
         return true;
       },
-      { timeoutMs: 20_000, intervalMs: 250, what: 'every consumer to have nothing pending' },
+      { timeoutMs: 20_000, intervalMs: 250, what: 'outboxes drained and nothing pending' },
     );
+
+    // The restarted server caught up, and the operator's CLI shows who leads what.
+    await Promise.all(STREAMS.map((stream) => cluster.untilStreamCurrent(stream)));
+    const cli = spawnScript(
+      'tools/cli/main.ts',
+      { NATS_URL: cluster.urls, DATABASE_URL: TEST_DATABASE_URL },
+      ['streams', '--json'],
+    );
+    expect(await cli.exited).toBe(0);
+    const rows = JSON.parse(cli.output().stdout) as StreamsRow[];
+    for (const stream of STREAMS) {
+      const row = rows.find((candidate) => candidate.stream === stream && !candidate.consumer);
+      expect(row).toEqual(expect.objectContaining({ leader: await cluster.streamLeader(stream) }));
+      expect(row?.lagging).toBeUndefined();
+    }
+    const consumers = rows.filter((row) => row.consumer);
+    expect(consumers.length).toBeGreaterThan(0);
+    for (const consumer of consumers) expect(consumer.leader).toMatch(/^n[123]$/);
   }, 170_000);
 
   /**

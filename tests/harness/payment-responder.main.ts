@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { PaymentResponder } from './payment-responder';
 
 async function main(): Promise<void> {
-  const nc = await connect({ servers: process.env.NATS_URL });
+  const nc = await connect({ servers: (process.env.NATS_URL ?? '').split(',') });
   const responder = new PaymentResponder(jetstream(nc), await jetstreamManager(nc));
   await responder.start();
   process.once('SIGTERM', () => {

@@ -36,21 +36,20 @@ export class TestNatsCluster {
   /** Starts `size` servers routed to each other and waits until JetStream has a meta leader. */
   static async start(size = 3): Promise<TestNatsCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'saga-nats-cluster-'));
-    const nodes: ClusterNode[] = [];
-    for (let i = 1; i <= size; i++) {
-      const [port, clusterPort, monitorPort] = [
-        await freePort(),
-        await freePort(),
-        await freePort(),
-      ];
-      nodes.push({
-        name: `n${i}`,
+    // A port just freed can be handed out again: each of the 3 × size must be distinct.
+    const ports = new Set<number>();
+    while (ports.size < size * 3) ports.add(await freePort());
+    const free = [...ports];
+    const nodes = Array.from({ length: size }, (_, i): ClusterNode => {
+      const port = free[i * 3]!;
+      return {
+        name: `n${i + 1}`,
         url: `nats://127.0.0.1:${port}`,
         port,
-        clusterPort,
-        monitorPort,
-      });
-    }
+        clusterPort: free[i * 3 + 1]!,
+        monitorPort: free[i * 3 + 2]!,
+      };
+    });
     const cluster = new TestNatsCluster(nodes, dir);
     try {
       for (const node of nodes) cluster.writeConfig(node);

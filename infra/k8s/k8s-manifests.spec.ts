@@ -71,9 +71,10 @@ describe('Kubernetes manifests', () => {
       expect(container.env).toContainEqual({ name: 'PORT', value: String(config.PORT) });
       expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      // Its own credentials only: never another app's Secret, never the migration URL.
       expect(container.envFrom).toEqual([
         { configMapRef: { name: 'saga-platform-config' } },
-        { secretRef: { name: 'saga-platform-secrets' } },
+        { secretRef: { name: `${app}-secrets` } },
       ]);
       const service = find('Service', app);
       expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
@@ -123,7 +124,29 @@ describe('Kubernetes manifests', () => {
         .map((a) => `saga-platform/${a}`)
         .sort(),
     );
-    for (const container of containers) expect(container.args).toEqual(['--setup-only']);
+    for (const container of containers) {
+      expect(container.args).toEqual(['--setup-only']);
+      // Its app's Secret (its role, which the migrations grant) and the schema owner's URL.
+      const app = (container.image as string).replace('saga-platform/', '');
+      expect(container.envFrom).toEqual([
+        { configMapRef: { name: 'saga-platform-config' } },
+        { secretRef: { name: `${app}-secrets` } },
+        { secretRef: { name: 'saga-platform-migration' } },
+      ]);
+    }
+  });
+
+  it('give the migration URL to the setup job only, and run everything with NODE_ENV=production', () => {
+    expect(configMap.data.NODE_ENV).toBe('production');
+    const podsOutsideTheJob = base
+      .filter((d) => d.kind === 'Deployment')
+      .map((d) => d.spec.template.spec);
+    expect(podsOutsideTheJob.length).toBeGreaterThanOrEqual(Object.keys(APPS).length);
+    for (const pod of podsOutsideTheJob) {
+      expect(JSON.stringify(pod)).not.toContain('saga-platform-migration');
+      expect(JSON.stringify(pod)).not.toContain('DATABASE_MIGRATION_URL');
+    }
+    expect(JSON.stringify(configMap)).not.toContain('DATABASE_URL');
   });
 
   it('serve /metrics in production on METRICS_PORT, declared by every pod and exposed by no Service', () => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the local Postgres (127.0.0.1:5432) and NATS with JetStream (127.0.0.1:4222) answer,
 # starting them if they are installed but stopped, and installing nats-server (Debian) if missing:
-# the tests start private nats-server processes of their own.
+# the tests start private nats-server processes of their own. Then creates the development
+# Postgres roles (saga_owner and one role per app; the tests make them too).
 set -euo pipefail
 
 NATS_PORT=${NATS_PORT:-4222}
@@ -46,6 +47,9 @@ else
   echo "ensure-services: Postgres is not reachable on 127.0.0.1:$PG_PORT and not installed here (apt-get install postgresql)" >&2
   exit 1
 fi
+
+echo "ensure-services: Postgres roles"
+(cd "$(dirname "$0")/../.." && node -r @swc-node/register infra/postgres/roles.ts "postgres://postgres@127.0.0.1:$PG_PORT/saga")
 
 if listening "$NATS_PORT"; then
   echo "ensure-services: NATS is up on $NATS_PORT"

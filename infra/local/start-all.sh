@@ -15,6 +15,12 @@ fi
 bash infra/local/ensure-services.sh
 [ -f dist/apps/order/apps/order/src/main.js ] || npm run build
 
+if [ "${NODE_ENV:-development}" = production ]; then
+  echo "start:all: NODE_ENV=production: development secrets, the superuser database and plain NATS are refused" >&2
+else
+  echo "start:all: NODE_ENV=${NODE_ENV:-development}: DEVELOPMENT MODE, development secrets are accepted; never expose it (NODE_ENV=production for that)" >&2
+fi
+
 pids=()
 stop_all() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap 'stop_all; exit 0' INT TERM

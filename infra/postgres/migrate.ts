@@ -1,21 +1,17 @@
 import 'reflect-metadata';
-import { loadConfig, BaseConfig, appDataSourceOptions, AppPersistence } from '@lib/platform';
+import { loadConfig, BaseConfig, appDataSourceOptions, migrationUrlOf } from '@lib/platform';
 import { openAppDataSource } from '@lib/persistence';
-import { inventoryPersistence } from '../../apps/inventory/src/persistence';
-import { orderPersistence } from '../../apps/order/src/persistence';
-import { paymentPersistence } from '../../apps/payment/src/persistence';
-import { tradingPersistence } from '../../apps/trading/src/persistence';
+import { APPS } from './app-roles';
 
-const APPS: Record<string, AppPersistence> = {
-  order: orderPersistence,
-  payment: paymentPersistence,
-  inventory: inventoryPersistence,
-  trading: tradingPersistence,
-};
-
-/** `npm run migrate [-- app...]`: applies pending migrations of every app, or of the named ones. */
+/**
+ * `npm run migrate [-- app...]`: applies pending migrations of every app, or of the named ones, as
+ * the schema owner (DATABASE_MIGRATION_URL; DATABASE_URL outside production), and grants each
+ * app's role its privileges.
+ */
 async function main(): Promise<void> {
   const config = loadConfig(BaseConfig);
+  const migrationUrl = migrationUrlOf(config);
+  if (!migrationUrl) throw new Error('DATABASE_MIGRATION_URL must be set in production');
   const names = process.argv.slice(2);
   const unknown = names.filter((name) => !APPS[name]);
   if (unknown.length > 0) {
@@ -26,10 +22,13 @@ async function main(): Promise<void> {
   for (const name of names.length > 0 ? names : Object.keys(APPS)) {
     const persistence = APPS[name]!;
     const dataSource = await openAppDataSource(
-      appDataSourceOptions(config.DATABASE_URL, persistence),
+      appDataSourceOptions(migrationUrl, persistence),
+      config.NODE_ENV !== 'production',
     );
     await dataSource.destroy();
-    process.stdout.write(`${name}: schema "${persistence.schema}" is up to date\n`);
+    process.stdout.write(
+      `${name}: schema "${persistence.schema}" is up to date, role ${persistence.role} granted\n`,
+    );
   }
 }
 

@@ -1,11 +1,15 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { DEV_AUTH_JWT_SECRET } from '@lib/platform';
-import { freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
+import { DEV_AUTH_JWT_SECRET, DEV_DATABASE_URL } from '@lib/platform';
+import { urlAs } from '@lib/persistence';
+import { randomUUID } from 'node:crypto';
+import { appDatabaseEnv, freshSchema, query, TEST_DATABASE_URL } from '../harness/database';
+import { PRODUCTION_ENV } from '../harness/production-env';
 import { spawnApp, startAppProcess } from '../harness/app-process';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
 
 const APPS = ['order', 'payment', 'inventory', 'trading'];
+const SCHEMAS = ['orders', 'payments', 'inventory', 'trading'];
 
 /** Metrics an app serves besides the ones every app has. */
 const OWN_METRICS: Record<string, string[]> = {
@@ -44,10 +48,14 @@ const OWN_METRICS: Record<string, string[]> = {
 describe('every app boots as its own process', () => {
   let nats: TestNatsServer;
   let env: Record<string, string>;
+  /** An app's variables: it serves as its own Postgres role and migrates as the schema owner. */
+  const envOf = async (app: string) => ({ ...env, ...(await appDatabaseEnv(app)) });
 
   beforeAll(async () => {
+    // The schema owner migrates: schemas left by other suites (made by the superuser) go first.
+    await Promise.all(SCHEMAS.map(freshSchema));
     nats = await startNatsServer();
-    env = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: nats.url, LOG_LEVEL: 'info' };
+    env = { NATS_URL: nats.url, LOG_LEVEL: 'info' };
   });
 
   afterAll(async () => {
@@ -55,9 +63,9 @@ describe('every app boots as its own process', () => {
   });
 
   it.each(APPS)(
-    '%s serves health and metrics, logs JSON, and stops cleanly on SIGTERM',
+    '%s serves health and metrics as its own Postgres role, logs JSON, and stops cleanly on SIGTERM',
     async (app) => {
-      const running = await startAppProcess(app, env);
+      const running = await startAppProcess(app, await envOf(app));
       try {
         const live = await fetch(`${running.url}/health/live`);
         expect(live.status).toBe(200);
@@ -79,6 +87,11 @@ describe('every app boots as its own process', () => {
         ]) {
           expect(metrics).toContain(`# TYPE ${name}`);
         }
+        const sessions = await query<{ usename: string }>(
+          `SELECT DISTINCT usename FROM pg_stat_activity
+           WHERE datname = current_database() AND usename LIKE '%\\_app'`,
+        );
+        expect(sessions).toEqual([{ usename: `${app}_app` }]);
         const firstLine = JSON.parse(running.stdout().split('\n')[0]!);
         expect(firstLine).toMatchObject({ service: app, level: expect.any(String) });
       } finally {
@@ -89,17 +102,19 @@ describe('every app boots as its own process', () => {
   );
 
   it('stops once and cleanly when SIGINT and SIGTERM arrive together (Ctrl-C under npm run dev)', async () => {
-    const running = await startAppProcess('inventory', env);
+    const running = await startAppProcess('inventory', await envOf('inventory'));
     running.child.kill('SIGINT');
     expect(await running.stop()).toBe(0);
     expect(running.stderr()).not.toContain('shutdown failed');
   });
 
-  it('with --setup-only migrates its schema and applies the streams, then exits', async () => {
+  it('with --setup-only migrates its schema as the owner and applies the streams, then exits', async () => {
     await freshSchema('orders');
     const setupNats = await startNatsServer();
     try {
-      const { exited } = spawnApp('order', { ...env, NATS_URL: setupNats.url }, ['--setup-only']);
+      const { exited } = spawnApp('order', { ...(await envOf('order')), NATS_URL: setupNats.url }, [
+        '--setup-only',
+      ]);
       expect(await exited).toBe(0);
       const migrations = await query<{ name: string }>(
         'SELECT name FROM orders.migrations ORDER BY id',
@@ -110,6 +125,10 @@ describe('every app boots as its own process', () => {
         'EdgeTables1764800000000',
         'OrderTenancy1764900000000',
       ]);
+      const owners = await query<{ tableowner: string }>(
+        `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,
+      );
+      expect(owners).toEqual([{ tableowner: 'saga_owner' }]);
       const nc = await connect({ servers: setupNats.url });
       const streams = await (await jetstreamManager(nc)).streams.names().next();
       await nc.close();
@@ -123,6 +142,7 @@ describe('every app boots as its own process', () => {
     /** Production settings of everything but the token verifier, so the boot reaches its check. */
     const production = (app: string): Record<string, string> => ({
       ...env,
+      DATABASE_URL: DEV_DATABASE_URL,
       NODE_ENV: 'production',
       ...(app === 'payment' && {
         STRIPE_SECRET_KEY: 'sk_live_51Hboot0test0only0not0a0real0key',
@@ -147,6 +167,64 @@ describe('every app boots as its own process', () => {
       expect(await exited).toBe(1);
       expect(output().stderr.trim()).toBe(
         `${app}: Invalid configuration: AUTH_JWKS_URL or AUTH_JWT_SECRET must be set in production`,
+      );
+    });
+
+    /** Production settings but the one under test, so the boot reaches its check. */
+    const productionBut = (app: string, changes: Record<string, string>) => ({
+      ...production(app),
+      ...PRODUCTION_ENV,
+      ...changes,
+    });
+
+    it.each(APPS)('%s refuses the development database URL, in one line', async (app) => {
+      const { output, exited } = spawnApp(
+        app,
+        productionBut(app, { DATABASE_URL: DEV_DATABASE_URL }),
+      );
+      expect(await exited).toBe(1);
+      expect(output().stderr.trim()).toBe(
+        `${app}: Invalid configuration: DATABASE_URL is the development database: set the app's own role and password in production`,
+      );
+    });
+
+    it('refuses an unauthenticated NATS URL, in one line', async () => {
+      const { output, exited } = spawnApp(
+        'inventory',
+        productionBut('inventory', { NATS_USER: '', NATS_PASSWORD: '' }),
+      );
+      expect(await exited).toBe(1);
+      expect(output().stderr.trim()).toBe(
+        'inventory: Invalid configuration: NATS_URL has no credentials: set NATS_USER and NATS_PASSWORD, NATS_NKEY_SEED or NATS_CREDS in production',
+      );
+    });
+
+    it('refuses a superuser database role once connected, in one line', async () => {
+      // Any superuser, not only `postgres` (which the config refuses by name).
+      const login = { role: `boot_superuser_${randomUUID().slice(0, 8)}`, password: 'boot-only' };
+      await query(`CREATE ROLE ${login.role} SUPERUSER LOGIN PASSWORD '${login.password}'`);
+      try {
+        const { output, exited } = spawnApp(
+          'order',
+          productionBut('order', { DATABASE_URL: urlAs(TEST_DATABASE_URL, login) }),
+        );
+        expect(await exited).toBe(1);
+        expect(output().stderr.trim()).toBe(
+          `order: DATABASE_URL connects as the superuser "${login.role}": give the app its own role in production`,
+        );
+      } finally {
+        await query(`DROP ROLE ${login.role}`);
+      }
+    });
+
+    it('refuses Stripe over plain http, in one line', async () => {
+      const { output, exited } = spawnApp(
+        'payment',
+        productionBut('payment', { STRIPE_API_PROTOCOL: 'http' }),
+      );
+      expect(await exited).toBe(1);
+      expect(output().stderr.trim()).toBe(
+        'payment: Invalid configuration: STRIPE_API_PROTOCOL must not be http in production',
       );
     });
   });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createEvent, OrderCreatedV1 } from '@lib/contracts';
+import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { query, TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
@@ -313,6 +313,36 @@ describe('saga-cli', () => {
         details: expect.objectContaining({ republished: 0, duplicates: before }) as unknown,
       }),
     ]);
+  });
+
+  it('republishes each message of the range once, without reading back what it republished', async () => {
+    // Without a message id the server stores every copy: a replay that read its own copies back
+    // would republish them again.
+    const subject = 'inventory.low-stock.v1';
+    const sent = 1200;
+    for (let i = 0; i < sent; i++) {
+      const event = createEvent(InventoryLowStockV1, {
+        sku: `REPLAY-${i}`,
+        available: 1,
+        threshold: 2,
+      });
+      await system.js.publish(subject, JSON.stringify(event));
+    }
+    const storedBefore = (await system.jsm.streams.info('INVENTORY', { subjects_filter: subject }))
+      .state.subjects?.[subject];
+    const [result] = await json<{ republished: number; duplicates: number }[]>(
+      'replay',
+      'INVENTORY',
+      '--since',
+      '1h',
+      '--subject',
+      subject,
+      '--republish',
+    );
+    expect(result).toEqual({ stream: 'INVENTORY', republished: storedBefore, duplicates: 0 });
+    const storedAfter = (await system.jsm.streams.info('INVENTORY', { subjects_filter: subject }))
+      .state.subjects?.[subject];
+    expect(storedAfter).toBe(2 * storedBefore!);
   });
 
   it('takes the actor from the OS user without SAGA_CLI_ACTOR', async () => {

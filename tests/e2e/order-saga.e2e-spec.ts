@@ -1,7 +1,16 @@
-import { createEvent, InventoryReservedV1, PaymentSucceededV1 } from '@lib/contracts';
+import {
+  createEvent,
+  EventEnvelope,
+  InventoryReservedV1,
+  PaymentPendingV1,
+  PaymentPendingV1Payload,
+  PaymentSucceededV1,
+} from '@lib/contracts';
+import { DeadLetter } from '@lib/messaging';
 import { publishEvent } from '../harness/events';
 import { PaymentAnswer } from '../harness/payment-responder';
 import { OrderView, SagaSystem } from '../harness/saga-system';
+import { readStream } from '../harness/streams';
 import { asOperator, bearer } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 
@@ -157,16 +166,14 @@ describe('OrderSaga journeys', () => {
     await system.untilSaga(orderId, 'PAYMENT_PENDING');
     const [reserved] = await system.events('INVENTORY', orderId, InventoryReservedV1.subject);
     const [requested] = await system.events('ORDERS', orderId, 'order.payment-requested.v1');
-    // Stripe-like duplicates: the same success twice, and a stale reservation notice re-played.
+    const [pending] = await system.events('PAYMENTS', orderId, PaymentPendingV1.subject);
+    // Stripe-like duplicates: the same success twice (of the intent the saga recorded from
+    // payment.pending: any other is refused), and a stale reservation notice re-played.
+    const { paymentId, paymentIntentId } = (pending as EventEnvelope<PaymentPendingV1Payload>)
+      .payload;
     const paid = createEvent(
       PaymentSucceededV1,
-      {
-        orderId,
-        paymentId: crypto.randomUUID(),
-        paymentIntentId: 'pi_dup',
-        amountMinor: 2000,
-        currency: 'EUR',
-      },
+      { orderId, paymentId, paymentIntentId, amountMinor: 2000, currency: 'EUR' },
       { cause: requested! },
     );
     await publishEvent(system.js, paid);
@@ -187,6 +194,44 @@ describe('OrderSaga journeys', () => {
       reserved: 0,
       committed: 2,
     });
+  });
+
+  it('ships nothing on a forged payment.succeeded, alerts, and completes on the real one', async () => {
+    await system.putProduct('FORGED-1', 10, 10_000);
+    const orderId = await place('FORGED-1', 1, 'pending-only');
+    const pending = await system.untilSaga(orderId, 'PAYMENT_PENDING');
+    const [requested] = await system.events('ORDERS', orderId, 'order.payment-requested.v1');
+    // The issue's attack: right subject and order, one cent and an intent nobody created.
+    const forged = createEvent(
+      PaymentSucceededV1,
+      {
+        orderId,
+        paymentId: crypto.randomUUID(),
+        paymentIntentId: 'pi_forged',
+        amountMinor: 1,
+        currency: 'EUR',
+      },
+      { cause: requested! },
+    );
+    const seq = await publishEvent(system.js, forged);
+    const letter = await eventually(async () =>
+      (await readStream<DeadLetter>(system.jsm, 'DLQ')).find(
+        (m) => m.body.stream === 'PAYMENTS' && m.body.sequence === seq,
+      ),
+    );
+    expect(letter.body).toMatchObject({
+      deliveries: 1,
+      error: 'PermanentEventError: amount: paid 1, requested 10000',
+    });
+    const metrics = await (await fetch(`${system.order.url}/metrics`)).text();
+    expect(metrics).toMatch(/^saga_replies_rejected_total\{reason="amount",service="order"\} 1$/m);
+    expect((await system.getOrder(orderId)).saga).toEqual(pending.saga);
+    expect(await system.product('FORGED-1')).toMatchObject({ reserved: 1, committed: 0 });
+    expect(await system.events('ORDERS', orderId, 'order.confirmed.v1')).toEqual([]);
+
+    await system.responder.answerLater(orderId, 'succeed');
+    await system.untilSaga(orderId, 'COMPLETED');
+    await eventually(async () => (await system.product('FORGED-1')).committed === 1);
   });
 
   it('completes a saga whose order app crashed mid-way', async () => {

@@ -1,5 +1,11 @@
 import { Client } from 'pg';
-import { ensureDatabaseAndSchema, quoteIdentifier } from '@lib/persistence';
+import { ensureDatabaseAndSchema, quoteIdentifier, urlAs } from '@lib/persistence';
+import {
+  devAppDatabaseUrl,
+  devLogin,
+  ensureDevRoles,
+  SCHEMA_OWNER,
+} from '../../infra/postgres/app-roles';
 
 /** Tests use their own database on the local Postgres, never the one `npm run dev` uses. */
 export const TEST_DATABASE_URL =
@@ -28,4 +34,24 @@ export async function query<T = Record<string, unknown>>(
   } finally {
     await client.end();
   }
+}
+
+/** The schema owner on the test database: what apps in tests migrate with. */
+export const TEST_OWNER_URL = urlAs(TEST_DATABASE_URL, devLogin(SCHEMA_OWNER));
+
+let rolesReady: Promise<void> | undefined;
+
+/**
+ * An app's database variables in tests, as in production: it serves as its own role and migrates
+ * as the schema owner, so touching another app's schema fails here. The roles are made once.
+ */
+export async function appDatabaseEnv(
+  app: string,
+): Promise<{ DATABASE_URL: string; DATABASE_MIGRATION_URL: string }> {
+  rolesReady ??= ensureDevRoles(TEST_DATABASE_URL);
+  await rolesReady;
+  return {
+    DATABASE_URL: devAppDatabaseUrl(TEST_DATABASE_URL, app),
+    DATABASE_MIGRATION_URL: TEST_OWNER_URL,
+  };
 }

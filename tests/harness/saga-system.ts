@@ -5,7 +5,7 @@ import { EventEnvelope } from '@lib/contracts';
 import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
 import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
 import { AppProcess, ScriptProcess, spawnScript, startAppProcess } from './app-process';
-import { freshSchema, TEST_DATABASE_URL } from './database';
+import { appDatabaseEnv, freshSchema } from './database';
 import { JsonClient } from './json-client';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { PaymentAnswer, PaymentResponder } from './payment-responder';
@@ -209,12 +209,13 @@ export class SagaSystem {
     return payment;
   }
 
-  private startApp(
+  /** Each app as its own Postgres role, migrating as the schema owner. */
+  private async startApp(
     app: 'order' | 'inventory' | 'payment',
     overrides: Record<string, string> = {},
   ): Promise<AppProcess> {
     return startAppProcess(app, {
-      DATABASE_URL: TEST_DATABASE_URL,
+      ...(await appDatabaseEnv(app)),
       NATS_URL: this.natsUrl,
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',

@@ -3,7 +3,7 @@ import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { EventEnvelope } from '@lib/contracts';
 import { AppProcess, startAppProcess } from './app-process';
-import { freshSchema, query, TEST_DATABASE_URL } from './database';
+import { appDatabaseEnv, freshSchema, query } from './database';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { readStream } from './streams';
 import { asTrader } from './tokens';
@@ -76,7 +76,8 @@ export class TradingSystem {
   static async start(instances = 1, env: Record<string, string> = {}): Promise<TradingSystem> {
     await freshSchema('trading');
     const system = new TradingSystem(await startNatsServer(), {
-      DATABASE_URL: TEST_DATABASE_URL,
+      // As its own Postgres role, migrating as the schema owner.
+      ...(await appDatabaseEnv('trading')),
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       TRADING_TICK_INTERVAL_MS: '100',

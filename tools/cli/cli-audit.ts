@@ -3,19 +3,9 @@ import { userInfo } from 'node:os';
 import { DataSource } from 'typeorm';
 import { STREAMS } from '@lib/contracts';
 import { createAppDataSource } from '@lib/persistence';
-import { AppPersistence, AuditEntry, AuditLog, AuditRecord } from '@lib/platform';
-import { inventoryPersistence } from '../../apps/inventory/src/persistence';
-import { orderPersistence } from '../../apps/order/src/persistence';
-import { paymentPersistence } from '../../apps/payment/src/persistence';
-import { tradingPersistence } from '../../apps/trading/src/persistence';
+import { AuditEntry, AuditLog, AuditRecord } from '@lib/platform';
+import { APPS } from '../../infra/postgres/app-roles';
 import { CliError, UsageError } from './cli-io';
-
-const APPS: Record<string, AppPersistence> = {
-  order: orderPersistence,
-  payment: paymentPersistence,
-  inventory: inventoryPersistence,
-  trading: tradingPersistence,
-};
 
 /** The app a durable consumer belongs to: durable names are `<app>__<subject>`. */
 export function appOfConsumer(consumer: string): string | undefined {

@@ -81,7 +81,8 @@ export async function replayRepublish(
       const bar = progress(state.messages, `republishing ${range.stream}`);
       let republished = 0;
       let duplicates = 0;
-      for await (const message of readRange(js, range)) {
+      // Republished messages land in the stream being read: stop where it ended when we began.
+      for await (const message of readRange(js, range, state.last_seq)) {
         const headers = natsHeaders();
         for (const [key, values] of message.headers ?? [])
           for (const value of values) headers.append(key, value);

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { DEV_DATABASE_URL } from '@lib/platform';
 import { DEV_STRIPE_SECRET_KEY } from '../../apps/payment/src/config';
+import { devAppDatabaseUrl, ensureDevRoles } from '../../infra/postgres/app-roles';
 import { CliError } from '../cli/cli-io';
 import { mintDevelopmentToken } from '../cli/token.command';
 import { startStripeLocal } from '../stripe-local/stripe-local.server';
@@ -37,7 +39,8 @@ const DEV_TOKEN_TTL_S = 12 * 3600;
 async function main(): Promise<number> {
   loadDotEnv();
   const env = devEnvironment();
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/saga';
+  // The superuser's: it makes the app roles, and migrates unless DATABASE_MIGRATION_URL is set.
+  const databaseUrl = process.env.DATABASE_URL ?? DEV_DATABASE_URL;
   const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
   const dataDir = process.env.DEV_DATA_DIR ?? join(ROOT, '.dev');
 
@@ -66,6 +69,8 @@ async function main(): Promise<number> {
       const service = await ensure();
       if (service) started.push(service);
     }
+    await ensureDevRoles(databaseUrl);
+    log('Postgres roles: each app serves as its own (order_app, ...), migrations run as the owner');
     const stripe = await startStripeLocal({
       port: env.stripeLocalPort,
       webhookUrl: `${env.appUrls.payment}/webhooks/stripe`,
@@ -77,7 +82,7 @@ async function main(): Promise<number> {
 
     const appEnv: NodeJS.ProcessEnv = {
       ...process.env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_MIGRATION_URL: process.env.DATABASE_MIGRATION_URL ?? databaseUrl,
       NATS_URL: natsUrl,
       STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? DEV_STRIPE_SECRET_KEY,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret,
@@ -87,7 +92,15 @@ async function main(): Promise<number> {
       const child = spawn(
         process.execPath,
         ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
-        { cwd: ROOT, env: { ...appEnv, PORT: String(env.appPorts[app]) }, stdio: 'inherit' },
+        {
+          cwd: ROOT,
+          env: {
+            ...appEnv,
+            DATABASE_URL: devAppDatabaseUrl(databaseUrl, app),
+            PORT: String(env.appPorts[app]),
+          },
+          stdio: 'inherit',
+        },
       );
       children.set(app, child);
     }

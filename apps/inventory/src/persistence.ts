@@ -8,6 +8,7 @@ import { Reservation } from './reservations/reservation.entity';
 /** The inventory app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const inventoryPersistence: AppPersistence = {
   schema: 'inventory',
+  role: 'inventory_app',
   entities: [Product, Reservation, ReservationLine],
   migrations: [InventoryTables1764000000000, ProductTenancy1764900000000],
 };

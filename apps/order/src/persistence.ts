@@ -1,6 +1,7 @@
 import { AppPersistence } from '@lib/platform';
 import { OrderTables1763900000000 } from './migrations/1763900000000-order-tables';
 import { OrderTenancy1764900000000 } from './migrations/1764900000000-order-tenancy';
+import { SagaPaymentIntent1765000000000 } from './migrations/1765000000000-saga-payment-intent';
 import { SagaStep } from './order-saga/saga-step.entity';
 import { Saga } from './order-saga/saga.entity';
 import { OrderLine } from './orders/order-line.entity';
@@ -9,6 +10,7 @@ import { Order } from './orders/order.entity';
 /** The order app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const orderPersistence: AppPersistence = {
   schema: 'orders',
+  role: 'order_app',
   entities: [Order, OrderLine, Saga, SagaStep],
-  migrations: [OrderTables1763900000000, OrderTenancy1764900000000],
+  migrations: [OrderTables1763900000000, OrderTenancy1764900000000, SagaPaymentIntent1765000000000],
 };

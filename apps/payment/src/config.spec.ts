@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '@lib/platform';
+import { PRODUCTION_ENV } from '../../../tests/harness/production-env';
 import { PaymentConfig } from './config';
 
 describe('PaymentConfig', () => {
@@ -32,13 +33,36 @@ describe('PaymentConfig', () => {
     });
   });
 
+  const production = {
+    ...PRODUCTION_ENV,
+    STRIPE_SECRET_KEY: 'sk_live_abc123',
+    STRIPE_WEBHOOK_SECRET: 'whsec_abc123',
+  };
+
   it('accepts real keys in production', () => {
-    const env = {
-      NODE_ENV: 'production',
-      STRIPE_SECRET_KEY: 'sk_live_abc123',
-      STRIPE_WEBHOOK_SECRET: 'whsec_abc123',
-    };
+    expect(loadConfig(PaymentConfig, production)).toMatchObject(production);
+  });
+
+  it('accepts api.stripe.com over https in production', () => {
+    const env = { ...production, STRIPE_API_HOST: 'api.stripe.com', STRIPE_API_PROTOCOL: 'https' };
     expect(loadConfig(PaymentConfig, env)).toMatchObject(env);
+  });
+
+  it.each([
+    [{ STRIPE_API_PROTOCOL: 'http' }, 'STRIPE_API_PROTOCOL must not be http in production'],
+    [
+      { STRIPE_API_HOST: 'stripe-local' },
+      'STRIPE_API_HOST must be api.stripe.com (or unset) in production',
+    ],
+    [{ STRIPE_SECRET_KEY: 'sk_test_local' }, 'STRIPE_SECRET_KEY must be set in production'],
+    [
+      { STRIPE_WEBHOOK_SECRET: 'whsec_local_dev_secret' },
+      'STRIPE_WEBHOOK_SECRET must be set in production',
+    ],
+  ])('refuses %j in production, naming the variable', (env, message) => {
+    expect(() => loadConfig(PaymentConfig, { ...production, ...env })).toThrow(
+      new ConfigError(`Invalid configuration: ${message}`),
+    );
   });
 
   it.each([

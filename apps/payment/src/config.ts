@@ -19,6 +19,20 @@ function SetInProduction(name: string, localDefault: string): PropertyDecorator 
   });
 }
 
+/** A local-only setting (stripe-local's host, plain http) is refused when NODE_ENV is production. */
+function LocalOnly(allowed: (value: unknown) => boolean, message: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'localOnly',
+    validator: {
+      validate: (value, args) =>
+        (args?.object as PaymentConfig).NODE_ENV !== 'production' || allowed(value),
+      defaultMessage: () => message,
+    },
+  });
+}
+
+const STRIPE_API = 'api.stripe.com';
+
 export class PaymentConfig extends BaseConfig {
   override PORT = 3002;
 
@@ -33,6 +47,10 @@ export class PaymentConfig extends BaseConfig {
   STRIPE_WEBHOOK_SECRET = DEV_STRIPE_WEBHOOK_SECRET;
 
   /** With no override the SDK talks to api.stripe.com; set all three for a local server. */
+  @LocalOnly(
+    (host) => host === undefined || host === STRIPE_API,
+    `STRIPE_API_HOST must be ${STRIPE_API} (or unset) in production`,
+  )
   @IsOptional()
   @Matches(/^[\w.-]+$/, { message: 'STRIPE_API_HOST must be a host name' })
   STRIPE_API_HOST?: string = undefined;
@@ -40,6 +58,10 @@ export class PaymentConfig extends BaseConfig {
   @IntVariable('STRIPE_API_PORT', 1, 65535)
   STRIPE_API_PORT?: number = undefined;
 
+  @LocalOnly(
+    (protocol) => protocol !== 'http',
+    'STRIPE_API_PROTOCOL must not be http in production',
+  )
   @IsOptional()
   @IsIn(['http', 'https'], { message: 'STRIPE_API_PROTOCOL must be http or https' })
   STRIPE_API_PROTOCOL?: 'http' | 'https' = undefined;

@@ -24,6 +24,11 @@ export const paymentMetrics = {
     help: 'Stripe webhook deliveries, by event type and outcome',
     labelNames: ['type', 'outcome'],
   }),
+  webhooksRejected: counter({
+    name: 'payment_webhooks_rejected_total',
+    help: 'Signed Stripe events about our payments that do not match them (forged, or another mode or account), by reason',
+    labelNames: ['reason'],
+  }),
   requestSeconds: histogram({
     name: 'stripe_request_seconds',
     help: 'Stripe API calls, SDK retries included, by operation and outcome',

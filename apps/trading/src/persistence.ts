@@ -9,6 +9,7 @@ import { Strategy } from './strategies/strategy.entity';
 /** The trading app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const tradingPersistence: AppPersistence = {
   schema: 'trading',
+  role: 'trading_app',
   entities: [Strategy, TradingOrder, Fill, PaperExchangeOrder],
   migrations: [TradingTables1764100000000, StrategyTenancy1764900000000],
 };

@@ -13,7 +13,7 @@ import {
 } from '@lib/contracts';
 import { withLogContext } from '@lib/observability';
 import { DeadLetters } from './dead-letters';
-import { errorMessage, PermanentEventError } from './errors';
+import { errorMessage, PermanentEventError, RejectedEventError } from './errors';
 import { JetStreamContext } from './jetstream.context';
 import { CONSUME_OUTCOMES, ConsumeOutcome, messagingMetrics } from './messaging.metrics';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
@@ -192,6 +192,16 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       return context.duplicate ? 'duplicate' : 'ack';
     } catch (error) {
       const lastDelivery = message.info.deliveryCount >= this.options.maxDeliver;
+      if (error instanceof RejectedEventError) {
+        messagingMetrics.repliesRejected.inc({ reason: error.reason });
+        this.logger.error({
+          msg: 'event rejected: it does not match our record',
+          subject: message.subject,
+          reason: error.reason,
+          ...error.context,
+          error: error.message,
+        });
+      }
       if (error instanceof PermanentEventError || lastDelivery) {
         return this.giveUp(message, route, errorMessage(error));
       }

@@ -34,4 +34,9 @@ export const messagingMetrics = {
     help: 'Messages dead-lettered, by stream and consumer',
     labelNames: ['stream', 'consumer'],
   }),
+  repliesRejected: counter({
+    name: 'saga_replies_rejected_total',
+    help: "Saga events refused because they do not match the receiver's own record (forged or corrupt), by reason",
+    labelNames: ['reason'],
+  }),
 };

@@ -10,16 +10,22 @@ function createdMeanwhile(error: unknown): boolean {
 }
 
 /**
- * Creates the app's database (when the URL names one that is missing and the role may create it)
- * and its schema, so a fresh Postgres needs no manual step before the first boot.
+ * Creates the app's database (when the URL names one that is missing, the role may create it and
+ * `createDatabase` allows it: not in production, where the DBA makes it) and its schema, so a fresh
+ * Postgres needs no manual step before the first boot.
  */
-export async function ensureDatabaseAndSchema(url: string, schema: string): Promise<void> {
+export async function ensureDatabaseAndSchema(
+  url: string,
+  schema: string,
+  createDatabase = true,
+): Promise<void> {
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
   } catch (error) {
-    if ((error as { code?: string }).code !== DATABASE_DOES_NOT_EXIST) throw error;
-    await createDatabase(url);
+    if (!createDatabase || (error as { code?: string }).code !== DATABASE_DOES_NOT_EXIST)
+      throw error;
+    await createMissingDatabase(url);
     return ensureDatabaseAndSchema(url, schema);
   }
   try {
@@ -31,7 +37,7 @@ export async function ensureDatabaseAndSchema(url: string, schema: string): Prom
   }
 }
 
-async function createDatabase(url: string): Promise<void> {
+async function createMissingDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const database = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);

@@ -1,3 +1,4 @@
+export * from './app-roles';
 export * from './data-source';
 export * from './database-setup';
 export * from './persistence.module';

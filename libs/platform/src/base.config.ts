@@ -16,25 +16,75 @@ import {
 } from './auth/token-verifier';
 import { IntVariable } from './config-decorators';
 
-/** In production: a token verifier is configured, and it is not the development secret. */
-function VerifierInProduction(): PropertyDecorator {
+/** The database `npm run dev` and the defaults use: the local superuser, no password. */
+export const DEV_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/saga';
+
+/**
+ * In production: nothing of the development setup. Checked on NODE_ENV (which always has a
+ * value) so a variable left at its default is caught too; the first problem is reported.
+ */
+function SafeInProduction(): PropertyDecorator {
   return ValidateBy({
-    name: 'verifierInProduction',
+    name: 'safeInProduction',
     validator: {
-      validate: (_value, args) =>
-        productionVerifierProblem(args?.object as BaseConfig) === undefined,
-      defaultMessage: (args) => productionVerifierProblem(args?.object as BaseConfig) ?? '',
+      validate: (_value, args) => productionProblem(args?.object as BaseConfig) === undefined,
+      defaultMessage: (args) => productionProblem(args?.object as BaseConfig) ?? '',
     },
   });
 }
 
-function productionVerifierProblem(config: BaseConfig): string | undefined {
+function productionProblem(config: BaseConfig): string | undefined {
   if (config.NODE_ENV !== 'production') return undefined;
+  return verifierProblem(config) ?? databaseUrlProblem(config) ?? natsProblem(config);
+}
+
+function verifierProblem(config: BaseConfig): string | undefined {
   if (config.AUTH_JWT_SECRET === DEV_AUTH_JWT_SECRET)
     return 'AUTH_JWT_SECRET is the development secret: set your own, or AUTH_JWKS_URL, in production';
   if (!config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL)
     return 'AUTH_JWKS_URL or AUTH_JWT_SECRET must be set in production';
   return undefined;
+}
+
+/** The app's own role, with a password: never the development URL or the `postgres` superuser. */
+function databaseUrlProblem(config: BaseConfig): string | undefined {
+  if (config.DATABASE_URL === DEV_DATABASE_URL)
+    return "DATABASE_URL is the development database: set the app's own role and password in production";
+  const url = parsedUrl(config.DATABASE_URL);
+  if (!url) return undefined; // reported as malformed by its own check
+  if (decodeURIComponent(url.username) === 'postgres')
+    return "DATABASE_URL logs in as the superuser postgres: use the app's own role in production";
+  if (!url.password) return "DATABASE_URL has no password: set the role's password in production";
+  if (url.password === url.username)
+    return 'DATABASE_URL has the development password (the role name): set a real one in production';
+  return undefined;
+}
+
+/**
+ * NATS in production is authenticated (credentials in the URL, or the NATS_* credential variables)
+ * and encrypted (tls:// URLs, or a CA to verify the server with, which makes the client insist).
+ */
+function natsProblem(config: BaseConfig): string | undefined {
+  const variables = config as unknown as Record<string, unknown>;
+  const urls = config.NATS_URL.split(',').map(parsedUrl);
+  const credentialed =
+    urls.every((url) => url?.username) ||
+    (variables.NATS_USER && variables.NATS_PASSWORD) ||
+    variables.NATS_NKEY_SEED ||
+    variables.NATS_CREDS;
+  if (!credentialed)
+    return 'NATS_URL has no credentials: set NATS_USER and NATS_PASSWORD, NATS_NKEY_SEED or NATS_CREDS in production';
+  if (!urls.every((url) => url?.protocol === 'tls:') && !variables.NATS_TLS_CA)
+    return 'NATS_URL is not TLS: use tls:// URLs or set NATS_TLS_CA in production';
+  return undefined;
+}
+
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Node refuses a headers timeout longer than the request timeout it is part of. */
@@ -69,7 +119,7 @@ function MetricsPortApart(): PropertyDecorator {
  */
 export class BaseConfig {
   /** `production` refuses development secrets and defaults. */
-  @VerifierInProduction()
+  @SafeInProduction()
   @IsOptional()
   @IsIn(['development', 'test', 'production'], {
     message: 'NODE_ENV must be development, test or production',
@@ -162,7 +212,18 @@ export class BaseConfig {
   @Matches(/^postgres(ql)?:\/\/\S+$/, {
     message: 'DATABASE_URL must look like postgres://user@host:5432/db',
   })
-  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/saga';
+  DATABASE_URL = DEV_DATABASE_URL;
+
+  /**
+   * The schema owner's URL, which migrations run with (`--setup-only`, `npm run migrate`, and the
+   * boot when set). Outside production DATABASE_URL stands in for it; in production an app without
+   * it only checks that its schema is migrated.
+   */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'DATABASE_MIGRATION_URL must look like postgres://owner:password@host:5432/db',
+  })
+  DATABASE_MIGRATION_URL?: string = undefined;
 
   @IntVariable('DATABASE_POOL_SIZE', 1)
   DATABASE_POOL_SIZE = 10;

@@ -18,9 +18,11 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsServer } from './metrics/metrics-server';
 import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
 
-/** An app's own tables: its schema and the entities and migrations in it. */
+/** An app's own tables: its schema, the role it connects as, and the entities and migrations. */
 export interface AppPersistence {
   schema: string;
+  /** The app's Postgres role (`order_app`): DML on its schema only, granted by the migrations. */
+  role: string;
   entities: AppDataSourceOptions['entities'];
   migrations: AppDataSourceOptions['migrations'];
 }
@@ -42,6 +44,7 @@ export function appDataSourceOptions(
   return {
     url,
     schema: persistence.schema,
+    appRole: persistence.role,
     entities: [...MESSAGING_ENTITIES, AuditRecord, ...(persistence.entities ?? [])],
     migrations: [
       ...MESSAGING_MIGRATIONS,
@@ -50,6 +53,18 @@ export function appDataSourceOptions(
     ],
     poolSize,
   };
+}
+
+/**
+ * The owner's URL migrations run with: DATABASE_MIGRATION_URL, or outside production the app's
+ * own DATABASE_URL (development's superuser). In production without it, the app only checks that
+ * its schema is migrated (the setup job migrates).
+ */
+export function migrationUrlOf(config: BaseConfig): string | undefined {
+  return (
+    config.DATABASE_MIGRATION_URL ??
+    (config.NODE_ENV === 'production' ? undefined : config.DATABASE_URL)
+  );
 }
 
 /**
@@ -77,6 +92,10 @@ export class PlatformModule {
         TerminusModule,
         PersistenceModule.forRoot(
           appDataSourceOptions(config.DATABASE_URL, options, config.DATABASE_POOL_SIZE),
+          {
+            migrationUrl: migrationUrlOf(config),
+            production: config.NODE_ENV === 'production',
+          },
         ),
         MessagingModule.forRoot({
           service: options.service,

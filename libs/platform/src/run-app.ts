@@ -30,6 +30,8 @@ export async function createPlatformApp(
       // jsonBody() is the only parser: no urlencoded bodies.
       bodyParser: false,
       bufferLogs: true,
+      // A failed boot is thrown to the caller (runApp reports it in one line) instead of exiting here.
+      abortOnError: false,
       logger: platformLogger(service, config),
     },
   );
@@ -96,16 +98,24 @@ export async function runApp<C extends BaseConfig>(
     process.stderr.write(`${service}: ${error.message}\n`);
     process.exit(1);
   }
-  if (process.argv.includes(SETUP_ONLY)) {
-    // Booting the modules migrates the schema and applies the streams; nothing is served.
-    const context = await NestFactory.createApplicationContext(createModule(config), {
-      logger: platformLogger(service, config),
-    });
-    await context.close();
-    process.exit(0);
+  let app: NestExpressApplication;
+  try {
+    if (process.argv.includes(SETUP_ONLY)) {
+      // Booting the modules migrates the schema and applies the streams; nothing is served.
+      const context = await NestFactory.createApplicationContext(createModule(config), {
+        logger: platformLogger(service, config),
+        abortOnError: false,
+      });
+      await context.close();
+      process.exit(0);
+    }
+    app = await createPlatformApp(createModule(config), service, config);
+    await app.listen(config.PORT, config.HTTP_HOST);
+  } catch (error) {
+    // The log has the details; the operator gets the reason in one line (e.g. a refused role).
+    process.stderr.write(`${service}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
   }
-  const app = await createPlatformApp(createModule(config), service, config);
-  await app.listen(config.PORT, config.HTTP_HOST);
   // Graceful stop: consumers finish their in-flight messages, the relay its batch, then NATS drains.
   // Once: Ctrl-C under a supervisor (npm run dev) delivers SIGINT and then SIGTERM.
   let closing: Promise<void> | undefined;

@@ -14,7 +14,7 @@ import {
   OrderCreatedV1Payload,
   ReleaseReason,
 } from '@lib/contracts';
-import { Outbox, PermanentEventError } from '@lib/messaging';
+import { Outbox, PermanentEventError, RejectedEventError } from '@lib/messaging';
 import { queryPrepared, WriteSet } from '@lib/persistence';
 import { DEFAULT_TENANT } from '@lib/platform';
 import { InventoryConfig } from '../config';
@@ -57,6 +57,7 @@ export class ReservationsService {
     };
     this.lockedColumns = `r.id, r.order_id AS "orderId", r.status,
       r.correlation_id AS "correlationId", r.saga_id AS "sagaId", r.tenant_id AS "tenantId",
+      r.total_minor::float8 AS "totalMinor", r.currency,
       coalesce((SELECT json_agg(
           json_build_object('tenantId', l.tenant_id, 'sku', l.sku, 'quantity', l.quantity))
         FROM ${this.tables.lines} l WHERE l.reservation_id = r.id), '[]') AS lines`;
@@ -202,8 +203,21 @@ export class ReservationsService {
       const { orderId } = event.payload;
       const reservation = found.get(orderId);
       // The saga confirms only after inventory.reserved, which commits with the reservation.
-      if (!reservation) throw new PermanentEventError(`order ${orderId} has no reservation`);
-      const { id: reservationId, status } = reservation;
+      if (!reservation) {
+        throw new RejectedEventError('unknown-order', `order ${orderId} has no reservation`, {
+          orderId,
+        });
+      }
+      const { id: reservationId, status, totalMinor, currency } = reservation;
+      // The saga confirms what inventory priced: another amount is not this reservation's order.
+      const { amountMinor: confirmed, currency: confirmedIn } = event.payload;
+      if (confirmed !== totalMinor || confirmedIn !== currency) {
+        throw new RejectedEventError(
+          confirmed !== totalMinor ? 'amount' : 'currency',
+          `order ${orderId} confirmed for ${confirmed} ${confirmedIn}, reserved for ${totalMinor} ${currency}`,
+          { orderId, reservationId },
+        );
+      }
       if (status === 'ACTIVE') committing.push({ reservation, cause: event });
       else if (status !== 'COMMITTED') {
         // Its stock is back on the shelf and may be sold again: the saga compensates the order.
@@ -319,8 +333,8 @@ export class ReservationsService {
   /**
    * The reservations of these events' orders with their lines, locked in order id order: cancel,
    * confirm and the cleaner take a reservation row first, so they apply one at a time and never
-   * deadlock. A reservation is its order's tenant's: an event of another tenant naming
-   * the order is refused (dead-lettered), never applied to it.
+   * deadlock. A reservation is its order's tenant's and its saga's: an event of another tenant or
+   * saga naming the order is refused (dead-lettered, alerted on), never applied to it.
    */
   private async lockFor(
     manager: EntityManager,
@@ -336,9 +350,20 @@ export class ReservationsService {
     for (const event of events) {
       const { orderId } = event.payload;
       const reservation = found.get(orderId);
-      if (reservation && reservation.tenantId !== tenantOf(event)) {
-        throw new PermanentEventError(
+      if (!reservation) continue;
+      const context = { orderId, reservationId: reservation.id, sagaId: reservation.sagaId };
+      if (reservation.tenantId !== tenantOf(event)) {
+        throw new RejectedEventError(
+          'tenant',
           `order ${orderId} of tenant ${reservation.tenantId} named by an event of ${tenantOf(event)}`,
+          context,
+        );
+      }
+      if (reservation.sagaId && event.sagaId !== reservation.sagaId) {
+        throw new RejectedEventError(
+          'saga',
+          `order ${orderId} of saga ${reservation.sagaId} named by an event of saga ${event.sagaId ?? 'none'}`,
+          context,
         );
       }
     }
@@ -395,7 +420,7 @@ export class ReservationsService {
 /** What the hot paths read of a reservation: enough to release it and to speak for it. */
 export type LockedReservation = Pick<
   Reservation,
-  'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId'
+  'id' | 'orderId' | 'status' | 'correlationId' | 'sagaId' | 'tenantId' | 'totalMinor' | 'currency'
 > & { lines: StockLine[] };
 
 /** A locked reservation and the event that acts on it (none when the cleaner expires it). */

@@ -16,7 +16,7 @@ import {
 import { query } from '../../../../tests/harness/database';
 import { asCustomer, asMerchant, asOperator, bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
-import { JetStreamContext } from '@lib/messaging';
+import { JetStreamContext, messagingMetrics } from '@lib/messaging';
 import { StockReservationsConsumer } from './stock-reservations.consumer';
 import {
   InventoryTestApp,
@@ -583,6 +583,76 @@ describe('stock reservations', () => {
       ]);
       expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'ACTIVE' })]);
       expect(await inventory.product('GUARDED-1')).toMatchObject({ available: 1, reserved: 3 });
+    });
+  });
+
+  describe('order events that do not belong to the reservation', () => {
+    const rejected = async (reason: string) =>
+      (await messagingMetrics.repliesRejected.get()).values.find((v) => v.labels.reason === reason)
+        ?.value ?? 0;
+
+    async function refused(forged: EventEnvelope, reason: string) {
+      const before = await rejected(reason);
+      await inventory.publish(forged);
+      const letter = await eventually(async () =>
+        (await inventory.deadLetters()).find((dead) => dead.body.includes(forged.eventId)),
+      );
+      expect(letter).toMatchObject({
+        deliveries: 1,
+        error: expect.stringMatching(`^PermanentEventError: ${reason}: `),
+      });
+      expect(await rejected(reason)).toBe(before + 1);
+    }
+
+    it.each([
+      ['amount', { amountMinor: 1 }, {}],
+      ['currency', { currency: 'USD' }, {}],
+      ['saga', {}, { sagaId: randomUUID() }],
+    ])(
+      'dead-letters an order.confirmed of another %s, commits nothing, and takes the real one',
+      async (reason, payload, origin) => {
+        const sku = `CHECKED-${reason.toUpperCase()}`;
+        await inventory.putProduct(sku, { stock: 4, priceMinor: 700 }).expect(200);
+        const created = orderCreated([{ sku, quantity: 2 }]);
+        const { orderId, currency } = created.payload;
+        await reserve(created);
+        const forged = createEvent(
+          OrderConfirmedV1,
+          { orderId, amountMinor: 1400, currency, ...payload },
+          { cause: created, ...origin },
+        );
+        await refused(forged, reason);
+        expect(await reservations(orderId)).toEqual([
+          expect.objectContaining({ status: 'ACTIVE' }),
+        ]);
+        expect(await inventory.product(sku)).toMatchObject({ committed: 0 });
+
+        await inventory.publish(confirmed(created, 1400));
+        await reply(orderId, InventoryCommittedV1);
+      },
+    );
+
+    it('dead-letters an order.cancelled of another saga, and releases nothing', async () => {
+      await inventory.putProduct('CHECKED-CANCEL', { stock: 4 }).expect(200);
+      const created = orderCreated([{ sku: 'CHECKED-CANCEL', quantity: 1 }]);
+      const { orderId } = created.payload;
+      await reserve(created);
+      const forged = createEvent(
+        OrderCancelledV1,
+        { orderId, reason: 'customer' },
+        { cause: created, sagaId: randomUUID() },
+      );
+      await refused(forged, 'saga');
+      expect(await reservations(orderId)).toEqual([expect.objectContaining({ status: 'ACTIVE' })]);
+    });
+
+    it('dead-letters an order.confirmed of an order it has never seen', async () => {
+      const orderId = randomUUID();
+      await refused(
+        createEvent(OrderConfirmedV1, { orderId, amountMinor: 100, currency: 'EUR' }),
+        'unknown-order',
+      );
+      expect(await reservations(orderId)).toEqual([]);
     });
   });
 

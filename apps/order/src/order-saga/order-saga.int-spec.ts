@@ -11,8 +11,8 @@ import {
   PaymentPendingV1,
   PaymentSucceededV1,
 } from '@lib/contracts';
-import { NatsClient } from '@lib/messaging';
-import { freshSchema } from '../../../../tests/harness/database';
+import { DeadLetter, messagingMetrics, NatsClient, RejectedEventError } from '@lib/messaging';
+import { freshSchema, query } from '../../../../tests/harness/database';
 import { publishEvent } from '../../../../tests/harness/events';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
@@ -128,13 +128,12 @@ describe('OrderSaga in the order app', () => {
     return orderId;
   }
 
-  const paymentSucceeded = (orderId: string) =>
-    createEvent(PaymentSucceededV1, {
-      orderId,
-      ...paymentIds(),
-      amountMinor: 2500,
-      currency: 'EUR',
-    });
+  const paymentSucceeded = (orderId: string, ids = paymentIds()) =>
+    createEvent(
+      PaymentSucceededV1,
+      { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+      IN_TENANT,
+    );
 
   const paymentIds = () => ({ paymentId: randomUUID(), paymentIntentId: `pi_${randomUUID()}` });
 
@@ -234,12 +233,11 @@ describe('OrderSaga in the order app', () => {
     // A later reply proves the copies were handled before we look.
     await publishEvent(
       client.js,
-      createEvent(PaymentPendingV1, {
-        orderId,
-        ...paymentIds(),
-        amountMinor: 2500,
-        currency: 'EUR',
-      }),
+      createEvent(
+        PaymentPendingV1,
+        { orderId, ...paymentIds(), amountMinor: 2500, currency: 'EUR' },
+        IN_TENANT,
+      ),
     );
     const pending = await until(orderId, 'PAYMENT_PENDING');
     expect(pending.saga.steps.filter((s) => s.to === 'STOCK_RESERVED')).toHaveLength(1);
@@ -252,15 +250,23 @@ describe('OrderSaga in the order app', () => {
     await Promise.all([
       publishEvent(
         client.js,
-        createEvent(PaymentSucceededV1, { orderId, ...ids, amountMinor: 2500, currency: 'EUR' }),
+        createEvent(
+          PaymentSucceededV1,
+          { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+          IN_TENANT,
+        ),
       ),
       publishEvent(
         client.js,
-        createEvent(PaymentPendingV1, { orderId, ...ids, amountMinor: 2500, currency: 'EUR' }),
+        createEvent(
+          PaymentPendingV1,
+          { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+          IN_TENANT,
+        ),
       ),
       publishEvent(
         client.js,
-        createEvent(PaymentFailedV1, { orderId, ...ids, reason: 'declined' }),
+        createEvent(PaymentFailedV1, { orderId, ...ids, reason: 'declined' }, IN_TENANT),
       ),
     ]);
     const final = await eventually(async () => {
@@ -290,7 +296,11 @@ describe('OrderSaga in the order app', () => {
     const orderId = await placeReserved();
     await publishEvent(
       client.js,
-      createEvent(PaymentFailedV1, { orderId, reason: 'declined', code: 'card_declined' }),
+      createEvent(
+        PaymentFailedV1,
+        { orderId, reason: 'declined', code: 'card_declined' },
+        IN_TENANT,
+      ),
     );
     await until(orderId, 'COMPENSATING');
     const failed = await until(orderId, 'FAILED');
@@ -312,7 +322,7 @@ describe('OrderSaga in the order app', () => {
     const { reservationId } = (reserved as EventEnvelope<{ reservationId: string }>).payload;
     await publishEvent(
       client.js,
-      createEvent(InventoryReleasedV1, { orderId, reservationId, reason: 'cancelled' }),
+      createEvent(InventoryReleasedV1, { orderId, reservationId, reason: 'cancelled' }, IN_TENANT),
     );
     await publishEvent(client.js, paymentSucceeded(orderId));
     const cancelled = await until(orderId, 'CANCELLED');
@@ -368,13 +378,12 @@ describe('OrderSaga in the order app', () => {
   });
 
   describe('replies applied in batches', () => {
-    const pending = (orderId: string) =>
-      createEvent(PaymentPendingV1, {
-        orderId,
-        ...paymentIds(),
-        amountMinor: 2500,
-        currency: 'EUR',
-      });
+    const pending = (orderId: string, ids = paymentIds()) =>
+      createEvent(
+        PaymentPendingV1,
+        { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+        IN_TENANT,
+      );
     const reply = (orderId: string, trigger: SagaTrigger, cause: EventEnvelope) => ({
       orderId,
       trigger,
@@ -385,9 +394,10 @@ describe('OrderSaga in the order app', () => {
     it('applies two replies of one saga that arrive together one after the other', async () => {
       const [a, b] = [await placeReserved(), await placeReserved()];
       const batcher = app.get(SagaReplyBatcher);
+      const ids = paymentIds();
       const outcomes = await Promise.all([
-        batcher.apply(reply(a, 'payment-pending', pending(a))),
-        batcher.apply(reply(a, 'payment-succeeded', paymentSucceeded(a))),
+        batcher.apply(reply(a, 'payment-pending', pending(a, ids))),
+        batcher.apply(reply(a, 'payment-succeeded', paymentSucceeded(a, ids))),
         batcher.apply(reply(b, 'payment-succeeded', paymentSucceeded(b))),
       ]);
       expect(outcomes.map((outcome) => outcome.applied)).toEqual([true, true, true]);
@@ -423,6 +433,26 @@ describe('OrderSaga in the order app', () => {
         { status: 'fulfilled', value: { applied: true } },
       ]);
       expect((await order(a)).saga.state).toBe('STOCK_RESERVED');
+      expect((await order(b)).saga.state).toBe('COMPLETED');
+    });
+
+    it('refuses a forged reply of a batch and applies the others in the same write', async () => {
+      const [a, b] = [await placeReserved(), await placeReserved()];
+      const forged = createEvent(
+        PaymentSucceededV1,
+        { orderId: a, ...paymentIds(), amountMinor: 1, currency: 'EUR' },
+        IN_TENANT,
+      );
+      const outcomes = await app
+        .get(OrderSagaOrchestrator)
+        .applyAll([
+          reply(a, 'payment-succeeded', forged),
+          reply(b, 'payment-succeeded', paymentSucceeded(b)),
+        ]);
+      expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { reason: 'amount' } });
+      expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(RejectedEventError);
+      expect(outcomes[1]).toMatchObject({ status: 'fulfilled', value: { applied: true } });
+      expect((await order(a)).saga).toMatchObject({ state: 'STOCK_RESERVED', version: 2 });
       expect((await order(b)).saga.state).toBe('COMPLETED');
     });
 
@@ -468,6 +498,125 @@ describe('OrderSaga in the order app', () => {
     });
   });
 
+  describe('replies that do not match what the saga asked for', () => {
+    const rejected = async (reason: string) =>
+      (await messagingMetrics.repliesRejected.get()).values.find((v) => v.labels.reason === reason)
+        ?.value ?? 0;
+
+    async function deadLetter(stream: string, seq: number) {
+      return eventually(async () =>
+        (await readStream<DeadLetter>(client.jsm, 'DLQ')).find(
+          (m) => m.body.stream === stream && m.body.sequence === seq,
+        ),
+      );
+    }
+
+    /** The durable that reads `subject` for the saga: the refused reply is not pending there. */
+    async function settledOnce(stream: string, subject: string) {
+      for await (const consumer of client.jsm.consumers.list(stream)) {
+        if (consumer.config.filter_subject !== subject) continue;
+        const info = await client.jsm.consumers.info(stream, consumer.name);
+        expect(info).toMatchObject({ num_ack_pending: 0, num_redelivered: 0 });
+        return;
+      }
+      throw new Error(`no consumer of ${subject}`);
+    }
+
+    /** An order in PAYMENT_PENDING, its PaymentIntent recorded from payment.pending. */
+    async function placePending() {
+      const orderId = await placeReserved();
+      const ids = paymentIds();
+      await publishEvent(
+        client.js,
+        createEvent(
+          PaymentPendingV1,
+          { orderId, ...ids, amountMinor: 2500, currency: 'EUR' },
+          IN_TENANT,
+        ),
+      );
+      return { orderId, ids, pending: await until(orderId, 'PAYMENT_PENDING') };
+    }
+
+    it.each([
+      ['amount', { amountMinor: 1 }, IN_TENANT],
+      ['currency', { currency: 'USD' }, IN_TENANT],
+      ['payment-intent', { paymentIntentId: 'pi_forged' }, IN_TENANT],
+      ['tenant', {}, { tenantId: 't-other' }],
+    ])(
+      'dead-letters a payment.succeeded with another %s, moves nothing, and completes on the real one',
+      async (reason, forgery, origin) => {
+        const { orderId, ids, pending } = await placePending();
+        const before = await rejected(reason);
+        const payload = { orderId, ...ids, amountMinor: 2500, currency: 'EUR', ...forgery };
+        const seq = await publishEvent(client.js, createEvent(PaymentSucceededV1, payload, origin));
+
+        const letter = await deadLetter('PAYMENTS', seq);
+        expect(letter.body.error).toMatch(new RegExp(`^PermanentEventError: ${reason}: `));
+        expect(letter.body.deliveries).toBe(1);
+        expect(await rejected(reason)).toBe(before + 1);
+        const after = await order(orderId);
+        expect(after.saga).toEqual(pending.saga);
+        expect(await orderEvents(orderId, 'order.confirmed.v1')).toEqual([]);
+        // Terminated, not left to be redelivered.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await settledOnce('PAYMENTS', 'payment.succeeded.v1');
+
+        await publishEvent(client.js, paymentSucceeded(orderId, ids));
+        expect((await until(orderId, 'COMPLETED')).status).toBe('CONFIRMED');
+      },
+    );
+
+    it('believes the first PaymentIntent it sees when payment.pending has not come', async () => {
+      const orderId = await placeReserved();
+      const ids = paymentIds();
+      await publishEvent(client.js, paymentSucceeded(orderId, ids));
+      await until(orderId, 'COMPLETED');
+      const [saga] = await query<{ paymentIntentId: string }>(
+        `SELECT payment_intent_id AS "paymentIntentId" FROM "${SCHEMA}".sagas WHERE order_id = $1`,
+        [orderId],
+      );
+      expect(saga!.paymentIntentId).toBe(ids.paymentIntentId);
+    });
+
+    it.each([
+      ['another quantity', [{ sku: 'SKU-1', quantity: 1, unitPriceMinor: 1250 }]],
+      [
+        'an extra line',
+        [
+          { sku: 'SKU-1', quantity: 2, unitPriceMinor: 1250 },
+          { sku: 'SKU-2', quantity: 1, unitPriceMinor: 100 },
+        ],
+      ],
+      ['another sku', [{ sku: 'SKU-9', quantity: 2, unitPriceMinor: 1250 }]],
+    ])('refuses an inventory.reserved with %s, then takes the real one', async (_case, lines) => {
+      const { orderId } = await place();
+      const cause = await created(orderId);
+      const before = await rejected('lines');
+      const totalMinor = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceMinor, 0);
+      const forged = createEvent(
+        InventoryReservedV1,
+        {
+          orderId,
+          reservationId: randomUUID(),
+          lines,
+          totalMinor,
+          currency: 'EUR',
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+        { cause },
+      );
+      const letter = await deadLetter('INVENTORY', await publishEvent(client.js, forged));
+      expect(letter.body.error).toMatch(/^PermanentEventError: lines: /);
+      expect(await rejected('lines')).toBe(before + 1);
+      const after = await order(orderId);
+      expect(after).toMatchObject({ totalMinor: null, saga: { state: 'STARTED', version: 1 } });
+      expect(await orderEvents(orderId, 'order.payment-requested.v1')).toEqual([]);
+
+      await reserve(orderId, cause);
+      expect((await until(orderId, 'STOCK_RESERVED')).totalMinor).toBe(2500);
+    });
+  });
+
   it('dead-letters a reply for an order it does not know', async () => {
     const orderId = randomUUID();
     const seq = await publishEvent(
@@ -475,8 +624,8 @@ describe('OrderSaga in the order app', () => {
       createEvent(PaymentFailedV1, { orderId, reason: 'x' }),
     );
     const letter = await eventually(async () =>
-      (await readStream<{ sequence: number; error: string }>(client.jsm, 'DLQ')).find(
-        (m) => m.body.sequence === seq,
+      (await readStream<DeadLetter>(client.jsm, 'DLQ')).find(
+        (m) => m.body.stream === 'PAYMENTS' && m.body.sequence === seq,
       ),
     );
     expect(letter.body.error).toBe(`PermanentEventError: no saga for order ${orderId}`);

@@ -10,11 +10,12 @@ import {
   OrderPaymentRequestedV1,
   subjectFor,
 } from '@lib/contracts';
-import { InboxEntry, PermanentEventError } from '@lib/messaging';
+import { InboxEntry, PermanentEventError, RejectedEventError } from '@lib/messaging';
 import { Scope } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from './order-saga.metrics';
+import { checkReply, intentToRecord, SagaRecord } from './order-saga.replies';
 import {
   isFinal,
   SagaCommand,
@@ -50,10 +51,12 @@ export type SagaOutcome =
   | { applied: true; saga: Saga; from: SagaState; transition: SagaTransition };
 
 /**
- * Load → apply a trigger (the transition table) → persist: the saga row (version checked), one
- * step per state passed, the order's prices, the events it emits (outbox) and the inbox record of
- * its cause, all in one statement. A trigger the table does not list for the current state is a
- * late or duplicate reply and changes nothing.
+ * Load → check the reply against the saga's record → apply a trigger (the transition table) →
+ * persist: the saga row (version checked), one step per state passed, the order's prices, the
+ * events it emits (outbox) and the inbox record of its cause, all in one statement. A trigger the
+ * table does not list for the current state is a late or duplicate reply and changes nothing; a
+ * reply that does not match what the saga asked for is refused (RejectedEventError: dead-lettered,
+ * counted, logged) and changes nothing either.
  */
 @Injectable()
 export class OrderSagaOrchestrator {
@@ -74,7 +77,8 @@ export class OrderSagaOrchestrator {
     scope: Scope,
     options: TransitionOptions = {},
   ): Promise<SagaOutcome | undefined> {
-    const saga = await this.sagas.findByOrder(orderId, scope, options.manager);
+    const withLines = trigger === 'stock-reserved' && options.cause !== undefined;
+    const saga = await this.sagas.findByOrder(orderId, scope, options.manager, withLines);
     if (!saga) {
       if (options.cause) throw new PermanentEventError(`no saga for order ${orderId}`);
       return undefined;
@@ -82,12 +86,17 @@ export class OrderSagaOrchestrator {
     return this.transition(saga, trigger, options);
   }
 
-  /** Applies `trigger` to `saga` as loaded: SagaConcurrencyError if it has changed since. */
+  /**
+   * Applies `trigger` to `saga` as loaded: SagaConcurrencyError if it has changed since,
+   * RejectedEventError if its cause does not match the saga.
+   */
   async transition(
-    saga: Saga,
+    saga: SagaRecord,
     trigger: SagaTrigger,
     { cause, inbox, manager }: TransitionOptions = {},
   ): Promise<SagaOutcome> {
+    const rejection = cause && this.check(saga, trigger, cause);
+    if (rejection) throw rejection;
     const change = this.decide(saga, trigger, cause, inbox);
     if (!change) return this.ignore(saga, trigger, inbox);
     const written = await this.sagas.persist([change], manager);
@@ -101,12 +110,19 @@ export class OrderSagaOrchestrator {
    * so one bad reply costs the others nothing. Answers each reply's outcome, in order.
    */
   async applyAll(replies: SagaReply[]): Promise<PromiseSettledResult<SagaOutcome>[]> {
-    const sagas = await this.sagas.findByOrders(replies.map((reply) => reply.orderId));
+    const sagas = await this.sagas.findByOrders(
+      replies.map((reply) => reply.orderId),
+      replies.filter((reply) => reply.trigger === 'stock-reserved').map((reply) => reply.orderId),
+    );
     const byOrder = new Map(sagas.map((saga) => [saga.orderId, saga]));
     const changes = new Map<SagaReply, SagaChange>();
+    const rejections = new Map<SagaReply, RejectedEventError>();
     for (const reply of replies) {
       const saga = byOrder.get(reply.orderId);
-      const change = saga && this.decide(saga, reply.trigger, reply.cause, reply.inbox);
+      if (!saga) continue;
+      const rejection = this.check(saga, reply.trigger, reply.cause);
+      if (rejection) rejections.set(reply, rejection);
+      const change = !rejection && this.decide(saga, reply.trigger, reply.cause, reply.inbox);
       if (change) changes.set(reply, change);
     }
     const written =
@@ -117,6 +133,8 @@ export class OrderSagaOrchestrator {
       replies.map(async (reply) => {
         const saga = byOrder.get(reply.orderId);
         if (!saga) throw new PermanentEventError(`no saga for order ${reply.orderId}`);
+        const rejection = rejections.get(reply);
+        if (rejection) throw rejection;
         const change = changes.get(reply);
         if (!change) return this.ignore(saga, reply.trigger, reply.inbox);
         // A failed batch (a cause already in the inbox, any error): this reply on its own.
@@ -125,6 +143,22 @@ export class OrderSagaOrchestrator {
         return this.applied(change, reply.trigger, written);
       }),
     );
+  }
+
+  /** A reply that does not match what the saga asked for, as the error that refuses it. */
+  private check(
+    saga: SagaRecord,
+    trigger: SagaTrigger,
+    cause: EventEnvelope,
+  ): RejectedEventError | undefined {
+    const mismatch = checkReply(saga, trigger, cause);
+    if (!mismatch) return undefined;
+    return new RejectedEventError(mismatch.reason, mismatch.detail, {
+      sagaId: saga.id,
+      orderId: saga.orderId,
+      state: saga.state,
+      trigger,
+    });
   }
 
   /** The transition table's answer to `trigger` in the saga's state, as the writes it makes. */
@@ -165,6 +199,8 @@ export class OrderSagaOrchestrator {
       change.prices = { lines, totalMinor };
       Object.assign(change.changes, { reservationId, amountMinor: totalMinor, currency });
     }
+    const paymentIntentId = cause && intentToRecord(saga, trigger, cause);
+    if (paymentIntentId) change.changes.paymentIntentId = paymentIntentId;
     if (transition.command)
       change.events.push(this.event(transition.command, this.after(change), cause));
     return change;

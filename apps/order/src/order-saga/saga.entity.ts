@@ -15,6 +15,9 @@ export class Saga {
   @Column({ name: 'amount_minor', type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   amountMinor: number | null;
   @Column({ type: 'text' }) currency: string;
+  /** The PaymentIntent the saga believes: from `payment.pending`, or the first `payment.succeeded`. */
+  @Column({ name: 'payment_intent_id', type: 'text', nullable: true })
+  paymentIntentId: string | null;
   @Column({ name: 'correlation_id', type: 'text' }) correlationId: string;
   @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
   /** The order's customer: its payment request names it, and a customer's cancel is scoped by it. */

@@ -6,6 +6,7 @@ import { Queryable, queryPrepared, SqlParams } from '@lib/persistence';
 import { AuditEntry, AuditLog, Scope } from '@lib/platform';
 import { OrderLine } from '../orders/order-line.entity';
 import { Order } from '../orders/order.entity';
+import { SagaRecord } from './order-saga.replies';
 import { SagaTransition } from './order-saga.state';
 import { SagaStep } from './saga-step.entity';
 import { Saga } from './saga.entity';
@@ -20,7 +21,7 @@ export interface SagaChange {
   saga: Saga;
   transition: SagaTransition;
   changes: Pick<Saga, 'state' | 'deadlineAt' | 'reason' | 'updatedAt'> &
-    Partial<Pick<Saga, 'reservationId' | 'amountMinor' | 'currency'>>;
+    Partial<Pick<Saga, 'reservationId' | 'amountMinor' | 'currency' | 'paymentIntentId'>>;
   steps: Pick<SagaStep, 'fromState' | 'toState' | 'trigger' | 'eventId' | 'reason'>[];
   /** Catalogue prices of the order's lines and its total, once stock is reserved. */
   prices?: { lines: { sku: string; unitPriceMinor: number }[]; totalMinor: number };
@@ -43,7 +44,8 @@ export interface SagaStart {
 
 const SAGA_COLUMNS = `id, order_id AS "orderId", customer_id AS "customerId", state, version,
   deadline_at AS "deadlineAt", reservation_id AS "reservationId",
-  amount_minor::float8 AS "amountMinor", currency, correlation_id AS "correlationId",
+  amount_minor::float8 AS "amountMinor", currency, payment_intent_id AS "paymentIntentId",
+  correlation_id AS "correlationId",
   tenant_id AS "tenantId", reason, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
@@ -130,26 +132,37 @@ export class SagaRepository {
     orderId: string,
     scope: Scope,
     runner: Queryable = this.dataSource,
-  ): Promise<Saga | undefined> {
-    const [saga] = await queryPrepared<Saga[]>(
+    withLines = false,
+  ): Promise<SagaRecord | undefined> {
+    const [saga] = await queryPrepared<SagaRecord[]>(
       runner,
-      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas}
+      `SELECT ${SAGA_COLUMNS}, ${this.orderedLines('$4::uuid[]')} FROM ${this.tables.sagas} s
         WHERE order_id = $1 AND tenant_id = $2 AND ($3::text IS NULL OR customer_id = $3)`,
-      [orderId, scope.tenantId, scope.ownerId ?? null],
+      [orderId, scope.tenantId, scope.ownerId ?? null, withLines ? [orderId] : []],
     );
     return saga;
   }
 
   /**
-   * The sagas of these orders, in one statement (those that exist, in no particular order). For
-   * the participants' replies, whose right to name an order NATS decides, not a principal.
+   * The sagas of these orders, in one statement (those that exist, in no particular order), with
+   * the ordered lines of those in `linesOf` (the replies that are reservations, checked against
+   * them). For the participants' replies, whose right to name an order NATS decides, not a
+   * principal; `checkReply` decides whether to believe them.
    */
-  findByOrders(orderIds: string[]): Promise<Saga[]> {
+  findByOrders(orderIds: string[], linesOf: string[] = []): Promise<SagaRecord[]> {
     return queryPrepared(
       this.dataSource,
-      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas} WHERE order_id = ANY($1::uuid[])`,
-      [orderIds],
+      `SELECT ${SAGA_COLUMNS}, ${this.orderedLines('$2::uuid[]')} FROM ${this.tables.sagas} s
+        WHERE order_id = ANY($1::uuid[])`,
+      [orderIds, linesOf],
     );
+  }
+
+  /** The order's lines, only for the sagas of `orders` (CASE keeps the others from reading them). */
+  private orderedLines(orders: string): string {
+    return `CASE WHEN s.order_id = ANY(${orders}) THEN (
+        SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity))
+          FROM ${this.tables.lines} l WHERE l.order_id = s.order_id) END AS "orderedLines"`;
   }
 
   /** Sagas whose deadline has passed, soonest first. */
@@ -190,13 +203,15 @@ export class SagaRepository {
         deadline_at = c.deadline_at, reason = c.reason, updated_at = c.updated_at,
         reservation_id = coalesce(c.reservation_id, s.reservation_id),
         amount_minor = coalesce(c.amount_minor, s.amount_minor),
-        currency = coalesce(c.currency, s.currency)
+        currency = coalesce(c.currency, s.currency),
+        payment_intent_id = coalesce(c.payment_intent_id, s.payment_intent_id)
         FROM unnest(${p.array(rows, (x) => x.id, 'uuid')}, ${p.array(changes, (x) => x.saga.version, 'int')},
           ${p.array(rows, (x) => x.state, 'text')}, ${p.array(rows, (x) => x.deadlineAt, 'timestamptz')},
           ${p.array(rows, (x) => x.reason, 'text')}, ${p.array(rows, (x) => x.updatedAt, 'timestamptz')},
           ${p.array(rows, (x) => x.reservationId, 'uuid')}, ${p.array(rows, (x) => x.amountMinor, 'bigint')},
-          ${p.array(rows, (x) => x.currency, 'text')})
-          AS c(id, version, state, deadline_at, reason, updated_at, reservation_id, amount_minor, currency)
+          ${p.array(rows, (x) => x.currency, 'text')}, ${p.array(rows, (x) => x.paymentIntentId, 'text')})
+          AS c(id, version, state, deadline_at, reason, updated_at, reservation_id, amount_minor, currency,
+            payment_intent_id)
         WHERE s.id = c.id AND s.version = c.version RETURNING s.id, s.order_id)`,
       `steps AS (INSERT INTO ${this.tables.steps}
         (saga_id, from_state, to_state, trigger, event_id, reason)

@@ -10,7 +10,7 @@ import {
 import { query } from '../../../../tests/harness/database';
 import { readStream } from '../../../../tests/harness/streams';
 import { eventually } from '../../../../tests/harness/wait';
-import { NatsClient } from '@lib/messaging';
+import { DeadLetter, messagingMetrics, NatsClient } from '@lib/messaging';
 import type { Response } from 'supertest';
 import { asOperator, bearer, OPERATOR } from '../../../../tests/harness/tokens';
 import {
@@ -329,6 +329,47 @@ describe('payment consumers', () => {
       .set(await asTenantOperator())
       .expect(404);
   });
+
+  it.each([
+    ['amount', { amountMinor: 1 }, {}],
+    ['currency', { currency: 'USD' }, {}],
+    ['saga', {}, { sagaId: randomUUID() }],
+    ['tenant', {}, { tenantId: 'tenant-other' }],
+  ])(
+    'dead-letters a second request of another %s for a payment it has, and changes nothing',
+    async (reason, payload, origin) => {
+      const { request, view } = await requestPayment();
+      const forged = createEvent(
+        OrderPaymentRequestedV1,
+        { ...request.payload, ...payload },
+        { cause: request, ...origin },
+      );
+      const rejected = async () =>
+        (await messagingMetrics.repliesRejected.get()).values.find(
+          (v) => v.labels.reason === reason,
+        )?.value ?? 0;
+      const before = await rejected();
+      await payment.publish(forged);
+      const client = payment.app.get(NatsClient);
+      const letter = await eventually(async () =>
+        (await readStream<DeadLetter>(client.jsm, 'DLQ')).find((m) =>
+          m.body.body.includes(forged.eventId),
+        ),
+      );
+      expect(letter.body).toMatchObject({
+        deliveries: 1,
+        error: expect.stringMatching(`^PermanentEventError: ${reason}: `),
+      });
+      expect(await rejected()).toBe(before + 1);
+      expect(await payment.payment(request.payload.orderId)).toMatchObject({
+        status: 'PENDING',
+        amountMinor: view.amountMinor,
+        currency: view.currency,
+        paymentIntentId: view.paymentIntentId,
+      });
+      expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
+    },
+  );
 
   it('exposes its metrics', async () => {
     const metrics = await payment.metrics();

@@ -7,7 +7,7 @@ import {
   OrderConfirmedV1Payload,
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
-import { Inbox, JetStreamContext } from '@lib/messaging';
+import { Inbox, JetStreamContext, RejectedEventError, RejectionReason } from '@lib/messaging';
 import { DEFAULT_TENANT, Scope } from '@lib/platform';
 import { recordPublished } from '../payment.metrics';
 import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
@@ -53,6 +53,14 @@ export class PaymentsService {
     event: EventEnvelope<OrderPaymentRequestedV1Payload>,
   ): Promise<void> {
     const payment = await this.claim(event);
+    const mismatch = requestMismatch(payment, event);
+    if (mismatch) {
+      throw new RejectedEventError(mismatch.reason, mismatch.detail, {
+        orderId: payment.orderId,
+        paymentId: payment.id,
+        sagaId: payment.sagaId,
+      });
+    }
     // Already created, or a tombstone: the order was cancelled before its payment was requested.
     if (payment.status !== 'CREATING') return this.acknowledge(context, event);
     let trigger: PaymentTrigger = 'created';
@@ -279,6 +287,42 @@ export class PaymentsService {
       .execute();
     return (inserted.raw as unknown[]).length > 0;
   }
+}
+
+/**
+ * A payment request that does not match the payment already recorded for its order (by an earlier
+ * request: this one's own insert matches by construction): another amount, currency, tenant or
+ * saga. A tombstone carries no request to compare with. Payment knows no order total of its own:
+ * the amount is the saga's, which checked it against inventory's reservation.
+ */
+function requestMismatch(
+  payment: Payment,
+  event: EventEnvelope<OrderPaymentRequestedV1Payload>,
+): { reason: RejectionReason; detail: string } | undefined {
+  if (payment.currency === null) return undefined;
+  const { amountMinor, currency } = event.payload;
+  const tenantId = event.tenantId ?? DEFAULT_TENANT;
+  const requested = `${amountMinor} ${currency}`;
+  const recorded = `${payment.amountMinor} ${payment.currency}`;
+  if (tenantId !== payment.tenantId) {
+    return {
+      reason: 'tenant',
+      detail: `requested by ${tenantId}, the payment is ${payment.tenantId}'s`,
+    };
+  }
+  if ((event.sagaId ?? null) !== payment.sagaId) {
+    return {
+      reason: 'saga',
+      detail: `requested by saga ${event.sagaId ?? 'none'}, the payment is saga ${payment.sagaId ?? 'none'}'s`,
+    };
+  }
+  if (amountMinor !== payment.amountMinor) {
+    return { reason: 'amount', detail: `requested ${requested}, the payment is for ${recorded}` };
+  }
+  if (currency !== payment.currency) {
+    return { reason: 'currency', detail: `requested ${requested}, the payment is for ${recorded}` };
+  }
+  return undefined;
 }
 
 /** One idempotency key per saga and step: a retried step gets Stripe's first answer back. */

@@ -4,6 +4,16 @@ import { CaptureMethod, PaymentConfig } from '../config';
 import { paymentMetrics } from '../payment.metrics';
 import { CircuitBreaker, CircuitOpenError, CircuitState } from './circuit-breaker';
 
+/**
+ * The API version every request and every webhook endpoint speaks: stripe-node 23's own, pinned so
+ * an account default or an SDK upgrade cannot change the objects under us (tsc fails on an SDK whose
+ * version differs). The webhook endpoint must be created with the same `api_version`.
+ */
+export const STRIPE_API_VERSION: Stripe.LatestApiVersion = '2026-10-28.endive';
+
+/** How old or how far ahead a webhook signature's timestamp may be, in seconds (Stripe's default). */
+export const WEBHOOK_TOLERANCE_S = 300;
+
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export interface IntentRequest {
@@ -48,9 +58,12 @@ export class StripeGateway {
   private readonly breaker: CircuitBreaker;
   private readonly captureMethod: CaptureMethod;
   private readonly webhookSecret: string;
+  /** A live key (`sk_live_`, `rk_live_`): only `livemode: true` webhook events are about its payments. */
+  readonly liveKey: boolean;
 
   constructor(config: PaymentConfig) {
     this.stripe = new Stripe(config.STRIPE_SECRET_KEY, {
+      apiVersion: STRIPE_API_VERSION,
       host: config.STRIPE_API_HOST,
       port: config.STRIPE_API_PORT,
       protocol: config.STRIPE_API_PROTOCOL,
@@ -60,6 +73,7 @@ export class StripeGateway {
     });
     this.captureMethod = config.STRIPE_CAPTURE_METHOD;
     this.webhookSecret = config.STRIPE_WEBHOOK_SECRET;
+    this.liveKey = /^(sk|rk)_live_/.test(config.STRIPE_SECRET_KEY);
     paymentMetrics.circuitState.set(CIRCUIT_GAUGE.closed);
     this.breaker = new CircuitBreaker({
       failureThreshold: config.STRIPE_BREAKER_FAILURES,
@@ -109,9 +123,23 @@ export class StripeGateway {
     );
   }
 
-  /** Checks `Stripe-Signature` (and its timestamp) against the exact bytes Stripe sent. */
+  /**
+   * Checks `Stripe-Signature` against the exact bytes Stripe sent, and its timestamp: within the
+   * tolerance either way. The SDK refuses only old ones; a signature dated ahead would stay valid
+   * until long after it was captured.
+   */
   verifyWebhook(rawBody: Buffer, signature: string): Stripe.Event {
-    return this.stripe.webhooks.constructEvent(rawBody, signature, this.webhookSecret);
+    const event = this.stripe.webhooks.constructEvent(
+      rawBody,
+      signature,
+      this.webhookSecret,
+      WEBHOOK_TOLERANCE_S,
+    );
+    const signedAt = Number(/(?:^|,)\s*t=(\d+)/.exec(signature)?.[1]);
+    if (!(signedAt <= Date.now() / 1000 + WEBHOOK_TOLERANCE_S)) {
+      throw new Error('the signature timestamp is in the future, beyond the tolerance');
+    }
+    return event;
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {

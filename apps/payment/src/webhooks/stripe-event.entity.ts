@@ -8,5 +8,7 @@ export class StripeEventRecord {
   @Column({ name: 'payment_intent_id', type: 'text', nullable: true })
   paymentIntentId: string | null;
   @Column({ type: 'text' }) outcome: string;
+  /** Why a `rejected` event was not believed. */
+  @Column({ type: 'text', nullable: true }) reason: string | null;
   @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' }) receivedAt: Date;
 }

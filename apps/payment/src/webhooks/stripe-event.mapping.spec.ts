@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { decideWebhook } from './stripe-event.mapping';
+import { checkWebhook, decideWebhook, WebhookDecision } from './stripe-event.mapping';
 
 const ours = { orderId: '0b9f3c52-4f7e-4c55-9a3d-0d6f7d2b1c11', sagaId: 's', correlationId: 'c' };
 
@@ -13,10 +13,17 @@ describe('decideWebhook', () => {
     ['payment_intent.canceled', 'cancelled'],
     ['payment_intent.amount_capturable_updated', 'authorized'],
   ])('maps %s of our intent to %s', (type, trigger) => {
-    expect(decideWebhook(stripeEvent(type, { id: 'pi_1', metadata: ours }))).toEqual({
+    expect(
+      decideWebhook(
+        stripeEvent(type, { id: 'pi_1', metadata: ours, amount: 4200, currency: 'eur' }),
+      ),
+    ).toEqual({
       trigger,
       paymentIntentId: 'pi_1',
       changes: {},
+      orderId: ours.orderId,
+      amountMinor: 4200,
+      currency: 'eur',
     });
   });
 
@@ -30,7 +37,7 @@ describe('decideWebhook', () => {
         decline_code: 'generic_decline',
       },
     });
-    expect(decideWebhook(failed)).toEqual({
+    expect(decideWebhook(failed)).toMatchObject({
       trigger: 'failed',
       paymentIntentId: 'pi_1',
       changes: {
@@ -44,9 +51,21 @@ describe('decideWebhook', () => {
   it('maps a fully refunded charge to its intent', () => {
     expect(
       decideWebhook(
-        stripeEvent('charge.refunded', { id: 'ch_1', payment_intent: 'pi_1', refunded: true }),
+        stripeEvent('charge.refunded', {
+          id: 'ch_1',
+          payment_intent: 'pi_1',
+          refunded: true,
+          amount: 4200,
+          currency: 'eur',
+        }),
       ),
-    ).toEqual({ trigger: 'refunded', paymentIntentId: 'pi_1', changes: {} });
+    ).toEqual({
+      trigger: 'refunded',
+      paymentIntentId: 'pi_1',
+      changes: {},
+      amountMinor: 4200,
+      currency: 'eur',
+    });
     expect(
       decideWebhook(
         stripeEvent('charge.refunded', { id: 'ch_1', payment_intent: 'pi_1', refunded: false }),
@@ -61,5 +80,34 @@ describe('decideWebhook', () => {
     expect(
       decideWebhook(stripeEvent('customer.created', { id: 'cus_1', metadata: ours })),
     ).toBeUndefined();
+  });
+});
+
+describe('checkWebhook', () => {
+  const payment = { paymentIntentId: 'pi_1', amountMinor: 4200, currency: 'EUR' };
+  const decision: WebhookDecision = {
+    trigger: 'succeeded',
+    paymentIntentId: 'pi_1',
+    changes: {},
+    amountMinor: 4200,
+    currency: 'eur',
+  };
+  const test = { livemode: false, account: undefined };
+
+  it('believes an event of the payment, in the mode of the key', () => {
+    expect(checkWebhook(test, decision, payment, false)).toBeUndefined();
+    expect(checkWebhook({ ...test, livemode: true }, decision, payment, true)).toBeUndefined();
+  });
+
+  it.each([
+    ['livemode', { ...test, livemode: true }, decision, false],
+    ['livemode', test, decision, true],
+    ['account', { ...test, account: 'acct_1' }, decision, false],
+    ['payment-intent', test, { ...decision, paymentIntentId: 'pi_2' }, false],
+    ['amount', test, { ...decision, amountMinor: 1 }, false],
+    ['amount', test, { ...decision, amountMinor: undefined }, false],
+    ['currency', test, { ...decision, currency: 'usd' }, false],
+  ])('refuses another %s', (reason, event, other, liveKey) => {
+    expect(checkWebhook(event, other, payment, liveKey)).toMatchObject({ reason });
   });
 });

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { Payment } from '../payments/payment.entity';
 import { PaymentTrigger } from '../payments/payment.state';
 import { PaymentChanges } from '../payments/payment.transitions';
 
@@ -7,6 +8,19 @@ export interface WebhookDecision {
   trigger: PaymentTrigger;
   paymentIntentId: string;
   changes: PaymentChanges;
+  /** Our order, from the intent's metadata (absent on a charge). */
+  orderId?: string;
+  /** What the event says moved, compared with the payment row before it is believed. */
+  amountMinor: unknown;
+  currency: unknown;
+}
+
+/** Why a signed event about one of our payments is not believed: a closed list (metric label). */
+export type WebhookRejection = 'payment-intent' | 'amount' | 'currency' | 'livemode' | 'account';
+
+export interface WebhookMismatch {
+  reason: WebhookRejection;
+  detail: string;
 }
 
 const INTENT_TRIGGERS: Partial<Record<string, PaymentTrigger>> = {
@@ -34,7 +48,14 @@ export function decideWebhook(event: Stripe.Event): WebhookDecision | undefined 
             declineCode: error?.decline_code ?? null,
           }
         : {};
-    return { trigger, paymentIntentId: intent.id, changes };
+    return {
+      trigger,
+      paymentIntentId: intent.id,
+      changes,
+      orderId: intent.metadata.orderId,
+      amountMinor: intent.amount,
+      currency: intent.currency,
+    };
   }
   if (event.type === 'charge.refunded') {
     // A charge carries its intent's id; the payment row (looked up by it) says whether it is ours.
@@ -42,7 +63,56 @@ export function decideWebhook(event: Stripe.Event): WebhookDecision | undefined 
     const intent = charge.payment_intent;
     const paymentIntentId = typeof intent === 'string' ? intent : intent?.id;
     if (!paymentIntentId || charge.refunded !== true) return undefined;
-    return { trigger: 'refunded', paymentIntentId, changes: {} };
+    return {
+      trigger: 'refunded',
+      paymentIntentId,
+      changes: {},
+      amountMinor: charge.amount,
+      currency: charge.currency,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Whether a signed event agrees with the payment it names before it may move it: the same
+ * PaymentIntent, amount and currency, Stripe's mode matching our key's (a live key takes only
+ * `livemode: true` events, a test key only test ones), and our own account (an event of a connected
+ * account has `account`). A valid signature proves Stripe sent it, not that it is about this
+ * payment. Pure.
+ */
+export function checkWebhook(
+  event: Pick<Stripe.Event, 'livemode' | 'account'>,
+  decision: WebhookDecision,
+  payment: Pick<Payment, 'paymentIntentId' | 'amountMinor' | 'currency'>,
+  liveKey: boolean,
+): WebhookMismatch | undefined {
+  if (event.livemode !== liveKey) {
+    return {
+      reason: 'livemode',
+      detail: `livemode ${event.livemode} with a ${liveKey ? 'live' : 'test'} key`,
+    };
+  }
+  if (event.account) return { reason: 'account', detail: `an event of account ${event.account}` };
+  if (decision.paymentIntentId !== payment.paymentIntentId) {
+    return {
+      reason: 'payment-intent',
+      detail: `PaymentIntent ${decision.paymentIntentId}, the payment's is ${payment.paymentIntentId}`,
+    };
+  }
+  if (decision.amountMinor !== payment.amountMinor) {
+    return {
+      reason: 'amount',
+      detail: `${String(decision.amountMinor)}, the payment's is ${payment.amountMinor}`,
+    };
+  }
+  const currency =
+    typeof decision.currency === 'string' ? decision.currency.toUpperCase() : decision.currency;
+  if (currency !== payment.currency) {
+    return {
+      reason: 'currency',
+      detail: `${String(decision.currency)}, the payment's is ${payment.currency}`,
+    };
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import {
   startPaymentTestApp,
   WEBHOOK_SECRET,
 } from '../../test/payment-test-app';
+import { paymentMetrics } from '../payment.metrics';
 import { PaymentView } from '../payments/payments.service';
 
 const SCHEMA = 'payments_webhook_test';
@@ -33,17 +34,21 @@ describe('POST /webhooks/stripe', () => {
     return payment.untilStatus(request.payload.orderId, 'PENDING');
   }
 
-  /** A Stripe event about an intent, as Stripe would build it. */
-  function intentEvent(type: string, view: PaymentView, extra: object = {}) {
+  /** A Stripe event about an intent, as Stripe would build it (test mode, like the app's key). */
+  function intentEvent(type: string, view: PaymentView, extra: object = {}, envelope: object = {}) {
     return {
       id: `evt_${randomUUID().replace(/-/g, '')}`,
       object: 'event',
       type,
       created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      ...envelope,
       data: {
         object: {
           id: view.paymentIntentId,
           object: 'payment_intent',
+          amount: view.amountMinor,
+          currency: view.currency?.toLowerCase(),
           metadata: { orderId: view.orderId },
           ...extra,
         },
@@ -93,6 +98,8 @@ describe('POST /webhooks/stripe', () => {
       ['a signature made with another secret', () => send(succeeded, { secret: 'whsec_other' })],
       ['no Stripe-Signature header', () => send(succeeded, { sign: false })],
       ['a stale timestamp (10 minutes old)', () => send(succeeded, { secondsAgo: 600 })],
+      ['a timestamp 10 minutes ahead', () => send(succeeded, { secondsAgo: -600 })],
+      ['a timestamp a year ahead', () => send(succeeded, { secondsAgo: -365 * 24 * 3600 })],
       [
         'a body changed after signing',
         () =>
@@ -111,21 +118,24 @@ describe('POST /webhooks/stripe', () => {
       ],
       ['a signed body that is not JSON', () => send('{"id": "evt_1", ')],
       ['a signed JSON body that is not an event', () => send('{"hello":"stripe"}')],
-      [
-        'a body that is not JSON at all',
-        () =>
-          payment
-            .http()
-            .post('/webhooks/stripe')
-            .set('Content-Type', 'text/plain')
-            .set('Stripe-Signature', 't=1,v1=00')
-            .send('payment_intent.succeeded'),
-      ],
     ])('for %s', async (_case, post) => {
       const before = await storedEvents();
       const response = await post();
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ statusCode: 400, message: expect.any(String) });
+      expect(await storedEvents()).toBe(before);
+    });
+
+    it('answers 415 to a body that is not JSON at all, and stores nothing', async () => {
+      const before = await storedEvents();
+      const response = await payment
+        .http()
+        .post('/webhooks/stripe')
+        .set('Content-Type', 'text/plain')
+        .set('Stripe-Signature', 't=1,v1=00')
+        .send('payment_intent.succeeded');
+      expect(response.status).toBe(415);
+      expect(response.body).toMatchObject({ code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE' });
       expect(await storedEvents()).toBe(before);
     });
   });
@@ -160,17 +170,66 @@ describe('POST /webhooks/stripe', () => {
     const view = await pendingPayment();
     const foreign = intentEvent('payment_intent.succeeded', view);
     foreign.data.object.metadata = {} as { orderId: string };
-    const unknownIntent = intentEvent('payment_intent.succeeded', {
+    const unknownOrder = intentEvent('payment_intent.succeeded', {
       ...view,
+      orderId: randomUUID(),
+      paymentIntentId: 'pi_not_ours',
+    });
+    const notAnOrderId = intentEvent('payment_intent.succeeded', {
+      ...view,
+      orderId: 'order-of-another-integration',
       paymentIntentId: 'pi_not_ours',
     });
     const otherType = { ...intentEvent('customer.created', view), type: 'customer.created' };
-    for (const event of [foreign, unknownIntent, otherType]) {
+    for (const event of [foreign, unknownOrder, notAnOrderId, otherType]) {
       const response = await send(JSON.stringify(event)).expect(200);
       expect(response.body).toMatchObject({ outcome: 'ignored' });
     }
     expect(await payment.payment(view.orderId)).toMatchObject({ status: 'PENDING' });
     expect(await eventNames(view.orderId)).toEqual(['payment.pending']);
+  });
+
+  describe('answers 200 to a signed event that does not match its payment, stores it rejected, moves nothing', () => {
+    const rejectedCount = async (reason: string) =>
+      (await paymentMetrics.webhooksRejected.get()).values.find((v) => v.labels.reason === reason)
+        ?.value ?? 0;
+
+    it.each([
+      ['amount', 'payment_intent.succeeded', { amount: 1 }, {}],
+      ['currency', 'payment_intent.succeeded', { currency: 'usd' }, {}],
+      ['payment-intent', 'payment_intent.succeeded', { id: 'pi_forged' }, {}],
+      ['livemode', 'payment_intent.succeeded', {}, { livemode: true }],
+      ['account', 'payment_intent.succeeded', {}, { account: 'acct_other' }],
+      ['amount', 'payment_intent.amount_capturable_updated', { amount: 1 }, {}],
+      ['payment-intent', 'payment_intent.canceled', { id: 'pi_forged' }, {}],
+    ])('another %s on %s', async (reason, type, object, envelope) => {
+      const view = await pendingPayment();
+      const before = await rejectedCount(reason);
+      const event = intentEvent(type, view, object, envelope);
+      const response = await send(JSON.stringify(event)).expect(200);
+      expect(response.body).toEqual({ received: true, eventId: event.id, outcome: 'rejected' });
+      const [stored] = await query<{ outcome: string; reason: string }>(
+        `SELECT outcome, reason FROM "${SCHEMA}".stripe_events WHERE id = $1`,
+        [event.id],
+      );
+      expect(stored).toEqual({
+        outcome: 'rejected',
+        reason: expect.stringMatching(`^${reason}: `),
+      });
+      expect(await rejectedCount(reason)).toBe(before + 1);
+      expect(await payment.payment(view.orderId)).toMatchObject({ status: 'PENDING' });
+      expect(await eventNames(view.orderId)).toEqual(['payment.pending']);
+      // Stripe's redelivery of the same event is a duplicate, not a second alert.
+      await send(JSON.stringify(event)).expect(200, {
+        received: true,
+        eventId: event.id,
+        outcome: 'duplicate',
+      });
+      expect(await rejectedCount(reason)).toBe(before + 1);
+      // The real event still applies.
+      await send(JSON.stringify(intentEvent(type, view))).expect(200);
+      expect(await payment.payment(view.orderId)).not.toMatchObject({ status: 'PENDING' });
+    });
   });
 
   it("maps a decline delivered by Stripe to payment.failed with Stripe's codes", async () => {

@@ -1,13 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import type Stripe from 'stripe';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
 import { DomainError } from '@lib/platform';
 import { paymentMetrics, recordPublished } from '../payment.metrics';
 import { PaymentTransitions } from '../payments/payment.transitions';
 import { StripeGateway } from '../stripe/stripe.gateway';
-import { decideWebhook } from './stripe-event.mapping';
+import { Payment } from '../payments/payment.entity';
+import {
+  checkWebhook,
+  decideWebhook,
+  WebhookDecision,
+  WebhookMismatch,
+} from './stripe-event.mapping';
 import { StripeEventRecord } from './stripe-event.entity';
 
 export class InvalidWebhookError extends DomainError {
@@ -15,8 +22,12 @@ export class InvalidWebhookError extends DomainError {
   readonly status = 400;
 }
 
-/** `applied`: the payment moved; `unchanged`: late or out of order; `ignored`: not ours. */
-export type WebhookOutcome = 'applied' | 'unchanged' | 'ignored' | 'duplicate';
+/**
+ * `applied`: the payment moved; `unchanged`: late or out of order; `ignored`: not ours; `rejected`:
+ * about one of our payments but not matching it (forged, or another mode or account): stored with
+ * its reason, answered 2xx so Stripe stops retrying, and alerted on.
+ */
+export type WebhookOutcome = 'applied' | 'unchanged' | 'ignored' | 'rejected' | 'duplicate';
 
 export interface WebhookReceipt {
   received: true;
@@ -27,7 +38,8 @@ export interface WebhookReceipt {
 /**
  * Verifies, stores and applies a Stripe event in one transaction: the event id (stored once), the
  * payment's transition and its `payment.*` event (outbox). A redelivery finds the id and does
- * nothing; an event that does not verify stores nothing.
+ * nothing; an event that does not verify stores nothing; a verified event that does not match its
+ * payment (`checkWebhook`) is stored as rejected and moves nothing.
  */
 @Injectable()
 export class StripeWebhooksService {
@@ -45,6 +57,7 @@ export class StripeWebhooksService {
   ): Promise<WebhookReceipt> {
     const event = this.verify(rawBody, signature);
     const decision = decideWebhook(event);
+    let mismatch: WebhookMismatch | undefined;
     const { outcome, published } = await this.dataSource.transaction(
       async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
         const stored: unknown[] = await manager
@@ -62,10 +75,18 @@ export class StripeWebhooksService {
           .execute()
           .then((result) => result.raw as unknown[]);
         if (stored.length === 0) return { outcome: 'duplicate', published: [] };
-        const payment =
-          decision &&
-          (await this.transitions.lock(manager, { paymentIntentId: decision.paymentIntentId }));
-        if (!decision || !payment) return { outcome: 'ignored', published: [] };
+        const payment = decision && (await this.paymentOf(manager, decision));
+        // No intent recorded yet: its creation has not committed, so there is nothing to compare.
+        if (!decision || !payment?.paymentIntentId) return { outcome: 'ignored', published: [] };
+        mismatch = checkWebhook(event, decision, payment, this.stripe.liveKey);
+        if (mismatch) {
+          await manager.update(
+            StripeEventRecord,
+            { id: event.id },
+            { outcome: 'rejected', reason: `${mismatch.reason}: ${mismatch.detail}` },
+          );
+          return { outcome: 'rejected', published: [] };
+        }
         const before = payment.status;
         const events = await this.transitions.apply(
           manager,
@@ -80,6 +101,18 @@ export class StripeWebhooksService {
     );
     recordPublished(published);
     paymentMetrics.webhooks.inc({ type: event.type, outcome });
+    if (mismatch) {
+      paymentMetrics.webhooksRejected.inc({ reason: mismatch.reason });
+      this.logger.error({
+        msg: 'Stripe event rejected: it does not match the payment',
+        stripeEventId: event.id,
+        type: event.type,
+        paymentIntentId: decision?.paymentIntentId,
+        orderId: decision?.orderId,
+        reason: mismatch.reason,
+        detail: mismatch.detail,
+      });
+    }
     this.logger.log({
       msg: 'Stripe event received',
       stripeEventId: event.id,
@@ -88,6 +121,19 @@ export class StripeWebhooksService {
       outcome,
     });
     return { received: true, eventId: event.id, outcome };
+  }
+
+  /**
+   * The payment the event is about, locked: by its PaymentIntent, or else by the order its
+   * metadata names, so an event naming our order with another intent is caught, not ignored.
+   */
+  private async paymentOf(
+    manager: EntityManager,
+    { paymentIntentId, orderId }: WebhookDecision,
+  ): Promise<Payment | null> {
+    const byIntent = await this.transitions.lock(manager, { paymentIntentId });
+    if (byIntent || !orderId || !isUUID(orderId)) return byIntent;
+    return this.transitions.lock(manager, { orderId });
   }
 
   private verify(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {

@@ -8,6 +8,11 @@ import { Permission } from './permissions';
 import { Principal } from './principal';
 import { InvalidTokenError, TokenVerifier } from './token-verifier';
 
+interface Access {
+  public: boolean;
+  permission?: Permission;
+}
+
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
 /**
@@ -19,6 +24,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly logger = new Logger(AuthGuard.name);
+  private readonly access = new WeakMap<object, Access>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -26,39 +32,64 @@ export class AuthGuard implements CanActivate {
     private readonly audit: AuditLog,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when the token was verified before (the common case): a guard that returns a
+   * promise costs every request its promise hooks and microtasks.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Event handlers: the transport and the NATS permissions decide.
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<string>(PUBLIC_METADATA, targets) !== undefined)
-      return true;
+    const access = this.accessOf(context);
+    if (access.public) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const permission = this.reflector.getAllAndOverride<Permission>(REQUIRES_METADATA, targets);
-    const principal = await this.authenticate(request);
-    if (!permission) {
-      this.logger.error({ msg: 'route declares no permission', route: routeOf(request) });
+    const token = BEARER.exec(request.header('authorization') ?? '')?.[1];
+    if (!token) {
+      return this.deny(request, undefined, 'AUTH.UNAUTHENTICATED: no bearer token').then(() => {
+        throw new UnauthenticatedError('a bearer token is required');
+      });
     }
+    const known = this.verifier.verified(token);
+    if (known) return this.authorize(request, known, access.permission);
+    return this.verifier.verify(token).then(
+      (principal) => this.authorize(request, principal, access.permission),
+      async (error: unknown) => {
+        if (!(error instanceof InvalidTokenError)) throw error;
+        await this.deny(request, undefined, `AUTH.UNAUTHENTICATED: ${error.message}`);
+        throw new UnauthenticatedError('the bearer token is not valid');
+      },
+    );
+  }
+
+  /** A handler's `@Public`/`@Requires`, read once per handler. */
+  private accessOf(context: ExecutionContext): Access {
+    const handler = context.getHandler();
+    let access = this.access.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        public: this.reflector.getAllAndOverride<string>(PUBLIC_METADATA, targets) !== undefined,
+        permission: this.reflector.getAllAndOverride<Permission>(REQUIRES_METADATA, targets),
+      };
+      if (!access.public && !access.permission) {
+        this.logger.error({ msg: 'route declares no permission', handler: handler.name });
+      }
+      this.access.set(handler, access);
+    }
+    return access;
+  }
+
+  private authorize(
+    request: AuthenticatedRequest,
+    principal: Principal,
+    permission: Permission | undefined,
+  ): true | Promise<never> {
     if (!permission || !principal.can(permission)) {
-      await this.deny(request, principal, 'AUTH.FORBIDDEN');
-      throw new ForbiddenError(permission);
+      return this.deny(request, principal, 'AUTH.FORBIDDEN').then(() => {
+        throw new ForbiddenError(permission);
+      });
     }
     request.principal = principal;
     return true;
-  }
-
-  private async authenticate(request: AuthenticatedRequest): Promise<Principal> {
-    const match = BEARER.exec(request.header('authorization') ?? '');
-    if (!match) {
-      await this.deny(request, undefined, 'AUTH.UNAUTHENTICATED: no bearer token');
-      throw new UnauthenticatedError('a bearer token is required');
-    }
-    try {
-      return await this.verifier.verify(match[1]!);
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      await this.deny(request, undefined, `AUTH.UNAUTHENTICATED: ${error.message}`);
-      throw new UnauthenticatedError('the bearer token is not valid');
-    }
   }
 
   private deny(

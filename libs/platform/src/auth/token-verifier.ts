@@ -71,11 +71,19 @@ export class TokenVerifier {
     }
   }
 
-  async verify(token: string): Promise<Principal> {
-    const now = Date.now();
+  /** The principal of a token verified less than a minute ago (and not expired), if any. */
+  verified(token: string): Principal | undefined {
     const cached = this.cache.get(token);
-    if (cached && cached.until > now) return cached.principal;
-    if (cached) this.cache.delete(token);
+    if (!cached) return undefined;
+    if (cached.until > Date.now()) return cached.principal;
+    this.cache.delete(token);
+    return undefined;
+  }
+
+  async verify(token: string): Promise<Principal> {
+    const known = this.verified(token);
+    if (known) return known;
+    const now = Date.now();
 
     const payload = await this.verifySignature(token);
     const principal = principalOf(payload);

@@ -75,19 +75,25 @@ export class RateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when no limit applies: a guard's promise costs every request its microtasks. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMIT_METADATA, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const routeClass: RouteClass = READS.has(request.method) ? 'reads' : 'writes';
     const limit = this.limits[this.scope][routeClass];
+    if (limit === 0) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMIT_METADATA, targets)) return true;
     const tracker = TRACKERS[this.scope](request);
-    if (limit === 0 || tracker === undefined) return true;
+    if (tracker === undefined) return true;
+    return this.count(`${this.scope}:${routeClass}:${tracker}`, limit, routeClass);
+  }
+
+  private async count(key: string, limit: number, routeClass: RouteClass): Promise<boolean> {
     // No block duration: a client over the limit is refused until its oldest request in the
     // window expires, and the refused requests do not count.
     const { isBlocked, timeToBlockExpire } = await this.storage.increment(
-      `${this.scope}:${routeClass}:${tracker}`,
+      key,
       this.limits.windowMs,
       limit,
       0,

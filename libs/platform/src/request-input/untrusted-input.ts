@@ -30,27 +30,63 @@ export const CONTROL_CHARACTERS: ForbiddenCharacters = {
 /**
  * The first problem of untrusted input before it is validated (nesting deeper than
  * MAX_JSON_DEPTH, a prototype key, a key or string holding a forbidden character), named by its
- * path like validation errors are (`items.0.sku`); undefined when there is none.
+ * path like validation errors are (`items.0.sku`); undefined when there is none. It walks every
+ * request body: the path is only built for a problem.
  */
 export function untrustedInputProblem(
   value: unknown,
   forbidden: ForbiddenCharacters,
   path = '',
-  depth = 0,
 ): string | undefined {
+  const problem = problemIn(value, forbidden, 0);
+  if (!problem) return undefined;
+  const where = [path, ...problem.keys.reverse()].filter(Boolean).join('.');
+  switch (problem.kind) {
+    case 'depth':
+      return `the input nests deeper than ${MAX_JSON_DEPTH} levels`;
+    case 'prototype-key':
+      return `property ${where} should not exist`;
+    case 'key-character':
+      return `property names must not contain ${forbidden.name}`;
+    case 'character':
+      return `${where || 'the value'} must not contain ${forbidden.name}`;
+  }
+}
+
+interface Problem {
+  kind: 'depth' | 'prototype-key' | 'key-character' | 'character';
+  /** From the problem up to the root. */
+  keys: string[];
+}
+
+function problemIn(
+  value: unknown,
+  forbidden: ForbiddenCharacters,
+  depth: number,
+): Problem | undefined {
   if (typeof value === 'string') {
-    return forbidden.pattern.test(value)
-      ? `${path || 'the value'} must not contain ${forbidden.name}`
-      : undefined;
+    return forbidden.pattern.test(value) ? { kind: 'character', keys: [] } : undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  if (depth >= MAX_JSON_DEPTH) return `the input nests deeper than ${MAX_JSON_DEPTH} levels`;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = path ? `${path}.${key}` : key;
-    if (PROTOTYPE_KEYS.has(key)) return `property ${childPath} should not exist`;
-    if (forbidden.pattern.test(key)) return `property names must not contain ${forbidden.name}`;
-    const problem = untrustedInputProblem(child, forbidden, childPath, depth + 1);
-    if (problem) return problem;
+  if (depth >= MAX_JSON_DEPTH) return { kind: 'depth', keys: [] };
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const problem = problemIn(value[index], forbidden, depth + 1);
+      if (problem) {
+        problem.keys.push(String(index));
+        return problem;
+      }
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (PROTOTYPE_KEYS.has(key)) return { kind: 'prototype-key', keys: [key] };
+    if (forbidden.pattern.test(key)) return { kind: 'key-character', keys: [key] };
+    const problem = problemIn((value as Record<string, unknown>)[key], forbidden, depth + 1);
+    if (problem) {
+      problem.keys.push(key);
+      return problem;
+    }
   }
   return undefined;
 }
@@ -63,23 +99,35 @@ export function untrustedInputProblem(
  * checked); the problems are named like validation errors.
  */
 export function nestedArrayProblems(instance: object, path = ''): string[] {
-  return getMetadataStorage()
-    .getTargetValidationMetadatas(instance.constructor, '', true, false)
-    .filter((metadata) => metadata.type === ValidationTypes.NESTED_VALIDATION)
-    .flatMap(({ propertyName, each }) => {
-      const value: unknown = (instance as Record<string, unknown>)[propertyName];
-      const propertyPath = `${path}${propertyName}`;
-      if (!each) {
-        if (Array.isArray(value)) return [`${propertyPath} must be an object`];
-        return isObject(value) ? nestedArrayProblems(value, `${propertyPath}.`) : [];
-      }
-      if (!Array.isArray(value)) return [];
-      return value.flatMap((element: unknown, index) =>
-        isObject(element)
-          ? nestedArrayProblems(element, `${propertyPath}.${index}.`)
-          : [`each value in ${propertyPath} must be an object`],
-      );
-    });
+  return nestedPropertiesOf(instance.constructor).flatMap(({ propertyName, each }) => {
+    const value: unknown = (instance as Record<string, unknown>)[propertyName];
+    const propertyPath = `${path}${propertyName}`;
+    if (!each) {
+      if (Array.isArray(value)) return [`${propertyPath} must be an object`];
+      return isObject(value) ? nestedArrayProblems(value, `${propertyPath}.`) : [];
+    }
+    if (!Array.isArray(value)) return [];
+    return value.flatMap((element: unknown, index) =>
+      isObject(element)
+        ? nestedArrayProblems(element, `${propertyPath}.${index}.`)
+        : [`each value in ${propertyPath} must be an object`],
+    );
+  });
+}
+
+const nestedProperties = new Map<unknown, { propertyName: string; each: boolean }[]>();
+
+/** The `@ValidateNested` properties of a class, looked up once: every request body is checked. */
+function nestedPropertiesOf(type: unknown): { propertyName: string; each: boolean }[] {
+  let properties = nestedProperties.get(type);
+  if (!properties) {
+    properties = getMetadataStorage()
+      .getTargetValidationMetadatas(type as new () => unknown, '', true, false)
+      .filter((metadata) => metadata.type === ValidationTypes.NESTED_VALIDATION)
+      .map(({ propertyName, each }) => ({ propertyName, each }));
+    nestedProperties.set(type, properties);
+  }
+  return properties;
 }
 
 function isObject(value: unknown): value is object {

@@ -15,6 +15,7 @@ import {
   PaymentPendingV1,
   PaymentSucceededV1,
 } from '@lib/contracts';
+import { PULL_TIMING } from '@lib/messaging';
 import { publishEvent } from './events';
 
 export type PaymentAnswer = 'succeed' | 'decline' | 'pending-only' | 'silent';
@@ -43,15 +44,20 @@ export class PaymentResponder {
       deliver_policy: DeliverPolicy.New,
     });
     const consumer = await this.js.consumers.get('ORDERS', durable);
-    this.messages = await consumer.consume({ max_messages: 256 });
+    // With the apps' pull timing, so that it too follows a new consumer leader within seconds.
+    this.messages = await consumer.consume({ max_messages: 256, ...PULL_TIMING });
     void (async () => {
       for await (const message of this.messages!) {
         const request = message.json<EventEnvelope<OrderPaymentRequestedV1Payload>>();
         this.requests.set(request.payload.orderId, request);
-        // Answered concurrently, as a payment service with many requests in flight would.
+        // Answered concurrently, as a payment service with many requests in flight would. An
+        // answer JetStream did not take (a stream leader election) is given again on redelivery.
         void Promise.resolve(this.decide(request.payload.orderId))
           .then((answer) => this.answer(request, answer))
-          .then(() => message.ack());
+          .then(
+            () => message.ack(),
+            () => message.nak(200),
+          );
       }
     })();
   }

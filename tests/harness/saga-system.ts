@@ -1,4 +1,5 @@
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { NatsConnection } from '@nats-io/nats-core';
 import { EventEnvelope } from '@lib/contracts';
 import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
@@ -62,6 +63,11 @@ export interface SagaSystemOptions {
   splitOrder?: boolean;
   /** At most this many connections for `placeOrder` (a bench's concurrency); unlimited by default. */
   orderConnections?: number;
+  /**
+   * Runs on these NATS servers (comma-separated, as NATS_URL takes them: a cluster the suite
+   * starts and stops itself) instead of a private nats-server.
+   */
+  natsUrls?: string;
 }
 
 const WEBHOOK_SECRET = 'whsec_saga_system';
@@ -90,17 +96,40 @@ export class SagaSystem {
   responderProcess?: ScriptProcess;
 
   private readonly orderClient: JsonClient;
+  /** The NATS_URL every process of the system gets. */
+  readonly natsUrl: string;
 
   private constructor(
-    readonly nats: TestNatsServer,
+    private readonly ownNats: TestNatsServer | undefined,
     private readonly options: SagaSystemOptions,
   ) {
     this.orderClient = new JsonClient(options.orderConnections);
+    this.natsUrl = ownNats?.url ?? options.natsUrls ?? '';
+  }
+
+  /**
+   * The NATS variables of one user: on the private server its own user (with the permissions of
+   * the generated configuration); on the servers of `natsUrls`, which run without users, the URLs.
+   */
+  natsEnv(user: string): Record<string, string> {
+    return this.ownNats ? this.ownNats.env(user) : { NATS_URL: this.natsUrl };
+  }
+
+  /** The test's own connection, as the operator. */
+  private connectNats(): Promise<NatsConnection> {
+    return this.ownNats ? this.ownNats.connect() : connect({ servers: this.natsUrl.split(',') });
+  }
+
+  /** The private nats-server (not there with `natsUrls`). */
+  get nats(): TestNatsServer {
+    if (!this.ownNats) throw new Error('this system runs on the NATS servers given as natsUrls');
+    return this.ownNats;
   }
 
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
     await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
-    const system = new SagaSystem(await startNatsServer(), options);
+    const nats = options.natsUrls ? undefined : await startNatsServer();
+    const system = new SagaSystem(nats, options);
     try {
       const [order, orderWorker, inventory, payment] = await Promise.allSettled([
         system.startOrder(),
@@ -114,11 +143,11 @@ export class SagaSystem {
       if (payment.status === 'fulfilled') system.payment = payment.value;
       for (const started of [order, orderWorker, inventory, payment])
         if (started.status === 'rejected') throw started.reason;
-      system.nc = await system.nats.connect();
+      system.nc = await system.connectNats();
       system.js = jetstream(system.nc);
       system.jsm = await jetstreamManager(system.nc);
       if (options.paymentProcess) {
-        system.responderProcess = await startResponderProcess(system.nats);
+        system.responderProcess = await startResponderProcess(system.natsEnv(OPERATOR_USER));
       } else if (!options.paymentApp) {
         system.responder = new PaymentResponder(system.js, system.jsm, options.payment);
         await system.responder.start();
@@ -143,7 +172,7 @@ export class SagaSystem {
       ),
     );
     await this.stripeLocal?.stop();
-    await this.nats.destroy();
+    await this.ownNats?.destroy();
   }
 
   /** Kills the order app without warning (SIGKILL), then boots it again. */
@@ -201,8 +230,7 @@ export class SagaSystem {
   ): Promise<AppProcess> {
     return startAppProcess(app, {
       ...(await appDatabaseEnv(app)),
-      // Each app is its own NATS user, with the permissions the generated configuration gives it.
-      ...this.nats.env(app),
+      ...this.natsEnv(app),
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -307,8 +335,8 @@ export class SagaSystem {
 }
 
 /** The stand-in reads with a durable of its own, so it connects as the operator. */
-async function startResponderProcess(nats: TestNatsServer): Promise<ScriptProcess> {
-  const responder = spawnScript('tests/harness/payment-responder.main.ts', nats.env(OPERATOR_USER));
+async function startResponderProcess(env: Record<string, string>): Promise<ScriptProcess> {
+  const responder = spawnScript('tests/harness/payment-responder.main.ts', env);
   await eventually(
     () => {
       const { stdout, stderr } = responder.output();

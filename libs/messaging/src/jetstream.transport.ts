@@ -31,6 +31,15 @@ interface Route {
 }
 
 /**
+ * A consumer's leader holds the open pull requests in memory only: when it dies, or leadership
+ * moves, its successor knows of none and delivers nothing until the client notices two missed
+ * heartbeats and pulls again. nats.js's defaults (30 s pulls, heartbeat every 15 s) stall a
+ * consumer for 30 s after every election on a cluster, past the saga's stock deadline; these
+ * notice it within about 2 s, for one heartbeat a second per idle consumer.
+ */
+export const PULL_TIMING = { expires: 5_000, idle_heartbeat: 1_000 };
+
+/**
  * Nest microservice transport on JetStream pull consumers. Each `@EventPattern(subject)` gets a
  * durable consumer; a message is acked only after its handler's promise resolves, retried with
  * back-off on transient errors, and terminated into the DLQ when it is invalid, permanently
@@ -92,7 +101,10 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       const route = await this.prepareRoute(subject, handler);
       const consumer = await this.nats.js.consumers.get(route.stream, route.consumer);
       // A buffer beyond what is in flight keeps handlers busy while the next pull is under way.
-      const messages = await consumer.consume({ max_messages: this.options.concurrency * 4 });
+      const messages = await consumer.consume({
+        max_messages: this.options.concurrency * 4,
+        ...PULL_TIMING,
+      });
       this.subscriptions.push(messages);
       void this.consumeAll(messages, route);
       this.logger.log({ msg: 'consuming', subject, consumer: route.consumer });

@@ -9,8 +9,16 @@ import {
   StorageType,
   StreamConfig,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
-import { DUPLICATE_WINDOW_MS, streamAccessOf, streamForSubject } from '@lib/contracts';
+import { errors, nanos } from '@nats-io/nats-core';
+import {
+  DUPLICATE_WINDOW_MS,
+  StreamDefinition,
+  streamAccessOf,
+  streamForSubject,
+} from '@lib/contracts';
+
+/** How long setup keeps retrying while a cluster settles before it gives up (and boot fails). */
+const SETTLE_TIMEOUT_MS = 60_000;
 
 /**
  * Creates the streams `service` needs, and brings those it produces to their definition (its NATS
@@ -23,21 +31,32 @@ export async function ensureStreams(
 ): Promise<void> {
   const { created, updated } = streamAccessOf(service);
   for (const definition of created) {
-    const config: Partial<StreamConfig> & { name: string } = {
-      name: definition.name,
-      subjects: definition.subjects,
-      description: definition.description,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      max_age: nanos(definition.maxAgeMs),
-      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-      num_replicas: replicas,
-    };
-    if (await exists(() => jsm.streams.info(definition.name))) {
-      if (updated.includes(definition)) await jsm.streams.update(definition.name, config);
-    } else {
-      await jsm.streams.add(config);
-    }
+    await whileClusterSettles(() =>
+      ensureStream(jsm, definition, replicas, updated.includes(definition)),
+    );
+  }
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  definition: StreamDefinition,
+  replicas: number,
+  mayUpdate: boolean,
+): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: definition.name,
+    subjects: definition.subjects,
+    description: definition.description,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(definition.maxAgeMs),
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: replicas,
+  };
+  if (await exists(() => jsm.streams.info(definition.name))) {
+    if (mayUpdate) await jsm.streams.update(definition.name, config);
+  } else {
+    await jsm.streams.add(config);
   }
 }
 
@@ -59,7 +78,16 @@ export function durableName(service: string, subject: string): string {
 }
 
 /** One durable pull consumer per service and subject, with explicit acks. Safe to repeat. */
-export async function ensureConsumer(
+export function ensureConsumer(
+  jsm: JetStreamManager,
+  service: string,
+  subject: string,
+  settings: ConsumerSettings,
+): Promise<{ stream: string; durable: string }> {
+  return whileClusterSettles(() => ensureDurable(jsm, service, subject, settings));
+}
+
+async function ensureDurable(
   jsm: JetStreamManager,
   service: string,
   subject: string,
@@ -97,4 +125,29 @@ async function exists(lookup: () => Promise<unknown>): Promise<boolean> {
     if (error instanceof JetStreamApiError && error.status === 404) return false;
     throw error;
   }
+}
+
+/**
+ * A cluster's JetStream API times out or answers 503 while it elects a meta or stream leader, or
+ * while it places a new replicated stream that several apps booting together create at once.
+ * Setup is safe to repeat, so it is repeated then, instead of failing the boot.
+ */
+async function whileClusterSettles<T>(setup: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
+    try {
+      return await setup();
+    } catch (error) {
+      if (!isUnsettled(error) || Date.now() + delayMs > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+function isUnsettled(error: unknown): boolean {
+  return (
+    error instanceof errors.TimeoutError ||
+    error instanceof errors.NoRespondersError ||
+    (error instanceof JetStreamApiError && error.status === 503)
+  );
 }

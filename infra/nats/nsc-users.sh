@@ -34,5 +34,5 @@ nsc generate creds --account "$ACCOUNT" --name "trading$SUFFIX" --output-file "$
 
 nsc add user --account "$ACCOUNT" --name "operator$SUFFIX" \
   --allow-pub 'order.>,inventory.>,payment.>,trading.>,dlq.>,$JS.API.>,$JS.ACK.>' \
-  --allow-sub '_INBOX.>,$JS.EVENT.ADVISORY.>'
+  --allow-sub '_INBOX.>,$JS.EVENT.ADVISORY.>,order.>,inventory.>,payment.>,trading.>,dlq.>'
 nsc generate creds --account "$ACCOUNT" --name "operator$SUFFIX" --output-file "$OUT/operator$SUFFIX.creds"

@@ -93,13 +93,15 @@ export function appPermissions(service: string): NatsUserPermissions {
 
 /**
  * The operator tooling reads and replays every stream: it republishes events on their own
- * subjects, creates replay durables, and reads, replays and purges dead letters.
+ * subjects, creates replay durables, reads, replays and purges dead letters, and watches events
+ * as they are published (`nats sub 'order.>'`, the benchmarks).
  */
 export function operatorPermissions(): NatsUserPermissions {
+  const subjects = STREAMS.flatMap((stream) => stream.subjects);
   return {
     user: OPERATOR_USER,
-    publish: [...STREAMS.flatMap((stream) => stream.subjects), `${API}.>`, '$JS.ACK.>'],
-    subscribe: ['_INBOX.>', '$JS.EVENT.ADVISORY.>'],
+    publish: [...subjects, `${API}.>`, '$JS.ACK.>'],
+    subscribe: ['_INBOX.>', '$JS.EVENT.ADVISORY.>', ...subjects],
   };
 }
 

@@ -1,5 +1,5 @@
-import { IsIn, IsOptional, Matches, ValidateBy } from 'class-validator';
-import { BaseConfig, IntVariable } from '@lib/platform';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { BaseConfig, CheckedWith, IntVariable } from '@lib/platform';
 
 /** Local defaults: they only work against stripe-local (`npm run stripe:local` uses the same secret). */
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_local';
@@ -8,28 +8,18 @@ export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_local_dev_secret';
 export type CaptureMethod = 'automatic' | 'manual';
 
 /** A secret whose local default is refused when NODE_ENV is production. */
-function SetInProduction(name: string, localDefault: string): PropertyDecorator {
-  return ValidateBy({
-    name: 'setInProduction',
-    validator: {
-      validate: (value, args) =>
-        (args?.object as PaymentConfig).NODE_ENV !== 'production' || value !== localDefault,
-      defaultMessage: () => `${name} must be set in production`,
-    },
-  });
-}
+const SetInProduction = (name: string, localDefault: string) =>
+  CheckedWith<PaymentConfig>('setInProduction', (config, value) =>
+    config.NODE_ENV === 'production' && value === localDefault
+      ? `${name} must be set in production`
+      : undefined,
+  );
 
 /** A local-only setting (stripe-local's host, plain http) is refused when NODE_ENV is production. */
-function LocalOnly(allowed: (value: unknown) => boolean, message: string): PropertyDecorator {
-  return ValidateBy({
-    name: 'localOnly',
-    validator: {
-      validate: (value, args) =>
-        (args?.object as PaymentConfig).NODE_ENV !== 'production' || allowed(value),
-      defaultMessage: () => message,
-    },
-  });
-}
+const LocalOnly = (allowed: (value: unknown) => boolean, message: string) =>
+  CheckedWith<PaymentConfig>('localOnly', (config, value) =>
+    config.NODE_ENV === 'production' && !allowed(value) ? message : undefined,
+  );
 
 const STRIPE_API = 'api.stripe.com';
 

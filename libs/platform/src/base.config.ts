@@ -1,20 +1,11 @@
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  MinLength,
-  ValidateBy,
-} from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, MinLength } from 'class-validator';
 import {
   DEFAULT_AUTH_AUDIENCE,
   DEFAULT_AUTH_ISSUER,
   DEV_AUTH_JWT_SECRET,
 } from './auth/token-verifier';
-import { IntVariable } from './config-decorators';
+import { CheckedWith, IntVariable } from './config-decorators';
 
 /** The database `npm run dev` and the defaults use: the local superuser, no password. */
 export const DEV_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/saga';
@@ -23,16 +14,6 @@ export const DEV_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/saga';
  * In production: nothing of the development setup. Checked on NODE_ENV (which always has a
  * value) so a variable left at its default is caught too; the first problem is reported.
  */
-function SafeInProduction(): PropertyDecorator {
-  return ValidateBy({
-    name: 'safeInProduction',
-    validator: {
-      validate: (_value, args) => productionProblem(args?.object as BaseConfig) === undefined,
-      defaultMessage: (args) => productionProblem(args?.object as BaseConfig) ?? '',
-    },
-  });
-}
-
 function productionProblem(config: BaseConfig): string | undefined {
   if (config.NODE_ENV !== 'production') return undefined;
   return verifierProblem(config) ?? databaseUrlProblem(config) ?? natsProblem(config);
@@ -65,16 +46,15 @@ function databaseUrlProblem(config: BaseConfig): string | undefined {
  * and encrypted (tls:// URLs, or a CA to verify the server with, which makes the client insist).
  */
 function natsProblem(config: BaseConfig): string | undefined {
-  const variables = config as unknown as Record<string, unknown>;
   const urls = config.NATS_URL.split(',').map(parsedUrl);
   const credentialed =
     urls.every((url) => url?.username) ||
-    (variables.NATS_USER && variables.NATS_PASSWORD) ||
-    variables.NATS_NKEY_SEED ||
-    variables.NATS_CREDS;
+    (config.NATS_USER && config.NATS_PASSWORD) ||
+    config.NATS_NKEY_SEED ||
+    config.NATS_CREDS;
   if (!credentialed)
     return 'NATS_URL has no credentials: set NATS_USER and NATS_PASSWORD, NATS_NKEY_SEED or NATS_CREDS in production';
-  if (!urls.every((url) => url?.protocol === 'tls:') && !variables.NATS_TLS_CA)
+  if (!urls.every((url) => url?.protocol === 'tls:') && !config.NATS_TLS_CA)
     return 'NATS_URL is not TLS: use tls:// URLs or set NATS_TLS_CA in production';
   return undefined;
 }
@@ -85,32 +65,6 @@ function parsedUrl(value: string): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Node refuses a headers timeout longer than the request timeout it is part of. */
-function HeadersWithinRequestTimeout(): PropertyDecorator {
-  return ValidateBy({
-    name: 'headersWithinRequestTimeout',
-    validator: {
-      validate: (value, args) => {
-        const requestTimeout = (args?.object as BaseConfig).HTTP_REQUEST_TIMEOUT_MS;
-        // A malformed request timeout is reported as such.
-        return !Number.isInteger(requestTimeout) || (value as number) <= requestTimeout;
-      },
-      defaultMessage: () =>
-        'HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS',
-    },
-  });
-}
-
-function MetricsPortApart(): PropertyDecorator {
-  return ValidateBy({
-    name: 'metricsPortApart',
-    validator: {
-      validate: (value, args) => value !== (args?.object as BaseConfig).PORT,
-      defaultMessage: () => 'METRICS_PORT must differ from PORT',
-    },
-  });
 }
 
 /** One way to authenticate at most, and a client certificate only with its key. */
@@ -128,15 +82,13 @@ function natsConnectionProblem(config: BaseConfig): string | undefined {
   return undefined;
 }
 
-/** On NATS_URL, which always has a value: validators of an unset optional variable do not run. */
-function NatsConnectionConsistent(): PropertyDecorator {
-  return ValidateBy({
-    name: 'natsConnectionConsistent',
-    validator: {
-      validate: (_value, args) => natsConnectionProblem(args?.object as BaseConfig) === undefined,
-      defaultMessage: (args) => natsConnectionProblem(args?.object as BaseConfig) ?? '',
-    },
-  });
+/** Node refuses a headers timeout longer than the request timeout it is part of. */
+function headersTimeoutProblem(config: BaseConfig, value: unknown): string | undefined {
+  // A malformed request timeout is reported as such.
+  return Number.isInteger(config.HTTP_REQUEST_TIMEOUT_MS) &&
+    (value as number) > config.HTTP_REQUEST_TIMEOUT_MS
+    ? 'HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS'
+    : undefined;
 }
 
 /**
@@ -145,7 +97,7 @@ function NatsConnectionConsistent(): PropertyDecorator {
  */
 export class BaseConfig {
   /** `production` refuses development secrets and defaults. */
-  @SafeInProduction()
+  @CheckedWith('safeInProduction', productionProblem)
   @IsOptional()
   @IsIn(['development', 'test', 'production'], {
     message: 'NODE_ENV must be development, test or production',
@@ -156,7 +108,9 @@ export class BaseConfig {
   PORT: number;
 
   /** Serves /metrics on a port of its own instead of the app port (production: never public). */
-  @MetricsPortApart()
+  @CheckedWith<BaseConfig>('metricsPortApart', (config, value) =>
+    value === config.PORT ? 'METRICS_PORT must differ from PORT' : undefined,
+  )
   @IntVariable('METRICS_PORT', 1, 65535)
   METRICS_PORT?: number = undefined;
 
@@ -191,7 +145,7 @@ export class BaseConfig {
   HTTP_HOST = '0.0.0.0';
 
   /** A client has this long to send its request headers (slow clients hold a connection). */
-  @HeadersWithinRequestTimeout()
+  @CheckedWith('headersWithinRequestTimeout', headersTimeoutProblem)
   @IntVariable('HTTP_HEADERS_TIMEOUT_MS', 1000)
   HTTP_HEADERS_TIMEOUT_MS = 10_000;
 
@@ -254,7 +208,8 @@ export class BaseConfig {
   @IntVariable('DATABASE_POOL_SIZE', 1)
   DATABASE_POOL_SIZE = 10;
 
-  @NatsConnectionConsistent()
+  // On NATS_URL, which always has a value: validators of an unset optional variable do not run.
+  @CheckedWith('natsConnectionConsistent', natsConnectionProblem)
   @IsOptional()
   @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, {
     message: 'NATS_URL must be a comma-separated list of nats://host:port',

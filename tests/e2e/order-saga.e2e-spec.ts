@@ -6,6 +6,7 @@ import {
   PaymentPendingV1Payload,
   PaymentSucceededV1,
 } from '@lib/contracts';
+import { untilSettled } from '../harness/app-probes';
 import { DeadLetter } from '@lib/messaging';
 import { publishEvent } from '../harness/events';
 import { PaymentAnswer } from '../harness/payment-responder';
@@ -223,6 +224,7 @@ describe('OrderSaga journeys', () => {
       deliveries: 1,
       error: 'PermanentEventError: amount: paid 1, requested 10000',
     });
+    await untilSettled(system.jsm, 'order', 'payment.succeeded.v1');
     const metrics = await (await fetch(`${system.order.url}/metrics`)).text();
     expect(metrics).toMatch(/^saga_replies_rejected_total\{reason="amount",service="order"\} 1$/m);
     expect((await system.getOrder(orderId)).saga).toEqual(pending.saga);

@@ -19,6 +19,27 @@ export async function untilHandled(
   );
 }
 
+/**
+ * Resolves once `app`'s durable consumer of `subject` holds nothing unacked or redelivered: a
+ * dead-lettered message has stopped coming back (nats-server 2.9 redelivers one terminated with a
+ * reason until max_deliver).
+ */
+export async function untilSettled(
+  jsm: JetStreamManager,
+  app: string,
+  subject: string,
+): Promise<void> {
+  const stream = streamForSubject(subject).name;
+  const consumer = durableName(app, subject);
+  await eventually(
+    async () => {
+      const info = await jsm.consumers.info(stream, consumer);
+      return info.num_ack_pending === 0 && info.num_redelivered === 0;
+    },
+    { what: `${consumer} to hold nothing unacked or redelivered` },
+  );
+}
+
 /** Resolves once every event committed to the outbox of `schema` is on its stream. */
 export async function untilRelayed(schema: string): Promise<void> {
   await eventually(

@@ -12,7 +12,7 @@ import { DeadLetter } from '@lib/messaging';
 import { freshSchema } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
-import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
+import { untilHandled, untilRelayed, untilSettled } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
 import { publishEvent } from '../../../tests/harness/events';
 import { bearer } from '../../../tests/harness/tokens';
@@ -46,6 +46,8 @@ export interface InventoryTestApp {
   inventoryEvents(): Promise<EventEnvelope[]>;
   /** Every message the app dead-lettered. */
   deadLetters(): Promise<DeadLetter[]>;
+  /** Resolves once inventory's consumer of `subject` holds nothing unacked (untilSettled). */
+  settled(subject: string): Promise<void>;
   /** PUTs a product as `as`: the merchant of TENANT unless given. */
   putProduct(sku: string, fields?: Partial<ProductFields>, as?: Caller): request.Test;
   /** Reads a product as `as`: the merchant of TENANT unless given. */
@@ -93,6 +95,7 @@ export async function startInventoryTestApp(
     async deadLetters() {
       return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);
     },
+    settled: (subject) => untilSettled(client.jsm, 'inventory', subject),
     putProduct(sku, fields = {}, as = merchant) {
       return http()
         .put(`/inventory/products/${sku}`)

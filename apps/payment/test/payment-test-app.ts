@@ -12,7 +12,7 @@ import { publishEvent } from '../../../tests/harness/events';
 import { DeadLetter } from '@lib/messaging';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
-import { untilHandled, untilRelayed } from '../../../tests/harness/app-probes';
+import { untilHandled, untilRelayed, untilSettled } from '../../../tests/harness/app-probes';
 import { readStream } from '../../../tests/harness/streams';
 import { bearer, OPERATOR } from '../../../tests/harness/tokens';
 import { eventually } from '../../../tests/harness/wait';
@@ -46,6 +46,8 @@ export interface PaymentTestApp {
   eventsFor(orderId: string): Promise<EventEnvelope[]>;
   /** Every dead letter, oldest first (read as the operator: the app may not). */
   deadLetters(): Promise<DeadLetter[]>;
+  /** Resolves once payment's consumer of `subject` holds nothing unacked (untilSettled). */
+  settled(subject: string): Promise<void>;
   /** Waits for the order's payment to reach a status (read as the tenant's operator). */
   untilStatus(orderId: string, status: string): Promise<PaymentView>;
   /** The order's payment, read as the tenant's operator. */
@@ -90,6 +92,7 @@ export async function startPaymentTestApp(
     http,
     publish: (event, options) => publishEvent(client.js, event, options),
     handled: (subject, seq) => untilHandled(client.jsm, 'payment', subject, seq),
+    settled: (subject) => untilSettled(client.jsm, 'payment', subject),
     relayed: () => untilRelayed(schema),
     async deadLetters() {
       return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);

@@ -12,6 +12,7 @@ import {
   OrderConfirmedV1,
   OrderCreatedV1,
   OrderCreatedV1Payload,
+  subjectFor,
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
 import { asCustomer, asMerchant, asOperator, bearer } from '../../../../tests/harness/tokens';
@@ -577,6 +578,7 @@ describe('stock reservations', () => {
         deliveries: 1,
         error: expect.stringMatching(/of tenant tenant-1 named by an event of tenant-b/),
       });
+      await inventory.settled(subjectFor(forged.eventName, forged.eventVersion));
       await inventory.relayed();
       expect((await inventory.eventsFor(orderId)).map((e) => e.eventName)).toEqual([
         'inventory.reserved',
@@ -601,6 +603,7 @@ describe('stock reservations', () => {
         deliveries: 1,
         error: expect.stringMatching(`^PermanentEventError: ${reason}: `),
       });
+      await inventory.settled(subjectFor(forged.eventName, forged.eventVersion));
       expect(await rejected(reason)).toBe(before + 1);
     }
 

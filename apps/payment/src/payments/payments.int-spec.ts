@@ -6,6 +6,7 @@ import {
   OrderCancelledV1,
   OrderPaymentRequestedV1,
   OrderPaymentRequestedV1Payload,
+  subjectFor,
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
@@ -353,6 +354,7 @@ describe('payment consumers', () => {
         deliveries: 1,
         error: expect.stringMatching(`^PermanentEventError: ${reason}: `),
       });
+      await payment.settled(subjectFor(forged.eventName, forged.eventVersion));
       expect(await rejected()).toBe(before + 1);
       expect(await payment.payment(request.payload.orderId)).toMatchObject({
         status: 'PENDING',

@@ -13,6 +13,7 @@ import {
 } from '@lib/contracts';
 import { DeadLetter, messagingMetrics, RejectedEventError } from '@lib/messaging';
 import { freshSchema, query } from '../../../../tests/harness/database';
+import { untilRelayed } from '../../../../tests/harness/app-probes';
 import { publishEvent } from '../../../../tests/harness/events';
 import {
   JetStreamClients,
@@ -222,6 +223,7 @@ describe('OrderSaga in the order app', () => {
     const cancelled = await until(orderId, 'CANCELLED');
     expect(cancelled).toMatchObject({ status: 'CANCELLED', saga: { reason: 'out-of-stock' } });
     expect(cancelled.saga.steps.map((s) => s.to)).toEqual(['STARTED', 'STOCK_FAILED', 'CANCELLED']);
+    await untilRelayed(SCHEMA);
     const cancelEvents = await orderEvents(orderId, 'order.cancelled.v1');
     expect(cancelEvents.map((m) => m.body.payload)).toEqual([{ orderId, reason: 'out-of-stock' }]);
     expect(cancelEvents.map((m) => m.body.tenantId)).toEqual([TENANT]);
@@ -309,6 +311,8 @@ describe('OrderSaga in the order app', () => {
     await until(orderId, 'COMPENSATING');
     const failed = await until(orderId, 'FAILED');
     expect(failed.status).toBe('FAILED');
+    // order.failed commits with the transition; the relay publishes it just after.
+    await untilRelayed(SCHEMA);
     expect((await orderEvents(orderId, 'order.failed.v1')).map((m) => m.body.payload)).toEqual([
       { orderId, reason: 'stock release not confirmed in time' },
     ]);

@@ -67,7 +67,7 @@ describe('Outbox relay and publisher', () => {
   }
 
   /** An outbox whose process publishes what it commits, as in a running app. */
-  async function publishingOutbox(): Promise<{ outbox: Outbox; stop: () => Promise<void> }> {
+  function publishingOutbox(): { outbox: Outbox; stop: () => Promise<void> } {
     const started = new OutboxPublisher(dataSource, client);
     started.onApplicationBootstrap();
     return {
@@ -211,7 +211,7 @@ describe('Outbox relay and publisher', () => {
   });
 
   it('publishes what its own process commits at once, and marks it sent without a relay', async () => {
-    const { outbox: publishing, stop } = await publishingOutbox();
+    const { outbox: publishing, stop } = publishingOutbox();
     try {
       const committed = event('FAST-1');
       await dataSource.transaction((manager) => publishing.add(manager, [committed]));
@@ -227,7 +227,7 @@ describe('Outbox relay and publisher', () => {
   });
 
   it('publishes nothing of a rolled-back transaction or savepoint, and all of a committed one', async () => {
-    const { outbox: publishing, stop } = await publishingOutbox();
+    const { outbox: publishing, stop } = publishingOutbox();
     const kept = event('SAVEPOINT-KEPT');
     const undone = event('SAVEPOINT-UNDONE');
     const rolledBack = event('FAST-ROLLBACK');
@@ -263,7 +263,7 @@ describe('Outbox relay and publisher', () => {
   });
 
   it('leaves to the relay what its process could not publish, which is then stored once', async () => {
-    const { outbox: publishing, stop } = await publishingOutbox();
+    const { outbox: publishing, stop } = publishingOutbox();
     const unroutable = event('FAST-UNROUTED');
     try {
       // No stream takes this subject: the publish fails, as it would with NATS away.
@@ -284,7 +284,7 @@ describe('Outbox relay and publisher', () => {
   });
 
   it('stores a row once when both its writer and a relay publish it', async () => {
-    const { outbox: publishing, stop } = await publishingOutbox();
+    const { outbox: publishing, stop } = publishingOutbox();
     const twice = event('TWICE-1');
     try {
       await dataSource.transaction((manager) => publishing.add(manager, [twice]));

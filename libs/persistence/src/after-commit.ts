@@ -22,7 +22,7 @@ interface AfterCommitData {
 }
 
 function dataOf(queryRunner: QueryRunner): AfterCommitData {
-  return queryRunner.data as AfterCommitData;
+  return queryRunner.data;
 }
 
 /**

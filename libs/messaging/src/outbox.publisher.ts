@@ -89,10 +89,12 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
     const headers = natsHeaders();
     headers.set('Correlation-Id', message.correlationId);
     if (message.causationId) headers.set('Causation-Id', message.causationId);
-    await this.nats.js.publish(message.subject, message.body, {
-      msgID: message.eventId,
+    await this.nats.jetStreamPublisher.publish(
+      message.subject,
+      message.body,
+      message.eventId,
       headers,
-    });
+    );
     messagingMetrics.published.inc({ subject: message.subject });
     messagingMetrics.outboxLagSeconds.observe((Date.now() - message.writtenAt) / 1000);
   }

@@ -1,10 +1,12 @@
 import { plainToInstance } from 'class-transformer';
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import {
   getMetadataStorage,
   validateSync,
   ValidationError,
   ValidationTypes,
 } from 'class-validator';
+import { passesValidation } from './compiled-validation';
 import { EventDefinition, EventEnvelope, EventPayloadClass } from './envelope';
 
 export class InvalidEventError extends Error {
@@ -45,34 +47,63 @@ export function parseEvent<P extends object>(
   if (typeof e.payload !== 'object' || e.payload === null || Array.isArray(e.payload)) {
     throw new InvalidEventError('payload is not an object');
   }
-  const payload = toInstance(definition.payloadClass, e.payload);
-  const errors = validateSync(payload, { forbidUnknownValues: true });
-  if (errors.length > 0) {
-    throw new InvalidEventError(`payload invalid: ${describeErrors(errors)}`);
+  const payload = instanceOf(definition.payloadClass, e.payload);
+  if (!passesValidation(payload)) {
+    // class-validator decides, on class-transformer's instance as before, and words the problems.
+    const exact = plainToInstance(definition.payloadClass, e.payload);
+    const errors = validateSync(exact, { forbidUnknownValues: true });
+    if (errors.length > 0) {
+      throw new InvalidEventError(`payload invalid: ${describeErrors(errors)}`);
+    }
+    return { ...(e as unknown as EventEnvelope<P>), payload: exact };
   }
   return { ...(e as unknown as EventEnvelope<P>), payload };
 }
 
 /**
- * class-validator needs an instance of the payload class. class-transformer builds one, but it is
- * the most expensive step of handling a message; only classes with nested classes need it.
+ * The payload as an instance of its class, and its nested objects (`@Type`) as instances of
+ * theirs: what class-validator reads rules from. class-transformer builds the same for these
+ * plain classes, but its general machinery was most of the cost of handling a message.
  */
-function toInstance<P extends object>(payloadClass: EventPayloadClass<P>, plain: object): P {
-  if (hasNestedClasses(payloadClass)) return plainToInstance(payloadClass, plain);
-  return Object.assign(Object.create(payloadClass.prototype as object) as P, plain);
+function instanceOf<P extends object>(payloadClass: EventPayloadClass<P>, plain: object): P {
+  const instance = Object.assign(Object.create(payloadClass.prototype as object) as P, plain);
+  for (const { property, type } of nestedTypesOf(payloadClass)) {
+    const record = instance as Record<string, unknown>;
+    const value = record[property];
+    if (Array.isArray(value)) {
+      record[property] = value.map((item: unknown) =>
+        isPlainObject(item) ? instanceOf(type, item) : item,
+      );
+    } else if (isPlainObject(value)) {
+      record[property] = instanceOf(type, value);
+    }
+  }
+  return instance;
 }
 
-const nested = new WeakMap<EventPayloadClass, boolean>();
+const nestedTypes = new Map<unknown, { property: string; type: EventPayloadClass }[]>();
 
-function hasNestedClasses(payloadClass: EventPayloadClass): boolean {
-  let result = nested.get(payloadClass);
-  if (result === undefined) {
-    result = getMetadataStorage()
+/** The `@ValidateNested` properties of a class with the class their `@Type` names, looked up once. */
+function nestedTypesOf(
+  payloadClass: EventPayloadClass,
+): { property: string; type: EventPayloadClass }[] {
+  let types = nestedTypes.get(payloadClass);
+  if (!types) {
+    types = getMetadataStorage()
       .getTargetValidationMetadatas(payloadClass, '', true, false)
-      .some((metadata) => metadata.type === ValidationTypes.NESTED_VALIDATION);
-    nested.set(payloadClass, result);
+      .filter((metadata) => metadata.type === ValidationTypes.NESTED_VALIDATION)
+      .flatMap(({ propertyName }) => {
+        const typeMetadata = defaultMetadataStorage.findTypeMetadata(payloadClass, propertyName);
+        const type = typeMetadata?.typeFunction() as EventPayloadClass | undefined;
+        return type ? [{ property: propertyName, type }] : [];
+      });
+    nestedTypes.set(payloadClass, types);
   }
-  return result;
+  return types;
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function requireString(e: Record<string, unknown>, field: string, pattern?: RegExp): void {

@@ -1,3 +1,4 @@
+export * from './compiled-validation';
 export * from './envelope';
 export * from './event-validation';
 export * from './streams';

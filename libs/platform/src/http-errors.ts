@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import { Response } from 'express';
 import { Observable, throwError } from 'rxjs';
-import { describeErrors } from '@lib/contracts';
+import { ValidationError, ValidatorOptions } from 'class-validator';
+import { describeErrors, passesValidation } from '@lib/contracts';
 import {
   CONTROL_CHARACTERS,
   nestedArrayProblems,
@@ -75,6 +76,14 @@ export class StrictValidationPipe extends ValidationPipe {
       if (problems.length > 0) throw new InvalidRequestError(problems.join('; '));
     }
     return result;
+  }
+
+  /** class-validator is asked only when the compiled rules find something wrong, to word it. */
+  protected override validate(
+    object: object,
+    validatorOptions?: ValidatorOptions,
+  ): Promise<ValidationError[]> | ValidationError[] {
+    return passesValidation(object, true) ? [] : super.validate(object, validatorOptions);
   }
 }
 

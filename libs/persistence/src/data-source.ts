@@ -1,5 +1,10 @@
 import { DataSource, EntitySchema } from 'typeorm';
-import { grantAppRole, refusePendingMigrations, refuseSuperuser } from './app-roles';
+import {
+  grantAppRole,
+  grantOperatorRole,
+  refusePendingMigrations,
+  refuseSuperuser,
+} from './app-roles';
 import { ensureDatabaseAndSchema } from './database-setup';
 
 export interface AppDataSourceOptions {
@@ -13,6 +18,8 @@ export interface AppDataSourceOptions {
   poolSize?: number;
   /** The role the app connects as (`order_app`): granted DML on the schema after migrating. */
   appRole?: string;
+  /** The tables the operators' role reads (OPERATOR_ROLE); it also writes the audit trail. */
+  operatorReads?: readonly string[];
 }
 
 /** How an app opens its database at boot. */
@@ -53,7 +60,7 @@ export async function openAppDataSource(
   const dataSource = createAppDataSource(options);
   await dataSource.initialize();
   try {
-    await runMigrations(dataSource, options.schema, options.appRole);
+    await runMigrations(dataSource, options.schema, options.appRole, options.operatorReads);
   } catch (error) {
     await dataSource.destroy();
     throw error;
@@ -93,13 +100,17 @@ export async function runMigrations(
   dataSource: DataSource,
   schema: string,
   appRole?: string,
+  operatorReads?: readonly string[],
 ): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`migrations:${schema}`]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (appRole) await grantAppRole(dataSource, schema, appRole);
+    if (appRole) {
+      await grantAppRole(dataSource, schema, appRole);
+      await grantOperatorRole(dataSource, schema, operatorReads ?? []);
+    }
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrations:${schema}`]);

@@ -107,17 +107,24 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     );
     await waitForPort(port, 10_000);
   };
-  const credsFile = (user: string): string => {
-    const file = accounts?.credsFiles[user];
-    if (!file) throw new Error(`no NATS account user ${user}`);
-    return file;
+  /** How `user` logs in: a process's variables and a client's options for the same identity. */
+  const credentials = (
+    user: string,
+  ): { env: Record<string, string>; options: ConnectionOptions } => {
+    if (accounts) {
+      const file = accounts.credsFiles[user];
+      if (!file) throw new Error(`no NATS account user ${user}`);
+      const options = { authenticator: credsAuthenticator(readFileSync(file)) };
+      return { env: { NATS_CREDS: file }, options };
+    }
+    if (!permissions) return { env: {}, options: {} };
+    const pass = developmentPassword(user);
+    return { env: { NATS_USER: user, NATS_PASSWORD: pass }, options: { user, pass } };
   };
-  const env = (user: string): Record<string, string> =>
-    accounts
-      ? { NATS_URL: url, NATS_CREDS: credsFile(user) }
-      : permissions
-        ? { NATS_URL: url, NATS_USER: user, NATS_PASSWORD: developmentPassword(user) }
-        : { NATS_URL: url };
+  const env = (user: string): Record<string, string> => ({
+    NATS_URL: url,
+    ...credentials(user).env,
+  });
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
@@ -130,11 +137,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const connectAs = (user = OPERATOR_USER, connectOptions: ConnectionOptions = {}) =>
     connect({
       servers: url,
-      ...(accounts
-        ? { authenticator: credsAuthenticator(readFileSync(credsFile(user))) }
-        : permissions
-          ? { user, pass: developmentPassword(user) }
-          : {}),
+      ...credentials(user).options,
       inboxPrefix: inboxPrefixOf(user),
       ...connectOptions,
     });

@@ -1,5 +1,5 @@
 # The local Stripe-compatible server (tools/stripe-local) for compose.dev.yaml, run from source.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

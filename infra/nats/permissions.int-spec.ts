@@ -1,24 +1,45 @@
 import { jetstream, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
-import { NatsConnection } from '@nats-io/nats-core';
+import { credsAuthenticator, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { EVENT_CATALOG, OrderCreatedV1, streamForSubject, SUBSCRIPTIONS } from '@lib/contracts';
 import { durableName, ensureConsumer, ensureStreams } from '@lib/messaging';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { natsAccounts } from '../../tests/harness/nats-accounts';
 import { JetStreamClients, startNatsServer, TestNatsServer } from '../../tests/harness/nats-server';
 import { APP_USERS, OPERATOR_USER } from './permissions';
 
 /** The server's answer to a publish (and so a JetStream API call) the user may not make. */
 const REFUSED = /Permissions Violation for Publish/;
 
+/** The `order` user's credentials of another operator's accounts. */
+async function foreignCreds(): Promise<Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'saga-foreign-creds-'));
+  try {
+    return readFileSync((await natsAccounts(dir)).credsFiles.order!);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
 /** Long enough for the server's answer, short enough that a refused request fails the test fast. */
 const REFUSED_WITHIN_MS = 1500;
 
-describe('nats-server with the generated configuration', () => {
+/**
+ * The same refusals with the plain configuration (users with passwords, as dev and the tests run)
+ * and with NATS accounts (operator mode, user JWTs in `.creds` files, as production runs).
+ */
+describe.each([
+  { mode: 'the generated configuration (passwords)', accounts: false },
+  { mode: 'NATS accounts (JWTs, .creds files)', accounts: true },
+])('nats-server with $mode', ({ accounts }) => {
   let nats: TestNatsServer;
   let operator: JetStreamClients;
   const connections = new Map<string, NatsConnection>();
 
   beforeAll(async () => {
-    nats = await startNatsServer();
+    nats = await startNatsServer({ accounts });
     operator = await nats.operator();
     // As `npm run nats:setup` does: every stream and every app's durables.
     await ensureStreams(operator.jsm, 1, OPERATOR_USER);
@@ -39,13 +60,17 @@ describe('nats-server with the generated configuration', () => {
   const stored = async (stream: string): Promise<number> =>
     (await operator.jsm.streams.info(stream)).state.messages;
 
-  it('refuses an anonymous connection and a wrong password', async () => {
+  it('refuses an anonymous connection and wrong credentials', async () => {
     await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(
       /Authorization Violation/i,
     );
-    await expect(
-      connect({ servers: nats.url, user: 'order', pass: 'not-the-password', reconnect: false }),
-    ).rejects.toThrow(/Authorization Violation/i);
+    const wrong = accounts
+      ? // A well-formed user of an account this server's operator never signed.
+        { authenticator: credsAuthenticator(await foreignCreds()) }
+      : { user: 'order', pass: 'not-the-password' };
+    await expect(connect({ servers: nats.url, ...wrong, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
   });
 
   it.each(APP_USERS)(

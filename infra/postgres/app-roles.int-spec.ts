@@ -6,6 +6,7 @@ import {
   freshSchema,
   query,
   TEST_DATABASE_URL,
+  TEST_OPERATOR_URL,
   TEST_OWNER_URL,
 } from '../../tests/harness/database';
 import { APPS, SCHEMA_OWNER } from './app-roles';
@@ -116,6 +117,38 @@ describe('the Postgres role of each app', () => {
           other === app ? 'ok' : PERMISSION_DENIED,
         ]);
       }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('lets saga_operator (the CLI) read the sagas and write every audit trail, and nothing else', async () => {
+    const client = new Client({ connectionString: TEST_OPERATOR_URL });
+    await client.connect();
+    try {
+      const [role] = (
+        await client.query(
+          'SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user',
+        )
+      ).rows;
+      expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
+      for (const sql of ['SELECT * FROM orders.sagas', 'SELECT * FROM orders.saga_steps'])
+        expect([sql, await outcome(client, sql)]).toEqual([sql, 'ok']);
+      for (const { schema } of Object.values(APPS)) {
+        const sql = `INSERT INTO "${schema}".audit_log (actor, action, result) VALUES ('ops', 'cli.test', 'success')`;
+        expect([sql, await outcome(client, sql)]).toEqual([sql, 'ok']);
+      }
+      for (const sql of [
+        'SELECT * FROM orders.orders',
+        'SELECT * FROM orders.outbox',
+        `UPDATE orders.sagas SET state = 'COMPLETED'`,
+        'DELETE FROM orders.saga_steps',
+        `UPDATE inventory.audit_log SET actor = 'someone else'`,
+        'DELETE FROM payments.audit_log',
+        'SELECT * FROM payments.payments',
+        'CREATE TABLE orders.intruder (id int)',
+      ])
+        expect([sql, await outcome(client, sql)]).toEqual([sql, PERMISSION_DENIED]);
     } finally {
       await client.end();
     }

@@ -2,6 +2,7 @@ import { AppPersistence } from '@lib/platform';
 import {
   ensureDatabaseAndSchema,
   ensureLoginRoles,
+  OPERATOR_ROLE,
   quoteIdentifier,
   RoleLogin,
   urlAs,
@@ -33,12 +34,14 @@ export function devLogin(role: string): RoleLogin {
 
 /**
  * The roles of `npm run dev`, the tests and CI, on the server and database of `adminUrl` (a
- * superuser): the schema owner, which may create schemas in that database, and one role per app.
+ * superuser): the schema owner, which may create schemas in that database, one role per app, and
+ * the operators' role the CLI logs in as.
  */
 export async function ensureDevRoles(adminUrl: string): Promise<void> {
   await ensureDatabaseAndSchema(adminUrl, 'public');
   await ensureLoginRoles(adminUrl, [
     devLogin(SCHEMA_OWNER),
+    devLogin(OPERATOR_ROLE),
     ...Object.values(APPS).map((app) => devLogin(app.role)),
   ]);
   const client = new Client({ connectionString: adminUrl });

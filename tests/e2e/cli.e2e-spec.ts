@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
-import { query, TEST_DATABASE_URL } from '../harness/database';
+import { query, TEST_OPERATOR_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { readStream } from '../harness/streams';
 import { eventually, sleep } from '../harness/wait';
@@ -41,7 +41,8 @@ describe('saga-cli', () => {
             ...process.env,
             // The operator's NATS user, as operators run it.
             ...system.nats.env(OPERATOR_USER),
-            DATABASE_URL: TEST_DATABASE_URL,
+            // The operators' role, not a superuser: what the migrations grant it must be enough.
+            DATABASE_URL: TEST_OPERATOR_URL,
             SAGA_CLI_ACTOR: ACTOR,
             ...env,
           },

@@ -1,11 +1,13 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { spawnScript } from '../harness/app-process';
+import { TEST_DATABASE_URL } from '../harness/database';
 import { canConnect, freePort } from '../harness/nats-server';
+import { killOnExit } from '../harness/orphans';
 import { eventually } from '../harness/wait';
 
 /*
@@ -50,6 +52,24 @@ async function isolatedEnvironment(): Promise<DevEnv> {
     STRIPE_LOCAL_PORT: String(stripe),
     LOG_LEVEL: 'warn',
   };
+}
+
+/** The command lines of a process's children. */
+function childCommands(pid: number): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        // The parent's pid is the second field after the command name, which may hold spaces.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === pid
+          ? [readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')]
+          : [];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
 }
 
 function portOf(url: string): number {
@@ -124,6 +144,64 @@ describe('npm run dev and npm run demo', () => {
     ];
     for (const port of ports) expect(await canConnect(port)).toBe(false);
   }, 300_000);
+
+  it('start:all runs the compiled apps, with a nats-server of the generated users and the local Stripe server, and names its mode', async () => {
+    const env = {
+      ...(await isolatedEnvironment()),
+      // The machine's Postgres: dev's embedded one is covered above.
+      DATABASE_URL: TEST_DATABASE_URL,
+      DEV_DATA_DIR: dataDir,
+      // As a newcomer's shell has it (Jest sets test).
+      NODE_ENV: 'development',
+    };
+    // Builds dist/ first when it is missing.
+    const startAll = killOnExit(
+      spawn('bash', ['infra/local/start-all.sh'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    let stderr = '';
+    startAll.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => startAll.once('exit', resolve));
+    try {
+      await eventually(() => stderr.includes('start:all: ready') || startAll.exitCode !== null, {
+        timeoutMs: 540_000,
+        intervalMs: 250,
+        what: 'npm run start:all to be ready',
+      });
+      expect(stderr).toContain('start:all: ready');
+      expect(stderr).toMatch(/^start:all: NODE_ENV=development: DEVELOPMENT MODE/m);
+      expect(stderr).toContain(
+        `local Stripe-compatible server on http://127.0.0.1:${env.STRIPE_LOCAL_PORT}`,
+      );
+      await expect(connect({ servers: env.NATS_URL, reconnect: false })).rejects.toThrow(
+        /Authorization Violation/,
+      );
+      // Its apps are the compiled ones, as the images run them.
+      const apps = childCommands(startAll.pid!).filter((command) => command.includes('main.js'));
+      expect(apps).toHaveLength(4);
+      for (const app of ['order', 'payment', 'inventory', 'trading'])
+        expect(apps.filter((command) => command.includes(`dist/apps/${app}/`))).toHaveLength(1);
+      await expectWorkingTokens(stderr, env);
+      const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+      });
+      expect(demo.stdout).toMatch(/ok +pays with 4242[^\n]*\n[^\n]*saga COMPLETED/);
+      expect(demo.stdout).not.toMatch(/^FAIL/m);
+    } finally {
+      startAll.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    for (const port of [
+      portOf(env.NATS_URL),
+      Number(env.ORDER_PORT),
+      Number(env.STRIPE_LOCAL_PORT),
+    ])
+      expect(await canConnect(port)).toBe(false);
+  }, 600_000);
 
   it('fails with a message naming what is missing when NATS is neither running nor installed', async () => {
     const env = { ...(await isolatedEnvironment()), DEV_DATA_DIR: dataDir };

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { ensureDatabaseAndSchema, quoteIdentifier, urlAs } from '@lib/persistence';
+import { ensureDatabaseAndSchema, OPERATOR_ROLE, quoteIdentifier, urlAs } from '@lib/persistence';
 import {
   devAppDatabaseUrl,
   devLogin,
@@ -38,6 +38,8 @@ export async function query<T = Record<string, unknown>>(
 
 /** The schema owner on the test database: what apps in tests migrate with. */
 export const TEST_OWNER_URL = urlAs(TEST_DATABASE_URL, devLogin(SCHEMA_OWNER));
+/** The operators' role, as the CLI logs in (saga_operator: reads sagas, writes audit records). */
+export const TEST_OPERATOR_URL = urlAs(TEST_DATABASE_URL, devLogin(OPERATOR_ROLE));
 
 let rolesReady: Promise<void> | undefined;
 

@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { inboxPrefixOf } from '@lib/contracts';
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/nats-core';
 import {
   developmentPassword,
   NATS_USERS,
@@ -14,6 +14,7 @@ import {
   passwordVariable,
   SERVER_CONFIG_PATH,
 } from '../../infra/nats/permissions';
+import { natsAccounts } from './nats-accounts';
 import { killOnExit } from './orphans';
 
 /** A private nats-server with JetStream on a free port and a temporary store, for one suite. */
@@ -47,6 +48,11 @@ export interface NatsServerOptions {
    * from the contracts), as in development and production; false: anyone may connect and do anything.
    */
   permissions?: boolean;
+  /**
+   * The same users and permissions as NATS account users instead (operator mode: JWTs signed by
+   * the test, a memory resolver), each connecting with a `.creds` file (NATS_CREDS), as production.
+   */
+  accounts?: boolean;
   /** Appended to the configuration, e.g. a `tls { }` block. */
   extraConfig?: string;
 }
@@ -81,12 +87,15 @@ export function natsServerBinary(): string {
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
-  const { permissions = true, extraConfig = '' } = options;
+  const { permissions = true, accounts: withAccounts = false, extraConfig = '' } = options;
   const binary = natsServerBinary();
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'saga-nats-'));
   const configFile = join(storeDir, 'nats-server.conf');
-  const base = permissions ? readFileSync(SERVER_CONFIG_PATH, 'utf8') : 'jetstream: enabled\n';
+  const accounts = withAccounts ? await natsAccounts(storeDir) : undefined;
+  const base =
+    accounts?.config ??
+    (permissions ? readFileSync(SERVER_CONFIG_PATH, 'utf8') : 'jetstream: enabled\n');
   writeFileSync(configFile, `${base}${extraConfig}`);
   const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -98,10 +107,24 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     );
     await waitForPort(port, 10_000);
   };
-  const env = (user: string): Record<string, string> =>
-    permissions
-      ? { NATS_URL: url, NATS_USER: user, NATS_PASSWORD: developmentPassword(user) }
-      : { NATS_URL: url };
+  /** How `user` logs in: a process's variables and a client's options for the same identity. */
+  const credentials = (
+    user: string,
+  ): { env: Record<string, string>; options: ConnectionOptions } => {
+    if (accounts) {
+      const file = accounts.credsFiles[user];
+      if (!file) throw new Error(`no NATS account user ${user}`);
+      const options = { authenticator: credsAuthenticator(readFileSync(file)) };
+      return { env: { NATS_CREDS: file }, options };
+    }
+    if (!permissions) return { env: {}, options: {} };
+    const pass = developmentPassword(user);
+    return { env: { NATS_USER: user, NATS_PASSWORD: pass }, options: { user, pass } };
+  };
+  const env = (user: string): Record<string, string> => ({
+    NATS_URL: url,
+    ...credentials(user).env,
+  });
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
@@ -114,7 +137,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const connectAs = (user = OPERATOR_USER, connectOptions: ConnectionOptions = {}) =>
     connect({
       servers: url,
-      ...(permissions ? { user, pass: developmentPassword(user) } : {}),
+      ...credentials(user).options,
       inboxPrefix: inboxPrefixOf(user),
       ...connectOptions,
     });

@@ -68,6 +68,8 @@ export interface SagaSystemOptions {
    * starts and stops itself) instead of a private nats-server.
    */
   natsUrls?: string;
+  /** Runs the private nats-server in operator mode: each app connects with a `.creds` file (NATS_CREDS). */
+  natsAccounts?: boolean;
 }
 
 const WEBHOOK_SECRET = 'whsec_saga_system';
@@ -128,7 +130,9 @@ export class SagaSystem {
 
   static async start(options: SagaSystemOptions = {}): Promise<SagaSystem> {
     await Promise.all(['orders', 'inventory', 'payments'].map(freshSchema));
-    const nats = options.natsUrls ? undefined : await startNatsServer();
+    const nats = options.natsUrls
+      ? undefined
+      : await startNatsServer({ accounts: options.natsAccounts });
     const system = new SagaSystem(nats, options);
     try {
       const [order, orderWorker, inventory, payment] = await Promise.allSettled([

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
+import { DEV_STRIPE_SECRET_KEY, DEV_STRIPE_WEBHOOK_SECRET } from '../../apps/payment/src/config';
 import { controlTokenOf } from '../stripe-local/control-token';
 
 /**
@@ -53,6 +53,29 @@ export function devEnvironment(env: NodeJS.ProcessEnv = process.env): DevEnviron
     stripeLocalControlToken: controlTokenOf(env),
     webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? DEV_STRIPE_WEBHOOK_SECRET,
   };
+}
+
+/**
+ * Whether the environment (or .env) holds Stripe keys of a real account: then the payment app
+ * calls Stripe with them, and no local Stripe server runs. The development keys of .env.example
+ * are the local server's.
+ */
+export function usesRealStripe(env: NodeJS.ProcessEnv = process.env): boolean {
+  const { STRIPE_SECRET_KEY: key, STRIPE_WEBHOOK_SECRET: secret } = env;
+  return (
+    key !== undefined &&
+    key !== DEV_STRIPE_SECRET_KEY &&
+    secret !== undefined &&
+    secret !== DEV_STRIPE_WEBHOOK_SECRET
+  );
+}
+
+/** The line dev and start:all open with: the mode the apps run in, and what that means. */
+export function modeLine(env: NodeJS.ProcessEnv = process.env): string {
+  const mode = env.NODE_ENV ?? 'development';
+  return mode === 'production'
+    ? 'NODE_ENV=production: development secrets, the superuser database and plain NATS are refused'
+    : `NODE_ENV=${mode}: DEVELOPMENT MODE, development secrets are accepted; never expose it (NODE_ENV=production for that)`;
 }
 
 /** Products `npm run dev` creates when they are missing; `npm run demo` orders them. */

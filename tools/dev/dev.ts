@@ -16,22 +16,43 @@ import {
   DevEnvironment,
   devEnvironment,
   loadDotEnv,
+  modeLine,
+  usesRealStripe,
 } from './dev-environment';
-import { ensureNats, ensurePostgres, natsPassword, StartedService } from './local-services';
+import {
+  DEFAULT_NATS_URL,
+  ensureNats,
+  ensurePostgres,
+  natsPassword,
+  OWN_NATS_URL,
+  StartedService,
+} from './local-services';
 
 /*
  * npm run dev: the whole platform on this machine in one command. Uses the machine's Postgres and
- * NATS when they answer, else starts them (nats-server with a store in .dev/, an embedded
- * Postgres); runs the local Stripe-compatible server and the four apps from source (each migrates
- * its schema and creates its streams and consumers at boot), then adds the demo products (as a
- * merchant) and prints development tokens to call the apps with. Ctrl-C, or any app exiting,
- * stops everything it started.
+ * NATS when they answer (NATS with users: a server that lets anyone in is avoided unless NATS_URL
+ * names it), else starts them (nats-server with the generated users and a store in .dev/, an
+ * embedded Postgres); runs the local Stripe-compatible server (unless real Stripe keys are set)
+ * and the four apps from source (each migrates its schema and creates its streams and consumers
+ * at boot), then adds the demo products (as a merchant) and prints development tokens to call the
+ * apps with. Ctrl-C, or any app exiting, stops everything it started.
+ *
+ * With --built (`npm run start:all`): the same with the compiled apps of dist/, as they ship.
  */
 const ROOT = join(__dirname, '..', '..');
+const BUILT = process.argv.includes('--built');
+const NAME = BUILT ? 'start:all' : 'dev';
 
 const log = (message: string): void => {
-  process.stderr.write(`dev: ${message}\n`);
+  process.stderr.write(`${NAME}: ${message}\n`);
 };
+
+/** How to run an app: its TypeScript source, or with --built its compiled entry point. */
+function appCommand(app: AppName): string[] {
+  return BUILT
+    ? [join('dist', 'apps', app, 'apps', app, 'src', 'main.js')]
+    : ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')];
+}
 
 /** Long enough for a working day; `npm run cli -- token` mints others. */
 const DEV_TOKEN_TTL_S = 12 * 3600;
@@ -41,7 +62,9 @@ async function main(): Promise<number> {
   const env = devEnvironment();
   // The superuser's: it makes the app roles, and migrates unless DATABASE_MIGRATION_URL is set.
   const databaseUrl = process.env.DATABASE_URL ?? DEV_DATABASE_URL;
-  const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  // Without NATS_URL, a machine's server that lets anyone in is avoided (OWN_NATS_URL instead).
+  const natsOwnUrl = process.env.NATS_URL ? undefined : OWN_NATS_URL;
+  let natsUrl = process.env.NATS_URL ?? DEFAULT_NATS_URL;
   const dataDir = process.env.DEV_DATA_DIR ?? join(ROOT, '.dev');
 
   const started: StartedService[] = [];
@@ -61,24 +84,16 @@ async function main(): Promise<number> {
       });
   });
 
+  log(modeLine());
   try {
-    for (const ensure of [
-      () => ensurePostgres(databaseUrl, dataDir, log),
-      () => ensureNats(natsUrl, dataDir, log),
-    ]) {
-      const service = await ensure();
-      if (service) started.push(service);
-    }
+    const postgres = await ensurePostgres(databaseUrl, dataDir, log);
+    if (postgres) started.push(postgres);
+    const nats = await ensureNats(natsUrl, dataDir, log, natsOwnUrl);
+    if (nats.started) started.push(nats.started);
+    natsUrl = nats.url;
     await ensureDevRoles(databaseUrl);
     log('Postgres roles: each app serves as its own (order_app, ...), migrations run as the owner');
-    const stripe = await startStripeLocal({
-      port: env.stripeLocalPort,
-      webhookUrl: `${env.appUrls.payment}/webhooks/stripe`,
-      webhookSecret: env.webhookSecret,
-      controlToken: env.stripeLocalControlToken,
-    });
-    started.push({ name: 'stripe-local', stop: () => stripe.stop() });
-    log(`local Stripe-compatible server on ${env.stripeLocalUrl}`);
+    const stripeEnv = await stripeFor(env, started);
 
     const appEnv: NodeJS.ProcessEnv = {
       ...process.env,
@@ -86,25 +101,21 @@ async function main(): Promise<number> {
       NATS_URL: natsUrl,
       STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? DEV_STRIPE_SECRET_KEY,
       STRIPE_WEBHOOK_SECRET: env.webhookSecret,
-      ...stripe.sdkEnv,
+      ...stripeEnv,
     };
     for (const app of APPS) {
-      const child = spawn(
-        process.execPath,
-        ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')],
-        {
-          cwd: ROOT,
-          // Each app is its own NATS user, with the permissions infra/nats/nats-server.conf gives it.
-          env: {
-            ...appEnv,
-            DATABASE_URL: devAppDatabaseUrl(databaseUrl, app),
-            PORT: String(env.appPorts[app]),
-            NATS_USER: app,
-            NATS_PASSWORD: natsPassword(app),
-          },
-          stdio: 'inherit',
+      const child = spawn(process.execPath, appCommand(app), {
+        cwd: ROOT,
+        // Each app is its own NATS user, with the permissions infra/nats/nats-server.conf gives it.
+        env: {
+          ...appEnv,
+          DATABASE_URL: devAppDatabaseUrl(databaseUrl, app),
+          PORT: String(env.appPorts[app]),
+          NATS_USER: app,
+          NATS_PASSWORD: natsPassword(app),
         },
-      );
+        stdio: 'inherit',
+      });
       children.set(app, child);
     }
     const exited = Promise.race(
@@ -123,8 +134,9 @@ async function main(): Promise<number> {
       await Promise.all(APPS.map((app) => untilReady(app, env.appUrls[app])));
       const tokens = await developmentTokens(appEnv);
       if (tokens) await addDemoProducts(env.appUrls.inventory, tokens.merchant);
+      const stripe = usesRealStripe() ? 'Stripe: the real API' : `Stripe ${env.stripeLocalUrl}`;
       log(
-        `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; Stripe ${env.stripeLocalUrl}.`,
+        `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; ${stripe}; NATS ${natsUrl}.`,
       );
       if (tokens) process.stderr.write(howToCall(env, tokens));
       log('Try `npm run demo`. Ctrl-C stops everything.');
@@ -137,6 +149,31 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/**
+ * The variables that point the payment app at Stripe: the local Stripe-compatible server, started
+ * here; none with real keys (the SDK's default, api.stripe.com).
+ */
+async function stripeFor(
+  env: DevEnvironment,
+  started: StartedService[],
+): Promise<Record<string, string>> {
+  if (usesRealStripe()) {
+    log(
+      `Stripe: the real API with the keys of the environment; its webhooks must reach ${env.appUrls.payment}/webhooks/stripe`,
+    );
+    return {};
+  }
+  const stripe = await startStripeLocal({
+    port: env.stripeLocalPort,
+    webhookUrl: `${env.appUrls.payment}/webhooks/stripe`,
+    webhookSecret: env.webhookSecret,
+    controlToken: env.stripeLocalControlToken,
+  });
+  started.push({ name: 'stripe-local', stop: () => stripe.stop() });
+  log(`local Stripe-compatible server on ${env.stripeLocalUrl}`);
+  return stripe.sdkEnv;
 }
 
 function untilReady(app: AppName, url: string): Promise<true> {
@@ -184,14 +221,14 @@ function howToCall(env: DevEnvironment, tokens: Tokens): string {
   const product = `${env.appUrls.inventory}/inventory/products/DEMO-TEE`;
   const order = `{"items":[{"sku":"DEMO-TEE","quantity":1}]}`;
   return [
-    `dev: development tokens, valid ${DEV_TOKEN_TTL_S / 3600} h (Authorization: Bearer <token>):`,
+    `${NAME}: development tokens, valid ${DEV_TOKEN_TTL_S / 3600} h (Authorization: Bearer <token>):`,
     ...DEV_PRINCIPALS.map(
       ({ sub, roles }) => `  ${roles[0].padEnd(8)} ${sub.padEnd(12)} ${tokens[roles[0]]}`,
     ),
-    'dev: try:',
+    `${NAME}: try:`,
     `  curl -H "Authorization: Bearer ${tokens.merchant}" ${product}`,
     `  curl -H "Authorization: Bearer ${tokens.customer}" -H 'content-type: application/json' -d '${order}' ${env.appUrls.order}/orders`,
-    'dev: more tokens: npm run -s cli -- token --sub <name> --roles customer[,operator] [--tenant t1] [--ttl 1h]',
+    `${NAME}: more tokens: npm run -s cli -- token --sub <name> --roles customer[,operator] [--tenant t1] [--ttl 1h]`,
     '',
   ].join('\n');
 }

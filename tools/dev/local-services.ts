@@ -35,29 +35,49 @@ export function natsPassword(user: string): string {
   return process.env[passwordVariable(user)] ?? developmentPassword(user);
 }
 
+/** Where dev and start:all look for NATS when NATS_URL is not set. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** Where they start a server with the generated users instead when that one lets anyone in. */
+export const OWN_NATS_URL = 'nats://127.0.0.1:4223';
+
+/** The NATS server the apps use, and the process when it was started for them. */
+export interface LocalNats {
+  url: string;
+  started?: StartedService;
+}
+
 /**
- * Uses the NATS server at `natsUrl` (its first server) when one answers, and says loudly when that
- * server lets anyone in; otherwise, for a local address, starts `nats-server` with the generated
- * configuration (one user per app, infra/nats/nats-server.conf) and its store in `dataDir`.
+ * Uses the NATS server at `natsUrl` (its first server) when one answers with users. One that
+ * lets anyone in is avoided when `ownUrl` is given (NATS_URL was not set: a machine's Debian
+ * nats-server on 4222): a server with the generated users is used or started there instead; when
+ * NATS_URL chose it, it is used with a loud warning. When nothing answers on a local address,
+ * starts `nats-server` with the generated configuration (one user per app,
+ * infra/nats/nats-server.conf) and its store in `dataDir`.
  */
 export async function ensureNats(
   natsUrl: string,
   dataDir: string,
   log: Log,
-): Promise<StartedService | undefined> {
+  ownUrl?: string,
+): Promise<LocalNats> {
   const first = natsUrl.split(',')[0] ?? natsUrl;
   const endpoint = endpointOf(first, 4222);
   if (await canConnect(endpoint.port, endpoint.host)) {
     if (await requiresAuth(endpoint)) {
       log(`NATS is up at ${first}; the apps connect as their own users`);
+    } else if (ownUrl) {
+      log(
+        `the NATS server at ${first} lets anyone in: using ${ownUrl} with the generated users instead (NATS_URL chooses another)`,
+      );
+      return ensureNats(ownUrl, dataDir, log);
     } else {
       log(
-        `WARNING: the NATS server at ${first} accepts anonymous clients and enforces NO permissions.\n` +
-          `dev:   Any process can publish any event there. Stop it, or set NATS_URL to a free local\n` +
-          `dev:   port, and \`npm run dev\` starts nats-server with infra/nats/nats-server.conf instead.`,
+        `WARNING: the NATS server at ${first} accepts anonymous clients and enforces NO permissions: ` +
+          'any process can publish any event there. Unset NATS_URL, or point it at a free local port, ' +
+          'to get a nats-server with the generated users (infra/nats/nats-server.conf).',
       );
     }
-    return undefined;
+    return { url: natsUrl };
   }
   if (!LOCAL_HOSTS.has(endpoint.host))
     throw new Error(`NATS is not reachable at ${first}: start it, or point NATS_URL at a server`);
@@ -84,7 +104,11 @@ export async function ensureNats(
   const passwords = Object.fromEntries(
     NATS_USERS.map((u) => [passwordVariable(u), natsPassword(u)]),
   );
-  return startListening('nats-server', binary, args, endpoint, { ...process.env, ...passwords });
+  const started = await startListening('nats-server', binary, args, endpoint, {
+    ...process.env,
+    ...passwords,
+  });
+  return { url: natsUrl, started };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { PlatformModule } from '@lib/platform';
 import { InventoryConfig } from './config';
 import { inventoryPersistence } from './persistence';
@@ -19,7 +18,6 @@ export class InventoryModule {
       module: InventoryModule,
       imports: [
         PlatformModule.forRoot({ service: 'inventory', config, ...inventoryPersistence, schema }),
-        ScheduleModule.forRoot(),
       ],
       controllers: [ProductsController, ReservationsController, StockReservationsConsumer],
       providers: [

@@ -11,6 +11,8 @@ import { Order } from './orders/order.entity';
 export const orderPersistence: AppPersistence = {
   schema: 'orders',
   role: 'order_app',
+  // `npm run cli -- saga show` and `sagas stuck`.
+  operatorReads: ['sagas', 'saga_steps'],
   entities: [Order, OrderLine, Saga, SagaStep],
   migrations: [OrderTables1763900000000, OrderTenancy1764900000000, SagaPaymentIntent1765000000000],
 };

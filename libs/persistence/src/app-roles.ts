@@ -42,6 +42,37 @@ export async function grantAppRole(
   );
 }
 
+/**
+ * The operators' role (`npm run cli` in production: `saga show`, `sagas stuck`, and the audit
+ * records of replays and purges): a login role the DBA creates, no superuser. It reads the tables
+ * the CLI shows (`reads`) and writes the schema's audit trail, nothing else; granted by the
+ * owner after every migration run, so a new schema or table is covered. A role that does not
+ * exist is skipped, as for the apps' roles.
+ */
+export const OPERATOR_ROLE = 'saga_operator';
+
+export async function grantOperatorRole(
+  dataSource: DataSource,
+  schema: string,
+  reads: readonly string[],
+): Promise<void> {
+  const exists = await dataSource.query<unknown[]>('SELECT 1 FROM pg_roles WHERE rolname = $1', [
+    OPERATOR_ROLE,
+  ]);
+  if (exists.length === 0) return;
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(OPERATOR_ROLE);
+  await dataSource.query(`GRANT USAGE ON SCHEMA ${s} TO ${r}`);
+  for (const table of reads)
+    await dataSource.query(`GRANT SELECT ON ${s}.${quoteIdentifier(table)} TO ${r}`);
+  await dataSource.query(`GRANT SELECT, INSERT ON ${s}.audit_log TO ${r}`);
+  const [sequence] = await dataSource.query<{ name: string }[]>(
+    'SELECT pg_get_serial_sequence($1, $2) AS name',
+    [`${s}.audit_log`, 'id'],
+  );
+  await dataSource.query(`GRANT USAGE ON SEQUENCE ${sequence!.name} TO ${r}`);
+}
+
 /** Production: an app connected as a superuser would bypass every grant; it refuses to start. */
 export async function refuseSuperuser(dataSource: DataSource): Promise<void> {
   const [row] = await dataSource.query<{ name: string; rolsuper: boolean }[]>(

@@ -1,6 +1,11 @@
 import { DataSource, EntitySchema } from 'typeorm';
 import { AfterCommitSubscriber } from './after-commit';
-import { grantAppRole, refusePendingMigrations, refuseSuperuser } from './app-roles';
+import {
+  grantAppRole,
+  grantOperatorRole,
+  refusePendingMigrations,
+  refuseSuperuser,
+} from './app-roles';
 import { ensureDatabaseAndSchema } from './database-setup';
 
 export interface AppDataSourceOptions {
@@ -14,6 +19,8 @@ export interface AppDataSourceOptions {
   poolSize?: number;
   /** The role the app connects as (`order_app`): granted DML on the schema after migrating. */
   appRole?: string;
+  /** The tables the operators' role reads (OPERATOR_ROLE); it also writes the audit trail. */
+  operatorReads?: readonly string[];
 }
 
 /** How an app opens its database at boot. */
@@ -55,7 +62,7 @@ export async function openAppDataSource(
   const dataSource = createAppDataSource(options);
   await dataSource.initialize();
   try {
-    await runMigrations(dataSource, options.schema, options.appRole);
+    await runMigrations(dataSource, options.schema, options.appRole, options.operatorReads);
   } catch (error) {
     await dataSource.destroy();
     throw error;
@@ -95,13 +102,17 @@ export async function runMigrations(
   dataSource: DataSource,
   schema: string,
   appRole?: string,
+  operatorReads?: readonly string[],
 ): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`migrations:${schema}`]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (appRole) await grantAppRole(dataSource, schema, appRole);
+    if (appRole) {
+      await grantAppRole(dataSource, schema, appRole);
+      await grantOperatorRole(dataSource, schema, operatorReads ?? []);
+    }
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrations:${schema}`]);

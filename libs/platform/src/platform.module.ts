@@ -24,6 +24,8 @@ export interface AppPersistence {
   schema: string;
   /** The app's Postgres role (`order_app`): DML on its schema only, granted by the migrations. */
   role: string;
+  /** The tables the operators' CLI reads (saga_operator, docs/security.md); none by default. */
+  operatorReads?: readonly string[];
   entities: AppDataSourceOptions['entities'];
   migrations: AppDataSourceOptions['migrations'];
 }
@@ -46,6 +48,7 @@ export function appDataSourceOptions(
     url,
     schema: persistence.schema,
     appRole: persistence.role,
+    operatorReads: persistence.operatorReads,
     entities: [...MESSAGING_ENTITIES, AuditRecord, ...(persistence.entities ?? [])],
     migrations: [
       ...MESSAGING_MIGRATIONS,

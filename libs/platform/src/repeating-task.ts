@@ -3,7 +3,7 @@
  * the next one, and a failed pass goes to `onError` without stopping the task.
  */
 export class RepeatingTask {
-  readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout;
   private running?: Promise<void>;
 
   constructor(task: () => Promise<unknown>, intervalMs: number, onError: (error: unknown) => void) {

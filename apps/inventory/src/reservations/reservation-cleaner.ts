@@ -4,7 +4,6 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
@@ -13,8 +12,6 @@ import { InventoryConfig } from '../config';
 import { inventoryMetrics, recordPublished } from '../inventory.metrics';
 import { Reservation } from './reservation.entity';
 import { ReservationsService } from './reservations.service';
-
-const INTERVAL = 'reservation-cleaner';
 
 /**
  * Returns the stock of reservations whose TTL ran out. Any number of instances may run it: SKIP
@@ -29,11 +26,10 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
   constructor(
     private readonly dataSource: DataSource,
     private readonly reservations: ReservationsService,
-    private readonly scheduler: SchedulerRegistry,
     private readonly config: InventoryConfig,
   ) {}
 
-  /** Registered by hand: the interval comes from the config, which a decorator cannot read. */
+  /** Started by hand: the interval comes from the config. */
   onApplicationBootstrap(): void {
     this.cleaner = new RepeatingTask(
       () => this.expireDue(),
@@ -41,12 +37,10 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
       (error) =>
         this.logger.error({ msg: 'reservation cleaner failed', error: errorMessage(error) }),
     );
-    this.scheduler.addInterval(INTERVAL, this.cleaner.timer);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.cleaner?.stop();
-    this.scheduler.deleteInterval(INTERVAL);
   }
 
   /** Expires every due reservation, a batch per transaction; returns how many it expired. */

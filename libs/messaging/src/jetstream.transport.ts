@@ -11,10 +11,11 @@ import {
   parseEvent,
   SUBSCRIPTIONS,
 } from '@lib/contracts';
-import { withLogContext } from '@lib/observability';
+import { inSpan, SpanStatusCode, tracingOn, withLogContext } from '@lib/observability';
 import { DeadLetters } from './dead-letters';
 import { errorMessage, PermanentEventError, RejectedEventError } from './errors';
 import { JetStreamContext } from './jetstream.context';
+import { processSpan } from './message-spans';
 import { CONSUME_OUTCOMES, ConsumeOutcome, messagingMetrics } from './messaging.metrics';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
@@ -173,7 +174,27 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       eventId: event.eventId,
       sagaId: event.sagaId,
     };
+    if (tracingOn()) {
+      return withLogContext(logContext, () => this.invokeTraced(message, route, event));
+    }
     return withLogContext(logContext, () => this.invoke(message, route, event));
+  }
+
+  /** `invoke` in a CONSUMER span continuing the publisher's trace (W3C headers). */
+  private invokeTraced(message: JsMsg, route: Route, event: EventEnvelope) {
+    const delivery = {
+      subject: message.subject,
+      headers: message.headers,
+      deliveryCount: message.info.deliveryCount,
+      stream: route.stream,
+    };
+    const options = processSpan(delivery, route.consumer, event.eventId);
+    return inSpan(options.name, options, async (span) => {
+      const outcome = await this.invoke(message, route, event);
+      span?.setAttribute('messaging.nats.outcome', outcome);
+      if (outcome === 'nak' || outcome === 'term') span?.setStatus({ code: SpanStatusCode.ERROR });
+      return outcome;
+    });
   }
 
   private async invoke(

@@ -5,15 +5,17 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { headers as natsHeaders } from '@nats-io/nats-core';
+import { MsgHdrs, headers as natsHeaders } from '@nats-io/nats-core';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import { currentTraceCarrier, inSpan, TraceCarrier, tracingOn } from '@lib/observability';
 import { afterBatchWindow } from './batcher';
 import { errorMessage } from './errors';
 import { messagingMetrics } from './messaging.metrics';
 import { outboxChannel } from './messaging-tables.migration';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { publishSpan, setTraceHeaders } from './message-spans';
 import { NatsClient } from './nats.client';
 import { OutboxRecord } from './outbox.entity';
 
@@ -25,6 +27,8 @@ interface PendingRow {
   correlation_id: string;
   causation_id: string | null;
   created_at: Date;
+  /** Selected only when tracing is on. */
+  trace_context?: TraceCarrier | null;
 }
 
 /** Published rows are kept this long for inspection, then deleted. */
@@ -32,7 +36,8 @@ const PUBLISHED_RETENTION = '1 day';
 const CLEANUP_EVERY_MS = 10 * 60 * 1000;
 
 /**
- * Publishes committed outbox rows to JetStream in id order with `Nats-Msg-Id = eventId`, in a
+ * Publishes committed outbox rows to JetStream in id order with `Nats-Msg-Id = eventId` (and, for a
+ * row written in a trace, in a PRODUCER span of that trace whose W3C headers go along), in a
  * transaction that claims them (FOR UPDATE SKIP LOCKED, so any number of relays can run) and marks
  * them sent, committed once JetStream has acked them. If a relay dies between publishing and
  * committing, the next attempt publishes the same ids again and JetStream drops them as
@@ -117,6 +122,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await manager.query('SET LOCAL enable_bitmapscan = off');
       // Claimed and marked sent in one statement (sorted again: RETURNING follows the table's
       // order). The mark commits once every publish is acked; a failed publish rolls it back.
+      const traceColumn = tracingOn() ? ', trace_context' : '';
       const rows: PendingRow[] = await manager.query(
         `WITH claimed AS (
            UPDATE ${this.table} SET published_at = now()
@@ -125,7 +131,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
                           ORDER BY id
                           LIMIT $1
                             FOR UPDATE SKIP LOCKED)
-            RETURNING id, event_id, subject, body, correlation_id, causation_id, created_at)
+            RETURNING id, event_id, subject, body, correlation_id, causation_id, created_at${traceColumn})
          SELECT * FROM claimed ORDER BY id`,
         [this.options.outboxBatchSize],
       );
@@ -145,7 +151,16 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const headers = natsHeaders();
     headers.set('Correlation-Id', row.correlation_id);
     if (row.causation_id) headers.set('Causation-Id', row.causation_id);
+    if (row.trace_context) return this.publishTraced(row, headers, row.trace_context);
     await this.nats.js.publish(row.subject, row.body, { msgID: row.event_id, headers });
+  }
+
+  private async publishTraced(row: PendingRow, headers: MsgHdrs, writtenIn: TraceCarrier) {
+    const span = publishSpan(row.subject, row.event_id, writtenIn);
+    await inSpan(span.name, span, () => {
+      setTraceHeaders(headers, currentTraceCarrier());
+      return this.nats.js.publish(row.subject, row.body, { msgID: row.event_id, headers });
+    });
   }
 
   private tick(): void {

@@ -2,7 +2,13 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { connectJetStream } from '@lib/messaging';
-import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/observability';
+import {
+  createLogger,
+  LogLevel,
+  PinoNestLogger,
+  stopTracing,
+  withLogContext,
+} from '@lib/observability';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerOptions } from 'node:http';
@@ -121,7 +127,8 @@ export async function runApp<C extends BaseConfig>(
   let closing: Promise<void> | undefined;
   const shutdown = (): void => {
     closing ??= app.close().then(
-      () => process.exit(0),
+      // The spans of the last requests and messages are still queued for the collector.
+      () => stopTracing().then(() => process.exit(0)),
       (error: unknown) => {
         process.stderr.write(`${service}: shutdown failed: ${String(error)}\n`);
         process.exit(1);

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource, IsNull, Not } from 'typeorm';
 import { errorMessage } from '@lib/messaging';
+import { inSpan } from '@lib/observability';
 import { RepeatingTask } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
@@ -51,8 +52,16 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
   async scan(): Promise<number> {
     let moved = 0;
     for (const saga of await this.sagas.findDue(BATCH)) {
+      // A trace of its own (the order's may be long over), linked to the one the saga started in.
+      const span = {
+        parent: 'new-trace' as const,
+        links: [saga.traceContext],
+        attributes: { 'saga.id': saga.id, 'saga.state': saga.state },
+      };
       try {
-        const outcome = await this.orchestrator.transition(saga, 'deadline');
+        const outcome = await inSpan('order-saga deadline', span, () =>
+          this.orchestrator.transition(saga, 'deadline'),
+        );
         if (outcome.applied) moved++;
       } catch (error) {
         if (!(error instanceof SagaConcurrencyError)) throw error;

@@ -1,5 +1,11 @@
 import { MsgHdrs } from '@nats-io/nats-core';
-import { SpanKind, SpanOptions, TraceCarrier } from '@lib/observability';
+import {
+  currentTraceCarrier,
+  inSpan,
+  SpanKind,
+  SpanOptions,
+  TraceCarrier,
+} from '@lib/observability';
 
 /*
  * The spans of the asynchronous path, after OpenTelemetry's messaging semantic conventions: the
@@ -10,14 +16,17 @@ import { SpanKind, SpanOptions, TraceCarrier } from '@lib/observability';
 
 const W3C_HEADERS = ['traceparent', 'tracestate'] as const;
 
-/** The relay's span for publishing one outbox row. */
-export function publishSpan(
-  subject: string,
-  eventId: string,
+/**
+ * Publishes an outbox row in a PRODUCER span, a child of the context the row was written in, and
+ * sends that span's W3C headers with it.
+ */
+export function publishInTrace<T>(
+  message: { subject: string; eventId: string; headers: MsgHdrs },
   writtenIn: TraceCarrier,
-): SpanOptions & { name: string } {
-  return {
-    name: `${subject} publish`,
+  publish: () => Promise<T>,
+): Promise<T> {
+  const { subject, eventId, headers } = message;
+  const span: SpanOptions = {
     kind: SpanKind.PRODUCER,
     parent: writtenIn,
     attributes: {
@@ -28,6 +37,14 @@ export function publishSpan(
       'messaging.message.id': eventId,
     },
   };
+  return inSpan(`${subject} publish`, span, () => {
+    const carrier = currentTraceCarrier();
+    for (const name of W3C_HEADERS) {
+      const value = carrier?.[name];
+      if (value) headers.set(name, value);
+    }
+    return publish();
+  });
 }
 
 /** The transport's span for handling one delivery of an event. */
@@ -54,14 +71,6 @@ export function processSpan(
       'messaging.nats.stream': delivery.stream,
     },
   };
-}
-
-/** Adds the W3C headers of the current span to a message's headers. */
-export function setTraceHeaders(headers: MsgHdrs, carrier: TraceCarrier | undefined): void {
-  for (const name of W3C_HEADERS) {
-    const value = carrier?.[name];
-    if (value) headers.set(name, value);
-  }
 }
 
 function carrierIn(headers: MsgHdrs | undefined): TraceCarrier | undefined {

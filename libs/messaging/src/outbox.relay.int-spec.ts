@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
+import { tracingOn } from '@lib/observability';
 import { openAppDataSource } from '@lib/persistence';
 import { freshSchema, TEST_DATABASE_URL } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
@@ -107,6 +108,25 @@ describe('Outbox relay', () => {
     const message = await client.jsm.streams.getMessage('INVENTORY', { seq: stored!.seq });
     expect(message?.header.get('Nats-Msg-Id')).toBe(committed.eventId);
     expect(message?.header.get('Correlation-Id')).toBe(committed.correlationId);
+  });
+
+  it('with tracing off, stores no trace context and sends no traceparent or tracestate', async () => {
+    expect(tracingOn()).toBe(false);
+    const untraced = event('UNTRACED-1');
+    await dataSource.transaction((manager) => outbox.add(manager, [untraced]));
+    const [row] = await dataSource.query<{ trace_context: unknown }[]>(
+      `SELECT trace_context FROM ${SCHEMA}.outbox WHERE event_id = $1`,
+      [untraced.eventId],
+    );
+    expect(row).toEqual({ trace_context: null });
+    expect(await newRelay().publishBatch()).toBe(1);
+    const [stored] = (await readStream(client.jsm, 'INVENTORY')).filter(
+      (m) => m.body.eventId === untraced.eventId,
+    );
+    const message = await client.jsm.streams.getMessage('INVENTORY', { seq: stored!.seq });
+    expect(message?.header.get('Correlation-Id')).toBe(untraced.correlationId);
+    expect(message?.header.has('traceparent')).toBe(false);
+    expect(message?.header.has('tracestate')).toBe(false);
   });
 
   it('publishes in the order the rows were written, wherever they lie in the table', async () => {

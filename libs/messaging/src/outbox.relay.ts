@@ -5,17 +5,17 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { MsgHdrs, headers as natsHeaders } from '@nats-io/nats-core';
+import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
-import { currentTraceCarrier, inSpan, TraceCarrier, tracingOn } from '@lib/observability';
+import { TraceCarrier, tracingOn } from '@lib/observability';
 import { afterBatchWindow } from './batcher';
 import { errorMessage } from './errors';
 import { messagingMetrics } from './messaging.metrics';
 import { outboxChannel } from './messaging-tables.migration';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
-import { publishSpan, setTraceHeaders } from './message-spans';
+import { publishInTrace } from './message-spans';
 import { NatsClient } from './nats.client';
 import { OutboxRecord } from './outbox.entity';
 
@@ -151,16 +151,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const headers = natsHeaders();
     headers.set('Correlation-Id', row.correlation_id);
     if (row.causation_id) headers.set('Causation-Id', row.causation_id);
-    if (row.trace_context) return this.publishTraced(row, headers, row.trace_context);
-    await this.nats.js.publish(row.subject, row.body, { msgID: row.event_id, headers });
-  }
-
-  private async publishTraced(row: PendingRow, headers: MsgHdrs, writtenIn: TraceCarrier) {
-    const span = publishSpan(row.subject, row.event_id, writtenIn);
-    await inSpan(span.name, span, () => {
-      setTraceHeaders(headers, currentTraceCarrier());
-      return this.nats.js.publish(row.subject, row.body, { msgID: row.event_id, headers });
-    });
+    const publish = () =>
+      this.nats.js.publish(row.subject, row.body, { msgID: row.event_id, headers });
+    const { subject, event_id: eventId, trace_context: writtenIn } = row;
+    await (writtenIn
+      ? publishInTrace({ subject, eventId, headers }, writtenIn, publish)
+      : publish());
   }
 
   private tick(): void {

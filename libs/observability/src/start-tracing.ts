@@ -2,6 +2,9 @@ import { tracingOn } from './tracing';
 
 export type Env = Record<string, string | undefined>;
 
+/** An OTEL_* variable the platform cannot follow. */
+export class TracingConfigError extends Error {}
+
 /**
  * Which exporter the standard OTEL_* variables ask for; undefined leaves tracing off. Off unless an
  * OTLP endpoint or OTEL_TRACES_EXPORTER is set (`none` turns it off too, as does
@@ -13,7 +16,7 @@ export function tracesExporterOf(env: Env): 'otlp' | 'console' | undefined {
   if (chosen === 'none') return undefined;
   if (chosen === 'console') return 'console';
   if (chosen === 'otlp') return 'otlp';
-  if (chosen) throw new Error(`OTEL_TRACES_EXPORTER must be otlp, console or none, not ${chosen}`);
+  if (chosen) throw new TracingConfigError(`OTEL_TRACES_EXPORTER must be otlp, console or none, not ${chosen}`);
   return env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
     ? 'otlp'
     : undefined;
@@ -25,11 +28,18 @@ export function tracesExporterOf(env: Env): 'otlp' | 'console' | undefined {
  * loaded: the instrumentations patch them as they load.
  */
 export function startTracing(service: string, env: Env = process.env): boolean {
-  if (!tracesExporterOf(env)) return false;
-  // Loaded only when tracing is on: the SDK and its instrumentations take about a second to load.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./tracing-sdk') as typeof import('./tracing-sdk')).startSdk(service, env);
-  return true;
+  try {
+    if (!tracesExporterOf(env)) return false;
+    // Loaded only when tracing is on: the SDK and its instrumentations take about a second to load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./tracing-sdk') as typeof import('./tracing-sdk')).startSdk(service, env);
+    return true;
+  } catch (error) {
+    if (!(error instanceof TracingConfigError)) throw error;
+    // As a bad variable of the app's config does: one line naming it.
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** Sends the spans still queued, for a process that is about to exit. */

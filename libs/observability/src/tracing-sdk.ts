@@ -16,7 +16,7 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markTracingOn } from './tracing';
-import { Env, tracesExporterOf } from './start-tracing';
+import { Env, tracesExporterOf, TracingConfigError } from './start-tracing';
 
 /** Requests that are not the system's work: probes and scrapes would each make a trace. */
 const UNTRACED_PATHS = /^\/(health|metrics)(\/|\?|$)/;
@@ -69,7 +69,7 @@ export async function stopSdk(): Promise<void> {
 function parentBasedRatio(argument: string | undefined): ParentBasedSampler {
   const ratio = argument === undefined || argument.trim() === '' ? 1 : Number(argument);
   if (!(ratio >= 0 && ratio <= 1)) {
-    throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, not ${argument}`);
+    throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, not ${argument}`);
   }
   return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
 }

@@ -1,11 +1,40 @@
+import { randomUUID } from 'node:crypto';
 import { OtlpReceiver, ReceivedSpan } from '../harness/otlp-receiver';
 import { SagaSystem } from '../harness/saga-system';
+import { asCustomer } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 
 const PAID = '4242424242424242';
 
 /** The spans of the asynchronous path and of Stripe: what the saga's trace is made of. */
 const PATH_SPAN = /^(\S+ (publish|process)|stripe .*)$/;
+
+/** The samples of one metric on a /metrics page, each with its labels. */
+function samples(
+  page: string,
+  metric: string,
+): { labels: Record<string, string>; value: number }[] {
+  return page
+    .split('\n')
+    .filter((line) => line.startsWith(`${metric}{`))
+    .map((line) => {
+      const [, labels = '', value = ''] = /^[^{]+\{(.*)\} (\S+)$/.exec(line) ?? [];
+      return {
+        labels: Object.fromEntries(
+          [...labels.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+        ),
+        value: Number(value),
+      };
+    });
+}
+
+/** An app's JSON log lines. */
+function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 function ancestors(span: ReceivedSpan, spans: ReceivedSpan[]): ReceivedSpan[] {
   const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -34,6 +63,7 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
       inventory: tracing,
       paymentApp: { ...tracing, STRIPE_MAX_NETWORK_RETRIES: '0', NATS_RETRY_BASE_MS: '100' },
     });
+    await system.putProduct('E2E-TRACE-1', 5, 1500);
   }, 120_000);
 
   afterAll(async () => {
@@ -42,7 +72,6 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
   });
 
   it('follows a paid order from POST /orders through every publish and consumer to the stock commit, with the webhook linked', async () => {
-    await system.putProduct('E2E-TRACE-1', 5, 1500);
     // Stripe fails the first PaymentIntent creation: payment's first delivery is retried.
     await system.stripe!.failNext('api_error', 1);
     const orderId = await system.placeOrder([{ sku: 'E2E-TRACE-1', quantity: 1 }]);
@@ -141,5 +170,92 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
       expect(line.traceId).toBe(traceId);
       expect(spans.map((s) => s.spanId)).toContain(line.spanId);
     }
+  }, 60_000);
+
+  it('counts, times and logs each request once by route template: a 202, a 400, a 404 and a 401', async () => {
+    const customer = await asCustomer('customer-http');
+    const orders = `${system.order.url}/orders`;
+    const post = (body: unknown, headers: Record<string, string>) =>
+      fetch(orders, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const unknown = randomUUID();
+    const answers = [
+      await post(
+        { items: [{ sku: 'E2E-TRACE-1', quantity: 1 }] },
+        {
+          ...customer,
+          'x-request-id': 'obs-request-1',
+        },
+      ),
+      await post({ items: [] }, customer),
+      await fetch(`${orders}/${unknown}`, { headers: customer }),
+      await fetch(`${orders}/${unknown}`),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([202, 400, 404, 401]);
+    // A caller's request id is kept; otherwise one is made. Either way it comes back.
+    const requestIds = answers.map((res) => res.headers.get('x-request-id'));
+    expect(requestIds[0]).toBe('obs-request-1');
+    expect(new Set(requestIds).size).toBe(4);
+
+    const page = await (await fetch(`${system.order.url}/metrics`)).text();
+    const counted = samples(page, 'http_requests_total').map((s) => s.labels);
+    for (const [method, route, status] of [
+      ['POST', '/orders', '202'],
+      ['POST', '/orders', '400'],
+      ['GET', '/orders/:id', '404'],
+      ['GET', '/orders/:id', '401'],
+    ]) {
+      expect(counted).toContainEqual({ method, route, status, service: 'order' });
+    }
+    const timed = samples(page, 'http_request_duration_seconds_count').find(
+      (s) => s.labels.route === '/orders/:id' && s.labels.method === 'GET',
+    );
+    expect(timed?.value).toBeGreaterThanOrEqual(2);
+    // Labels are templates: no id of any request shows.
+    expect(page).not.toContain(unknown);
+
+    const { orderId } = (await answers[0]!.json()) as { orderId: string };
+    const logged = await eventually(() => {
+      const lines = logLines(system.order.stdout()).filter((l) => l.msg === 'request');
+      const mine = requestIds.map((id) => lines.filter((line) => line.requestId === id));
+      return mine.every((found) => found.length > 0) ? mine : undefined;
+    });
+    expect(logged.map((found) => found.length)).toEqual([1, 1, 1, 1]);
+    expect(logged.map(([line]) => line)).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        route: '/orders',
+        status: 202,
+        durationMs: expect.any(Number),
+        principal: { sub: 'customer-http', tenantId: 'default' },
+      }),
+      expect.objectContaining({ method: 'POST', route: '/orders', status: 400 }),
+      expect.objectContaining({ method: 'GET', route: '/orders/:id', status: 404 }),
+      expect.not.objectContaining({ principal: expect.anything() }),
+    ]);
+    expect(logged[3]![0]).toMatchObject({ route: '/orders/:id', status: 401 });
+    // Inside the request's server span: the line carries its trace.
+    expect(logged[0]![0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // Neither the bearer token nor the body of a request is logged.
+    const token = customer.authorization.replace('Bearer ', '');
+    expect(system.order.stdout()).not.toContain(token);
+    expect(system.order.stdout()).not.toContain('"items"');
+
+    // The payment's client secret is in the answer, never in the payment app's log.
+    const { clientSecret } = await system.untilPayment(orderId, 'PENDING');
+    const res = await fetch(`${system.payment!.url}/payments/${orderId}`, { headers: customer });
+    expect(((await res.json()) as { clientSecret: string }).clientSecret).toBe(clientSecret);
+    const requestId = res.headers.get('x-request-id');
+    await eventually(() =>
+      logLines(system.payment!.stdout()).find(
+        (line) => line.requestId === requestId && line.route === '/payments/:orderId',
+      ),
+    );
+    expect(clientSecret).toMatch(/_secret_/);
+    expect(system.payment!.stdout()).not.toContain(clientSecret!);
+    expect(system.payment!.stdout()).not.toContain(token);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 export * from './batcher';
 export * from './connect-jetstream';
+export * from './consumer-metrics';
 export * from './dead-letters';
 export * from './errors';
 export * from './inbox';

@@ -5,7 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource, IsNull, Not } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { errorMessage } from '@lib/messaging';
 import { inSpan } from '@lib/observability';
 import { RepeatingTask } from '@lib/platform';
@@ -67,10 +67,16 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
         if (!(error instanceof SagaConcurrencyError)) throw error;
       }
     }
-    // Every saga that is not final waits under a deadline.
-    sagaMetrics.inFlight.set(
-      await this.dataSource.getRepository(Saga).countBy({ deadlineAt: Not(IsNull()) }),
+    // Every saga that is not final waits under a deadline; a scan moves the due ones within a pass.
+    const [{ inFlight, overdue }] = await this.dataSource.query<
+      [{ inFlight: number; overdue: number }]
+    >(
+      `SELECT count(*)::int AS "inFlight",
+          count(*) FILTER (WHERE deadline_at < now() - interval '1 minute')::int AS overdue
+        FROM ${this.dataSource.getMetadata(Saga).tablePath} WHERE deadline_at IS NOT NULL`,
     );
+    sagaMetrics.inFlight.set(inFlight);
+    sagaMetrics.overdue.set(overdue);
     return moved;
   }
 }

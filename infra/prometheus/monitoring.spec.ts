@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { collectDefaultMetrics, Histogram, register, Summary } from 'prom-client';
 // Loading the apps' modules registers every metric they define, as booting them does.
 import '../../apps/inventory/src/inventory.module';
 import '../../apps/order/src/order.module';
@@ -53,15 +53,12 @@ function metricNamesIn(expr: string): string[] {
 /** Every series name the apps' /metrics pages can show (histograms as their three series). */
 function exportedMetrics(): Set<string> {
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
-  const names = register
-    .getMetricsAsArray()
-    .flatMap(({ name, type }) =>
-      type === 'histogram'
-        ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
-        : type === 'summary'
-          ? [name, `${name}_sum`, `${name}_count`]
-          : [name],
-    );
+  const names = register.getMetricsAsArray().flatMap((metric) => {
+    const { name } = metric as unknown as { name: string };
+    if (metric instanceof Histogram) return [`${name}_bucket`, `${name}_sum`, `${name}_count`];
+    if (metric instanceof Summary) return [name, `${name}_sum`, `${name}_count`];
+    return [name];
+  });
   return new Set([...names, ...PROMETHEUS_OWN]);
 }
 
@@ -107,7 +104,7 @@ const panelExpressions = () =>
     ),
   );
 
-describe('alert rules and dashboards', () => {
+describe('metrics, alert rules and dashboards', () => {
   it('reads metric names out of PromQL, and nothing else', () => {
     expect(
       metricNamesIn(
@@ -129,6 +126,17 @@ describe('alert rules and dashboards', () => {
     expect(unknownMetrics(panelExpressions(), exported)).toContain(
       'jetstream-consumers.json "Dead letters (5 min)": dlq_messages_total',
     );
+  });
+
+  it('are all listed in docs/observability.md', () => {
+    const doc = readFileSync(OBSERVABILITY_DOC, 'utf8');
+    const defaults = /^(process_|nodejs_)/;
+    const names = register
+      .getMetricsAsArray()
+      .map((metric) => (metric as unknown as { name: string }).name)
+      .filter((name) => !defaults.test(name));
+    expect(names.length).toBeGreaterThan(30);
+    expect(names.filter((name) => !doc.includes(`\`${name}\``))).toEqual([]);
   });
 
   it("cover the runbook's alerts, each with a severity, a summary and a section that says what to do", () => {

@@ -1,10 +1,28 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OPERATOR_USER } from '../../infra/nats/permissions';
+import { TEST_DATABASE_URL } from '../harness/database';
 import { OtlpReceiver, ReceivedSpan } from '../harness/otlp-receiver';
 import { SagaSystem } from '../harness/saga-system';
 import { asCustomer } from '../harness/tokens';
+import { traceDiagram } from '../harness/trace-diagram';
 import { eventually } from '../harness/wait';
 
 const PAID = '4242424242424242';
+const ROOT = join(__dirname, '..', '..');
+const DOC = join(ROOT, 'docs', 'observability.md');
+const DIAGRAM =
+  /(<!-- trace-diagram:start -->\n```mermaid\n)([\s\S]*?)(\n```\n<!-- trace-diagram:end -->)/;
+
+/** The spans of a whole paid order, once all of them have arrived. */
+const LAST_SPANS = [
+  'inventory: order.confirmed.v1 process',
+  'inventory: inventory.committed.v1 publish',
+  'payment: order.confirmed.v1 process',
+];
 
 /** The spans of the asynchronous path and of Stripe: what the saga's trace is made of. */
 const PATH_SPAN = /^(\S+ (publish|process)|stripe .*)$/;
@@ -81,15 +99,17 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
     const traceId = (order.saga as { traceId?: string }).traceId;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
 
-    // The inventory commit is the last span of the order's trace.
-    const commit = await eventually(
-      () =>
-        receiver
-          .trace(traceId!)
-          .find((s) => s.service === 'inventory' && s.name === 'order.confirmed.v1 process'),
-      { timeoutMs: 15_000, what: "the inventory commit's span" },
+    const spans = await eventually(
+      () => {
+        const trace = receiver.trace(traceId!);
+        const names = new Set(trace.map((s) => `${s.service}: ${s.name}`));
+        return LAST_SPANS.every((name) => names.has(name)) ? trace : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the last spans of the order' },
     );
-    const spans = receiver.trace(traceId!);
+    const commit = spans.find(
+      (s) => s.service === 'inventory' && s.name === 'order.confirmed.v1 process',
+    )!;
     const chain = ancestors(commit, spans);
     const root = chain.at(-1)!;
     expect(root).toMatchObject({
@@ -170,6 +190,23 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
       expect(line.traceId).toBe(traceId);
       expect(spans.map((s) => s.spanId)).toContain(line.spanId);
     }
+
+    // Operators find the trace from the order: saga-cli prints its id.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', '@swc-node/register', 'tools/cli/main.ts', 'saga', 'show', orderId],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...system.nats.env(OPERATOR_USER), DATABASE_URL: TEST_DATABASE_URL },
+      },
+    );
+    expect(stdout).toContain(traceId);
+
+    // docs/observability.md shows this trace: UPDATE_DOCS=1 redraws it from the run.
+    const diagram = traceDiagram(spans, receiver.spans);
+    const doc = readFileSync(DOC, 'utf8');
+    if (process.env.UPDATE_DOCS === '1') writeFileSync(DOC, doc.replace(DIAGRAM, `$1${diagram}$3`));
+    else expect(DIAGRAM.exec(doc)?.[2]).toBe(diagram);
   }, 60_000);
 
   it('counts, times and logs each request once by route template: a 202, a 400, a 404 and a 401', async () => {
@@ -201,6 +238,14 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
     expect(new Set(requestIds).size).toBe(4);
 
     const page = await (await fetch(`${system.order.url}/metrics`)).text();
+    // Each of the app's JetStream consumers, as the server reports it at the scrape.
+    const backlog = samples(page, 'jetstream_consumer_pending').map((s) => s.labels.consumer);
+    expect(backlog.sort()).toEqual(
+      samples(page, 'jetstream_consumer_redelivered')
+        .map((s) => s.labels.consumer)
+        .sort(),
+    );
+    expect(backlog).toHaveLength(6);
     const counted = samples(page, 'http_requests_total').map((s) => s.labels);
     for (const [method, route, status] of [
       ['POST', '/orders', '202'],

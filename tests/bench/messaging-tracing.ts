@@ -4,4 +4,8 @@ import { startTracing } from '@lib/observability';
 import { startTracingSink } from './tracing-sink';
 
 export const sink = startTracingSink();
-if (sink) startTracing('bench-messaging', { ...process.env, ...sink.env });
+if (sink) {
+  // The SDK reads its variables from the environment.
+  Object.assign(process.env, sink.env);
+  startTracing('bench-messaging');
+}

@@ -15,7 +15,7 @@ const PAID = '4242424242424242';
 const ROOT = join(__dirname, '..', '..');
 const DOC = join(ROOT, 'docs', 'observability.md');
 const DIAGRAM =
-  /(<!-- trace-diagram:start -->\n```mermaid\n)([\s\S]*?)(\n```\n<!-- trace-diagram:end -->)/;
+  /(<!-- trace-diagram:start -->\n\n```mermaid\n)([\s\S]*?)(\n```\n\n<!-- trace-diagram:end -->)/;
 
 /** The spans of a whole paid order, once all of them have arrived. */
 const LAST_SPANS = [

@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
@@ -64,22 +64,21 @@ export class OtlpReceiver {
   /** Export requests received, decodable or not. */
   requests = 0;
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  private readonly server = createServer((request, response) => {
+    void this.receive(request).then(
+      (status) => response.writeHead(status, { 'content-type': 'application/json' }).end('{}'),
+      () => response.writeHead(400).end(),
+    );
+  });
+  /** Where the exporters send: OTEL_EXPORTER_OTLP_ENDPOINT. */
+  url = '';
+
+  private constructor() {}
 
   static async start(): Promise<OtlpReceiver> {
-    let receiver!: OtlpReceiver;
-    const server = createServer((request, response) => {
-      void receiver.receive(request).then(
-        (status) => response.writeHead(status, { 'content-type': 'application/json' }).end('{}'),
-        () => response.writeHead(400).end(),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    receiver = new OtlpReceiver(server, `http://127.0.0.1:${port}`);
+    const receiver = new OtlpReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
     return receiver;
   }
 

@@ -16,23 +16,26 @@ export function tracesExporterOf(env: Env): 'otlp' | 'console' | undefined {
   if (chosen === 'none') return undefined;
   if (chosen === 'console') return 'console';
   if (chosen === 'otlp') return 'otlp';
-  if (chosen) throw new TracingConfigError(`OTEL_TRACES_EXPORTER must be otlp, console or none, not ${chosen}`);
+  if (chosen)
+    throw new TracingConfigError(
+      `OTEL_TRACES_EXPORTER must be otlp, console or none, not ${chosen}`,
+    );
   return env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
     ? 'otlp'
     : undefined;
 }
 
 /**
- * Starts OpenTelemetry for `service` when the OTEL_* variables ask for it (see
- * docs/observability.md); answers whether tracing is on. Must run before Nest, express and pg are
- * loaded: the instrumentations patch them as they load.
+ * Starts OpenTelemetry for `service` when the process's OTEL_* variables ask for it (see
+ * docs/observability.md; the SDK reads them too); answers whether tracing is on. Must run before
+ * Nest, express and pg are loaded: the instrumentations patch them as they load.
  */
-export function startTracing(service: string, env: Env = process.env): boolean {
+export function startTracing(service: string): boolean {
   try {
-    if (!tracesExporterOf(env)) return false;
+    if (!tracesExporterOf(process.env)) return false;
     // Loaded only when tracing is on: the SDK and its instrumentations take about a second to load.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('./tracing-sdk') as typeof import('./tracing-sdk')).startSdk(service, env);
+    (require('./tracing-sdk') as typeof import('./tracing-sdk')).startSdk(service, process.env);
     return true;
   } catch (error) {
     if (!(error instanceof TracingConfigError)) throw error;

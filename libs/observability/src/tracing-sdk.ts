@@ -69,7 +69,9 @@ export async function stopSdk(): Promise<void> {
 function parentBasedRatio(argument: string | undefined): ParentBasedSampler {
   const ratio = argument === undefined || argument.trim() === '' ? 1 : Number(argument);
   if (!(ratio >= 0 && ratio <= 1)) {
-    throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, not ${argument}`);
+    throw new TracingConfigError(
+      `OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, not ${argument}`,
+    );
   }
   return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
 }

@@ -4,32 +4,17 @@ import { ReceivedSpan } from './otlp-receiver';
 const SHOWN = /^(\S+ (publish|process)|stripe .+|(GET|POST|PUT) \/.*)$/;
 
 /**
- * A Mermaid sequence diagram of one trace as the OTLP receiver got it: the request that started
- * it, each event published to JetStream and each delivery of it (with its delivery count and
- * failure), the Stripe calls, and the webhook that continues it from a trace of its own. Siblings
- * run concurrently, so they are drawn in a fixed order (by name, service and delivery), not by
- * time: the diagram is the same on every run.
+ * A Mermaid sequence diagram of one trace as the OTLP receiver got it, in the order its spans
+ * started: the request that started it, each event published to JetStream and each delivery of it
+ * (with its delivery count and failure), the Stripe calls, and the webhook that continues it from
+ * a trace of its own.
  */
 export function traceDiagram(trace: ReceivedSpan[], linkedTraces: ReceivedSpan[]): string {
-  const shown = trace.filter((span) => SHOWN.test(span.name));
-  const byId = new Map(trace.map((span) => [span.spanId, span]));
-  const shownParent = (span: ReceivedSpan): ReceivedSpan | undefined => {
-    for (let p = byId.get(span.parentSpanId ?? ''); p; p = byId.get(p.parentSpanId ?? '')) {
-      if (SHOWN.test(p.name)) return p;
-    }
-    return undefined;
-  };
-  const children = new Map<ReceivedSpan | undefined, ReceivedSpan[]>();
-  for (const span of shown) {
-    const parent = shownParent(span);
-    children.set(parent, [...(children.get(parent) ?? []), span]);
-  }
-  const order = (a: ReceivedSpan, b: ReceivedSpan) =>
-    a.name.localeCompare(b.name) ||
-    a.service.localeCompare(b.service) ||
-    Number(a.attributes['messaging.nats.message.delivery_count'] ?? 0) -
-      Number(b.attributes['messaging.nats.message.delivery_count'] ?? 0);
-  const lines = [
+  const steps = trace
+    .filter((span) => SHOWN.test(span.name))
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+    .flatMap((span) => arrows(span, linkedTraces));
+  return [
     'sequenceDiagram',
     '  participant client',
     '  participant order',
@@ -37,13 +22,13 @@ export function traceDiagram(trace: ReceivedSpan[], linkedTraces: ReceivedSpan[]
     '  participant inventory',
     '  participant payment',
     '  participant stripe',
-  ];
-  const draw = (span: ReceivedSpan): void => {
-    lines.push(...arrows(span, linkedTraces));
-    for (const child of (children.get(span) ?? []).sort(order)) draw(child);
-  };
-  for (const root of (children.get(undefined) ?? []).sort(order)) draw(root);
-  return lines.join('\n');
+    ...steps,
+  ].join('\n');
+}
+
+/** The steps of a diagram, whatever their order: concurrent spans may start in either order. */
+export function diagramSteps(diagram: string): string[] {
+  return diagram.split('\n').sort();
 }
 
 function arrows(span: ReceivedSpan, linkedTraces: ReceivedSpan[]): string[] {

@@ -8,9 +8,9 @@ import {
 } from '@lib/observability';
 
 /*
- * The spans of the asynchronous path, after OpenTelemetry's messaging semantic conventions: the
- * relay's PRODUCER span per published event (a child of the context its outbox row was written
- * in), and the transport's CONSUMER span per delivery (a child of the producer's, from the W3C
+ * The spans of the asynchronous path, after OpenTelemetry's messaging semantic conventions: a
+ * PRODUCER span per published event (a child of the context its outbox row was written in, whether
+ * its writer or the relay publishes it), and the transport's CONSUMER span per delivery (a child of the producer's, from the W3C
  * headers), in which the handler runs.
  */
 

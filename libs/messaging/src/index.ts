@@ -5,6 +5,7 @@ export * from './dead-letters';
 export * from './errors';
 export * from './inbox';
 export * from './inbox.entity';
+export * from './jetstream-publisher';
 export * from './jetstream.context';
 export * from './jetstream.transport';
 export * from './messaging-tables.migration';

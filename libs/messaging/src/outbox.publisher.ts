@@ -95,7 +95,8 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
     headers.set('Correlation-Id', message.correlationId);
     if (message.causationId) headers.set('Causation-Id', message.causationId);
     const { subject, eventId, traceContext } = message;
-    const publish = () => this.nats.js.publish(subject, message.body, { msgID: eventId, headers });
+    const publish = () =>
+      this.nats.jetStreamPublisher.publish(subject, message.body, eventId, headers);
     await (traceContext
       ? publishInTrace({ subject, eventId, headers }, traceContext, publish)
       : publish());

@@ -1,3 +1,4 @@
+import { sink } from './messaging-tracing';
 import 'reflect-metadata';
 import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -15,6 +16,7 @@ import {
   OutboxRelay,
 } from '@lib/messaging';
 import { BaseConfig, PlatformModule } from '@lib/platform';
+import { inSpan } from '@lib/observability';
 import { freshSchema } from '../harness/database';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { startNatsServer } from '../harness/nats-server';
@@ -23,7 +25,8 @@ import { sleep } from '../harness/wait';
 import { loadAverage, median, percentile, perSecond, printTable } from './stats';
 
 /*
- * npm run bench:messaging [-- events]
+ * npm run bench:messaging [-- events]; BENCH_TRACING=1 (or 0.1) npm run bench:messaging runs it with
+ * tracing on at that ratio, to a local OTLP sink (tests/bench/tracing-sink.ts).
  * (a) raw nats.js consume-and-ack, (b) the project's transport into a no-op handler, without and
  * with the Postgres inbox, (c) outbox: commit-to-publish latency at a steady 500 events/s and
  * drain rate. Runs on a private nats-server and the local Postgres (test database).
@@ -183,11 +186,18 @@ async function outboxLatency(natsEnv: Record<string, string>, rate: number, seco
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const event = createEvent(InventoryLowStockV1, { sku: `OUT-${i}`, available: 1, threshold: 2 });
     // Stamped just before COMMIT: the row is published after it, so no arrival is missed.
-    void dataSource.transaction(async (manager) => {
-      await outbox.add(manager, [event]);
-      committedAt.set(event.eventId, { at: performance.now(), measured: i >= warmup });
+    // Written as a request would, in a trace of its own when tracing is on.
+    void inSpan('bench write', { parent: 'new-trace' }, () => {
+      const event = createEvent(InventoryLowStockV1, {
+        sku: `OUT-${i}`,
+        available: 1,
+        threshold: 2,
+      });
+      return dataSource.transaction(async (manager) => {
+        await outbox.add(manager, [event]);
+        committedAt.set(event.eventId, { at: performance.now(), measured: i >= warmup });
+      });
     });
   }
   await received;
@@ -219,7 +229,9 @@ async function main(): Promise<void> {
   try {
     await ensureStreams(await jetstreamManager(nc), 1, 'operator');
     const js = jetstream(nc);
-    process.stdout.write(`bench:messaging: ${EVENTS} events, load average ${loadAverage()}\n`);
+    process.stdout.write(
+      `bench:messaging: ${EVENTS} events, ${sink?.label ?? 'tracing off'}, load average ${loadAverage()}\n`,
+    );
 
     const publishRate = await publishAll(js, EVENTS);
     // Raw and transport alternate over several rounds, each with a new durable reading the same
@@ -270,6 +282,7 @@ async function main(): Promise<void> {
       `\ntargets: transport >= 60% of raw (${noop >= raw * 0.6 ? 'met' : 'MISSED'}), inbox >= 2000/s (${inbox >= 2000 ? 'met' : 'MISSED'}), outbox p99 <= 50 ms (${outbox.p99 <= 50 ? 'met' : 'MISSED'})\n`,
     );
   } finally {
+    if (sink) process.stdout.write(`OTLP sink received: ${await sink.stop()}\n`);
     await nc.close();
     await server.destroy();
   }

@@ -4,6 +4,7 @@ import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually } from '../harness/wait';
 import { Cost, countingStatements, SagaCost } from './saga-cost';
+import { startTracingSink } from './tracing-sink';
 import {
   latencyRow,
   loadAverage,
@@ -14,7 +15,8 @@ import {
 } from './stats';
 
 /*
- * npm run bench:saga [-- orders concurrency paced-rate]
+ * npm run bench:saga [-- orders concurrency paced-rate]; BENCH_TRACING=1 (or 0.1) npm run bench:saga
+ * runs the apps with tracing on at that ratio, to a local OTLP sink (tests/bench/tracing-sink.ts).
  * Orders through POST /orders with the order and inventory apps as processes on a private
  * nats-server and the local Postgres; payment requests are answered at once with success by a
  * stand-in payment participant in a process of its own, so its work does not delay the timings
@@ -36,14 +38,17 @@ interface Timing {
 
 async function main(): Promise<void> {
   const counting = countingStatements();
+  const sink = startTracingSink();
+  const tracing = sink?.env ?? {};
   const system = await SagaSystem.start({
     order: {
       SAGA_PAYMENT_TIMEOUT_MS: '600000',
       DATABASE_POOL_SIZE: '20',
       ...counting,
       ...RATE_LIMITS_OFF,
+      ...tracing,
     },
-    inventory: { DATABASE_POOL_SIZE: '20', ...counting, ...RATE_LIMITS_OFF },
+    inventory: { DATABASE_POOL_SIZE: '20', ...counting, ...RATE_LIMITS_OFF, ...tracing },
     orderConnections: CONCURRENCY,
     paymentProcess: true,
     splitOrder: true,
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
       },
     });
     process.stdout.write(
-      `bench:saga: ${ORDERS} orders at concurrency ${CONCURRENCY}, then ${PACED_RATE}/s for ${PACED_SECONDS} s; load average ${loadAverage()}\n`,
+      `bench:saga: ${ORDERS} orders at concurrency ${CONCURRENCY}, then ${PACED_RATE}/s for ${PACED_SECONDS} s; ${sink?.label ?? 'tracing off'}; load average ${loadAverage()}\n`,
     );
 
     let next = 0;
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
   } finally {
     await cost.close();
     await system.stop();
+    if (sink) process.stdout.write(`OTLP sink received: ${await sink.stop()}\n`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { JetStreamClient } from '@nats-io/jetstream';
 import { Client } from 'pg';
 import { EventEnvelope } from '@lib/contracts';
+import { TraceCarrier, traceIdOf } from '@lib/observability';
 import { quoteIdentifier } from '@lib/persistence';
 import { orderPersistence } from '../../apps/order/src/persistence';
 import { NotFoundError, print } from './cli-io';
@@ -22,9 +23,13 @@ interface SagaRow {
   correlation_id: string;
   created_at: Date;
   updated_at: Date;
+  trace_context: TraceCarrier | null;
 }
 
-/** `saga show <orderId|sagaId>`: state, step log, and every event of its conversation in order. */
+/**
+ * `saga show <orderId|sagaId>`: state, the id of the trace the order started (when tracing was on),
+ * step log, and every event of its conversation in order.
+ */
 export async function sagaShow(
   db: Client,
   js: JetStreamClient,
@@ -60,7 +65,8 @@ export async function sagaShow(
   }
   events.sort((a, b) => a.event.occurredAt.localeCompare(b.event.occurredAt));
   if (json) {
-    process.stdout.write(`${JSON.stringify({ saga, steps, events }, null, 2)}\n`);
+    const traceId = traceIdOf(saga.trace_context);
+    process.stdout.write(`${JSON.stringify({ saga, traceId, steps, events }, null, 2)}\n`);
     return;
   }
   print(
@@ -72,6 +78,7 @@ export async function sagaShow(
         version: saga.version,
         reason: saga.reason,
         deadline: saga.deadline_at?.toISOString(),
+        trace: traceIdOf(saga.trace_context),
       },
     ],
     false,

@@ -2,6 +2,7 @@ import { AppPersistence } from '@lib/platform';
 import { OrderTables1763900000000 } from './migrations/1763900000000-order-tables';
 import { OrderTenancy1764900000000 } from './migrations/1764900000000-order-tenancy';
 import { SagaPaymentIntent1765000000000 } from './migrations/1765000000000-saga-payment-intent';
+import { SagaTraceContext1765200000000 } from './migrations/1765200000000-saga-trace-context';
 import { SagaStep } from './order-saga/saga-step.entity';
 import { Saga } from './order-saga/saga.entity';
 import { OrderLine } from './orders/order-line.entity';
@@ -14,5 +15,10 @@ export const orderPersistence: AppPersistence = {
   // `npm run cli -- saga show` and `sagas stuck`.
   operatorReads: ['sagas', 'saga_steps'],
   entities: [Order, OrderLine, Saga, SagaStep],
-  migrations: [OrderTables1763900000000, OrderTenancy1764900000000, SagaPaymentIntent1765000000000],
+  migrations: [
+    OrderTables1763900000000,
+    OrderTenancy1764900000000,
+    SagaPaymentIntent1765000000000,
+    SagaTraceContext1765200000000,
+  ],
 };

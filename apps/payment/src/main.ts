@@ -1,3 +1,4 @@
+import './tracing';
 import 'reflect-metadata';
 import { runApp } from '@lib/platform';
 import { PaymentConfig } from './config';

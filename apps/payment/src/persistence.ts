@@ -2,6 +2,7 @@ import { AppPersistence } from '@lib/platform';
 import { PaymentTables1764100000000 } from './migrations/1764100000000-payment-tables';
 import { PaymentOwners1764900000000 } from './migrations/1764900000000-payment-owners';
 import { WebhookRejections1765000000000 } from './migrations/1765000000000-webhook-rejections';
+import { PaymentTraceContext1765200000000 } from './migrations/1765200000000-payment-trace-context';
 import { Payment } from './payments/payment.entity';
 import { StripeEventRecord } from './webhooks/stripe-event.entity';
 
@@ -14,5 +15,6 @@ export const paymentPersistence: AppPersistence = {
     PaymentTables1764100000000,
     PaymentOwners1764900000000,
     WebhookRejections1765000000000,
+    PaymentTraceContext1765200000000,
   ],
 };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rememberTraceContext } from '@lib/observability';
 
 /** The JSON body of every message on the backbone (see docs/architecture.md). */
 export interface EventEnvelope<P = unknown> {
@@ -52,7 +53,7 @@ export function createEvent<P extends object>(
   const eventId = randomUUID();
   const sagaId = origin.sagaId ?? origin.cause?.sagaId;
   const tenantId = origin.tenantId ?? origin.cause?.tenantId;
-  return {
+  const event: EventEnvelope<P> = {
     eventId,
     eventName: definition.eventName,
     eventVersion: definition.eventVersion,
@@ -63,4 +64,7 @@ export function createEvent<P extends object>(
     ...(tenantId === undefined ? {} : { tenantId }),
     payload: { ...payload },
   };
+  // The outbox stores it with the event: the relay continues the trace from there.
+  rememberTraceContext(event);
+  return event;
 }

@@ -1,5 +1,6 @@
 export * from './batcher';
 export * from './connect-jetstream';
+export * from './consumer-metrics';
 export * from './dead-letters';
 export * from './errors';
 export * from './inbox';
@@ -16,6 +17,7 @@ export * from './nats.client';
 export * from './nats.health';
 export * from './outbox';
 export * from './outbox.entity';
+export * from './outbox-trace-context.migration';
 export * from './outbox.publisher';
 export * from './outbox.relay';
 export * from './retry-delay';
@@ -25,10 +27,12 @@ import { InboxRecord } from './inbox.entity';
 import { MessagingTables1763800000000 } from './messaging-tables.migration';
 import { OutboxWithoutNotify1765100000000 } from './outbox-without-notify.migration';
 import { OutboxRecord } from './outbox.entity';
+import { OutboxTraceContext1765200000000 } from './outbox-trace-context.migration';
 
 /** Add these to every app's data source. */
 export const MESSAGING_ENTITIES = [OutboxRecord, InboxRecord];
 export const MESSAGING_MIGRATIONS = [
   MessagingTables1763800000000,
   OutboxWithoutNotify1765100000000,
+  OutboxTraceContext1765200000000,
 ];

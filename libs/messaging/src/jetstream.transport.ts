@@ -11,10 +11,12 @@ import {
   parseEvent,
   SUBSCRIPTIONS,
 } from '@lib/contracts';
-import { withLogContext } from '@lib/observability';
+import { inSpan, SpanStatusCode, tracingOn, withLogContext } from '@lib/observability';
 import { DeadLetters } from './dead-letters';
 import { errorMessage, PermanentEventError, RejectedEventError } from './errors';
+import { watchConsumer } from './consumer-metrics';
 import { JetStreamContext } from './jetstream.context';
+import { processSpan } from './message-spans';
 import { CONSUME_OUTCOMES, ConsumeOutcome, messagingMetrics } from './messaging.metrics';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
@@ -48,6 +50,8 @@ export const PULL_TIMING = { expires: 5_000, idle_heartbeat: 1_000 };
 @Injectable()
 export class JetStreamTransport extends Server implements CustomTransportStrategy {
   private readonly subscriptions: ConsumerMessages[] = [];
+  /** Stop reporting each consumer's state in the metrics. */
+  private readonly unwatch: (() => void)[] = [];
   private readonly acks = new AckBatch();
   /** Messages being handled: kept alive at the server (it must not redeliver them) and awaited at close. */
   private readonly inFlight = new Set<JsMsg>();
@@ -77,6 +81,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   async close(): Promise<void> {
     await Promise.all(this.subscriptions.map((messages) => messages.close()));
     this.subscriptions.length = 0;
+    for (const unwatch of this.unwatch.splice(0)) unwatch();
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     clearInterval(this.keepAlive);
     this.acks.flush();
@@ -106,6 +111,9 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         ...PULL_TIMING,
       });
       this.subscriptions.push(messages);
+      const { stream, consumer: durable } = route;
+      const info = () => this.nats.jsm.consumers.info(stream, durable);
+      this.unwatch.push(watchConsumer({ stream, consumer: durable, info }));
       void this.consumeAll(messages, route);
       this.logger.log({ msg: 'consuming', subject, consumer: route.consumer });
     }
@@ -173,7 +181,27 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       eventId: event.eventId,
       sagaId: event.sagaId,
     };
+    if (tracingOn()) {
+      return withLogContext(logContext, () => this.invokeTraced(message, route, event));
+    }
     return withLogContext(logContext, () => this.invoke(message, route, event));
+  }
+
+  /** `invoke` in a CONSUMER span continuing the publisher's trace (W3C headers). */
+  private invokeTraced(message: JsMsg, route: Route, event: EventEnvelope) {
+    const delivery = {
+      subject: message.subject,
+      headers: message.headers,
+      deliveryCount: message.info.deliveryCount,
+      stream: route.stream,
+    };
+    const options = processSpan(delivery, route.consumer, event.eventId);
+    return inSpan(options.name, options, async (span) => {
+      const outcome = await this.invoke(message, route, event);
+      span?.setAttribute('messaging.nats.outcome', outcome);
+      if (outcome === 'nak' || outcome === 'term') span?.setStatus({ code: SpanStatusCode.ERROR });
+      return outcome;
+    });
   }
 
   private async invoke(

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { TraceCarrier } from '@lib/observability';
 
 /** An event committed with the state change that caused it, waiting for the relay. */
 @Entity({ name: 'outbox' })
@@ -21,6 +22,10 @@ export class OutboxRecord {
 
   @Column({ name: 'causation_id', type: 'text', nullable: true })
   causationId: string | null;
+
+  /** The trace context the event was written in, when tracing is on (W3C `traceparent`...). */
+  @Column({ name: 'trace_context', type: 'jsonb', nullable: true })
+  traceContext: TraceCarrier | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'clock_timestamp()' })
   createdAt: Date;

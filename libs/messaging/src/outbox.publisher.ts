@@ -6,8 +6,10 @@ import {
 } from '@nestjs/common';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { DataSource } from 'typeorm';
+import { TraceCarrier } from '@lib/observability';
 import { queryPrepared } from '@lib/persistence';
 import { errorMessage } from './errors';
+import { publishInTrace } from './message-spans';
 import { messagingMetrics } from './messaging.metrics';
 import { NatsClient } from './nats.client';
 import { OutboxRecord } from './outbox.entity';
@@ -22,6 +24,8 @@ export interface OutboxMessage {
   causationId: string | null;
   /** When the row was written (epoch ms): the outbox lag runs from here. */
   writtenAt: number;
+  /** The trace the row was written in, when tracing is on: it is published in a span of it. */
+  traceContext?: TraceCarrier | null;
 }
 
 /**
@@ -31,7 +35,8 @@ export interface OutboxMessage {
 const MARK_EVERY_MS = 50;
 
 /**
- * Publishes outbox rows to JetStream with `Nats-Msg-Id = eventId`, so a row published twice is
+ * Publishes outbox rows to JetStream with `Nats-Msg-Id = eventId` (a row written in a trace in a
+ * PRODUCER span of that trace, whose W3C headers go along), so a row published twice is
  * stored once (within the stream's duplicate window). The process that commits events hands them
  * here at once (`publishCommitted`), which saves the relay's wake-up, claim and commit on every
  * hop; the rows it publishes are marked sent shortly after. What it cannot publish (NATS away, a
@@ -89,12 +94,12 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
     const headers = natsHeaders();
     headers.set('Correlation-Id', message.correlationId);
     if (message.causationId) headers.set('Causation-Id', message.causationId);
-    await this.nats.jetStreamPublisher.publish(
-      message.subject,
-      message.body,
-      message.eventId,
-      headers,
-    );
+    const { subject, eventId, traceContext } = message;
+    const publish = () =>
+      this.nats.jetStreamPublisher.publish(subject, message.body, eventId, headers);
+    await (traceContext
+      ? publishInTrace({ subject, eventId, headers }, traceContext, publish)
+      : publish());
     messagingMetrics.published.inc({ subject: message.subject });
     messagingMetrics.outboxLagSeconds.observe((Date.now() - message.writtenAt) / 1000);
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
+import { tracingOn } from '@lib/observability';
 import { openAppDataSource } from '@lib/persistence';
 import { freshSchema, TEST_DATABASE_URL } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
@@ -122,6 +123,37 @@ describe('Outbox relay and publisher', () => {
     const message = await client.jsm.streams.getMessage('INVENTORY', { seq: stored!.seq });
     expect(message?.header.get('Nats-Msg-Id')).toBe(committed.eventId);
     expect(message?.header.get('Correlation-Id')).toBe(committed.correlationId);
+  });
+
+  it('with tracing off, stores no trace context and sends no traceparent or tracestate', async () => {
+    expect(tracingOn()).toBe(false);
+    const headersOf = async (eventId: string) => {
+      const [stored] = (await readStream(client.jsm, 'INVENTORY')).filter(
+        (m) => m.body.eventId === eventId,
+      );
+      return (await client.jsm.streams.getMessage('INVENTORY', { seq: stored!.seq }))?.header;
+    };
+    // Published by the relay, from its row.
+    const relayed = event('UNTRACED-1');
+    await dataSource.transaction((manager) => outbox.add(manager, [relayed]));
+    const [row] = await dataSource.query<{ trace_context: unknown }[]>(
+      `SELECT trace_context FROM ${SCHEMA}.outbox WHERE event_id = $1`,
+      [relayed.eventId],
+    );
+    expect(row).toEqual({ trace_context: null });
+    expect(await newRelay().publishBatch()).toBe(1);
+    // Published by the process that committed it.
+    const writer = publishingOutbox();
+    const published = event('UNTRACED-2');
+    await dataSource.transaction((manager) => writer.outbox.add(manager, [published]));
+    await eventually(async () => (await copiesInStream(published.eventId)) === 1);
+    await writer.stop();
+    for (const { eventId, correlationId } of [relayed, published]) {
+      const headers = await headersOf(eventId);
+      expect(headers?.get('Correlation-Id')).toBe(correlationId);
+      expect(headers?.has('traceparent')).toBe(false);
+      expect(headers?.has('tracestate')).toBe(false);
+    }
   });
 
   it('publishes in the order the rows were written, wherever they lie in the table', async () => {

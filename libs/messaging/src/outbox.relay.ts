@@ -6,6 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { TraceCarrier, tracingOn } from '@lib/observability';
 import { errorMessage } from './errors';
 import { messagingMetrics } from './messaging.metrics';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
@@ -20,6 +21,8 @@ interface PendingRow {
   correlation_id: string;
   causation_id: string | null;
   created_at: Date;
+  /** Selected only when tracing is on. */
+  trace_context?: TraceCarrier | null;
 }
 
 /** Published rows are kept this long for inspection, then deleted. */
@@ -90,6 +93,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await manager.query('SET LOCAL enable_bitmapscan = off');
       // Claimed and marked sent in one statement (sorted again: RETURNING follows the table's
       // order). The mark commits once every publish is acked; a failed publish rolls it back.
+      const traceColumn = tracingOn() ? ', trace_context' : '';
       const rows: PendingRow[] = await manager.query(
         `WITH claimed AS (
            UPDATE ${this.table} SET published_at = now()
@@ -99,7 +103,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
                           ORDER BY id
                           LIMIT $1
                             FOR UPDATE SKIP LOCKED)
-            RETURNING id, event_id, subject, body, correlation_id, causation_id, created_at)
+            RETURNING id, event_id, subject, body, correlation_id, causation_id, created_at${traceColumn})
          SELECT * FROM claimed ORDER BY id`,
         [this.options.outboxBatchSize, this.options.outboxRelayAfterMs],
       );
@@ -114,6 +118,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             correlationId: row.correlation_id,
             causationId: row.causation_id,
             writtenAt: row.created_at.getTime(),
+            traceContext: row.trace_context,
           }),
         ),
       );

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
+import { traceContextOf, tracingOn } from '@lib/observability';
 import { afterCommit, SqlParams, unnestWrittenWith, WriteSet, WrittenWith } from '@lib/persistence';
 import { OutboxRecord } from './outbox.entity';
 import { OutboxMessage, OutboxPublisher } from './outbox.publisher';
@@ -41,7 +42,7 @@ export class Outbox {
    * `publishOnCommit`.
    */
   insert(events: EventEnvelope[], params: SqlParams, writtenWith?: WrittenWith): string {
-    const column = (value: (event: EventEnvelope) => string | null, type: string) =>
+    const column = (value: (event: EventEnvelope) => unknown, type: string) =>
       params.array(events, value, type);
     const columns = [
       column((e) => e.eventId, 'uuid'),
@@ -51,6 +52,11 @@ export class Outbox {
       column((e) => e.causationId, 'text'),
     ];
     const names = ['event_id', 'subject', 'body', 'correlation_id', 'causation_id'];
+    // Only when tracing is on: off, the statement is what it was before tracing existed.
+    if (tracingOn()) {
+      columns.push(column((e) => traceContextOf(e), 'jsonb'));
+      names.push('trace_context');
+    }
     const source = writtenWith
       ? unnestWrittenWith(params, columns, names, 'e', writtenWith)
       : `FROM unnest(${columns.join(', ')}) AS e(${names.join(', ')})`;
@@ -77,6 +83,7 @@ export class Outbox {
       correlationId: event.correlationId,
       causationId: event.causationId,
       writtenAt: Date.parse(event.occurredAt),
+      traceContext: traceContextOf(event),
     };
   }
 

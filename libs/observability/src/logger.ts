@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { currentLogContext } from './log-context';
+import { traceLogFields } from './tracing';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -45,7 +46,7 @@ export const REDACTED_PATHS = [
 
 /**
  * JSON logs on stdout (or `destination`); every line carries the service and the ids of the
- * current request or event, and none carries a secret or a database error's data.
+ * current request or event (and of its span, when tracing is on), and none carries a secret or a database error's data.
  */
 export function createLogger(
   service: string,
@@ -59,7 +60,7 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // A copy: pino merges each line's fields into what the mixin returns.
-    mixin: () => ({ ...currentLogContext() }),
+    mixin: () => ({ ...currentLogContext(), ...traceLogFields() }),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);

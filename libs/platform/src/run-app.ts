@@ -2,7 +2,13 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { connectJetStream } from '@lib/messaging';
-import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/observability';
+import {
+  createLogger,
+  LogLevel,
+  PinoNestLogger,
+  stopTracing,
+  withLogContext,
+} from '@lib/observability';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerOptions } from 'node:http';
@@ -12,9 +18,11 @@ import { DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
 import { MetricsServer } from './metrics/metrics-server';
 import { jsonBody } from './request-input/json-body';
+import { observeRequests } from './http-observation';
 
 /**
- * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids, the HTTP hardening
+ * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids, HTTP metrics and an
+ * access log line per request, the HTTP hardening
  * (security headers, timeouts, a connection cap, the JSON-only body parser) and /metrics on
  * METRICS_PORT when set. Shared by every app's main.ts and the test harness.
  */
@@ -23,6 +31,7 @@ export async function createPlatformApp(
   service: string,
   config: BaseConfig,
 ): Promise<NestExpressApplication> {
+  const logger = createLogger(service, config.LOG_LEVEL as LogLevel);
   const app = await NestFactory.create<NestExpressApplication>(
     module,
     new HardenedAdapter(config),
@@ -32,13 +41,14 @@ export async function createPlatformApp(
       bufferLogs: true,
       // A failed boot is thrown to the caller (runApp reports it in one line) instead of exiting here.
       abortOnError: false,
-      logger: platformLogger(service, config),
+      logger: new PinoNestLogger(logger),
     },
   );
   app.disable('x-powered-by');
   if (config.HTTP_TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.HTTP_TRUST_PROXY_HOPS);
   app.use(helmet(API_SECURITY_HEADERS));
   app.use(correlate);
+  app.use(observeRequests(logger));
   app.use(jsonBody());
   // Before init: HTTP routes take their filters when they are registered.
   app.useGlobalFilters(new DomainErrorFilter());
@@ -121,7 +131,8 @@ export async function runApp<C extends BaseConfig>(
   let closing: Promise<void> | undefined;
   const shutdown = (): void => {
     closing ??= app.close().then(
-      () => process.exit(0),
+      // The spans of the last requests and messages are still queued for the collector.
+      () => stopTracing().then(() => process.exit(0)),
       (error: unknown) => {
         process.stderr.write(`${service}: shutdown failed: ${String(error)}\n`);
         process.exit(1);

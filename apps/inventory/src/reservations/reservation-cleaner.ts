@@ -7,6 +7,7 @@ import {
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
+import { inSpan } from '@lib/observability';
 import { RepeatingTask } from '@lib/platform';
 import { InventoryConfig } from '../config';
 import { inventoryMetrics, recordPublished } from '../inventory.metrics';
@@ -67,7 +68,15 @@ export class ReservationCleaner implements OnApplicationBootstrap, BeforeApplica
       );
       if (due.length > 0) {
         const releasing = due.map((reservation) => ({ reservation }));
-        published = await this.reservations.release(manager, releasing, 'expired');
+        // A trace of its own, linked to the traces of the orders whose reservations it expires.
+        const span = {
+          parent: 'new-trace' as const,
+          links: due.map((reservation) => reservation.traceContext),
+          attributes: { 'inventory.reservations.expired': due.length },
+        };
+        published = await inSpan('inventory reservations expire', span, () =>
+          this.reservations.release(manager, releasing, 'expired'),
+        );
       }
       return due.length;
     });

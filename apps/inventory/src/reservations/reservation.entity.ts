@@ -7,6 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { ReleaseReason } from '@lib/contracts';
+import { TraceCarrier } from '@lib/observability';
 import { BIGINT_AS_NUMBER } from '@lib/persistence';
 import { ReservationStatus } from './reservation';
 import { ReservationLine } from './reservation-line.entity';
@@ -27,6 +28,9 @@ export class Reservation {
   @Column({ name: 'correlation_id', type: 'text' }) correlationId: string;
   @Column({ name: 'saga_id', type: 'text', nullable: true }) sagaId: string | null;
   @Column({ name: 'tenant_id', type: 'text' }) tenantId: string;
+  /** The trace of the order.created it was made for (W3C headers): the cleaner links to it. */
+  @Column({ name: 'trace_context', type: 'jsonb', nullable: true })
+  traceContext: TraceCarrier | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
   @OneToMany(() => ReservationLine, (line) => line.reservation) lines: ReservationLine[];

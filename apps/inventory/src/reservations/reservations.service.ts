@@ -15,6 +15,7 @@ import {
   ReleaseReason,
 } from '@lib/contracts';
 import { Outbox, PermanentEventError, RejectedEventError } from '@lib/messaging';
+import { traceContextOf } from '@lib/observability';
 import { queryPrepared, WriteSet } from '@lib/persistence';
 import { DEFAULT_TENANT } from '@lib/platform';
 import { InventoryConfig } from '../config';
@@ -294,13 +295,17 @@ export class ReservationsService {
   }
 
   /**
-   * Active reservations whose TTL has run out, of every tenant, with their lines, locked; those
-   * another instance holds are skipped, so no reservation expires twice.
+   * Active reservations whose TTL has run out, of every tenant, with their lines and the trace of
+   * their order, locked; those another instance holds are skipped, so no reservation expires twice.
    */
-  lockExpired(manager: EntityManager, limit: number): Promise<LockedReservation[]> {
+  lockExpired(
+    manager: EntityManager,
+    limit: number,
+  ): Promise<(LockedReservation & Pick<Reservation, 'traceContext'>)[]> {
     return queryPrepared(
       manager,
-      `SELECT ${this.lockedColumns} FROM ${this.tables.reservations} r
+      `SELECT ${this.lockedColumns}, r.trace_context AS "traceContext"
+        FROM ${this.tables.reservations} r
         WHERE status = 'ACTIVE' AND expires_at <= now()
         ORDER BY expires_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED`,
       [limit],
@@ -387,13 +392,15 @@ export class ReservationsService {
     const conversations = reservations.map(({ cause }) => conversationOf(cause));
     writes.add(
       (p) => `INSERT INTO ${this.tables.reservations}
-        (id, order_id, status, currency, total_minor, expires_at, correlation_id, saga_id, tenant_id)
+        (id, order_id, status, currency, total_minor, expires_at, correlation_id, saga_id, tenant_id,
+          trace_context)
         SELECT * FROM unnest(${p.array(reservations, (r) => r.id, 'uuid')},
           ${p.array(reservations, (r) => r.orderId, 'uuid')}, ${p.array(reservations, (r) => r.status, 'text')},
           ${p.array(reservations, (r) => r.currency, 'text')}, ${p.array(reservations, (r) => r.totalMinor, 'bigint')},
           ${p.array(reservations, (r) => r.expiresAt, 'timestamptz')},
           ${p.array(conversations, (c) => c.correlationId, 'text')},
-          ${p.array(conversations, (c) => c.sagaId, 'text')}, ${p.array(conversations, (c) => c.tenantId, 'text')})`,
+          ${p.array(conversations, (c) => c.sagaId, 'text')}, ${p.array(conversations, (c) => c.tenantId, 'text')},
+          ${p.array(reservations, (r) => traceContextOf(r.cause), 'jsonb')})`,
     );
     if (lines.length === 0) return writes;
     return writes.add(

@@ -5,8 +5,9 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource, IsNull, Not } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { errorMessage } from '@lib/messaging';
+import { inSpan } from '@lib/observability';
 import { RepeatingTask } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
@@ -51,17 +52,31 @@ export class OrderSagaDeadlines implements OnApplicationBootstrap, BeforeApplica
   async scan(): Promise<number> {
     let moved = 0;
     for (const saga of await this.sagas.findDue(BATCH)) {
+      // A trace of its own (the order's may be long over), linked to the one the saga started in.
+      const span = {
+        parent: 'new-trace' as const,
+        links: [saga.traceContext],
+        attributes: { 'saga.id': saga.id, 'saga.state': saga.state },
+      };
       try {
-        const outcome = await this.orchestrator.transition(saga, 'deadline');
+        const outcome = await inSpan('order-saga deadline', span, () =>
+          this.orchestrator.transition(saga, 'deadline'),
+        );
         if (outcome.applied) moved++;
       } catch (error) {
         if (!(error instanceof SagaConcurrencyError)) throw error;
       }
     }
-    // Every saga that is not final waits under a deadline.
-    sagaMetrics.inFlight.set(
-      await this.dataSource.getRepository(Saga).countBy({ deadlineAt: Not(IsNull()) }),
+    // Every saga that is not final waits under a deadline; a scan moves the due ones within a pass.
+    const [{ inFlight, overdue }] = await this.dataSource.query<
+      [{ inFlight: number; overdue: number }]
+    >(
+      `SELECT count(*)::int AS "inFlight",
+          count(*) FILTER (WHERE deadline_at < now() - interval '1 minute')::int AS overdue
+        FROM ${this.dataSource.getMetadata(Saga).tablePath} WHERE deadline_at IS NOT NULL`,
     );
+    sagaMetrics.inFlight.set(inFlight);
+    sagaMetrics.overdue.set(overdue);
     return moved;
   }
 }

@@ -22,4 +22,8 @@ export const sagaMetrics = {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
   }),
   inFlight: gauge({ name: 'sagas_in_flight', help: 'Sagas not in a final state' }),
+  overdue: gauge({
+    name: 'sagas_overdue',
+    help: 'Sagas whose deadline passed more than a minute ago: the scanner is not moving them',
+  }),
 };

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, VersionColumn } from 'typeorm';
+import { TraceCarrier } from '@lib/observability';
 import { BIGINT_AS_NUMBER } from '@lib/persistence';
 import { SagaState } from './order-saga.state';
 
@@ -24,6 +25,12 @@ export class Saga {
   @Column({ name: 'customer_id', type: 'text' }) customerId: string;
   /** Why the order was cancelled or failed. */
   @Column({ type: 'text', nullable: true }) reason: string | null;
+  /**
+   * The trace `POST /orders` started (W3C headers), when tracing is on: deadlines link to it. The
+   * hot path's queries leave it out.
+   */
+  @Column({ name: 'trace_context', type: 'jsonb', nullable: true })
+  traceContext?: TraceCarrier | null;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
 import { Inbox, InboxEntry, Outbox } from '@lib/messaging';
+import { traceContextOf } from '@lib/observability';
 import { Queryable, queryPrepared, SqlParams } from '@lib/persistence';
 import { AuditEntry, AuditLog, Scope } from '@lib/platform';
 import { OrderLine } from '../orders/order-line.entity';
@@ -100,9 +101,9 @@ export class SagaRepository {
             ${column((s) => s.order.requestHash, 'text')}, ${column((s) => s.order.createdAt, 'timestamptz')},
             ${column((s) => s.saga.id, 'uuid')}, ${column((s) => s.saga.deadlineAt, 'timestamptz')},
             ${column((s) => subjectFor(s.created.eventName, s.created.eventVersion), 'text')},
-            ${column((s) => s.created.eventId, 'uuid')})
+            ${column((s) => s.created.eventId, 'uuid')}, ${column((s) => traceContextOf(s.created), 'jsonb')})
           AS s(order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at,
-            saga_id, deadline_at, trigger, event_id)),
+            saga_id, deadline_at, trigger, event_id, trace_context)),
         "order" AS (INSERT INTO ${this.tables.orders}
           (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
           SELECT order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at
@@ -112,9 +113,9 @@ export class SagaRepository {
             ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})),
         -- The order is the conversation: every event of this saga carries its id.
         saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, customer_id, state, version,
-            deadline_at, currency, correlation_id, tenant_id, created_at, updated_at)
+            deadline_at, currency, correlation_id, tenant_id, created_at, updated_at, trace_context)
           SELECT saga_id, order_id, customer_id, 'STARTED', 1, deadline_at, currency, order_id::text,
-            tenant_id, created_at, created_at
+            tenant_id, created_at, created_at, trace_context
             FROM started),
         step AS (INSERT INTO ${this.tables.steps} (saga_id, from_state, to_state, trigger, event_id)
           SELECT saga_id, NULL, 'STARTED', trigger, event_id FROM started),
@@ -169,11 +170,11 @@ export class SagaRepository {
           FROM ${this.tables.lines} l WHERE l.order_id = s.order_id) END AS "orderedLines"`;
   }
 
-  /** Sagas whose deadline has passed, soonest first. */
+  /** Sagas whose deadline has passed, soonest first, with the trace each started in. */
   findDue(limit: number): Promise<Saga[]> {
     return queryPrepared(
       this.dataSource,
-      `SELECT ${SAGA_COLUMNS} FROM ${this.tables.sagas}
+      `SELECT ${SAGA_COLUMNS}, trace_context AS "traceContext" FROM ${this.tables.sagas}
         WHERE deadline_at <= now() ORDER BY deadline_at LIMIT $1`,
       [limit],
     );

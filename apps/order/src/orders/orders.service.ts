@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { createEvent, OrderCreatedV1 } from '@lib/contracts';
+import { traceIdOf } from '@lib/observability';
 import { isUniqueViolation } from '@lib/persistence';
 import {
   auditEntry,
@@ -125,7 +126,8 @@ export class OrdersService {
   async find(orderId: string, principal: Principal) {
     const found = await this.orders.findWithSaga(orderId, principal.scope(ORDER_SCOPE));
     if (!found) throw new OrderNotFoundError(orderId);
-    return view(found);
+    // Operators get the order's trace id, to find it in the tracing backend.
+    return view(found, principal.can(ORDER_SCOPE));
   }
 
   /**
@@ -191,7 +193,7 @@ export class OrdersService {
   }
 }
 
-function view({ order, saga, steps }: OrderWithSaga) {
+function view({ order, saga, steps }: OrderWithSaga, operator: boolean) {
   return {
     orderId: order.id,
     customerId: order.customerId,
@@ -212,6 +214,7 @@ function view({ order, saga, steps }: OrderWithSaga) {
       version: saga.version,
       reason: saga.reason,
       deadlineAt: saga.deadlineAt,
+      ...(operator && { traceId: traceIdOf(saga.traceContext) }),
       steps: steps.map((step) => ({
         from: step.fromState,
         to: step.toState,

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { TraceCarrier } from '@lib/observability';
 import { BIGINT_AS_NUMBER } from '@lib/persistence';
 import { PaymentStatus } from './payment.state';
 
@@ -27,6 +28,9 @@ export class Payment {
    * Null when unknown (requested before the saga sent it, or a tombstone): operators only.
    */
   @Column({ name: 'customer_id', type: 'text', nullable: true }) customerId: string | null;
+  /** The trace the payment was requested in (W3C headers), for the PaymentIntent's metadata. */
+  @Column({ name: 'trace_context', type: 'jsonb', nullable: true })
+  traceContext: TraceCarrier | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -8,6 +8,7 @@ import {
   OrderPaymentRequestedV1Payload,
 } from '@lib/contracts';
 import { Inbox, JetStreamContext, RejectedEventError, RejectionReason } from '@lib/messaging';
+import { traceContextOf } from '@lib/observability';
 import { DEFAULT_TENANT, Scope } from '@lib/platform';
 import { recordPublished } from '../payment.metrics';
 import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
@@ -175,9 +176,9 @@ export class PaymentsService {
   }
 
   private createIntent(payment: Payment) {
-    const { orderId, sagaId, correlationId, amountMinor, currency } = payment;
+    const { orderId, sagaId, correlationId, amountMinor, currency, traceContext } = payment;
     return this.stripe.createIntent(
-      { orderId, sagaId, correlationId, amountMinor, currency: currency ?? '' },
+      { orderId, sagaId, correlationId, amountMinor, currency: currency ?? '', traceContext },
       stepKey('create', payment),
     );
   }
@@ -281,6 +282,7 @@ export class PaymentsService {
         sagaId: event.sagaId ?? null,
         tenantId: event.tenantId ?? DEFAULT_TENANT,
         customerId: event.payload.customerId ?? null,
+        traceContext: traceContextOf(event),
       })
       .orIgnore()
       .returning('id')

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inSpan, SpanKind, TraceCarrier } from '@lib/observability';
 import Stripe from 'stripe';
 import { CaptureMethod, PaymentConfig } from '../config';
 import { paymentMetrics } from '../payment.metrics';
@@ -22,6 +23,8 @@ export interface IntentRequest {
   correlationId: string;
   amountMinor: number;
   currency: string;
+  /** The payment's trace, when tracing is on: its webhooks are linked to it through the metadata. */
+  traceContext: TraceCarrier | null;
 }
 
 /** Stripe could not be reached or answered 5xx: nothing was decided, so the call may be retried. */
@@ -86,7 +89,7 @@ export class StripeGateway {
   }
 
   createIntent(request: IntentRequest, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
-    const { orderId, sagaId, correlationId, amountMinor, currency } = request;
+    const { orderId, sagaId, correlationId, amountMinor, currency, traceContext } = request;
     return this.call('create_intent', () =>
       this.stripe.paymentIntents.create(
         {
@@ -94,7 +97,7 @@ export class StripeGateway {
           currency: currency.toLowerCase(),
           capture_method: this.captureMethod,
           automatic_payment_methods: { enabled: true },
-          metadata: { orderId, sagaId: sagaId ?? '', correlationId },
+          metadata: { orderId, sagaId: sagaId ?? '', correlationId, ...traceContext },
         },
         { idempotencyKey },
       ),
@@ -142,7 +145,13 @@ export class StripeGateway {
     return event;
   }
 
-  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  /** A call to Stripe, in a CLIENT span of its own (the SDK's HTTP request is its child). */
+  private call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    const span = { kind: SpanKind.CLIENT, attributes: { 'peer.service': 'stripe', operation } };
+    return inSpan(`stripe ${operation}`, span, () => this.timed(operation, request));
+  }
+
+  private async timed<T>(operation: string, request: () => Promise<T>): Promise<T> {
     const stopTimer = paymentMetrics.requestSeconds.startTimer({ operation });
     try {
       const result = await this.breaker.run(request, isStripeOutage);

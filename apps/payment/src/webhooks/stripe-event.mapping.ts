@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { TraceCarrier } from '@lib/observability';
 import { Payment } from '../payments/payment.entity';
 import { PaymentTrigger } from '../payments/payment.state';
 import { PaymentChanges } from '../payments/payment.transitions';
@@ -10,6 +11,8 @@ export interface WebhookDecision {
   changes: PaymentChanges;
   /** Our order, from the intent's metadata (absent on a charge). */
   orderId?: string;
+  /** The payment's trace, from the intent's metadata, when it was created with tracing on. */
+  traceContext?: TraceCarrier;
   /** What the event says moved, compared with the payment row before it is believed. */
   amountMinor: unknown;
   currency: unknown;
@@ -53,6 +56,7 @@ export function decideWebhook(event: Stripe.Event): WebhookDecision | undefined 
       paymentIntentId: intent.id,
       changes,
       orderId: intent.metadata.orderId,
+      traceContext: traceContextIn(intent.metadata),
       amountMinor: intent.amount,
       currency: intent.currency,
     };
@@ -115,4 +119,10 @@ export function checkWebhook(
     };
   }
   return undefined;
+}
+
+function traceContextIn(metadata: Stripe.Metadata): TraceCarrier | undefined {
+  const { traceparent, tracestate } = metadata;
+  if (!traceparent) return undefined;
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }

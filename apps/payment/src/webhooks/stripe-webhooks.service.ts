@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
+import { continueTrace } from '@lib/observability';
 import { DomainError } from '@lib/platform';
 import { paymentMetrics, recordPublished } from '../payment.metrics';
 import { PaymentTransitions } from '../payments/payment.transitions';
@@ -51,12 +52,19 @@ export class StripeWebhooksService {
     private readonly transitions: PaymentTransitions,
   ) {}
 
-  async receive(
-    rawBody: Buffer | undefined,
-    signature: string | undefined,
-  ): Promise<WebhookReceipt> {
+  receive(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookReceipt> {
     const event = this.verify(rawBody, signature);
     const decision = decideWebhook(event);
+    // Stripe's delivery is a trace of its own; what it moves continues the payment's trace.
+    return continueTrace(`stripe webhook ${event.type}`, decision?.traceContext, () =>
+      this.apply(event, decision),
+    );
+  }
+
+  private async apply(
+    event: Stripe.Event,
+    decision: WebhookDecision | undefined,
+  ): Promise<WebhookReceipt> {
     let mismatch: WebhookMismatch | undefined;
     const { outcome, published } = await this.dataSource.transaction(
       async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuditLog } from '../audit/audit-log';
+import { routeOf } from '../http-observation';
 import { currentLogContext } from '@lib/observability';
 import { AuthenticatedRequest, PUBLIC_METADATA, REQUIRES_METADATA } from './auth.decorators';
 import { ForbiddenError, UnauthenticatedError } from './auth.errors';
@@ -103,17 +104,12 @@ export class AuthGuard implements CanActivate {
       tenantId: principal?.tenantId ?? null,
       action: 'http.request',
       entityType: 'route',
-      entityId: routeOf(request),
+      // The route template, never the raw path: no ids or input in the record.
+      entityId: `${request.method} ${routeOf(request)}`,
       result: 'denied',
       reason,
       requestId: context?.requestId,
       correlationId: context?.correlationId,
     });
   }
-}
-
-/** `POST /orders/:id/cancel`: the route template, never the raw path (no ids or input in the record). */
-function routeOf(request: AuthenticatedRequest): string {
-  const path = (request.route as { path?: string } | undefined)?.path ?? 'unknown';
-  return `${request.method} ${path}`;
 }

@@ -131,6 +131,8 @@ describe('every app boots as its own process', () => {
         'OrderTenancy1764900000000',
         'SagaPaymentIntent1765000000000',
         'OutboxWithoutNotify1765100000000',
+        'OutboxTraceContext1765200000000',
+        'SagaTraceContext1765200000000',
       ]);
       const owners = await query<{ tableowner: string }>(
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,

@@ -129,7 +129,8 @@ async function exists(lookup: () => Promise<unknown>): Promise<boolean> {
 
 /**
  * A cluster's JetStream API times out or answers 503 while it elects a meta or stream leader, or
- * while it places a new replicated stream that several apps booting together create at once.
+ * while it places a new replicated stream that several apps booting together create at once; a
+ * cluster whose servers are still meeting has no peers to place a replicated stream on yet.
  * Setup is safe to repeat, so it is repeated then, instead of failing the boot.
  */
 async function whileClusterSettles<T>(setup: () => Promise<T>): Promise<T> {
@@ -144,10 +145,14 @@ async function whileClusterSettles<T>(setup: () => Promise<T>): Promise<T> {
   }
 }
 
+/** JetStream's `err_code` for "no suitable peers for placement". */
+const NO_PEERS_FOR_PLACEMENT = 10005;
+
 function isUnsettled(error: unknown): boolean {
   return (
     error instanceof errors.TimeoutError ||
     error instanceof errors.NoRespondersError ||
-    (error instanceof JetStreamApiError && error.status === 503)
+    (error instanceof JetStreamApiError &&
+      (error.status === 503 || error.code === NO_PEERS_FOR_PLACEMENT))
   );
 }

@@ -2,6 +2,7 @@ import { AppPersistence } from '@lib/platform';
 import { OrderTables1763900000000 } from './migrations/1763900000000-order-tables';
 import { OrderTenancy1764900000000 } from './migrations/1764900000000-order-tenancy';
 import { SagaPaymentIntent1765000000000 } from './migrations/1765000000000-saga-payment-intent';
+import { SagaReadModel1765200000000 } from './migrations/1765200000000-saga-read-model';
 import { SagaStep } from './order-saga/saga-step.entity';
 import { Saga } from './order-saga/saga.entity';
 import { OrderLine } from './orders/order-line.entity';
@@ -12,5 +13,10 @@ export const orderPersistence: AppPersistence = {
   schema: 'orders',
   role: 'order_app',
   entities: [Order, OrderLine, Saga, SagaStep],
-  migrations: [OrderTables1763900000000, OrderTenancy1764900000000, SagaPaymentIntent1765000000000],
+  migrations: [
+    OrderTables1763900000000,
+    OrderTenancy1764900000000,
+    SagaPaymentIntent1765000000000,
+    SagaReadModel1765200000000,
+  ],
 };

@@ -53,9 +53,11 @@ export interface SagaPage {
 }
 
 export interface SagaCounts {
-  /** Every state, zero included, in the table's order. */
+  /** Every state, zero included, in the table's order; a capped one has at least `cap`. */
   states: Record<string, number>;
-  total: number;
+  /** The states with more sagas than `cap` (shown as "10000+"): counting stops there. */
+  capped: string[];
+  cap: number;
 }
 
 /** Which id of the saga a search matched. The correlation id of a saga is its order id. */

@@ -25,6 +25,8 @@ import { Saga } from '../order-saga/saga.entity';
 import { SagaNotFoundError } from './saga-operations.errors';
 
 const SEARCH_LIMIT = 50;
+/** Counting stops there: an operator needs "more than ten thousand", not the exact figure. */
+const COUNT_CAP = 10_000;
 
 /** A saga row as the summary columns select it. */
 interface SummaryRow extends Omit<SagaSummary, 'state' | 'deadlineAt' | 'createdAt' | 'updatedAt'> {
@@ -37,6 +39,17 @@ interface SummaryRow extends Omit<SagaSummary, 'state' | 'deadlineAt' | 'created
 }
 
 /** The summary of sagas `s`. */
+/** One saga as `show` reads it: JSON columns carry their times as text. */
+interface DetailRow extends SummaryRow {
+  correlationId: string;
+  reservationId: string | null;
+  orderCreatedAt: Date;
+  totalMinor: number | null;
+  lines: SagaDetail['order']['lines'];
+  steps: SagaDetail['steps'];
+  audit: SagaAuditView[];
+}
+
 const SUMMARY_COLUMNS = `s.id AS "sagaId", s.order_id AS "orderId", s.tenant_id AS "tenantId",
   s.customer_id AS "customerId", s.state, s.reason, s.version,
   s.amount_minor::float8 AS "amountMinor", s.currency, s.payment_intent_id AS "paymentIntentId",
@@ -83,11 +96,11 @@ export class SagaReadModel {
     if (!conditions) return { items: [], nextCursor: null };
     if (cursor) {
       const [at, id] = decodeCursor(cursor);
-      conditions.push(`(updated_at, id) < (${p.add(at)}::timestamptz, ${p.add(id)}::uuid)`);
+      conditions.push(`(s.updated_at, s.id) < (${p.add(at)}::timestamptz, ${p.add(id)}::uuid)`);
     }
     const rows = await this.dataSource.query<SummaryRow[]>(
       `SELECT ${SUMMARY_COLUMNS} FROM ${this.tables.sagas} s WHERE ${whereOf(conditions)}
-        ORDER BY updated_at DESC, id DESC LIMIT ${p.add(limit + 1)}`,
+        ORDER BY s.updated_at DESC, s.id DESC LIMIT ${p.add(limit + 1)}`,
       p.values,
     );
     const items = rows.slice(0, limit);
@@ -98,20 +111,28 @@ export class SagaReadModel {
     };
   }
 
-  /** Every state with its count (zeros included), for the filter. */
+  /**
+   * Every state with its count (zeros included), for the filter. Each count stops at COUNT_CAP, so
+   * it reads at most that many entries of an index, however many sagas a state holds.
+   */
   async counts(principal: Principal, filter: SagaFilter): Promise<SagaCounts> {
     const states = Object.fromEntries(SAGA_STATES.map((state) => [state, 0]));
     const p = new SqlParams();
-    const conditions = filterConditions(principal, filter, p);
+    const conditions = filterConditions(principal, { ...filter, state: undefined }, p);
+    const counted = filter.state ? [filter.state] : SAGA_STATES;
     if (conditions) {
       const rows = await this.dataSource.query<{ state: SagaState; count: number }[]>(
-        `SELECT state, count(*)::int AS count FROM ${this.tables.sagas}
-          WHERE ${whereOf(conditions)} GROUP BY state`,
+        `SELECT c.state, (SELECT count(*) FROM (SELECT 1 FROM ${this.tables.sagas} s
+            WHERE ${whereOf([...conditions, 's.state = c.state'])} LIMIT ${COUNT_CAP + 1}) AS found
+          )::int AS count
+          FROM unnest(${p.add(counted)}::text[]) AS c(state)`,
         p.values,
       );
       for (const { state, count } of rows) states[state] = count;
     }
-    return { states, total: Object.values(states).reduce((sum, n) => sum + n, 0) };
+    const capped = SAGA_STATES.filter((state) => states[state]! > COUNT_CAP);
+    for (const state of capped) states[state] = COUNT_CAP;
+    return { states, capped, cap: COUNT_CAP };
   }
 
   /** The ids of the sagas of the filter whose last transition is the oldest, oldest first. */
@@ -125,8 +146,8 @@ export class SagaReadModel {
     const conditions = filterConditions(principal, filter, p);
     if (!conditions) return [];
     const rows = await runner.query(
-      `SELECT id FROM ${this.tables.sagas} WHERE ${whereOf(conditions)}
-        ORDER BY updated_at, id LIMIT ${p.add(limit)}`,
+      `SELECT s.id FROM ${this.tables.sagas} s WHERE ${whereOf(conditions)}
+        ORDER BY s.updated_at, s.id LIMIT ${p.add(limit)}`,
       p.values,
     );
     return (rows as { id: string }[]).map((row) => row.id);
@@ -162,63 +183,53 @@ export class SagaReadModel {
     return { items: rows.map((row) => ({ ...summaryOf(row), matchedBy: row.matchedBy })) };
   }
 
-  /** One saga with its order, step log and audit trail; 404 outside the principal's tenants. */
+  /**
+   * One saga with its order, step log and audit trail, read by one statement (one snapshot); 404
+   * outside the principal's tenants.
+   */
   async show(principal: Principal, sagaId: string): Promise<SagaDetail> {
-    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const tenant = principal.visibleTenant();
-      const [saga] = await manager.query<
-        (SummaryRow & {
-          correlationId: string;
-          reservationId: string | null;
-          orderCreatedAt: Date;
-          totalMinor: number | null;
-        })[]
-      >(
-        `SELECT ${SUMMARY_COLUMNS},
-            s.correlation_id AS "correlationId", s.reservation_id AS "reservationId",
-            o.created_at AS "orderCreatedAt", o.total_minor::float8 AS "totalMinor"
-          FROM ${this.tables.sagas} s JOIN ${this.tables.orders} o ON o.id = s.order_id
-          WHERE s.id = $1 AND ($2::text IS NULL OR s.tenant_id = $2)`,
-        [sagaId, tenant ?? null],
-      );
-      if (!saga) throw new SagaNotFoundError(sagaId);
-      const [lines, steps, audit] = await Promise.all([
-        manager.query<{ sku: string; quantity: number; unitPriceMinor: number | null }[]>(
-          `SELECT sku, quantity, unit_price_minor::float8 AS "unitPriceMinor"
-            FROM ${this.tables.lines} WHERE order_id = $1 ORDER BY sku`,
-          [saga.orderId],
-        ),
-        manager.query<(Omit<SagaDetail['steps'][number], 'at'> & { at: Date })[]>(
-          `SELECT from_state AS "from", to_state AS "to", trigger, event_id AS "eventId", reason, at
-            FROM ${this.tables.steps} WHERE saga_id = $1 ORDER BY id`,
-          [sagaId],
-        ),
-        manager.query<(Omit<SagaAuditView, 'at'> & { at: Date })[]>(
-          `SELECT at, actor, action, result, reason, details FROM ${this.tables.audit}
-            WHERE tenant_id = $1 AND entity_id = ANY($2::text[]) ORDER BY id`,
-          [saga.tenantId, [sagaId, saga.orderId]],
-        ),
-      ]);
-      const step = WAITING_FOR[saga.state];
-      return {
-        ...summaryOf(saga),
-        correlationId: saga.correlationId,
-        reservationId: saga.reservationId,
-        // Tracing stores no trace context with the saga yet.
-        traceId: null,
-        waitingFor: step ? { step, deadlineAt: saga.deadlineAt?.toISOString() ?? null } : null,
-        actions: operatorActionsIn(saga.state),
-        order: {
-          status: orderStatusOf(saga.state),
-          currency: saga.currency,
-          totalMinor: saga.totalMinor,
-          lines,
-          createdAt: saga.orderCreatedAt.toISOString(),
-        },
-        steps: steps.map((s) => ({ ...s, at: s.at.toISOString() })),
-        audit: audit.map((a) => ({ ...a, at: a.at.toISOString() })),
-      };
-    });
+    const { sagas, orders, lines, steps, audit } = this.tables;
+    const [saga] = await this.dataSource.query<DetailRow[]>(
+      `SELECT ${SUMMARY_COLUMNS}, s.correlation_id AS "correlationId",
+          s.reservation_id AS "reservationId", o.created_at AS "orderCreatedAt",
+          o.total_minor::float8 AS "totalMinor",
+          (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity,
+              'unitPriceMinor', l.unit_price_minor) ORDER BY l.sku), '[]')
+            FROM ${lines} l WHERE l.order_id = s.order_id) AS lines,
+          (SELECT coalesce(json_agg(json_build_object('from', st.from_state, 'to', st.to_state,
+              'trigger', st.trigger, 'eventId', st.event_id, 'reason', st.reason, 'at', st.at)
+              ORDER BY st.id), '[]')
+            FROM ${steps} st WHERE st.saga_id = s.id) AS steps,
+          (SELECT coalesce(json_agg(json_build_object('at', a.at, 'actor', a.actor,
+              'action', a.action, 'result', a.result, 'reason', a.reason, 'details', a.details)
+              ORDER BY a.id), '[]')
+            FROM ${audit} a
+            WHERE a.tenant_id = s.tenant_id AND a.entity_id IN (s.id::text, s.order_id::text)) AS audit
+        FROM ${sagas} s JOIN ${orders} o ON o.id = s.order_id
+        WHERE s.id = $1 AND ($2::text IS NULL OR s.tenant_id = $2)`,
+      [sagaId, principal.visibleTenant() ?? null],
+    );
+    if (!saga) throw new SagaNotFoundError(sagaId);
+    const step = WAITING_FOR[saga.state];
+    const iso = (at: string) => new Date(at).toISOString();
+    return {
+      ...summaryOf(saga),
+      correlationId: saga.correlationId,
+      reservationId: saga.reservationId,
+      // Tracing stores no trace context with the saga yet.
+      traceId: null,
+      waitingFor: step ? { step, deadlineAt: saga.deadlineAt?.toISOString() ?? null } : null,
+      actions: operatorActionsIn(saga.state),
+      order: {
+        status: orderStatusOf(saga.state),
+        currency: saga.currency,
+        totalMinor: saga.totalMinor,
+        lines: saga.lines,
+        createdAt: saga.orderCreatedAt.toISOString(),
+      },
+      steps: saga.steps.map((s) => ({ ...s, at: iso(s.at) })),
+      audit: saga.audit.map((a) => ({ ...a, at: iso(a.at) })),
+    };
   }
 }
 
@@ -238,10 +249,11 @@ export function filterConditions(
     return undefined;
   const conditions: string[] = [];
   const tenant = visible ?? filter.tenantId;
-  if (tenant !== undefined) conditions.push(`tenant_id = ${p.add(tenant)}`);
-  if (filter.state !== undefined) conditions.push(`state = ${p.add(filter.state)}`);
-  if (filter.reason !== undefined) conditions.push(`reason = ${p.add(filter.reason)}`);
-  if (filter.customerId !== undefined) conditions.push(`customer_id = ${p.add(filter.customerId)}`);
+  if (tenant !== undefined) conditions.push(`s.tenant_id = ${p.add(tenant)}`);
+  if (filter.state !== undefined) conditions.push(`s.state = ${p.add(filter.state)}`);
+  if (filter.reason !== undefined) conditions.push(`s.reason = ${p.add(filter.reason)}`);
+  if (filter.customerId !== undefined)
+    conditions.push(`s.customer_id = ${p.add(filter.customerId)}`);
   const cutoff =
     filter.olderThanMs === undefined
       ? undefined
@@ -249,9 +261,9 @@ export function filterConditions(
   // Every saga that is not final waits under a deadline (the partial index sagas_due holds them).
   if (filter.stuck)
     conditions.push(
-      `deadline_at IS NOT NULL AND (deadline_at <= now()${cutoff ? ` OR updated_at <= ${cutoff}` : ''})`,
+      `s.deadline_at IS NOT NULL AND (s.deadline_at <= now()${cutoff ? ` OR s.updated_at <= ${cutoff}` : ''})`,
     );
-  else if (cutoff) conditions.push(`updated_at <= ${cutoff}`);
+  else if (cutoff) conditions.push(`s.updated_at <= ${cutoff}`);
   return conditions;
 }
 

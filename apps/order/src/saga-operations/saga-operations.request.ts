@@ -1,6 +1,7 @@
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
   IsOptional,
@@ -25,12 +26,8 @@ const booleanQuery = () =>
     value === 'true' ? true : value === 'false' ? false : value,
   );
 
-/** The filters of the list, the counts and bulk actions; all ANDed. */
-export class SagaFilterRequest {
-  @IsOptional()
-  @IsIn(SAGA_STATES, { message: `state must be one of ${SAGA_STATES.join(', ')}` })
-  state?: SagaState;
-
+/** The filters of the list, the counts and bulk actions but the state; all ANDed. */
+class SagaFilterFields {
   /** Another tenant than the token's needs `tenants:all`; without it, it matches nothing. */
   @IsOptional()
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, {
@@ -59,6 +56,13 @@ export class SagaFilterRequest {
   @IsBoolean({ message: 'stuck must be true or false' })
   @booleanQuery()
   stuck?: boolean;
+}
+
+/** The filters of the list and the counts: every one optional. */
+export class SagaFilterRequest extends SagaFilterFields {
+  @IsOptional()
+  @IsIn(SAGA_STATES, { message: `state must be one of ${SAGA_STATES.join(', ')}` })
+  state?: SagaState;
 }
 
 /** `GET /operator/sagas`: newest transition first. */
@@ -98,9 +102,9 @@ export class ResolveSagaRequest {
 }
 
 /** The filter of a bulk action: it names the state it acts on. */
-export class BulkSagaFilterRequest extends SagaFilterRequest {
-  @IsIn(SAGA_STATES, { message: `filter.state must be one of ${SAGA_STATES.join(', ')}` })
-  declare state: SagaState;
+export class BulkSagaFilterRequest extends SagaFilterFields {
+  @IsIn(SAGA_STATES, { message: `state must be one of ${SAGA_STATES.join(', ')}` })
+  state: SagaState;
 }
 
 /** `POST /operator/sagas/bulk`. */
@@ -110,6 +114,7 @@ export class BulkSagaActionRequest {
 
   @ValidateNested()
   @Type(() => BulkSagaFilterRequest)
+  @IsDefined({ message: 'filter is required, with the state to act on' })
   filter: BulkSagaFilterRequest;
 
   @IsOptional()

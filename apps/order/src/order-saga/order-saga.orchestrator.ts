@@ -272,7 +272,8 @@ export class OrderSagaOrchestrator {
     if (saga.state === 'COMPLETED') sagaMetrics.completed.inc();
     else if (saga.state === 'CANCELLED')
       sagaMetrics.compensated.inc({ reason: saga.reason ?? 'unknown' });
-    else sagaMetrics.failed.inc();
+    else if (saga.state === 'FAILED') sagaMetrics.failed.inc();
+    // RESOLVED: an operator closed a saga already counted as failed.
   }
 
   deadline(kind: SagaDeadline | undefined, current: Date | null, now: Date): Date | null {

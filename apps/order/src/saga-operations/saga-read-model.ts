@@ -239,7 +239,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The WHERE conditions of a filter in the principal's tenants, or undefined when it can match
  * nothing (a tenant the principal does not see).
  */
-export function filterConditions(
+function filterConditions(
   principal: Principal,
   filter: SagaFilter,
   p: SqlParams,

@@ -130,6 +130,7 @@ describe('every app boots as its own process', () => {
         'EdgeTables1764800000000',
         'OrderTenancy1764900000000',
         'SagaPaymentIntent1765000000000',
+        'OutboxWithoutNotify1765100000000',
       ]);
       const owners = await query<{ tableowner: string }>(
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,

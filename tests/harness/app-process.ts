@@ -28,7 +28,7 @@ export function spawnScript(
   args: string[] = [],
 ): ScriptProcess {
   const child = killOnExit(
-    spawn(process.execPath, ['-r', '@swc-node/register', script, ...args], {
+    spawn(process.execPath, [...profiling(), '-r', '@swc-node/register', script, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,6 +42,15 @@ export function spawnScript(
     child.once('exit', (code) => resolve(code)),
   );
   return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/**
+ * With `CPU_PROFILE_DIR` set, every process started here writes a V8 CPU profile there when it
+ * exits (open it in Chrome's DevTools): where a benchmark's CPU goes, per process.
+ */
+function profiling(): string[] {
+  const dir = process.env.CPU_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 /** Runs `apps/<app>/src/main.ts` as its own process, exactly as `npm run start:<app>` would. */

@@ -17,6 +17,7 @@ export function testConfig<C extends BaseConfig>(
     ...natsEnv,
     NATS_RETRY_BASE_MS: '100',
     OUTBOX_POLL_MS: '200',
+    OUTBOX_RELAY_AFTER_MS: '1000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     ...overrides,
   });

@@ -79,6 +79,7 @@ export class TradingSystem {
       ...(await appDatabaseEnv('trading')),
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
+      OUTBOX_RELAY_AFTER_MS: '1000',
       TRADING_TICK_INTERVAL_MS: '100',
       MARKET_DATA_SEED: '42',
       PAPER_LATENCY_MS: '100',

@@ -48,7 +48,3 @@ export class MessagingTables1763800000000 implements MigrationInterface {
     await runner.query(`DROP FUNCTION "${schema}".outbox_notify()`);
   }
 }
-
-export function outboxChannel(schema: string): string {
-  return `${schema}_outbox`;
-}

@@ -7,9 +7,18 @@ import { MESSAGING_DEFAULTS, MESSAGING_OPTIONS, MessagingOptions } from './messa
 import { NatsClient } from './nats.client';
 import { NatsHealthIndicator } from './nats.health';
 import { Outbox } from './outbox';
+import { OutboxPublisher } from './outbox.publisher';
 import { OutboxRelay } from './outbox.relay';
 
-const EXPORTED = [NatsClient, JetStreamTransport, Outbox, Inbox, DeadLetters, NatsHealthIndicator];
+const EXPORTED = [
+  NatsClient,
+  JetStreamTransport,
+  Outbox,
+  OutboxPublisher,
+  Inbox,
+  DeadLetters,
+  NatsHealthIndicator,
+];
 
 /** NATS connection, JetStream transport, outbox + relay (in a worker), inbox and DLQ for one app. */
 @Global()

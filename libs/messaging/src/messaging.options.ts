@@ -15,17 +15,23 @@ export interface MessagingOptions {
   retryMaxMs: number;
   /** Messages the app handles at once, over all its consumers. */
   concurrency: number;
+  /** How often the relay looks for rows their writer did not publish. */
   outboxPollMs: number;
+  /**
+   * How old a pending row must be before the relay publishes it: the process that committed it
+   * publishes it at once, and the relay takes only what that failed to publish.
+   */
+  outboxRelayAfterMs: number;
   outboxBatchSize: number;
   /**
-   * How long background batches (the outbox relay's claims, consumers' Batchers) wait after their
-   * first item for others to join: fewer transactions under moderate load, for at most this much
-   * latency per hop. 0 starts at once.
+   * How long consumers' batches (Batcher) wait after their first item for others to join: fewer
+   * transactions under moderate load, for at most this much latency per hop. 0 starts at once.
    */
   batchWindowMs: number;
   /**
    * Whether this process consumes events and relays the outbox. False in a process that only
-   * serves HTTP: the rows it writes to the outbox are relayed by a process of the same app that does.
+   * serves HTTP: it publishes what it commits, and a process of the same app that is a worker
+   * relays whatever it could not.
    */
   worker: boolean;
 }
@@ -41,6 +47,7 @@ export const MESSAGING_DEFAULTS: Omit<MessagingOptions, 'service'> = {
   retryMaxMs: 60_000,
   concurrency: 8,
   outboxPollMs: 1000,
+  outboxRelayAfterMs: 5000,
   outboxBatchSize: 200,
   batchWindowMs: 10,
   worker: true,

@@ -4,6 +4,7 @@ import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { inboxPrefixOf } from '@lib/contracts';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { JetStreamPublisher } from './jetstream-publisher';
 import { natsConnectOptions } from './nats-connection';
 import { ensureStreams } from './stream-setup';
 
@@ -16,6 +17,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
   private connected = false;
   private client?: JetStreamClient;
   private manager?: JetStreamManager;
+  private publisher?: JetStreamPublisher;
 
   constructor(@Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
 
@@ -44,6 +46,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
     this.connection = connection;
     this.connected = true;
     this.client = jetstream(connection);
+    this.publisher = new JetStreamPublisher(connection, inboxPrefixOf(this.options.service));
     this.manager = await jetstreamManager(connection);
     void this.watchStatus(connection);
     await ensureStreams(this.manager, this.options.streamReplicas, this.options.service);
@@ -60,6 +63,12 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
     return this.client;
   }
 
+  /** The outbox's way to JetStream: acknowledged publishes without a request each. */
+  get jetStreamPublisher(): JetStreamPublisher {
+    if (!this.publisher) throw new Error('NATS is not connected yet');
+    return this.publisher;
+  }
+
   get jsm(): JetStreamManager {
     if (!this.manager) throw new Error('NATS is not connected yet');
     return this.manager;
@@ -71,6 +80,7 @@ export class NatsClient implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.connection || this.connection.isClosed()) return;
+    this.publisher?.close();
     await this.connection.drain();
   }
 

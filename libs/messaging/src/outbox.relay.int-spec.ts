@@ -6,21 +6,24 @@ import { freshSchema, TEST_DATABASE_URL } from '../../../tests/harness/database'
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { developmentPassword, OPERATOR_USER } from '../../../infra/nats/permissions';
 import { readStream } from '../../../tests/harness/streams';
-import { eventually } from '../../../tests/harness/wait';
+import { eventually, sleep } from '../../../tests/harness/wait';
 import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS } from './index';
 import { MESSAGING_DEFAULTS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
 import { Outbox } from './outbox';
+import { OutboxPublisher } from './outbox.publisher';
 import { OutboxRelay } from './outbox.relay';
 
 const SCHEMA = 'messaging_outbox_test';
 
-describe('Outbox relay', () => {
+describe('Outbox relay and publisher', () => {
   let nats: TestNatsServer;
   let dataSource: DataSource;
   let client: NatsClient;
   let options: MessagingOptions;
+  /** Its publisher is not started: what it commits waits for a relay. */
   let outbox: Outbox;
+  let publisher: OutboxPublisher;
   const relays: OutboxRelay[] = [];
 
   beforeAll(async () => {
@@ -32,17 +35,19 @@ describe('Outbox relay', () => {
       entities: MESSAGING_ENTITIES,
       migrations: MESSAGING_MIGRATIONS,
     });
-    outbox = new Outbox(dataSource);
-    // A long poll interval: only LISTEN/NOTIFY or an explicit call moves rows.
+    // A long poll interval: only an explicit call moves rows, and they are taken at any age.
     options = {
       ...MESSAGING_DEFAULTS,
       service: 'outbox-test',
       natsUrl: nats.url,
       natsIdentity: { user: OPERATOR_USER, password: developmentPassword(OPERATOR_USER) },
       outboxPollMs: 60_000,
+      outboxRelayAfterMs: 0,
     };
     client = new NatsClient(options);
     await client.connect();
+    publisher = new OutboxPublisher(dataSource, client);
+    outbox = new Outbox(dataSource, publisher);
   });
 
   afterEach(async () => {
@@ -55,10 +60,20 @@ describe('Outbox relay', () => {
     await nats?.destroy();
   });
 
-  function newRelay(): OutboxRelay {
-    const relay = new OutboxRelay(dataSource, client, options);
+  function newRelay(relayOptions: MessagingOptions = options): OutboxRelay {
+    const relay = new OutboxRelay(dataSource, publisher, relayOptions);
     relays.push(relay);
     return relay;
+  }
+
+  /** An outbox whose process publishes what it commits, as in a running app. */
+  function publishingOutbox(): { outbox: Outbox; stop: () => Promise<void> } {
+    const started = new OutboxPublisher(dataSource, client);
+    started.onApplicationBootstrap();
+    return {
+      outbox: new Outbox(dataSource, started),
+      stop: () => started.beforeApplicationShutdown(),
+    };
   }
 
   function event(sku: string): EventEnvelope {
@@ -186,37 +201,99 @@ describe('Outbox relay', () => {
     expect(published).toHaveLength(600);
   });
 
-  it('is woken by the commit itself, without waiting for the poll', async () => {
-    const relay = newRelay();
-    await relay.onApplicationBootstrap();
-    const woken = event('NOTIFY-1');
-    await dataSource.transaction((manager) => outbox.add(manager, [woken]));
-    await eventually(() => isMarkedSent(woken.eventId), {
-      timeoutMs: 10_000,
-      what: 'publication without a poll',
-    });
-    expect(await copiesInStream(woken.eventId)).toBe(1);
+  it('takes only rows older than outboxRelayAfterMs: younger ones are for their writer to publish', async () => {
+    const young = event('YOUNG-1');
+    await dataSource.transaction((manager) => outbox.add(manager, [young]));
+    expect(await newRelay({ ...options, outboxRelayAfterMs: 60_000 }).publishBatch()).toBe(0);
+    expect(await copiesInStream(young.eventId)).toBe(0);
+    expect(await newRelay({ ...options, outboxRelayAfterMs: 0 }).publishBatch()).toBe(1);
+    expect(await copiesInStream(young.eventId)).toBe(1);
   });
 
-  it('claims the rows committed during its batch window together', async () => {
-    const relay = new OutboxRelay(dataSource, client, { ...options, batchWindowMs: 1000 });
-    relays.push(relay);
-    await relay.onApplicationBootstrap();
-    const events = ['WINDOW-1', 'WINDOW-2', 'WINDOW-3'].map(event);
-    for (const each of events)
-      await dataSource.transaction((manager) => outbox.add(manager, [each]));
-    await eventually(
-      async () => (await Promise.all(events.map((e) => isMarkedSent(e.eventId)))).every(Boolean),
-      {
+  it('publishes what its own process commits at once, and marks it sent without a relay', async () => {
+    const { outbox: publishing, stop } = publishingOutbox();
+    try {
+      const committed = event('FAST-1');
+      await dataSource.transaction((manager) => publishing.add(manager, [committed]));
+      await eventually(() => isMarkedSent(committed.eventId), {
         timeoutMs: 10_000,
-        what: 'the three rows to be published',
-      },
+        what: 'publication without a relay',
+      });
+      expect(await copiesInStream(committed.eventId)).toBe(1);
+      expect(await newRelay().publishBatch()).toBe(0);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('publishes nothing of a rolled-back transaction or savepoint, and all of a committed one', async () => {
+    const { outbox: publishing, stop } = publishingOutbox();
+    const kept = event('SAVEPOINT-KEPT');
+    const undone = event('SAVEPOINT-UNDONE');
+    const rolledBack = event('FAST-ROLLBACK');
+    try {
+      await dataSource.transaction(async (manager) => {
+        await publishing.add(manager, [kept]);
+        await manager
+          .transaction(async (nested) => {
+            await publishing.add(nested, [undone]);
+            throw new Error('inner step failed');
+          })
+          .catch(() => undefined);
+        // Nothing is published before the outer commit.
+        expect(await copiesInStream(kept.eventId)).toBe(0);
+      });
+      await expect(
+        dataSource.transaction(async (manager) => {
+          await publishing.add(manager, [rolledBack]);
+          throw new Error('business rule failed');
+        }),
+      ).rejects.toThrow('business rule failed');
+      await eventually(() => isMarkedSent(kept.eventId), {
+        timeoutMs: 10_000,
+        what: 'the committed event to be published',
+      });
+    } finally {
+      await stop();
+    }
+    expect(await copiesInStream(kept.eventId)).toBe(1);
+    expect(await copiesInStream(undone.eventId)).toBe(0);
+    expect(await copiesInStream(rolledBack.eventId)).toBe(0);
+    expect(await newRelay().publishBatch()).toBe(0);
+  });
+
+  it('leaves to the relay what its process could not publish, which is then stored once', async () => {
+    const { outbox: publishing, stop } = publishingOutbox();
+    const unroutable = event('FAST-UNROUTED');
+    try {
+      // No stream takes this subject: the publish fails, as it would with NATS away.
+      unroutable.eventName = 'nowhere.unrouted';
+      await dataSource.transaction((manager) => publishing.add(manager, [unroutable]));
+      await sleep(500);
+    } finally {
+      await stop();
+    }
+    expect(await isMarkedSent(unroutable.eventId)).toBe(false);
+    await dataSource.query(
+      `UPDATE ${SCHEMA}.outbox SET subject = 'inventory.low-stock.v1' WHERE event_id = $1`,
+      [unroutable.eventId],
     );
-    // One claim marks its rows in one transaction, so they share its now().
-    const claims: { count: number }[] = await dataSource.query(
-      `SELECT count(DISTINCT published_at)::int AS count FROM ${SCHEMA}.outbox WHERE event_id = ANY($1)`,
-      [events.map((e) => e.eventId)],
-    );
-    expect(claims[0]!.count).toBe(1);
+    expect(await newRelay().publishBatch()).toBe(1);
+    expect(await isMarkedSent(unroutable.eventId)).toBe(true);
+    expect(await copiesInStream(unroutable.eventId)).toBe(1);
+  });
+
+  it('stores a row once when both its writer and a relay publish it', async () => {
+    const { outbox: publishing, stop } = publishingOutbox();
+    const twice = event('TWICE-1');
+    try {
+      await dataSource.transaction((manager) => publishing.add(manager, [twice]));
+      // The relay claims it before the writer has marked it: both publish.
+      await newRelay().publishBatch();
+      await eventually(() => isMarkedSent(twice.eventId), { timeoutMs: 10_000, what: 'the mark' });
+    } finally {
+      await stop();
+    }
+    expect(await copiesInStream(twice.eventId)).toBe(1);
   });
 });

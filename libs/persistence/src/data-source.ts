@@ -1,4 +1,5 @@
 import { DataSource, EntitySchema } from 'typeorm';
+import { AfterCommitSubscriber } from './after-commit';
 import { grantAppRole, refusePendingMigrations, refuseSuperuser } from './app-roles';
 import { ensureDatabaseAndSchema } from './database-setup';
 
@@ -33,6 +34,7 @@ export function createAppDataSource(options: AppDataSourceOptions): DataSource {
     schema: options.schema,
     entities: options.entities,
     migrations: options.migrations,
+    subscribers: [AfterCommitSubscriber],
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,

@@ -1,3 +1,4 @@
+export * from './after-commit';
 export * from './app-roles';
 export * from './data-source';
 export * from './database-setup';

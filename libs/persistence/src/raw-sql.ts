@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { afterCommit } from './after-commit';
 
 /**
  * The parameters of one hand-written statement: `add` keeps a value and returns its placeholder,
@@ -59,9 +60,16 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 export class WriteSet {
   private readonly params = new SqlParams();
   private readonly writes: string[] = [];
+  private readonly committed: (() => void)[] = [];
 
   add(write: (params: SqlParams) => string): this {
     this.writes.push(write(this.params));
+    return this;
+  }
+
+  /** Work to do once the writes are committed (see `afterCommit`), e.g. publishing their events. */
+  onCommit(run: () => void): this {
+    this.committed.push(run);
     return this;
   }
 
@@ -69,6 +77,7 @@ export class WriteSet {
     if (this.writes.length === 0) return;
     const writes = this.writes.map((sql, i) => `write${i} AS (${sql})`).join(',\n');
     await queryPrepared(manager, `WITH ${writes} SELECT 1`, this.params.values);
+    for (const run of this.committed) afterCommit(manager, run);
   }
 }
 
@@ -87,7 +96,21 @@ export async function queryPrepared<T = unknown[]>(
   text: string,
   values: unknown[],
 ): Promise<T> {
-  const name = createHash('sha1').update(text).digest('base64url');
+  const name = statementName(text);
   // TypeORM hands the query to pg as it is, and pg takes a { name, text } config in its place.
   return (await runner.query({ name, text } as unknown as string, values)) as T;
+}
+
+/** Statement texts come in a few shapes per app; their names are hashed once, not per query. */
+const statementNames = new Map<string, string>();
+const STATEMENT_NAMES_KEPT = 1_000;
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = createHash('sha1').update(text).digest('base64url');
+    if (statementNames.size >= STATEMENT_NAMES_KEPT) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
 }

@@ -267,6 +267,9 @@ export class BaseConfig {
   @IntVariable('OUTBOX_POLL_MS', 10)
   OUTBOX_POLL_MS = 1000;
 
+  @IntVariable('OUTBOX_RELAY_AFTER_MS', 0)
+  OUTBOX_RELAY_AFTER_MS = 5000;
+
   @IntVariable('BATCH_WINDOW_MS', 0, 1000)
   BATCH_WINDOW_MS = 10;
 

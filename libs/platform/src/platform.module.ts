@@ -108,6 +108,7 @@ export class PlatformModule {
           retryBaseMs: config.NATS_RETRY_BASE_MS,
           concurrency: config.NATS_CONCURRENCY,
           outboxPollMs: config.OUTBOX_POLL_MS,
+          outboxRelayAfterMs: config.OUTBOX_RELAY_AFTER_MS,
           batchWindowMs: config.BATCH_WINDOW_MS,
           worker: options.worker ?? true,
         }),

@@ -122,6 +122,10 @@ export class SagaRepository {
       ${events}`,
       p.values,
     );
+    this.outbox.publishOnCommit(
+      this.dataSource,
+      starts.map((s) => s.created),
+    );
   }
 
   /**
@@ -298,7 +302,12 @@ export class SagaRepository {
         `WITH ${writes.join(',\n')} SELECT id FROM saga`,
         p.values,
       );
-      return new Set(written.map((row) => row.id));
+      const ids = new Set(written.map((row) => row.id));
+      this.outbox.publishOnCommit(
+        runner,
+        events.filter((x) => ids.has(x.sagaId)).map((x) => x.event),
+      );
+      return ids;
     } catch (error) {
       if (this.inbox.isDuplicate(error)) return 'duplicate';
       throw error;

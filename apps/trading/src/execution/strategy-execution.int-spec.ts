@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { TradingOrderFilledV1, TradingOrderSubmittedV1 } from '@lib/contracts';
-import { OutboxRecord, Outbox } from '@lib/messaging';
+import {
+  MESSAGING_DEFAULTS,
+  NatsClient,
+  Outbox,
+  OutboxPublisher,
+  OutboxRecord,
+} from '@lib/messaging';
 import { openAppDataSource } from '@lib/persistence';
 import { appDataSourceOptions, loadConfig } from '@lib/platform';
 import { freshSchema, TEST_DATABASE_URL } from '../../../../tests/harness/database';
@@ -15,6 +21,8 @@ import { Strategy } from '../strategies/strategy.entity';
 import { StrategyState } from '../strategies/strategy.state';
 import { StrategyExecution } from './strategy-execution';
 import { TradingOrder } from './trading-order.entity';
+
+const TRADING_NATS = { ...MESSAGING_DEFAULTS, service: 'trading' };
 
 const SCHEMA = 'trading_execution_test';
 
@@ -47,7 +55,8 @@ describe('strategy execution', () => {
       exchange,
       run: new StrategyExecution(
         dataSource,
-        new Outbox(dataSource),
+        // Never started: the rows stay in the outbox, where these tests read them.
+        new Outbox(dataSource, new OutboxPublisher(dataSource, new NatsClient(TRADING_NATS))),
         new SimulatedFeed(42),
         exchange,
       ),

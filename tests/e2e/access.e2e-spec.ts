@@ -23,13 +23,16 @@ interface Fixtures {
   orderId: string;
   sku: string;
   strategyId: string;
+  /** A saga that ended CANCELLED (out of stock): no operator action is allowed on it. */
+  cancelledSagaId: string;
 }
 
 /**
  * Who may call a route: `public` routes need no token; the others name the roles whose permissions
  * allow them and what they answer. `resource` says how the route's row is scoped: `owned` rows
  * (orders, payments) answer 404 to another customer and to another tenant, `tenant` rows answer 404
- * to another tenant, `tenant-list` answers an empty list to another tenant.
+ * to another tenant, `tenant-list` answers an empty list to another tenant, `tenant-page` a page
+ * (`{ items }`) without items.
  */
 interface RouteCase {
   path?: (f: Fixtures) => string;
@@ -37,15 +40,30 @@ interface RouteCase {
   public?: { status: number };
   allowed?: Role[];
   ok?: number;
-  resource?: 'owned' | 'tenant' | 'tenant-list';
+  resource?: 'owned' | 'tenant' | 'tenant-list' | 'tenant-page';
 }
+
+/** An operator of the token's tenant, and one of every tenant. */
+const OPERATORS: Role[] = ['operator', 'platform-operator'];
 
 const HEALTH: Record<string, RouteCase> = {
   'GET /health/live': { public: { status: 200 } },
   'GET /health/ready': { public: { status: 200 } },
   'GET /metrics': { public: { status: 200 } },
-  'GET /audit': { allowed: ['operator'], ok: 200 },
+  'GET /audit': { allowed: OPERATORS, ok: 200 },
 };
+
+/**
+ * The operator actions on the fixture's CANCELLED saga: the route is reached and the state refuses
+ * every action (409); their success paths are saga-operations.int-spec's.
+ */
+const sagaAction = (action: string): RouteCase => ({
+  path: (f) => `/operator/sagas/${f.cancelledSagaId}/${action}`,
+  allowed: OPERATORS,
+  ok: 409,
+  resource: 'tenant',
+  body: () => ({ note: 'access suite' }),
+});
 
 /** Every route of every app: a route that the apps serve and this table lacks fails the suite. */
 const ROUTES: Record<string, Record<string, RouteCase>> = {
@@ -58,7 +76,7 @@ const ROUTES: Record<string, Record<string, RouteCase>> = {
     },
     'GET /orders/:id': {
       path: (f) => `/orders/${f.orderId}`,
-      allowed: ['customer', 'operator'],
+      allowed: ['customer', ...OPERATORS],
       ok: 200,
       resource: 'owned',
     },
@@ -68,12 +86,34 @@ const ROUTES: Record<string, Record<string, RouteCase>> = {
       ok: 202,
       resource: 'owned',
     },
+    'GET /operator/sagas': { allowed: OPERATORS, ok: 200, resource: 'tenant-page' },
+    'GET /operator/sagas/counts': { allowed: OPERATORS, ok: 200 },
+    'GET /operator/sagas/find': {
+      path: (f) => `/operator/sagas/find?id=${f.orderId}`,
+      allowed: OPERATORS,
+      ok: 200,
+      resource: 'tenant-page',
+    },
+    'GET /operator/sagas/:sagaId': {
+      path: (f) => `/operator/sagas/${f.cancelledSagaId}`,
+      allowed: OPERATORS,
+      ok: 200,
+      resource: 'tenant',
+    },
+    'POST /operator/sagas/:sagaId/retry': sagaAction('retry'),
+    'POST /operator/sagas/:sagaId/cancel': sagaAction('cancel'),
+    'POST /operator/sagas/:sagaId/resolve': sagaAction('resolve'),
+    'POST /operator/sagas/bulk': {
+      allowed: OPERATORS,
+      ok: 200,
+      body: () => ({ action: 'retry', filter: { state: 'PAYMENT_PENDING' }, dryRun: true }),
+    },
   },
   payment: {
     ...HEALTH,
     'GET /payments/:orderId': {
       path: (f) => `/payments/${f.orderId}`,
-      allowed: ['customer', 'operator'],
+      allowed: ['customer', ...OPERATORS],
       ok: 200,
       resource: 'owned',
     },
@@ -90,13 +130,13 @@ const ROUTES: Record<string, Record<string, RouteCase>> = {
     },
     'GET /inventory/products/:sku': {
       path: (f) => `/inventory/products/${f.sku}`,
-      allowed: ['merchant', 'operator'],
+      allowed: ['merchant', ...OPERATORS],
       ok: 200,
       resource: 'tenant',
     },
     'GET /inventory/reservations': {
       path: (f) => `/inventory/reservations?orderId=${f.orderId}`,
-      allowed: ['merchant', 'operator'],
+      allowed: ['merchant', ...OPERATORS],
       ok: 200,
       resource: 'tenant-list',
     },
@@ -105,13 +145,13 @@ const ROUTES: Record<string, Record<string, RouteCase>> = {
     ...HEALTH,
     'POST /v1/trading/strategies': { allowed: ['trader'], ok: 201, body: () => strategyBody() },
     'GET /v1/trading/strategies': {
-      allowed: ['trader', 'operator'],
+      allowed: ['trader', ...OPERATORS],
       ok: 200,
       resource: 'tenant-list',
     },
     'GET /v1/trading/strategies/:id': {
       path: (f) => `/v1/trading/strategies/${f.strategyId}`,
-      allowed: ['trader', 'operator'],
+      allowed: ['trader', ...OPERATORS],
       ok: 200,
       resource: 'tenant',
     },
@@ -201,6 +241,15 @@ describe('who may call what: every route of every app', () => {
       .send({ items: [{ sku: SKU, quantity: 1 }] })
       .expect(202);
     const orderId = (placed.body as { orderId: string }).orderId;
+    const soldOut = await http('order')
+      .post('/orders')
+      .set(await bearer('customer-1', ['customer']))
+      .send({ items: [{ sku: 'ACCESS-UNKNOWN', quantity: 1 }] })
+      .expect(202);
+    const { orderId: soldOutId, sagaId: cancelledSagaId } = soldOut.body as {
+      orderId: string;
+      sagaId: string;
+    };
     const created = await http('trading')
       .post('/v1/trading/strategies')
       .set(await bearer('trader-1', ['trader']))
@@ -210,12 +259,20 @@ describe('who may call what: every route of every app', () => {
       orderId,
       sku: SKU,
       strategyId: (created.body as { strategyId: string }).strategyId,
+      cancelledSagaId,
     };
     // The payment exists once the saga has asked for it: every fixture is then in place.
     const operator = await bearer('operator-1', ['operator']);
     await eventually(
       async () => (await http('payment').get(`/payments/${orderId}`).set(operator)).status === 200,
       { what: 'the payment of the fixture order' },
+    );
+    await eventually(
+      async () => {
+        const res = await http('order').get(`/orders/${soldOutId}`).set(operator);
+        return (res.body as { status?: string }).status === 'CANCELLED';
+      },
+      { what: 'the sold-out fixture order cancelled' },
     );
   }, 120_000);
 
@@ -334,6 +391,9 @@ describe('who may call what: every route of every app', () => {
         if (spec.resource === 'tenant-list') {
           expect(res.status).toBe(200);
           expect(res.body).toEqual(expect.objectContaining({ length: 0 }));
+        } else if (spec.resource === 'tenant-page') {
+          expect(res.status).toBe(200);
+          expect(res.body).toEqual(expect.objectContaining({ items: [] }));
         } else {
           expect(res.status).toBe(404);
         }
@@ -361,7 +421,15 @@ describe('who may call what: every route of every app', () => {
     );
     expect(rows.map((r) => r.entity_id).sort()).toEqual([
       'GET /audit',
+      'GET /operator/sagas',
+      'GET /operator/sagas/:sagaId',
+      'GET /operator/sagas/counts',
+      'GET /operator/sagas/find',
       'GET /orders/:id',
+      'POST /operator/sagas/:sagaId/cancel',
+      'POST /operator/sagas/:sagaId/resolve',
+      'POST /operator/sagas/:sagaId/retry',
+      'POST /operator/sagas/bulk',
       'POST /orders',
       'POST /orders/:id/cancel',
     ]);

@@ -133,6 +133,7 @@ describe('every app boots as its own process', () => {
         'OutboxWithoutNotify1765100000000',
         'OutboxTraceContext1765200000000',
         'SagaTraceContext1765200000000',
+        'SagaReadModel1765300000000',
       ]);
       const owners = await query<{ tableowner: string }>(
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,

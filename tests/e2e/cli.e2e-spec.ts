@@ -6,9 +6,12 @@ import { promisify } from 'node:util';
 import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
+import { untilHandled } from '../harness/app-probes';
 import { query, TEST_OPERATOR_URL } from '../harness/database';
+import { publishEvent } from '../harness/events';
 import { SagaSystem } from '../harness/saga-system';
 import { readStream } from '../harness/streams';
+import { tokenFor } from '../harness/tokens';
 import { eventually, sleep } from '../harness/wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -423,6 +426,134 @@ describe('saga-cli', () => {
     const result = await cli('token', ...args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
+  });
+
+  describe('saga actions, through the order app', () => {
+    // Several CLI runs each, and each run compiles the CLI (swc) first: slow on a busy machine.
+    const SLOW = 240_000;
+
+    /** The CLI as an operator of the default tenant, pointed at the system's order app. */
+    const asOperator = async (...args: string[]) =>
+      cliWith(
+        {
+          SAGA_CLI_TOKEN: await tokenFor('ops-cli', ['operator']),
+          ORDER_API_URL: system.order.url,
+        },
+        ...args,
+      );
+
+    it(
+      'retries, then force-cancels a saga awaiting payment: the stock comes back; resolve is refused',
+      async () => {
+        await system.putProduct('CLI-ACT', 5, 900);
+        const orderId = await system.placeOrder([{ sku: 'CLI-ACT', quantity: 2 }]);
+        await system.untilSaga(orderId, 'PAYMENT_PENDING');
+
+        const retried = await asOperator(
+          'saga',
+          'retry',
+          orderId,
+          '--reason',
+          'payment lost it',
+          '--json',
+        );
+        expect(retried).toMatchObject({ code: 0 });
+        expect(JSON.parse(retried.stdout)).toEqual([
+          expect.objectContaining({
+            order: orderId,
+            action: 'retry',
+            from: 'PAYMENT_PENDING',
+            to: 'PAYMENT_PENDING',
+            event: 'order.payment-requested.v1',
+          }),
+        ]);
+        const cancelled = await asOperator('saga', 'cancel', orderId);
+        expect(cancelled).toMatchObject({ code: 0 });
+        expect(cancelled.stdout).toContain('COMPENSATING');
+        await system.untilSaga(orderId, 'CANCELLED');
+        expect(await system.product('CLI-ACT')).toMatchObject({ available: 5, reserved: 0 });
+
+        // The cancel's event delivered again (a replay: same event id, another message) is skipped.
+        const [cancel] = await system.events('ORDERS', orderId, 'order.cancelled.v1');
+        const seq = await publishEvent(system.js, cancel!, { asCopy: true });
+        await untilHandled(system.jsm, 'inventory', 'order.cancelled.v1', seq);
+        expect(await system.events('INVENTORY', orderId, 'inventory.released.v1')).toHaveLength(1);
+        expect(await system.product('CLI-ACT')).toMatchObject({ available: 5, reserved: 0 });
+
+        const refused = await asOperator('saga', 'resolve', orderId, '--reason', 'nothing to do');
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain('SAGA.ACTION_NOT_ALLOWED');
+        const records = await query<{ actor: string; action: string; reason: string | null }>(
+          `SELECT actor, action, reason FROM orders.audit_log
+          WHERE action LIKE 'saga.%' AND details ->> 'orderId' = $1 ORDER BY id`,
+          [orderId],
+        );
+        expect(records).toEqual([
+          { actor: 'ops-cli', action: 'saga.retry', reason: 'payment lost it' },
+          { actor: 'ops-cli', action: 'saga.cancel', reason: null },
+        ]);
+      },
+      SLOW,
+    );
+
+    it(
+      'acts in bulk on exactly the sagas its dry run listed',
+      async () => {
+        await system.putProduct('CLI-BULK', 10, 300);
+        for (let i = 0; i < 2; i++) {
+          const orderId = await system.placeOrder([{ sku: 'CLI-BULK', quantity: 1 }]);
+          await system.untilSaga(orderId, 'PAYMENT_PENDING');
+        }
+        const args = ['sagas', 'bulk', 'cancel', '--state', 'PAYMENT_PENDING', '--json'];
+        const dry = await asOperator(...args, '--dry-run');
+        expect(dry).toMatchObject({ code: 0 });
+        const listed = JSON.parse(dry.stdout) as { matched: number; sagaIds: string[] };
+        expect(listed.matched).toBeGreaterThanOrEqual(2);
+
+        const applied = await asOperator(...args, '--reason', 'cli bulk');
+        expect(applied).toMatchObject({ code: 0 });
+        expect(JSON.parse(applied.stdout)).toMatchObject({
+          dryRun: false,
+          matched: listed.matched,
+          applied: listed.matched,
+          sagaIds: listed.sagaIds,
+        });
+        const text = await asOperator(
+          'sagas',
+          'bulk',
+          'cancel',
+          '--state',
+          'PAYMENT_PENDING',
+          '--dry-run',
+        );
+        expect(text.stdout).toContain('would cancel 0 of 0');
+      },
+      SLOW,
+    );
+
+    it(
+      'says what is wrong with exit codes: usage, not found, refused',
+      async () => {
+        const withoutToken = await cli('saga', 'retry', randomUUID());
+        expect(withoutToken.code).toBe(2);
+        expect(withoutToken.stderr).toContain('SAGA_CLI_TOKEN');
+        expect((await asOperator('saga', 'retry', randomUUID())).code).toBe(3);
+        expect((await asOperator('sagas', 'bulk', 'cancel')).code).toBe(2);
+        expect((await asOperator('sagas', 'bulk', 'cancel', '--state', 'NOPE')).code).toBe(2);
+        const customer = await cliWith(
+          {
+            SAGA_CLI_TOKEN: await tokenFor('customer-1', ['customer']),
+            ORDER_API_URL: system.order.url,
+          },
+          'saga',
+          'cancel',
+          randomUUID(),
+        );
+        expect(customer.code).toBe(1);
+        expect(customer.stderr).toContain('AUTH.FORBIDDEN');
+      },
+      SLOW,
+    );
   });
 
   it('answers with meaningful exit codes', async () => {

@@ -4,12 +4,14 @@ import { connect } from '@nats-io/transport-node';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { natsConnectOptions } from '@lib/messaging';
+import { SAGA_ACTIONS, SagaAction } from '@lib/operator-api';
 import { BaseConfig, ConfigError, loadConfig, natsSettingsOf, ROLES } from '@lib/platform';
 import { CliAudit } from './cli-audit';
 import { CliError, EXIT, parseDuration, parsePositiveInt, UsageError } from './cli-io';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './dlq.command';
 import { StreamRange } from './jetstream-range';
 import { replayRepublish, replayToConsumer } from './replay.command';
+import { orderApiOf, sagaAct, sagasBulk } from './saga-actions.command';
 import { sagaShow, sagasStuck } from './saga.command';
 import { streamsCommand } from './streams.command';
 import { tokenCommand } from './token.command';
@@ -21,6 +23,12 @@ const USAGE = `usage: npm run cli -- <command> [--json]
   dlq list | dlq show <seq> | dlq replay <seq>... | dlq replay --all | dlq purge   [--reason TEXT]
   saga show <orderId|sagaId>                state, step log and every event of its conversation
   sagas stuck [--older-than 5m]             unfinished sagas that have not moved for that long
+  saga retry|cancel|resolve <orderId|sagaId> [--reason TEXT]
+      retry: send the awaited step's command again; cancel: force compensation; resolve: close a
+      FAILED saga (--reason required: what was done). Through the order app's operator API.
+  sagas bulk retry|cancel|resolve --state STATE [--older-than 1h] [--tenant T] [--limit 100]
+      [--dry-run] [--reason TEXT]
+      the same for the oldest sagas of a state (at most --limit, 500 a call); --dry-run lists them
   token --sub SUB --roles ROLE[,ROLE] [--tenant T] [--ttl 1h]
       prints a development bearer token: HS256 with AUTH_JWT_SECRET (default: the development
       secret), AUTH_ISSUER and AUTH_AUDIENCE; refused with NODE_ENV=production.
@@ -32,6 +40,9 @@ and the operator's NATS user from NATS_USER/NATS_PASSWORD, NATS_NKEY_SEED or NAT
 (TLS: NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY).
 Replays and purges leave an audit record (actor: SAGA_CLI_ACTOR, else the OS user; reason:
 --reason) in the audit_log of the app that owns the stream or consumer.
+Saga actions call the order app (--order-url, else ORDER_API_URL, else http://127.0.0.1:ORDER_PORT
+or 3001) with an operator's bearer token (SAGA_CLI_TOKEN, or --token); the app audits them as the
+token's sub, with --reason as the note.
 Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found.
 `;
 
@@ -49,7 +60,12 @@ async function main(argv: string[]): Promise<void> {
       since: { type: 'string' },
       subject: { type: 'string' },
       'to-consumer': { type: 'string' },
-      'older-than': { type: 'string', default: '5m' },
+      'older-than': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      token: { type: 'string' },
+      'order-url': { type: 'string' },
       reason: { type: 'string' },
       sub: { type: 'string' },
       roles: { type: 'string' },
@@ -66,6 +82,32 @@ async function main(argv: string[]): Promise<void> {
   const json = values.json;
   // Needs neither NATS nor Postgres, and must say why it refuses before any config is read.
   if (command === 'token') return tokenCommand(values, json);
+  // The order app's operator API: neither NATS nor Postgres.
+  if (command === 'saga' && isAction(sub)) {
+    if (!rest[0]) throw new UsageError(`saga ${sub} <orderId|sagaId>`);
+    return sagaAct(orderApiOf(values), sub, rest[0], values.reason, json);
+  }
+  if (command === 'sagas' && sub === 'bulk') {
+    const [action] = rest;
+    if (!isAction(action) || !values.state)
+      throw new UsageError('sagas bulk retry|cancel|resolve --state STATE');
+    const olderThan = values['older-than'];
+    return sagasBulk(
+      orderApiOf(values),
+      action,
+      {
+        state: values.state,
+        ...(olderThan && { olderThanMs: parseDuration(olderThan, '--older-than') }),
+        ...(values.tenant && { tenantId: values.tenant }),
+      },
+      {
+        dryRun: values['dry-run'],
+        ...(values.limit && { limit: parsePositiveInt(values.limit, '--limit') }),
+        note: values.reason,
+      },
+      json,
+    );
+  }
   const config = loadConfig(BaseConfig);
   const needsDb = command === 'saga' || command === 'sagas';
   const nc = await connect({ ...natsConnectOptions(natsSettingsOf(config)), timeout: 5000 });
@@ -118,11 +160,16 @@ async function main(argv: string[]): Promise<void> {
             throw new UsageError('dlq takes list, show, replay or purge');
         }
       case 'saga':
-        if (sub !== 'show' || !rest[0]) throw new UsageError('saga show <orderId|sagaId>');
+        if (sub !== 'show' || !rest[0])
+          throw new UsageError('saga show|retry|cancel|resolve <orderId|sagaId>');
         return await sagaShow(db!, js, rest[0], json);
       case 'sagas':
-        if (sub !== 'stuck') throw new UsageError('sagas stuck [--older-than 5m]');
-        return await sagasStuck(db!, parseDuration(values['older-than'], '--older-than'), json);
+        if (sub !== 'stuck') throw new UsageError('sagas stuck [--older-than 5m] | sagas bulk ...');
+        return await sagasStuck(
+          db!,
+          parseDuration(values['older-than'] ?? '5m', '--older-than'),
+          json,
+        );
       default:
         throw new UsageError(`unknown command ${command}`);
     }
@@ -131,6 +178,10 @@ async function main(argv: string[]): Promise<void> {
     await db?.end();
     await nc.close();
   }
+}
+
+function isAction(word: string | undefined): word is SagaAction {
+  return (SAGA_ACTIONS as readonly (string | undefined)[]).includes(word);
 }
 
 /** Bad flags and bad configuration are usage errors; a CliError knows its own code. */

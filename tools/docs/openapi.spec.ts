@@ -64,7 +64,9 @@ describe('the OpenAPI documents', () => {
     });
     expect(paths['/orders/{id}']?.get).toMatchObject({
       'x-permission': 'orders:read',
-      description: expect.stringContaining('(roles: customer, operator)') as unknown,
+      description: expect.stringContaining(
+        '(roles: customer, operator, platform-operator)',
+      ) as unknown,
     });
   });
 });

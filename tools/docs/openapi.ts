@@ -15,6 +15,7 @@ import {
 import { ProductsController } from '../../apps/inventory/src/products/products.controller';
 import { ReservationsController } from '../../apps/inventory/src/reservations/reservations.controller';
 import { OrdersController } from '../../apps/order/src/orders/orders.controller';
+import { SagaOperationsController } from '../../apps/order/src/saga-operations/saga-operations.controller';
 import { PaymentsController } from '../../apps/payment/src/payments/payments.controller';
 import { StripeWebhookController } from '../../apps/payment/src/webhooks/stripe-webhook.controller';
 import { StrategiesController } from '../../apps/trading/src/strategies/strategies.controller';
@@ -39,7 +40,7 @@ const PLATFORM_CONTROLLERS: Type[] = [HealthController, MetricsController, Audit
 
 /** Each app's HTTP surface; every app also serves PLATFORM_CONTROLLERS. */
 export const HTTP_APPS: Record<string, Type[]> = {
-  order: [OrdersController],
+  order: [OrdersController, SagaOperationsController],
   payment: [PaymentsController, StripeWebhookController],
   inventory: [ProductsController, ReservationsController],
   trading: [StrategiesController],

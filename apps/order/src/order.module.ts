@@ -7,6 +7,9 @@ import { OrderSagaOrchestrator } from './order-saga/order-saga.orchestrator';
 import { SagaEventsConsumer } from './order-saga/saga-events.consumer';
 import { SagaReplyBatcher } from './order-saga/saga-reply.batcher';
 import { SagaRepository } from './order-saga/saga.repository';
+import { SagaActions } from './saga-operations/saga-actions.service';
+import { SagaOperationsController } from './saga-operations/saga-operations.controller';
+import { SagaReadModel } from './saga-operations/saga-read-model';
 import { OrdersController } from './orders/orders.controller';
 import { OrderStartBatcher } from './orders/order-start.batcher';
 import { OrderRepository } from './orders/order.repository';
@@ -24,12 +27,17 @@ export class OrderModule {
       imports: [
         PlatformModule.forRoot({ service: 'order', config, ...orderPersistence, schema, worker }),
       ],
-      controllers: [...(api ? [OrdersController] : []), ...(worker ? [SagaEventsConsumer] : [])],
+      controllers: [
+        ...(api ? [OrdersController, SagaOperationsController] : []),
+        ...(worker ? [SagaEventsConsumer] : []),
+      ],
       providers: [
         { provide: ORDER_CONFIG, useValue: config },
         SagaRepository,
         OrderSagaOrchestrator,
-        ...(api ? [OrdersService, OrderRepository, OrderStartBatcher] : []),
+        ...(api
+          ? [OrdersService, OrderRepository, OrderStartBatcher, SagaReadModel, SagaActions]
+          : []),
         ...(worker ? [SagaReplyBatcher, OrderSagaDeadlines] : []),
       ],
     };

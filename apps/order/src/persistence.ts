@@ -3,6 +3,7 @@ import { OrderTables1763900000000 } from './migrations/1763900000000-order-table
 import { OrderTenancy1764900000000 } from './migrations/1764900000000-order-tenancy';
 import { SagaPaymentIntent1765000000000 } from './migrations/1765000000000-saga-payment-intent';
 import { SagaTraceContext1765200000000 } from './migrations/1765200000000-saga-trace-context';
+import { SagaReadModel1765300000000 } from './migrations/1765300000000-saga-read-model';
 import { SagaStep } from './order-saga/saga-step.entity';
 import { Saga } from './order-saga/saga.entity';
 import { OrderLine } from './orders/order-line.entity';
@@ -20,5 +21,6 @@ export const orderPersistence: AppPersistence = {
     OrderTenancy1764900000000,
     SagaPaymentIntent1765000000000,
     SagaTraceContext1765200000000,
+    SagaReadModel1765300000000,
   ],
 };

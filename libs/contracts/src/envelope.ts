@@ -39,6 +39,8 @@ export function defineEvent<P extends object>(
 export interface EventOrigin {
   /** The event being handled: its correlation, saga and tenant carry over and it becomes the cause. */
   cause?: EventEnvelope;
+  /** Without a cause at hand: the id of the event that caused this one (a command sent again). */
+  causationId?: string | null;
   correlationId?: string;
   sagaId?: string;
   tenantId?: string;
@@ -59,7 +61,7 @@ export function createEvent<P extends object>(
     eventVersion: definition.eventVersion,
     occurredAt: new Date().toISOString(),
     correlationId: origin.correlationId ?? origin.cause?.correlationId ?? eventId,
-    causationId: origin.cause?.eventId ?? null,
+    causationId: origin.cause?.eventId ?? origin.causationId ?? null,
     ...(sagaId === undefined ? {} : { sagaId }),
     ...(tenantId === undefined ? {} : { tenantId }),
     payload: { ...payload },

@@ -9,6 +9,7 @@ import { OrderConfirmedV1 } from './events/order-confirmed.v1';
 import { OrderCreatedV1 } from './events/order-created.v1';
 import { OrderFailedV1 } from './events/order-failed.v1';
 import { OrderPaymentRequestedV1 } from './events/order-payment-requested.v1';
+import { OrderResolvedV1 } from './events/order-resolved.v1';
 import { PaymentCancelledV1 } from './events/payment-cancelled.v1';
 import { PaymentFailedV1 } from './events/payment-failed.v1';
 import { PaymentPendingV1 } from './events/payment-pending.v1';
@@ -29,6 +30,7 @@ export const EVENT_CATALOG: readonly EventDefinition[] = [
   OrderConfirmedV1,
   OrderCancelledV1,
   OrderFailedV1,
+  OrderResolvedV1,
   InventoryReservedV1,
   InventoryOutOfStockV1,
   InventoryReleasedV1,

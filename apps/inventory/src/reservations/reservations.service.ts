@@ -67,7 +67,8 @@ export class ReservationsService {
   /**
    * order.created, for a batch of orders in one transaction: each order in turn gets every line at
    * its tenant's catalogue price, or nothing and the missing lines. An order that already has a
-   * reservation (or a tombstone) gets nothing.
+   * reservation (or a tombstone) gets nothing new; one still held is answered again (see
+   * `reservedAgain`).
    */
   async reserve(
     manager: EntityManager,
@@ -81,8 +82,9 @@ export class ReservationsService {
         status,
       });
     }
+    const again = await this.reservedAgain(manager, events, existing);
     const fresh = events.filter((event) => !existing.has(event.payload.orderId));
-    if (fresh.length === 0) return [];
+    if (fresh.length === 0) return this.publish(manager, new WriteSet(), again);
     // One lock for the whole batch, whatever tenants its orders are of.
     const products = await this.stock.lock(
       manager,
@@ -92,7 +94,7 @@ export class ReservationsService {
     );
     const writes = new WriteSet();
     const reservations: NewReservation[] = [];
-    const published: EventEnvelope[] = [];
+    const published: EventEnvelope[] = [...again];
     for (const event of fresh) {
       const { orderId, currency, items } = event.payload;
       const tenantId = tenantOf(event);
@@ -149,8 +151,10 @@ export class ReservationsService {
   }
 
   /**
-   * order.cancelled, for a batch of orders: an active reservation gives its stock back; other
-   * states stay as they are.
+   * order.cancelled, for a batch of orders: an active reservation gives its stock back; one a cancel
+   * released already is confirmed again (the saga sends one order.cancelled per order, so a second
+   * is an operator's retry of a compensation whose confirmation was lost); other states stay as
+   * they are.
    */
   async cancel(
     manager: EntityManager,
@@ -159,11 +163,22 @@ export class ReservationsService {
     const found = await this.lockFor(manager, events);
     const releasing: HeldReservation[] = [];
     const tombstones: NewReservation[] = [];
+    const again: EventEnvelope[] = [];
     for (const event of events) {
       const { orderId } = event.payload;
       const reservation = found.get(orderId);
       if (reservation?.status === 'ACTIVE') {
         releasing.push({ reservation, cause: event });
+      } else if (reservation?.status === 'RELEASED') {
+        this.logger.log({ msg: 'order cancelled again, release confirmed again', orderId });
+        const { id: reservationId } = reservation;
+        again.push(
+          createEvent(
+            InventoryReleasedV1,
+            { orderId, reservationId, reason: 'cancelled' },
+            originOf(reservation, event),
+          ),
+        );
       } else if (reservation) {
         this.logger.log({
           msg: 'order cancelled, nothing to release',
@@ -190,7 +205,56 @@ export class ReservationsService {
         });
       }
     }
-    return this.release(manager, releasing, 'cancelled', this.insert(new WriteSet(), tombstones));
+    const writes = this.outbox.addTo(this.insert(new WriteSet(), tombstones), again);
+    return [...again, ...(await this.release(manager, releasing, 'cancelled', writes))];
+  }
+
+  /**
+   * The reservations still held for orders whose order.created comes again, answered again as
+   * reserved, unchanged. Redeliveries never get here (the inbox stops them): a second order.created
+   * is an operator's retry of the stock step, for a saga that lost the first answer.
+   */
+  private async reservedAgain(
+    manager: EntityManager,
+    events: EventEnvelope<OrderCreatedV1Payload>[],
+    existing: Map<string, LockedReservation>,
+  ): Promise<EventEnvelope[]> {
+    const held = events.flatMap((event) => {
+      const reservation = existing.get(event.payload.orderId);
+      return reservation?.status === 'ACTIVE' ? [{ reservation, cause: event }] : [];
+    });
+    if (held.length === 0) return [];
+    const rows = await manager.query<
+      {
+        id: string;
+        expiresAt: Date;
+        lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+      }[]
+    >(
+      `SELECT r.id, r.expires_at AS "expiresAt", json_agg(json_build_object('sku', l.sku,
+          'quantity', l.quantity, 'unitPriceMinor', l.unit_price_minor) ORDER BY l.sku) AS lines
+        FROM ${this.tables.reservations} r JOIN ${this.tables.lines} l ON l.reservation_id = r.id
+        WHERE r.id = ANY($1::uuid[]) GROUP BY r.id`,
+      [held.map(({ reservation }) => reservation.id)],
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return held.map(({ reservation, cause }) => {
+      const { id: reservationId, orderId, totalMinor, currency } = reservation;
+      const { lines, expiresAt } = byId.get(reservationId)!;
+      this.logger.log({ msg: 'order created again, reservation answered again', orderId });
+      return createEvent(
+        InventoryReservedV1,
+        {
+          orderId,
+          reservationId,
+          lines,
+          totalMinor,
+          currency: currency ?? cause.payload.currency,
+          expiresAt: expiresAt.toISOString(),
+        },
+        originOf(reservation, cause),
+      );
+    });
   }
 
   /** order.confirmed, for a batch of orders: the reserved stock is sold. */

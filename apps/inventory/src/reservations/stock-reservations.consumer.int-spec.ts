@@ -304,6 +304,43 @@ describe('stock reservations', () => {
     expect(await inventory.product('CUP-1')).toMatchObject({ available: 10, reserved: 0 });
   });
 
+  it("answers an operator's retry of order.created (a new event id) with the reservation it holds, reserving nothing more", async () => {
+    await inventory.putProduct('KETTLE-1', { stock: 10, priceMinor: 3000 }).expect(200);
+    const created = orderCreated([{ sku: 'KETTLE-1', quantity: 2 }]);
+    const { orderId } = created.payload;
+    const first = await reserve(created);
+    const retried = { ...created, eventId: randomUUID() };
+    await inventory.handled(OrderCreatedV1.subject, await inventory.publish(retried));
+    await inventory.relayed();
+
+    const answers = (await inventory.eventsFor(orderId)).filter(
+      (e) => e.eventName === InventoryReservedV1.eventName,
+    );
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toMatchObject({ causationId: retried.eventId, payload: first.payload });
+    expect(await inventory.product('KETTLE-1')).toMatchObject({ available: 8, reserved: 2 });
+    expect(await reservations(orderId)).toHaveLength(1);
+  });
+
+  it("confirms again a release an operator's retry of order.cancelled asks for, giving back nothing more", async () => {
+    await inventory.putProduct('TOASTER-1', { stock: 10 }).expect(200);
+    const created = orderCreated([{ sku: 'TOASTER-1', quantity: 3 }]);
+    const { orderId } = created.payload;
+    await reserve(created);
+    await inventory.publish(cancelled(created));
+    const first = await reply(orderId, InventoryReleasedV1);
+    const retried = cancelled(created);
+    await inventory.handled(OrderCancelledV1.subject, await inventory.publish(retried));
+    await inventory.relayed();
+
+    const answers = (await inventory.eventsFor(orderId)).filter(
+      (e) => e.eventName === InventoryReleasedV1.eventName,
+    );
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toMatchObject({ causationId: retried.eventId, payload: first.payload });
+    expect(await inventory.product('TOASTER-1')).toMatchObject({ available: 10, reserved: 0 });
+  });
+
   it('expires a reservation on schedule once its TTL has run out', async () => {
     await inventory.putProduct('MILK-1', { stock: 3 }).expect(200);
     const created = orderCreated([{ sku: 'MILK-1', quantity: 2 }]);

@@ -6,8 +6,10 @@ import {
   InventoryReservedV1Payload,
   OrderCancelledV1,
   OrderConfirmedV1,
+  OrderCreatedV1,
   OrderFailedV1,
   OrderPaymentRequestedV1,
+  OrderResolvedV1,
   subjectFor,
 } from '@lib/contracts';
 import { InboxEntry, PermanentEventError, RejectedEventError } from '@lib/messaging';
@@ -43,12 +45,21 @@ export interface TransitionOptions {
   inbox?: InboxEntry;
   /** The transaction to write in (a cancel's, with its audit record); its own statement otherwise. */
   manager?: EntityManager;
+  /** Without a cause: the causation of the command a retry repeats. */
+  causationId?: string | null;
 }
 
 export type SagaOutcome =
   /** `duplicate`: the cause was in the inbox already, so it had been applied before. */
   | { applied: false; saga: Saga; duplicate?: true }
-  | { applied: true; saga: Saga; from: SagaState; transition: SagaTransition };
+  | {
+      applied: true;
+      saga: Saga;
+      from: SagaState;
+      transition: SagaTransition;
+      /** What the transition emitted (outbox). */
+      events: EventEnvelope[];
+    };
 
 /**
  * Load → check the reply against the saga's record → apply a trigger (the transition table) →
@@ -93,11 +104,11 @@ export class OrderSagaOrchestrator {
   async transition(
     saga: SagaRecord,
     trigger: SagaTrigger,
-    { cause, inbox, manager }: TransitionOptions = {},
+    { cause, inbox, manager, causationId }: TransitionOptions = {},
   ): Promise<SagaOutcome> {
     const rejection = cause && this.check(saga, trigger, cause);
     if (rejection) throw rejection;
-    const change = this.decide(saga, trigger, cause, inbox);
+    const change = this.decide(saga, trigger, cause, inbox, causationId);
     if (!change) return this.ignore(saga, trigger, inbox);
     const written = await this.sagas.persist([change], manager);
     if (written === 'duplicate') return { applied: false, saga, duplicate: true };
@@ -163,10 +174,11 @@ export class OrderSagaOrchestrator {
 
   /** The transition table's answer to `trigger` in the saga's state, as the writes it makes. */
   private decide(
-    saga: Saga,
+    saga: SagaRecord,
     trigger: SagaTrigger,
     cause: EventEnvelope | undefined,
     inbox: InboxEntry | undefined,
+    causationId?: string | null,
   ): SagaChange | undefined {
     const transition = transitionFor(saga.state, trigger);
     if (!transition) return undefined;
@@ -202,7 +214,7 @@ export class OrderSagaOrchestrator {
     const paymentIntentId = cause && intentToRecord(saga, trigger, cause);
     if (paymentIntentId) change.changes.paymentIntentId = paymentIntentId;
     if (transition.command)
-      change.events.push(this.event(transition.command, this.after(change), cause));
+      change.events.push(this.event(transition.command, this.after(change), cause, causationId));
     return change;
   }
 
@@ -234,12 +246,18 @@ export class OrderSagaOrchestrator {
       trigger,
       reason: transition.reason,
     });
-    const outcome: SagaOutcome = { applied: true, saga: next, from: saga.state, transition };
+    const outcome: SagaOutcome = {
+      applied: true,
+      saga: next,
+      from: saga.state,
+      transition,
+      events: change.events,
+    };
     this.recordCommitted(outcome);
     return outcome;
   }
 
-  private after({ saga, changes }: SagaChange): Saga {
+  private after({ saga, changes }: SagaChange): SagaRecord {
     return { ...saga, ...changes, version: saga.version + 1 };
   }
 
@@ -254,7 +272,8 @@ export class OrderSagaOrchestrator {
     if (saga.state === 'COMPLETED') sagaMetrics.completed.inc();
     else if (saga.state === 'CANCELLED')
       sagaMetrics.compensated.inc({ reason: saga.reason ?? 'unknown' });
-    else sagaMetrics.failed.inc();
+    else if (saga.state === 'FAILED') sagaMetrics.failed.inc();
+    // RESOLVED: an operator closed a saga already counted as failed.
   }
 
   deadline(kind: SagaDeadline | undefined, current: Date | null, now: Date): Date | null {
@@ -272,9 +291,15 @@ export class OrderSagaOrchestrator {
     }
   }
 
-  private event(command: SagaCommand, saga: Saga, cause: EventEnvelope | undefined): EventEnvelope {
+  private event(
+    command: SagaCommand,
+    saga: SagaRecord,
+    cause: EventEnvelope | undefined,
+    causationId: string | null | undefined,
+  ): EventEnvelope {
     const origin = {
       cause,
+      causationId,
       correlationId: saga.correlationId,
       sagaId: saga.id,
       tenantId: saga.tenantId,
@@ -282,6 +307,16 @@ export class OrderSagaOrchestrator {
     const orderId = saga.orderId;
     const reason = saga.reason ?? 'unknown';
     switch (command) {
+      case 'create': {
+        // A retry of the stock step: the order as it was placed (SagaRepository loads its lines).
+        if (!saga.orderedLines) throw new Error(`saga ${saga.id} was loaded without its lines`);
+        const items = saga.orderedLines.map(({ sku, quantity }) => ({ sku, quantity }));
+        return createEvent(
+          OrderCreatedV1,
+          { orderId, customerId: saga.customerId, currency: saga.currency, items },
+          origin,
+        );
+      }
       case 'request-payment':
         return createEvent(
           OrderPaymentRequestedV1,
@@ -303,6 +338,8 @@ export class OrderSagaOrchestrator {
         return createEvent(OrderCancelledV1, { orderId, reason }, origin);
       case 'fail':
         return createEvent(OrderFailedV1, { orderId, reason }, origin);
+      case 'resolve':
+        return createEvent(OrderResolvedV1, { orderId, reason }, origin);
     }
   }
 }

@@ -58,6 +58,9 @@ export function checkReply(
     case 'stock-expired':
     case 'deadline':
     case 'customer-cancel':
+    case 'operator-retry':
+    case 'operator-cancel':
+    case 'operator-resolve':
       return undefined;
   }
 }

@@ -1,6 +1,7 @@
 import {
   FINAL_STATES,
   isFinal,
+  operatorActionsIn,
   ORDER_SAGA,
   orderStatusOf,
   SAGA_STATES,
@@ -112,8 +113,73 @@ describe('OrderSaga transition table', () => {
     expect(run('out-of-stock', 'stock-reserved', 'payment-succeeded').state).toBe('CANCELLED');
   });
 
-  it.each(FINAL_STATES)('%s reacts to nothing', (state) => {
+  it.each(FINAL_STATES)('%s reacts to no reply, deadline or customer', (state) => {
     for (const trigger of TRIGGERS) expect(transitionFor(state, trigger)).toBeUndefined();
+  });
+
+  it('lets operators act where the table says, and nowhere else', () => {
+    expect(
+      Object.fromEntries(SAGA_STATES.map((state) => [state, operatorActionsIn(state)])),
+    ).toEqual({
+      STARTED: ['retry', 'cancel'],
+      STOCK_RESERVED: ['retry', 'cancel'],
+      PAYMENT_PENDING: ['retry', 'cancel'],
+      COMPLETED: [],
+      STOCK_FAILED: [],
+      PAYMENT_FAILED: [],
+      COMPENSATING: ['retry'],
+      CANCELLED: [],
+      FAILED: ['cancel', 'resolve'],
+      RESOLVED: [],
+    });
+  });
+
+  it.each([
+    ['STARTED', 'create', 'stock', 'STARTED'],
+    ['STOCK_RESERVED', 'request-payment', 'payment', 'STOCK_RESERVED'],
+    ['PAYMENT_PENDING', 'request-payment', 'payment', 'STOCK_RESERVED'],
+    ['COMPENSATING', 'cancel', 'compensation', 'COMPENSATING'],
+  ] as const)(
+    'retries %s by sending its awaited command again under a fresh deadline',
+    (state, command, deadline, repeats) => {
+      expect(transitionFor(state, 'operator-retry')).toEqual({
+        path: [state],
+        command,
+        deadline,
+        repeats,
+      });
+    },
+  );
+
+  it('forces compensation as a customer cancel would, and from FAILED too', () => {
+    expect(run('operator-cancel')).toEqual({
+      state: 'CANCELLED',
+      commands: ['cancel'],
+      reasons: ['operator'],
+    });
+    expect(run('stock-reserved', 'payment-pending', 'operator-cancel')).toEqual({
+      state: 'COMPENSATING',
+      commands: ['request-payment', 'cancel'],
+      reasons: ['operator'],
+    });
+    const failed = run('stock-reserved', 'deadline', 'deadline');
+    expect(failed.state).toBe('FAILED');
+    expect(
+      run('stock-reserved', 'deadline', 'deadline', 'operator-cancel', 'stock-released'),
+    ).toEqual({
+      state: 'CANCELLED',
+      commands: ['request-payment', 'cancel', 'fail', 'cancel'],
+      reasons: ['payment-timeout', 'stock release not confirmed in time', 'operator'],
+    });
+  });
+
+  it('resolves a FAILED saga for good', () => {
+    const resolved = run('stock-reserved', 'deadline', 'deadline', 'operator-resolve');
+    expect(resolved.state).toBe('RESOLVED');
+    expect(resolved.commands.at(-1)).toBe('resolve');
+    expect(isFinal('RESOLVED')).toBe(true);
+    expect(operatorActionsIn('RESOLVED')).toEqual([]);
+    expect(run('operator-resolve').state).toBe('STARTED');
   });
 
   it('gives every state a saga can rest in a deadline, so no saga waits forever', () => {
@@ -140,6 +206,7 @@ describe('OrderSaga transition table', () => {
       'CANCELLING',
       'CANCELLED',
       'FAILED',
+      'CANCELLED',
     ]);
   });
 });

@@ -8,7 +8,7 @@ import { AuditEntry, AuditLog, Scope } from '@lib/platform';
 import { OrderLine } from '../orders/order-line.entity';
 import { Order } from '../orders/order.entity';
 import { SagaRecord } from './order-saga.replies';
-import { SagaTransition } from './order-saga.state';
+import { SagaState, SagaTransition } from './order-saga.state';
 import { SagaStep } from './saga-step.entity';
 import { Saga } from './saga.entity';
 
@@ -19,7 +19,7 @@ export class SagaConcurrencyError extends Error {
 
 /** Everything one transition writes, applied to the saga at `saga.version`. */
 export interface SagaChange {
-  saga: Saga;
+  saga: SagaRecord;
   transition: SagaTransition;
   changes: Pick<Saga, 'state' | 'deadlineAt' | 'reason' | 'updatedAt'> &
     Partial<Pick<Saga, 'reservationId' | 'amountMinor' | 'currency' | 'paymentIntentId'>>;
@@ -163,9 +163,48 @@ export class SagaRepository {
     );
   }
 
-  /** The order's lines, only for the sagas of `orders` (CASE keeps the others from reading them). */
-  private orderedLines(orders: string): string {
-    return `CASE WHEN s.order_id = ANY(${orders}) THEN (
+  /**
+   * Sagas by id, in one statement (those that exist, in no particular order), with their ordered
+   * lines when `withLines` (a retry of the stock step sends them again). For operator actions, whose
+   * caller checks the tenant.
+   */
+  findByIds(
+    sagaIds: string[],
+    withLines: boolean,
+    runner: Queryable = this.dataSource,
+  ): Promise<SagaRecord[]> {
+    return queryPrepared(
+      runner,
+      `SELECT ${SAGA_COLUMNS}, ${this.orderedLines('$2::uuid[]', 'id')} FROM ${this.tables.sagas} s
+        WHERE id = ANY($1::uuid[])`,
+      [sagaIds, withLines ? sagaIds : []],
+    );
+  }
+
+  /**
+   * For each saga, the causation of the command it emitted on last entering `state`: the event id
+   * of that step (null when nothing caused it but a deadline, a person, or the order's placing).
+   */
+  async causationsOf(
+    sagaIds: string[],
+    state: SagaState,
+    runner: Queryable,
+  ): Promise<Map<string, string | null>> {
+    const steps = await queryPrepared<{ sagaId: string; causation: string | null }[]>(
+      runner,
+      `SELECT DISTINCT ON (saga_id) saga_id AS "sagaId",
+          CASE WHEN from_state IS NULL THEN NULL ELSE event_id END AS causation
+        FROM ${this.tables.steps}
+        WHERE saga_id = ANY($1::uuid[]) AND to_state = $2 AND from_state IS DISTINCT FROM to_state
+        ORDER BY saga_id, id DESC`,
+      [sagaIds, state],
+    );
+    return new Map(steps.map((step) => [step.sagaId, step.causation]));
+  }
+
+  /** The order's lines, only for the sagas in `ids` (CASE keeps the others from reading them). */
+  private orderedLines(ids: string, column = 'order_id'): string {
+    return `CASE WHEN s.${column} = ANY(${ids}) THEN (
         SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity))
           FROM ${this.tables.lines} l WHERE l.order_id = s.order_id) END AS "orderedLines"`;
   }

@@ -9,6 +9,7 @@ export * from './order-confirmed.v1';
 export * from './order-created.v1';
 export * from './order-failed.v1';
 export * from './order-payment-requested.v1';
+export * from './order-resolved.v1';
 export * from './payment-cancelled.v1';
 export * from './payment-failed.v1';
 export * from './payment-pending.v1';

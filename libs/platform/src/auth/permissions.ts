@@ -2,7 +2,14 @@
  * Who may do what: the one table that maps the roles a token carries to domain permissions.
  * Handlers ask for a permission (`@Requires('orders:cancel')`), never for a role.
  */
-export const ROLES = ['customer', 'merchant', 'trader', 'operator', 'service'] as const;
+export const ROLES = [
+  'customer',
+  'merchant',
+  'trader',
+  'operator',
+  'platform-operator',
+  'service',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -19,24 +26,37 @@ export const PERMISSIONS = [
   'strategies:read',
   'strategies:write',
   'audit:read',
+  /** The operators' read model of the sagas: lists, counts, search, one saga's detail. */
+  'sagas:read',
+  /** Operator actions on sagas: retry the awaited step, force compensation, resolve. */
+  'sagas:act',
+  /** Reads and actions that take a tenant filter see every tenant, not only the token's. */
+  'tenants:all',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
+
+/** An operator of one tenant: the token's. */
+const OPERATOR_PERMISSIONS: readonly Permission[] = [
+  'orders:read',
+  'orders:read-any',
+  'payments:read',
+  'payments:read-any',
+  'products:read',
+  'reservations:read',
+  'strategies:read',
+  'audit:read',
+  'sagas:read',
+  'sagas:act',
+];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Ownership narrows these to the customer's own orders and payments (in the repositories).
   customer: ['orders:place', 'orders:read', 'orders:cancel', 'payments:read'],
   merchant: ['products:read', 'products:write', 'reservations:read'],
   trader: ['strategies:read', 'strategies:write'],
-  operator: [
-    'orders:read',
-    'orders:read-any',
-    'payments:read',
-    'payments:read-any',
-    'products:read',
-    'reservations:read',
-    'strategies:read',
-    'audit:read',
-  ],
+  operator: OPERATOR_PERMISSIONS,
+  // The platform's own operators (the console's users): an operator of every tenant.
+  'platform-operator': [...OPERATOR_PERMISSIONS, 'tenants:all'],
   // Machine callers get permissions here when one needs them; none calls the apps over HTTP today.
   service: [],
 };

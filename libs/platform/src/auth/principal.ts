@@ -26,6 +26,14 @@ export class Principal {
   scope(anyPermission: Permission): Scope {
     return { tenantId: this.tenantId, ownerId: this.can(anyPermission) ? undefined : this.sub };
   }
+
+  /**
+   * The tenant a view across tenants (the operators' saga API) is limited to: the token's, or
+   * undefined (every tenant) for a principal holding `tenants:all`.
+   */
+  visibleTenant(): string | undefined {
+    return this.can('tenants:all') ? undefined : this.tenantId;
+  }
 }
 
 /** The rows a query may touch: one tenant's, and one owner's when `ownerId` is set. */

@@ -1,0 +1,2 @@
+export * from './operator-api.client';
+export * from './saga-operations';

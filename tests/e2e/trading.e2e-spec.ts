@@ -289,7 +289,7 @@ describe('trading strategies', () => {
         });
       }
     } finally {
-      await trading.nats.start();
+      await trading.restartNats();
     }
     await trading.until(strategyId, (s) => s.state === 'Live', 'Live once NATS is back');
 

@@ -92,7 +92,10 @@ export async function startAppProcess(
     await Promise.race([readiness, diedBooting]);
   } catch (error) {
     if (child.exitCode === null) child.kill('SIGKILL');
-    throw error;
+    // What the app last said is what tells why it never got ready.
+    const { stdout, stderr } = output();
+    const said = `${stdout}${stderr}`.slice(-3000);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; it said:\n${said}`);
   }
   ready = true;
   return {

@@ -95,7 +95,10 @@ export class TradingSystem {
       for (const instance of started)
         if (instance.status === 'fulfilled') system.instances.push(instance.value);
       for (const instance of started) if (instance.status === 'rejected') throw instance.reason;
-      system.nc = await system.nats.connect();
+      system.nc = await system.nats.connect(undefined, {
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 200,
+      });
       system.jsm = await jetstreamManager(system.nc);
       return system;
     } catch (error) {
@@ -231,6 +234,18 @@ export class TradingSystem {
   async events(strategyId: string): Promise<EventEnvelope<Record<string, unknown>>[]> {
     const all = await readStream<EventEnvelope<Record<string, unknown>>>(this.jsm, 'TRADING');
     return all.map((m) => m.body).filter((e) => e.payload.strategyId === strategyId);
+  }
+
+  /**
+   * Restarts the killed nats-server and waits until the test's own connection is back: nats.js
+   * loses a request it buffered while reconnecting, which would time out the next stream read.
+   */
+  async restartNats(): Promise<void> {
+    await this.nats.start();
+    await eventually(
+      async () => Boolean(await this.nc.request('$JS.API.INFO', undefined, { timeout: 500 })),
+      { what: 'the test connection to reach JetStream again' },
+    );
   }
 
   /** Resolves once every event the apps committed is on the stream. */

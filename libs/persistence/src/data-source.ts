@@ -1,4 +1,4 @@
-import { DataSource, EntitySchema } from 'typeorm';
+import { DataSource, EntitySchema, QueryRunner } from 'typeorm';
 import { AfterCommitSubscriber } from './after-commit';
 import {
   grantAppRole,
@@ -107,7 +107,7 @@ export async function runMigrations(
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`migrations:${schema}`]);
+    await takeMigrationLock(runner, schema);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     if (appRole) {
       await grantAppRole(dataSource, schema, appRole);
@@ -117,5 +117,22 @@ export async function runMigrations(
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrations:${schema}`]);
     await runner.release();
+  }
+}
+
+/**
+ * Waits for the schema's migration lock by polling, not with a blocking pg_advisory_lock: a
+ * session blocked in a statement holds a snapshot, and CREATE INDEX CONCURRENTLY in the
+ * instance that holds the lock waits for every older snapshot to end, a deadlock Postgres cannot
+ * see (the lock and the index build are on two connections of the other instance).
+ */
+async function takeMigrationLock(runner: QueryRunner, schema: string): Promise<void> {
+  for (;;) {
+    const [{ locked }] = (await runner.query(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      [`migrations:${schema}`],
+    )) as [{ locked: boolean }];
+    if (locked) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -1,5 +1,3 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
@@ -10,9 +8,8 @@ import { CpuMeter } from './cpu-meter';
 const QUERY_COUNTER = join(__dirname, 'query-counter.ts');
 
 /** Environment for the apps so that `SagaCost` can count their statements. */
-export function countingStatements(): { QUERY_COUNT_DIR: string; NODE_OPTIONS: string } {
+export function countingStatements(): { NODE_OPTIONS: string } {
   return {
-    QUERY_COUNT_DIR: mkdtempSync(join(tmpdir(), 'saga-bench-')),
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --require @swc-node/register --require ${QUERY_COUNTER}`.trim(),
   };
@@ -38,16 +35,15 @@ export class SagaCost {
   private constructor(
     private readonly system: SagaSystem,
     private readonly db: Client,
-    private readonly countDir: string,
   ) {}
 
   /** Transactions of this watcher itself, left out of the apps' count. */
   private ownTransactions = 0;
 
-  static async open(system: SagaSystem, countDir: string): Promise<SagaCost> {
+  static async open(system: SagaSystem): Promise<SagaCost> {
     const db = new Client({ connectionString: TEST_DATABASE_URL });
     await db.connect();
-    return new SagaCost(system, db, countDir);
+    return new SagaCost(system, db);
   }
 
   async close(): Promise<void> {
@@ -116,13 +112,16 @@ export class SagaCost {
   private async statements(): Promise<number> {
     let total = 0;
     for (const app of Object.values(this.system.sagaApps())) {
-      const pid = app.child.pid!;
-      const file = join(this.countDir, String(pid));
-      rmSync(file, { force: true });
-      process.kill(pid, 'SIGUSR2');
-      total += await eventually(() => existsSync(file) && Number(readFileSync(file, 'utf8')), {
-        what: `the statement count of ${pid}`,
-      });
+      const counts = () => [...app.stderr().matchAll(/^query-counter: (\d+)$/gm)];
+      const before = counts().length;
+      process.kill(app.child.pid!, 'SIGUSR2');
+      total += await eventually(
+        () => {
+          const latest = counts()[before];
+          return latest && Number(latest[1]);
+        },
+        { what: `the statement count of ${app.child.pid}` },
+      );
     }
     return total;
   }

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     paymentProcess: true,
     splitOrder: true,
   });
-  const cost = await SagaCost.open(system, counting.QUERY_COUNT_DIR);
+  const cost = await SagaCost.open(system);
   try {
     for (const sku of SKUS) await system.putProduct(sku, 10_000_000, 999);
     const confirmedAt = new Map<string, number>();

@@ -6,6 +6,7 @@ import { appDatabaseEnv, freshSchema, query, TEST_DATABASE_URL } from '../harnes
 import { PRODUCTION_ENV } from '../harness/production-env';
 import { spawnApp, startAppProcess } from '../harness/app-process';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
+import { eventually } from '../harness/wait';
 
 const APPS = ['order', 'payment', 'inventory', 'trading'];
 const SCHEMAS = ['orders', 'payments', 'inventory', 'trading'];
@@ -103,6 +104,33 @@ describe('every app boots as its own process', () => {
     },
     90_000,
   );
+
+  it('answers 503 on /health/ready while NATS is down and logs that as a warning, not an error', async () => {
+    const outage = await startNatsServer();
+    const running = await startAppProcess('inventory', {
+      ...(await envOf('inventory')),
+      ...outage.env('inventory'),
+    });
+    const readiness = async () => (await fetch(`${running.url}/health/ready`)).status;
+    try {
+      await outage.stop();
+      await eventually(async () => (await readiness()) === 503, { what: 'readiness to fail' });
+      await outage.start();
+      await eventually(async () => (await readiness()) === 200, { what: 'readiness to return' });
+    } finally {
+      expect(await running.stop()).toBe(0);
+      await outage.destroy();
+    }
+    const healthLines = running
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"context":"HealthCheckService"'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(healthLines.length).toBeGreaterThan(0);
+    for (const line of healthLines) {
+      expect(line).toMatchObject({ level: 'warn', msg: expect.stringContaining('Health Check has failed') });
+    }
+  }, 90_000);
 
   it('stops once and cleanly when SIGINT and SIGTERM arrive together (Ctrl-C under npm run dev)', async () => {
     const running = await startAppProcess('inventory', await envOf('inventory'));

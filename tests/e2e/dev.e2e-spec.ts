@@ -1,5 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -217,15 +224,26 @@ describe('npm run dev and npm run demo', () => {
     expect(await canConnect(Number(env.ORDER_PORT))).toBe(false);
   }, 60_000);
 
-  it('tells the user to start the platform when the demo finds no order app', async () => {
-    const env = await isolatedEnvironment();
-    const demo = run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-    });
-    await expect(demo).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining('start the platform with `npm run dev` first') as unknown,
-    });
+  it('reads .env, and tells the user to start the platform when the demo finds no order app', async () => {
+    const { ORDER_PORT: orderPort } = await isolatedEnvironment();
+    // The folder npm runs the demo in (the repository's root) has the .env that moved the port.
+    const folder = mkdtempSync(join(tmpdir(), 'saga-demo-'));
+    writeFileSync(join(folder, '.env'), `ORDER_PORT=${orderPort}\n`);
+    const { ORDER_PORT: _unset, ...env } = process.env;
+    try {
+      const demo = run(
+        process.execPath,
+        ['-r', require.resolve('@swc-node/register'), join(ROOT, 'tools/dev/demo.ts')],
+        { cwd: folder, env: { ...env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') } },
+      );
+      await expect(demo).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(
+          `the order app does not answer at http://127.0.0.1:${orderPort}; start the platform with \`npm run dev\` first`,
+        ) as unknown,
+      });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   }, 60_000);
 });

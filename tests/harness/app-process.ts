@@ -27,8 +27,21 @@ export function spawnScript(
   env: Record<string, string>,
   args: string[] = [],
 ): ScriptProcess {
+  return spawnNode(['-r', '@swc-node/register', script, ...args], env);
+}
+
+/** Runs a compiled entry point (an app's `main.js` in dist/) as its own process, as an image does. */
+export function spawnBuilt(
+  main: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ScriptProcess {
+  return spawnNode([main, ...args], env);
+}
+
+function spawnNode(args: string[], env: Record<string, string>): ScriptProcess {
   const child = killOnExit(
-    spawn(process.execPath, [...profiling(), '-r', '@swc-node/register', script, ...args], {
+    spawn(process.execPath, [...profiling(), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,17 +75,18 @@ export function spawnApp(
   return spawnScript(join('apps', app, 'src', 'main.ts'), env, args);
 }
 
-/** Starts an app process on a free port and waits until it answers /health/ready. */
+/**
+ * Starts an app process on a free port and waits until it answers /health/ready: its TypeScript
+ * source, or the compiled `main.js` given as `built`.
+ */
 export async function startAppProcess(
   app: string,
   env: Record<string, string>,
+  built?: string,
 ): Promise<AppProcess> {
   const port = await freePort();
-  const { child, output, exited } = spawnApp(app, {
-    ...env,
-    PORT: String(port),
-    HTTP_HOST: '127.0.0.1',
-  });
+  const appEnv = { ...env, PORT: String(port), HTTP_HOST: '127.0.0.1' };
+  const { child, output, exited } = built ? spawnBuilt(built, appEnv) : spawnApp(app, appEnv);
   const url = `http://127.0.0.1:${port}`;
   let ready = false;
   const readiness = eventually(

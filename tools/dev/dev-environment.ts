@@ -20,9 +20,12 @@ export interface DevEnvironment {
   webhookSecret: string;
 }
 
-/** The repository's `.env`, when there is one: dev, the apps it starts and the demo read the same settings. */
+/**
+ * The `.env` of the folder they run in (npm runs scripts in the repository's root), when there is
+ * one: dev, the apps it starts and the demo read the same settings. The environment wins over it.
+ */
 export function loadDotEnv(): void {
-  const file = join(__dirname, '..', '..', '.env');
+  const file = join(process.cwd(), '.env');
   if (existsSync(file)) process.loadEnvFile(file);
 }
 

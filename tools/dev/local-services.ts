@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Socket } from 'node:net';
 import {
   developmentPassword,
@@ -131,6 +131,8 @@ export async function ensurePostgres(
       `Postgres is not reachable at ${where}: start it, or point DATABASE_URL at a server`,
     );
   const databaseDir = join(dataDir, 'postgres');
+  const obstacle = embeddedPostgresObstacle(databaseDir);
+  if (obstacle) throw new Error(`Postgres is not running at ${where}; ${obstacle}`);
   const { username, password } = new URL(databaseUrl);
   log(`Postgres is not running: starting an embedded Postgres on ${where}, data ${databaseDir}`);
   const args = [
@@ -149,6 +151,45 @@ export async function ensurePostgres(
       `${error instanceof Error ? error.message : String(error)}; install Postgres (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or point DATABASE_URL at a server`,
     );
   }
+}
+
+/** The clone: its node_modules hold the embedded Postgres binaries. */
+const CLONE = join(__dirname, '..', '..');
+
+/**
+ * Why an embedded Postgres with its data in `databaseDir` cannot start here, if it cannot. Postgres
+ * refuses to run as root, so as root it runs as the `postgres` user, which must pass through every
+ * folder above its binaries (in this clone) and its data: a clone under /root (mode 0700) is out of
+ * its reach, and initdb would fail with "Permission denied".
+ */
+export function embeddedPostgresObstacle(
+  databaseDir: string,
+  uid = process.getuid?.(),
+): string | undefined {
+  if (uid !== 0) return undefined;
+  const fix = (folder: string) =>
+    `install Postgres and start it (Debian/Ubuntu: apt-get install postgresql; dev then uses it), or let other users pass through that folder: chmod o+x ${folder}`;
+  const clone = closedFolderAbove(CLONE);
+  if (clone)
+    return `the embedded Postgres cannot start: as root it runs as the user postgres, which cannot enter ${clone}, where this clone is. Either ${fix(clone)}, or clone the repository where others can enter (e.g. /srv or /opt), or run dev as a user other than root`;
+  // The data folder itself is handed to postgres; the folders above it must let it through.
+  const data = closedFolderAbove(dirname(resolve(databaseDir)));
+  if (data)
+    return `the embedded Postgres cannot start: as root it runs as the user postgres, which cannot enter ${data}, above its data folder ${databaseDir}. Either ${fix(data)}, or set DEV_DATA_DIR to a folder others can enter (e.g. DEV_DATA_DIR=/var/tmp/saga-dev)`;
+  return undefined;
+}
+
+/**
+ * The first existing folder from `/` down to `path` that users other than its owner cannot pass
+ * through (no execute bit for others); folders still to be made will be made 0755.
+ */
+export function closedFolderAbove(path: string): string | undefined {
+  const folders: string[] = [];
+  for (let folder = path; ; folder = dirname(folder)) {
+    folders.unshift(folder);
+    if (dirname(folder) === folder) break;
+  }
+  return folders.find((folder) => existsSync(folder) && (statSync(folder).mode & 0o001) === 0);
 }
 
 /** Runs a server process until it listens on `endpoint`; its exit before that is an error. */

@@ -12,6 +12,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier, tokenVerifierOptions } from './auth/token-verifier';
 import { BaseConfig } from './base.config';
 import { EdgeTables1764800000000 } from './edge-tables.migration';
+import { HealthCheckLogger } from './health-check.logger';
 import { HealthController } from './health.controller';
 import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempotent-requests';
 import { MetricsController } from './metrics/metrics.controller';
@@ -93,7 +94,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       imports: [
-        TerminusModule,
+        TerminusModule.forRoot({ logger: HealthCheckLogger }),
         PersistenceModule.forRoot(
           appDataSourceOptions(config.DATABASE_URL, options, config.DATABASE_POOL_SIZE),
           {

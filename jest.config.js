@@ -13,8 +13,9 @@ const swc = [
 const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@lib/(.*)$': '<rootDir>/libs/$1/src' },
-  testEnvironment: 'node',
-  setupFiles: ['reflect-metadata'],
+  // The logs of the apps a spec runs show only when it fails (tests/harness/test-logs.ts).
+  testEnvironment: '<rootDir>/tests/harness/test-environment.ts',
+  setupFiles: ['<rootDir>/tests/harness/test-setup.ts'],
 };
 /** What the coverage of `npm test` is measured on: the apps' and libs' code, not their migrations, entry points or specs. */
 const NOT_COVERED = [

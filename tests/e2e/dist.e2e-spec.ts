@@ -51,6 +51,12 @@ describe('the build that ships: each app of dist/ with production dependencies o
     rmSync(image, { recursive: true, force: true });
   });
 
+  it('has the production dependencies only, as the image has them', () => {
+    expect(existsSync(join(image, 'node_modules', '@nestjs', 'core'))).toBe(true);
+    for (const devDependency of ['jest', '@swc-node/register', 'typescript'])
+      expect(existsSync(join(image, 'node_modules', devDependency))).toBe(false);
+  });
+
   it.each(APPS)(
     '%s migrates with --setup-only, then boots and gets ready',
     async (app) => {

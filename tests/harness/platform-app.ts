@@ -2,10 +2,11 @@ import { DynamicModule } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { BaseConfig, createPlatformApp, loadConfig } from '@lib/platform';
 import { TEST_DATABASE_URL } from './database';
+import { TEST_LOG_LEVEL, testLogDestination } from './test-logs';
 
 /**
  * The config an app gets in tests: the test database, a NATS server and user (`nats.env(user)`),
- * fast retries, quiet logs.
+ * fast retries, errors only in the logs.
  */
 export function testConfig<C extends BaseConfig>(
   schema: new () => C,
@@ -18,16 +19,19 @@ export function testConfig<C extends BaseConfig>(
     NATS_RETRY_BASE_MS: '100',
     OUTBOX_POLL_MS: '200',
     OUTBOX_RELAY_AFTER_MS: '1000',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    LOG_LEVEL: TEST_LOG_LEVEL,
     ...overrides,
   });
 }
 
-/** Boots an app exactly as main.ts does (HTTP + JetStream consumers + relay), without listening on a port. */
+/**
+ * Boots an app exactly as main.ts does (HTTP + JetStream consumers + relay), without listening on a
+ * port; it logs to the running test's record (test-logs.ts), shown only if the test fails.
+ */
 export function startPlatformApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
 ): Promise<NestExpressApplication> {
-  return createPlatformApp(module, service, config);
+  return createPlatformApp(module, service, config, testLogDestination());
 }

@@ -10,6 +10,7 @@ import {
   withLogContext,
 } from '@lib/observability';
 import helmet from 'helmet';
+import { DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerOptions } from 'node:http';
 import { NextFunction, Request, Response } from 'express';
@@ -24,14 +25,16 @@ import { observeRequests } from './http-observation';
  * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids, HTTP metrics and an
  * access log line per request, the HTTP hardening
  * (security headers, timeouts, a connection cap, the JSON-only body parser) and /metrics on
- * METRICS_PORT when set. Shared by every app's main.ts and the test harness.
+ * METRICS_PORT when set. Shared by every app's main.ts and the test harness, whose apps log to
+ * `logDestination` instead of stdout.
  */
 export async function createPlatformApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
+  logDestination?: DestinationStream,
 ): Promise<NestExpressApplication> {
-  const logger = createLogger(service, config.LOG_LEVEL as LogLevel);
+  const logger = createLogger(service, config.LOG_LEVEL as LogLevel, logDestination);
   const app = await NestFactory.create<NestExpressApplication>(
     module,
     new HardenedAdapter(config),

@@ -43,12 +43,12 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{apps,libs,infra,tools,tests}/**/*.spec.ts'],
     },
     {
       ...common,
       displayName: 'int',
-      testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.int-spec.ts'],
+      testMatch: ['<rootDir>/{apps,libs,infra,tools,tests}/**/*.int-spec.ts'],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'] },
   ],

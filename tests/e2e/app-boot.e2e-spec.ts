@@ -128,7 +128,10 @@ describe('every app boots as its own process', () => {
       .map((line) => JSON.parse(line) as { level: string; msg: string });
     expect(healthLines.length).toBeGreaterThan(0);
     for (const line of healthLines) {
-      expect(line).toMatchObject({ level: 'warn', msg: expect.stringContaining('Health Check has failed') });
+      expect(line).toMatchObject({
+        level: 'warn',
+        msg: expect.stringContaining('Health Check has failed'),
+      });
     }
   }, 90_000);
 

@@ -1,12 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -229,12 +222,19 @@ describe('npm run dev and npm run demo', () => {
     // The folder npm runs the demo in (the repository's root) has the .env that moved the port.
     const folder = mkdtempSync(join(tmpdir(), 'saga-demo-'));
     writeFileSync(join(folder, '.env'), `ORDER_PORT=${orderPort}\n`);
-    const { ORDER_PORT: _unset, ...env } = process.env;
     try {
       const demo = run(
         process.execPath,
         ['-r', require.resolve('@swc-node/register'), join(ROOT, 'tools/dev/demo.ts')],
-        { cwd: folder, env: { ...env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') } },
+        {
+          cwd: folder,
+          // Only the .env names the port.
+          env: {
+            ...process.env,
+            ORDER_PORT: undefined,
+            SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+          },
+        },
       );
       await expect(demo).rejects.toMatchObject({
         code: 1,

@@ -17,7 +17,12 @@ import { startNatsServer, TestNatsServer } from '../harness/nats-server';
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 const APPS = ['order', 'payment', 'inventory', 'trading'] as const;
-const SCHEMAS = { order: 'orders', payment: 'payments', inventory: 'inventory', trading: 'trading' };
+const SCHEMAS = {
+  order: 'orders',
+  payment: 'payments',
+  inventory: 'inventory',
+  trading: 'trading',
+};
 
 /** Where the build of `app` puts its entry point, below the folder the image copies. */
 const mainOf = (app: string) => join('apps', app, 'src', 'main.js');

@@ -44,6 +44,8 @@ describe('the logs of the apps a spec runs in its own process', () => {
     const env = environment();
     logged(env, '{"msg":"migration failed"}\n');
     env.handleTestEvent({ name: 'hook_failure', hook: { type: 'beforeAll' } });
-    expect(printed.join('')).toContain('until the beforeAll hook failed:\n{"msg":"migration failed"}');
+    expect(printed.join('')).toContain(
+      'until the beforeAll hook failed:\n{"msg":"migration failed"}',
+    );
   });
 });

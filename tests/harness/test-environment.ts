@@ -26,6 +26,8 @@ export default class TestLogsEnvironment extends TestEnvironment {
     const lines = (this.global[TEST_LOGS] as string[] | undefined) ?? [];
     this.global[TEST_LOGS] = [];
     if (failed && lines.length > 0)
-      process.stderr.write(`\n--- what the apps logged until the ${failed} failed:\n${lines.join('')}---\n`);
+      process.stderr.write(
+        `\n--- what the apps logged until the ${failed} failed:\n${lines.join('')}---\n`,
+      );
   }
 }

@@ -7,7 +7,13 @@ import { matchRoute } from './route.matcher';
 import { ApiRoute, stripeApiRoutes } from './stripe-api.routes';
 import { RequestOrigin, StripeState } from './stripe-local.state';
 import { newId } from './stripe.objects';
-import { apiError, errorResponse, rateLimited, StripeApiError, unrecognizedUrl } from './stripe.errors';
+import {
+  apiError,
+  errorResponse,
+  rateLimited,
+  StripeApiError,
+  unrecognizedUrl,
+} from './stripe.errors';
 
 export interface ApiRequest {
   method: string;

@@ -1,6 +1,7 @@
 /** The `error` object of a Stripe error response; its HTTP status picks the SDK's error class. */
 export interface StripeErrorBody {
-  type: 'invalid_request_error' | 'card_error' | 'api_error' | 'idempotency_error' | 'rate_limit_error';
+  type:
+    'invalid_request_error' | 'card_error' | 'api_error' | 'idempotency_error' | 'rate_limit_error';
   code?: string;
   decline_code?: string;
   message: string;

@@ -56,7 +56,11 @@ export class DependencyGate {
     const opened = new Promise<void>((resolve) => (reopened = resolve));
     this.down = { since: Date.now(), reopened, opened };
     messagingMetrics.dependencyAvailable.set({ dependency: this.name }, 0);
-    this.logger.warn({ msg: 'dependency down: holding the messages that need it', dependency: this.name, reason });
+    this.logger.warn({
+      msg: 'dependency down: holding the messages that need it',
+      dependency: this.name,
+      reason,
+    });
     this.probeLater();
     this.changed();
   }
@@ -68,7 +72,11 @@ export class DependencyGate {
     this.down = undefined;
     clearTimeout(this.probeTimer);
     messagingMetrics.dependencyAvailable.set({ dependency: this.name }, 1);
-    this.logger.log({ msg: 'dependency back', dependency: this.name, downMs: Date.now() - down.since });
+    this.logger.log({
+      msg: 'dependency back',
+      dependency: this.name,
+      downMs: Date.now() - down.since,
+    });
     down.reopened();
     this.changed();
   }
@@ -98,7 +106,11 @@ export class DependencyGate {
       await this.options.probe();
       this.open();
     } catch (error) {
-      this.logger.debug({ msg: 'dependency still down', dependency: this.name, error: errorMessage(error) });
+      this.logger.debug({
+        msg: 'dependency still down',
+        dependency: this.name,
+        error: errorMessage(error),
+      });
       if (this.down) this.probeLater();
     }
   }

@@ -39,7 +39,8 @@ export class PaymentReconciler implements OnApplicationBootstrap, BeforeApplicat
     this.passes = new RepeatingTask(
       () => this.pass(),
       this.config.PAYMENT_RECONCILE_INTERVAL_MS,
-      (error) => this.logger.warn({ msg: 'reconciliation pass failed', error: errorMessage(error) }),
+      (error) =>
+        this.logger.warn({ msg: 'reconciliation pass failed', error: errorMessage(error) }),
     );
   }
 

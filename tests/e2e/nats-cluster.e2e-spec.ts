@@ -4,6 +4,9 @@ import { TestNatsCluster } from '../harness/nats-cluster';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
 
+/** Failover timings for whoever reads the run, as plain lines (Jest's console.log adds a call site). */
+const report = (line: string) => process.stdout.write(`nats-cluster: ${line}\n`);
+
 const SKUS = ['CLUSTER-1', 'CLUSTER-2', 'CLUSTER-3', 'CLUSTER-4'];
 const STOCK = 10_000;
 /** Moderate and bounded: about 10 orders a second, never more than this many in all. */
@@ -57,7 +60,7 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
     const caughtUp = await timed(() =>
       Promise.all(STREAMS.map((stream) => cluster.untilStreamCurrent(stream))),
     );
-    console.log(`${firstVictim} restarted: every replica current after ${caughtUp} ms`);
+    report(`${firstVictim} restarted: every replica current after ${caughtUp} ms`);
 
     // The leader elected in its place: another server, which leads ORDERS and clients use.
     const secondVictim = await cluster.untilStreamLeader('ORDERS');
@@ -66,7 +69,7 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
 
     const placed = await load.stop();
     await cluster.start(secondVictim);
-    console.log(
+    report(
       `${placed.length} orders placed (${load.refused()} refused); ORDERS leader lost twice: ` +
         `new leader after ${first.electedMs} / ${second.electedMs} ms, ` +
         `an order placed after the kill completed in ${first.completedMs} / ${second.completedMs} ms`,
@@ -86,7 +89,7 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
         { timeoutMs: 60_000, intervalMs: 250, what: `all ${ids.length} sagas to complete` },
       ),
     );
-    console.log(`every saga COMPLETED ${drained} ms after the load stopped`);
+    report(`every saga COMPLETED ${drained} ms after the load stopped`);
 
     // One completion per saga.
     const completions = await query<{ order_id: string; n: number }>(
@@ -170,9 +173,7 @@ describe('the saga on a three-node JetStream cluster with R3 streams', () => {
     probes.push({ orderId, sku: SKUS[0]!, quantity: 1 });
     await system.untilSaga(orderId, 'COMPLETED', 60_000);
     const completedMs = Date.now() - killedAt;
-    console.log(
-      `${name} killed: ORDERS leader in ${electedMs} ms, probe order in ${completedMs} ms`,
-    );
+    report(`${name} killed: ORDERS leader in ${electedMs} ms, probe order in ${completedMs} ms`);
     return { electedMs, completedMs };
   }
 

@@ -76,4 +76,13 @@ export class PaymentConfig extends BaseConfig {
   /** How long the open circuit refuses calls before it lets one through to probe. */
   @IntVariable('STRIPE_BREAKER_OPEN_MS', 100)
   STRIPE_BREAKER_OPEN_MS = 30_000;
+
+  /**
+   * The oldest payment request a PaymentIntent is still created for. Stripe keeps an idempotency
+   * key about 24 hours: a request older than that (a replay, a redelivery after a long outage)
+   * could create a second intent under the same key, so it fails the payment instead. Keep it below
+   * 24 h.
+   */
+  @IntVariable('PAYMENT_REQUEST_MAX_AGE_MS', 1000, 24 * 3600_000)
+  PAYMENT_REQUEST_MAX_AGE_MS = 23 * 3600_000;
 }

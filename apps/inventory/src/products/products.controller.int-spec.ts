@@ -91,6 +91,42 @@ describe('products over HTTP', () => {
     expect(await inventory.product('MUG.BLUE-1_L')).toEqual(replaced.body);
   });
 
+  it('takes the currency in any case and stores it upper case; refuses a code ISO 4217 does not have', async () => {
+    const created = await inventory.putProduct('CASE-1', { currency: 'usd' }).expect(200);
+    expect(created.body).toMatchObject({ currency: 'USD' });
+    const before = await rowCounts();
+    const refused = await inventory.putProduct('CASE-1', { currency: 'XYZ' }).expect(400);
+    expect(refused.body).toEqual({
+      statusCode: 400,
+      code: 'REQUEST.INVALID',
+      message: 'currency must be an ISO 4217 currency code like EUR',
+    });
+    expect(await rowCounts()).toEqual(before);
+    expect(await inventory.product('CASE-1')).toMatchObject({ currency: 'USD' });
+  });
+
+  it('announces a price when a product is created or its price or currency changes, not on a stock change', async () => {
+    const priced = async (sku: string) => {
+      await inventory.relayed();
+      return (await inventory.inventoryEvents()).filter(
+        (event) =>
+          event.eventName === 'inventory.product-priced' &&
+          (event.payload as { sku: string }).sku === sku,
+      );
+    };
+    await inventory.putProduct('PRICED-1', { priceMinor: 500, currency: 'eur' }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 500, stock: 99 }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 650 }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 650, currency: 'CHF' }).expect(200);
+    const events = await priced('PRICED-1');
+    expect(events.map((event) => event.payload)).toEqual([
+      { sku: 'PRICED-1', priceMinor: 500, currency: 'EUR' },
+      { sku: 'PRICED-1', priceMinor: 650, currency: 'EUR' },
+      { sku: 'PRICED-1', priceMinor: 650, currency: 'CHF' },
+    ]);
+    for (const event of events) expect(event).toMatchObject({ tenantId: TENANT });
+  });
+
   it('keeps reserved units reserved and refuses a stock below them', async () => {
     await inventory.putProduct('CHAIR-1', { stock: 5 }).expect(200);
     const order = orderCreated([{ sku: 'CHAIR-1', quantity: 3 }]);

@@ -22,7 +22,12 @@ import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { OrderStartBatcher } from './order-start.batcher';
 import { OrderRepository, OrderWithSaga } from './order.repository';
-import { OrderAlreadyFinishedError, OrderNotFoundError } from './order.errors';
+import { ProductCurrencies } from '../product-currencies/product-currencies';
+import {
+  CurrencyNotSupportedError,
+  OrderAlreadyFinishedError,
+  OrderNotFoundError,
+} from './order.errors';
 import { MAX_LINE_QUANTITY, PlaceOrderRequest } from './place-order.request';
 
 export interface PlacedOrder {
@@ -49,6 +54,7 @@ export class OrdersService {
     private readonly starts: OrderStartBatcher,
     private readonly orchestrator: OrderSagaOrchestrator,
     private readonly audit: AuditLog,
+    private readonly currencies: ProductCurrencies,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
@@ -57,6 +63,8 @@ export class OrdersService {
    * `order.created` and the audit record commit together (with those of the orders placed at the
    * same time). With an Idempotency-Key, the same request of the same customer answers the same
    * order and starts no second saga until the key expires; another body under that key is refused.
+   * An order in a currency that some of its products are known to be priced otherwise in is
+   * refused before anything is written (ProductCurrencies).
    */
   async place(
     principal: Principal,
@@ -81,6 +89,12 @@ export class OrdersService {
       const earlier = await this.replay(principal, idempotencyKey, requestHash);
       if (earlier) return earlier;
     }
+    const pricedElsewhere = await this.currencies.pricedElsewhere(
+      principal.tenantId,
+      items.map((line) => line.sku),
+      currency,
+    );
+    if (pricedElsewhere.length > 0) throw new CurrencyNotSupportedError(currency, pricedElsewhere);
     const orderId = randomUUID();
     const sagaId = randomUUID();
     const now = new Date();

@@ -7,7 +7,7 @@ import {
   Max,
   ValidateNested,
 } from 'class-validator';
-import { IsCurrency, IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
+import { IsCurrencyCode, IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
 
 export const MAX_LINE_QUANTITY = 1000;
 
@@ -38,6 +38,6 @@ export class PlaceOrderRequest {
   items: PlaceOrderLine[];
 
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 }

@@ -28,14 +28,18 @@ export interface SagaFilter {
 
 /** One saga in a list, a search result or a bulk preview. */
 export interface SagaSummary {
+  /** @format uuid */
   sagaId: string;
+  /** @format uuid */
   orderId: string;
   tenantId: string;
   customerId: string;
   state: string;
   /** Why it was cancelled or failed; null while nothing went wrong. */
   reason: string | null;
+  /** @integer */
   version: number;
+  /** @integer */
   amountMinor: number | null;
   currency: string;
   paymentIntentId: string | null;
@@ -57,6 +61,7 @@ export interface SagaCounts {
   states: Record<string, number>;
   /** The states with more sagas than `cap` (shown as "10000+"): counting stops there. */
   capped: string[];
+  /** @integer */
   cap: number;
 }
 
@@ -102,8 +107,15 @@ export interface SagaDetail extends SagaSummary {
   order: {
     status: string;
     currency: string;
+    /** @integer */
     totalMinor: number | null;
-    lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
+    lines: {
+      sku: string;
+      /** @integer */
+      quantity: number;
+      /** @integer */
+      unitPriceMinor: number | null;
+    }[];
     createdAt: string;
   };
   /** The step log, oldest first. */
@@ -119,12 +131,15 @@ export interface SagaActionBody {
 }
 
 export interface SagaActionResult {
+  /** @format uuid */
   sagaId: string;
+  /** @format uuid */
   orderId: string;
   action: SagaAction;
   /** The state before and after the action. */
   from: string;
   state: string;
+  /** @integer */
   version: number;
   /** The event the action emitted (the re-emitted command, `order.cancelled`, `order.resolved`). */
   event: { eventId: string; subject: string };
@@ -144,9 +159,15 @@ export interface BulkSagaActionBody {
 export interface BulkSagaActionResult {
   action: SagaAction;
   dryRun: boolean;
-  /** The sagas of the filter in a state that allows the action, up to `limit`. */
+  /**
+   * The sagas of the filter in a state that allows the action, up to `limit`.
+   * @integer
+   */
   matched: number;
-  /** Those the action was applied to (0 in a dry run). */
+  /**
+   * Those the action was applied to (0 in a dry run).
+   * @integer
+   */
   applied: number;
   /** The matched sagas, oldest transition first. */
   sagaIds: string[];

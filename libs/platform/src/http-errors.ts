@@ -5,6 +5,7 @@ import {
   ExceptionFilter,
   Injectable,
   ParseUUIDPipe,
+  SetMetadata,
   ValidationPipe,
 } from '@nestjs/common';
 import { Response } from 'express';
@@ -27,6 +28,16 @@ export abstract class DomainError extends Error {
   /** Response headers that belong to the answer, e.g. `WWW-Authenticate` on a 401. */
   readonly headers?: Record<string, string>;
 }
+
+export type DomainErrorClass = abstract new (...args: never[]) => DomainError;
+
+export const REFUSES_METADATA = 'saga:refuses';
+
+/**
+ * The domain errors a handler answers with, besides those every route may (access, rate limits,
+ * bad input, Idempotency-Key reuse): its OpenAPI operation documents each with its status and code.
+ */
+export const Refuses = (...errors: DomainErrorClass[]) => SetMetadata(REFUSES_METADATA, errors);
 
 /** Bad input that validation or a handler caught: 400 `REQUEST.INVALID`, naming the problem. */
 export class InvalidRequestError extends DomainError {

@@ -17,14 +17,36 @@ import { ProductNotFoundError, StockBelowReservedError } from './product.errors'
 import { PutProductRequest } from './put-product.request';
 import { LockedProduct, StockLedger } from './stock.ledger';
 
+/** A product of the caller's tenant and its stock. */
 export interface ProductView {
+  /** @example DEMO-TEE */
   sku: string;
+  /** @example Demo T-shirt */
   name: string;
+  /**
+   * Minor units (cents).
+   * @integer
+   * @example 2500
+   */
   priceMinor: number;
+  /** @example EUR */
   currency: string;
+  /**
+   * Units that can be reserved.
+   * @integer
+   */
   available: number;
+  /**
+   * Units held for orders whose payment is pending.
+   * @integer
+   */
   reserved: number;
+  /**
+   * Units sold.
+   * @integer
+   */
   committed: number;
+  /** @integer */
   lowStockThreshold: number;
 }
 

@@ -18,11 +18,20 @@ import { CompensationRetryError, PaymentNotFoundError } from './payment.errors';
 import { PaymentStatus, PaymentTrigger } from './payment.state';
 import { PaymentChanges, PaymentTransitions } from './payment.transitions';
 
+/** `GET /payments/:orderId`: the order's payment, as the storefront and operators see it. */
 export interface PaymentView {
+  /** @format uuid */
   orderId: string;
+  /** @format uuid */
   paymentId: string;
   status: PaymentStatus;
+  /**
+   * Minor units (cents).
+   * @integer
+   * @example 2500
+   */
   amountMinor: number;
+  /** @example EUR */
   currency: string | null;
   paymentIntentId: string | null;
   /** Only while the customer can still pay: the storefront confirms the intent with it. */

@@ -32,6 +32,7 @@ export type WebhookOutcome = 'applied' | 'unchanged' | 'ignored' | 'rejected' | 
 
 export interface WebhookReceipt {
   received: true;
+  /** Stripe's event id, `evt_...`. */
   eventId: string;
   outcome: WebhookOutcome;
 }

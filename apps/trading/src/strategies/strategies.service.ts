@@ -85,7 +85,7 @@ export class StrategiesService {
   async find(
     tenantId: string,
     strategyId: string,
-  ): Promise<StrategyView & { recentOrders: OrderView[] }> {
+  ): Promise<StrategyDetail> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const strategy = await manager.findOneBy(Strategy, { id: strategyId, tenantId });
       if (!strategy) throw new StrategyNotFoundError(strategyId);
@@ -173,6 +173,7 @@ export class StrategiesService {
 }
 
 export interface StrategyView {
+  /** @format uuid */
   strategyId: string;
   /** The `sub` of the trader who created it; null for strategies from before it was recorded. */
   createdBy: string | null;
@@ -180,9 +181,17 @@ export interface StrategyView {
   symbol: string;
   kind: string;
   params: object;
-  riskLimits: { maxPosition: number; maxOrderQty: number; maxOrdersPerMinute: number };
+  riskLimits: {
+    maxPosition: number;
+    maxOrderQty: number;
+    /** @integer */
+    maxOrdersPerMinute: number;
+  };
+  /** @example Live */
   state: string;
+  /** A deploy or stop no instance has applied yet. */
   pendingCommand: StrategyCommand | null;
+  /** @integer */
   tick: number;
   position: number;
   averagePrice: number;
@@ -194,9 +203,17 @@ export interface StrategyView {
   updatedAt: Date;
 }
 
+/** A strategy with its most recent orders. */
+export interface StrategyDetail extends StrategyView {
+  /** The 20 newest, newest first. */
+  recentOrders: OrderView[];
+}
+
 export interface OrderView {
+  /** @format uuid */
   orderId: string;
   clientOrderId: string;
+  /** @integer */
   tick: number;
   side: string;
   quantity: number;

@@ -102,7 +102,10 @@ describe('the CLI commands of the documentation', () => {
       if (filled[0] === 'saga' && filled[1] === 'resolve') {
         // Closes a FAILED saga only: the app's refusal of one awaiting payment shows the command
         // reached it as written.
-        expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining('SAGA.ACTION_NOT_ALLOWED') });
+        expect(result).toMatchObject({
+          code: 1,
+          stderr: expect.stringContaining('SAGA.ACTION_NOT_ALLOWED'),
+        });
         return;
       }
       expect({ args: filled, ...result }).toMatchObject({ code: 0 });

@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { untilHandled } from '../harness/app-probes';
+import { CliRun, runCli } from '../harness/cli';
 import { query, TEST_OPERATOR_URL } from '../harness/database';
 import { publishEvent } from '../harness/events';
 import { SagaSystem } from '../harness/saga-system';
@@ -14,7 +12,6 @@ import { readStream } from '../harness/streams';
 import { tokenFor } from '../harness/tokens';
 import { eventually, sleep } from '../harness/wait';
 
-const ROOT = join(__dirname, '..', '..');
 /** Who runs the CLI in these cases: the actor of its audit records. */
 const ACTOR = 'ops-alice';
 
@@ -30,32 +27,18 @@ describe('saga-cli', () => {
     await system?.stop();
   });
 
-  async function cliWith(
-    env: Record<string, string>,
-    ...args: string[]
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(
-        process.execPath,
-        ['-r', '@swc-node/register', 'tools/cli/main.ts', ...args],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            // The operator's NATS user, as operators run it.
-            ...system.nats.env(OPERATOR_USER),
-            // The operators' role, not a superuser: what the migrations grant it must be enough.
-            DATABASE_URL: TEST_OPERATOR_URL,
-            SAGA_CLI_ACTOR: ACTOR,
-            ...env,
-          },
-        },
-      );
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
+  function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+    return runCli(
+      {
+        // The operator's NATS user, as operators run it.
+        ...system.nats.env(OPERATOR_USER),
+        // The operators' role, not a superuser: what the migrations grant it must be enough.
+        DATABASE_URL: TEST_OPERATOR_URL,
+        SAGA_CLI_ACTOR: ACTOR,
+        ...env,
+      },
+      args,
+    );
   }
 
   const cli = (...args: string[]) => cliWith({}, ...args);

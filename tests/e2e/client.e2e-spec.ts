@@ -32,7 +32,10 @@ describe('the typed client', () => {
     });
 
     const shopper = () =>
-      orderClient({ baseUrl: system.order.url, token: () => tokenFor('sdk-shopper', ['customer']) });
+      orderClient({
+        baseUrl: system.order.url,
+        token: () => tokenFor('sdk-shopper', ['customer']),
+      });
 
     it('places, reads and cancels an order', async () => {
       await system.putProduct('SDK-TEE', 5, 2500);
@@ -42,7 +45,11 @@ describe('the typed client', () => {
           body: { items: [{ sku: 'SDK-TEE', quantity: 2 }], currency: 'eur' },
         }),
       );
-      expect(placed).toEqual({ orderId: expect.any(String), sagaId: expect.any(String), status: 'PENDING' });
+      expect(placed).toEqual({
+        orderId: expect.any(String),
+        sagaId: expect.any(String),
+        status: 'PENDING',
+      });
 
       const pending = await waitForOrder(order, placed.orderId, {
         until: (view) => view.saga.state === 'PAYMENT_PENDING',

@@ -328,10 +328,9 @@ export class SagaSystem {
 
   /** As the customer who placed it (`placeOrder`'s default customer unless given). */
   async cancelOrder(orderId: string, customerId = 'customer-1'): Promise<number> {
-    const { response } = await this.orderAs(customerId, ['customer']).POST(
-      '/orders/{id}/cancel',
-      { params: { path: { id: orderId } } },
-    );
+    const { response } = await this.orderAs(customerId, ['customer']).POST('/orders/{id}/cancel', {
+      params: { path: { id: orderId } },
+    });
     return response.status;
   }
 

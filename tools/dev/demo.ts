@@ -78,7 +78,12 @@ async function run(
 }
 
 /** What the storefront does: wait for the order's PaymentIntent, then confirm it with a card. */
-async function pay(env: DevEnvironment, shopper: Shopper, orderId: string, card: string): Promise<void> {
+async function pay(
+  env: DevEnvironment,
+  shopper: Shopper,
+  orderId: string,
+  card: string,
+): Promise<void> {
   const paymentIntentId = await eventually(
     async () => {
       const { data } = await shopper.payment.GET('/payments/{orderId}', {

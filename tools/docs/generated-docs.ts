@@ -17,10 +17,7 @@ export const GENERATED: Record<string, () => string | Promise<string>> = {
   ...Object.fromEntries(
     Object.keys(HTTP_APPS).flatMap((app) => [
       [`docs/api/${app}.openapi.yaml`, () => documentOf(app)],
-      [
-        `libs/client/src/generated/${app}.ts`,
-        async () => clientTypes(app, await documentOf(app)),
-      ],
+      [`libs/client/src/generated/${app}.ts`, async () => clientTypes(app, await documentOf(app))],
     ]),
   ),
 };

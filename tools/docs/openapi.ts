@@ -6,7 +6,6 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
 import { dump } from 'js-yaml';
 import {
-  DomainError,
   DomainErrorClass,
   Permission,
   PUBLIC_METADATA,
@@ -124,7 +123,7 @@ export async function openApi(app: string): Promise<string> {
   addAccess(document, controllers);
   addIdempotencyKeys(document, controllers);
   addAnswers(document, controllers, responseSchemas);
-  addErrors(document, controllers);
+  addErrors(document, controllers, responseSchemas.errorCodes());
   // Nest marks every @Headers() parameter required; the handlers check the ones they read themselves.
   for (const operation of operationsById(document).values()) {
     for (const parameter of operation.parameters ?? [])
@@ -172,7 +171,7 @@ function addDtoParameters(
             in: where,
             name,
             required: where === 'path' || (schema.required ?? []).includes(name),
-            schema: property,
+            schema: property as JsonSchema,
           })),
         ];
       }
@@ -352,12 +351,13 @@ function addUuidParameters(document: OpenAPIObject, controllers: Type[]): void {
 
 /** What a status means beside the codes answered with it. */
 const ERROR_TEXT: Record<string, string> = {
-  '400': 'The request broke a rule; `message` names every problem.',
-  '404': "Not found, or not the caller's: another tenant's (or customer's) resource answers 404, never 403.",
-  '409': 'The resource is not in a state that allows it.',
-  '413': 'The body is over the limit (64 KB; 1 MB under /webhooks/).',
-  '415': 'The body is not `application/json`.',
-  '422': 'The Idempotency-Key was used for another request; nothing was done.',
+  '400': 'the request broke a rule; `message` names every problem.',
+  '404':
+    "Not found, or not the caller's: another tenant's (or customer's) resource answers 404, never 403.",
+  '409': 'the resource is not in a state that allows it.',
+  '413': 'the body is over the limit (64 KB; 1 MB under /webhooks/).',
+  '415': 'the body is not `application/json`.',
+  '422': 'the Idempotency-Key was used for another request; nothing was done.',
 };
 
 /**
@@ -365,7 +365,11 @@ const ERROR_TEXT: Record<string, string> = {
  * `Error` narrowed to them): bad input wherever there is input, the body's limits wherever there
  * is a body, Idempotency-Key reuse wherever a key is taken, and the handler's `@Refuses`.
  */
-function addErrors(document: OpenAPIObject, controllers: Type[]): void {
+function addErrors(
+  document: OpenAPIObject,
+  controllers: Type[],
+  errorCodes: Map<string, { code: string; status: number }>,
+): void {
   for (const [, operation, controller, method] of operationsOf(document, controllers)) {
     const codes = new Map<string, Set<string>>();
     const add = (status: number, code: string) =>
@@ -384,9 +388,9 @@ function addErrors(document: OpenAPIObject, controllers: Type[]): void {
     const handler = (controller.prototype as Record<string, object>)[method]!;
     for (const error of (Reflect.getMetadata(REFUSES_METADATA, handler) ??
       []) as DomainErrorClass[]) {
-      // The code and status are fields of every instance; the message is not needed here.
-      const { status, code } = Reflect.construct(error, []) as DomainError;
-      add(status, code);
+      const declared = errorCodes.get(error.name);
+      if (!declared) throw new Error(`@Refuses(${error.name}): no code and status declared`);
+      add(declared.status, declared.code);
     }
     const responses = (operation.responses ??= {});
     for (const [status, set] of codes) {

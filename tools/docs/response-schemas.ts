@@ -21,12 +21,16 @@ export interface HandlerAnswer {
 export class ResponseSchemas {
   private readonly checker: ts.TypeChecker;
   private readonly handlers = new Map<string, ts.MethodDeclaration>();
+  private readonly program: ts.Program;
 
   constructor(controllerFiles: string[]) {
     const configPath = join(ROOT, 'tsconfig.json');
-    const { config } = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path));
+    const { config } = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path)) as {
+      config: object;
+    };
     const { options } = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
     const program = ts.createProgram({ rootNames: controllerFiles, options });
+    this.program = program;
     this.checker = program.getTypeChecker();
     for (const file of controllerFiles) {
       const source = program.getSourceFile(file);
@@ -39,6 +43,31 @@ export class ResponseSchemas {
         }
       });
     }
+  }
+
+  /**
+   * The `code` and `status` of every error class the controllers can reach, by class name, from
+   * their declarations (`readonly code = 'ORDER.NOT_FOUND'`): an error need not be constructed.
+   */
+  errorCodes(): Map<string, { code: string; status: number }> {
+    const found = new Map<string, { code: string; status: number }>();
+    for (const source of this.program.getSourceFiles()) {
+      if (source.isDeclarationFile || source.fileName.includes('node_modules')) continue;
+      source.forEachChild((node) => {
+        if (!ts.isClassDeclaration(node) || !node.name) return;
+        const type = this.checker.getTypeAtLocation(node);
+        const literal = (name: string) => {
+          const property = type.getProperty(name);
+          const value = property && this.checker.getTypeOfSymbolAtLocation(property, node);
+          return value?.isLiteral() ? value.value : undefined;
+        };
+        const code = literal('code');
+        const status = literal('status');
+        if (typeof code === 'string' && typeof status === 'number')
+          found.set(node.name.text, { code, status });
+      });
+    }
+    return found;
   }
 
   /**
@@ -133,7 +162,7 @@ class SchemaWriter {
     if (rest.every((t) => t.flags & ts.TypeFlags.BooleanLiteral)) schema = { type: 'boolean' };
     else if (rest.every((t) => t.isStringLiteral()))
       schema = { type: 'string', enum: rest.map((t) => (t as ts.StringLiteralType).value) };
-    else if (rest.length === 1) schema = this.schemaOf(rest[0]!);
+    else if (rest.length === 1) schema = this.schemaOf(rest[0] as ts.Type);
     else schema = { oneOf: rest.map((t) => this.schemaOf(t)) };
     if (!nullable) return schema;
     // A $ref cannot carry `nullable` beside it in OpenAPI 3.0.
@@ -193,7 +222,11 @@ class SchemaWriter {
     // `@integer` on a `number | null` keeps it nullable; on an array it types the items.
     if (annotations.type === 'integer' && schema.type === 'array') {
       delete annotations.type;
-      return { ...schema, items: { ...(schema.items as JsonSchema), type: 'integer' }, ...annotations };
+      return {
+        ...schema,
+        items: { ...(schema.items as JsonSchema), type: 'integer' },
+        ...annotations,
+      };
     }
     return { ...schema, ...annotations };
   }

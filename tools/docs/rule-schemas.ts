@@ -15,7 +15,7 @@ const CONVERTERS = {
   [MIN]: (meta: ValidationMetadata) => ({ minimum: meta.constraints[0] as number }),
   [MAX]: (meta: ValidationMetadata) => ({ maximum: meta.constraints[0] as number }),
   [ISO_CURRENCY_RULE]: {
-    type: 'string',
+    type: 'string' as const,
     pattern: '^[A-Za-z]{3}$',
     description: 'An ISO 4217 code in any case (`eur`, `EUR`); stored and answered upper case.',
     example: 'EUR',

@@ -16,11 +16,14 @@ describe('OrderConfig', () => {
     );
   });
 
-  it.each(['XYZ', 'eur', 'EURO'])('rejects DEFAULT_CURRENCY=%s: not an ISO 4217 code', (currency) => {
-    expect(() => loadConfig(OrderConfig, { DEFAULT_CURRENCY: currency })).toThrow(
-      new ConfigError(
-        'Invalid configuration: DEFAULT_CURRENCY must be an ISO 4217 code in upper case like EUR',
-      ),
-    );
-  });
+  it.each(['XYZ', 'eur', 'EURO'])(
+    'rejects DEFAULT_CURRENCY=%s: not an ISO 4217 code',
+    (currency) => {
+      expect(() => loadConfig(OrderConfig, { DEFAULT_CURRENCY: currency })).toThrow(
+        new ConfigError(
+          'Invalid configuration: DEFAULT_CURRENCY must be an ISO 4217 code in upper case like EUR',
+        ),
+      );
+    },
+  );
 });

@@ -17,10 +17,16 @@ interface Seen {
   at: number;
 }
 
+interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
 /** A real HTTP server that answers each request from a script, and records what it got. */
 class ScriptedServer {
   readonly seen: Seen[] = [];
-  private answers: ((seen: Seen) => { status: number; body?: unknown; headers?: object })[] = [];
+  private answers: ((seen: Seen) => Answer)[] = [];
   private server!: Server;
   url = '';
 
@@ -29,9 +35,15 @@ class ScriptedServer {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
-        const seen = { method: req.method!, url: req.url!, headers: req.headers, body, at: Date.now() };
+        const seen = {
+          method: req.method!,
+          url: req.url!,
+          headers: req.headers,
+          body,
+          at: Date.now(),
+        };
         this.seen.push(seen);
-        const answer = (this.answers.shift() ?? (() => ({ status: 500 })))(seen);
+        const answer = (this.answers.shift() ?? ((): Answer => ({ status: 500 })))(seen);
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
       });
@@ -40,7 +52,7 @@ class ScriptedServer {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  answer(...answers: ((seen: Seen) => { status: number; body?: unknown; headers?: object })[]) {
+  answer(...answers: ((seen: Seen) => Answer)[]) {
     this.seen.length = 0;
     this.answers = answers;
   }
@@ -52,7 +64,7 @@ class ScriptedServer {
 
 const ORDER_ID = '8c1c2c3a-1d2e-4f5a-9b8c-7d6e5f4a3b2c';
 const placed = { orderId: ORDER_ID, sagaId: ORDER_ID, status: 'PENDING' };
-const limited = (retryAfter: string) => () => ({
+const limited = (retryAfter: string) => (): Answer => ({
   status: 429,
   body: { statusCode: 429, code: 'RATE.LIMITED', message: 'slow down' },
   headers: { 'retry-after': retryAfter },
@@ -98,7 +110,11 @@ describe('the typed client', () => {
 
   it('gives every write an Idempotency-Key, the same on each retry, and reads none', async () => {
     const order = orderClient({ baseUrl: server.url, token: 't', retryDelayMs: 1 });
-    server.answer(limited('0'), () => ({ status: 503 }), () => ({ status: 202, body: placed }));
+    server.answer(
+      limited('0'),
+      () => ({ status: 503 }),
+      () => ({ status: 202, body: placed }),
+    );
     expect(await ok(order.POST('/orders', { body }))).toEqual(placed);
     const keys = server.seen.map((s) => s.headers['idempotency-key']);
     expect(keys).toHaveLength(3);
@@ -148,7 +164,10 @@ describe('the typed client', () => {
     expect(server.seen).toHaveLength(1);
 
     const once = orderClient({ baseUrl: server.url, retries: 0 });
-    server.answer(() => ({ status: 503 }), () => ({ status: 202, body: placed }));
+    server.answer(
+      () => ({ status: 503 }),
+      () => ({ status: 202, body: placed }),
+    );
     expect((await once.POST('/orders', { body })).response.status).toBe(503);
     expect(server.seen).toHaveLength(1);
   });
@@ -185,7 +204,9 @@ describe('the typed client', () => {
     expect(done.saga.state).toBe('COMPLETED');
     expect(server.seen).toHaveLength(3);
 
-    server.answer(...Array.from({ length: 100 }, () => () => ({ status: 200, body: orderView('STARTED') })));
+    server.answer(
+      ...Array.from({ length: 100 }, () => () => ({ status: 200, body: orderView('STARTED') })),
+    );
     const error = await waitForOrder(order, ORDER_ID, { timeoutMs: 50, intervalMs: 10 }).catch(
       (e: unknown) => e,
     );

@@ -1,5 +1,8 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { components as InventorySchemas, paths as InventoryPaths } from './generated/inventory';
+import type {
+  components as InventorySchemas,
+  paths as InventoryPaths,
+} from './generated/inventory';
 import type { components as OrderSchemas, paths as OrderPaths } from './generated/order';
 import type { components as PaymentSchemas, paths as PaymentPaths } from './generated/payment';
 import type { components as TradingSchemas, paths as TradingPaths } from './generated/trading';
@@ -114,7 +117,8 @@ function retrying(
       // A request's body can be read once: every attempt but the last sends a copy.
       const response = await send(last ? request : request.clone());
       if (last || !RETRIED_STATUSES.has(response.status)) return response;
-      const delay = retryAfterMs(response.headers.get('retry-after')) ?? retryDelayMs * 2 ** attempt;
+      const delay =
+        retryAfterMs(response.headers.get('retry-after')) ?? retryDelayMs * 2 ** attempt;
       if (delay > maxRetryDelayMs) return response;
       await response.body?.cancel();
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -168,7 +172,12 @@ function request(response: Response): string {
 }
 
 /** States a saga does not leave by itself. */
-export const FINAL_SAGA_STATES: readonly SagaState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'RESOLVED'];
+export const FINAL_SAGA_STATES: readonly SagaState[] = [
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'RESOLVED',
+];
 
 export interface WaitOptions {
   /** What to wait for; by default a final state (FINAL_SAGA_STATES). */

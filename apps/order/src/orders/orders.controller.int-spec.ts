@@ -213,7 +213,9 @@ describe('orders HTTP API', () => {
 
     it('defaults to DEFAULT_CURRENCY, which the check applies to as well', async () => {
       await priced('CUR-CHF', 'CHF');
-      const res = await place(await customer('c-cur'), { items: [{ sku: 'CUR-CHF', quantity: 1 }] });
+      const res = await place(await customer('c-cur'), {
+        items: [{ sku: 'CUR-CHF', quantity: 1 }],
+      });
       expect(res.body).toMatchObject({
         code: 'ORDER.CURRENCY_NOT_SUPPORTED',
         message: 'not priced in EUR: CUR-CHF (CHF)',
@@ -227,9 +229,9 @@ describe('orders HTTP API', () => {
       // An older announcement delivered late (a redelivery, a replay) changes nothing.
       await priced('CUR-MOVED', 'EUR', { occurredAt: new Date(now - 500).toISOString() });
       const line = { items: [{ sku: 'CUR-MOVED', quantity: 1 }] };
-      expect((await place(await customer('c-cur'), { ...line, currency: 'EUR' })).body).toMatchObject(
-        { code: 'ORDER.CURRENCY_NOT_SUPPORTED' },
-      );
+      expect(
+        (await place(await customer('c-cur'), { ...line, currency: 'EUR' })).body,
+      ).toMatchObject({ code: 'ORDER.CURRENCY_NOT_SUPPORTED' });
       await placed(await customer('c-cur'), { ...line, currency: 'GBP' });
     });
 

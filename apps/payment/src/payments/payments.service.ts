@@ -106,7 +106,11 @@ export class PaymentsService {
       });
       return {
         trigger: 'creation-failed',
-        changes: { failureReason: REQUEST_EXPIRED, failureCode: REQUEST_EXPIRED, declineCode: null },
+        changes: {
+          failureReason: REQUEST_EXPIRED,
+          failureCode: REQUEST_EXPIRED,
+          declineCode: null,
+        },
       };
     }
     try {

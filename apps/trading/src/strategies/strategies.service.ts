@@ -82,10 +82,7 @@ export class StrategiesService {
     return strategyView(strategy);
   }
 
-  async find(
-    tenantId: string,
-    strategyId: string,
-  ): Promise<StrategyDetail> {
+  async find(tenantId: string, strategyId: string): Promise<StrategyDetail> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const strategy = await manager.findOneBy(Strategy, { id: strategyId, tenantId });
       if (!strategy) throw new StrategyNotFoundError(strategyId);

@@ -161,8 +161,8 @@ class SchemaWriter {
     let schema: JsonSchema;
     if (rest.every((t) => t.flags & ts.TypeFlags.BooleanLiteral)) schema = { type: 'boolean' };
     else if (rest.every((t) => t.isStringLiteral()))
-      schema = { type: 'string', enum: rest.map((t) => (t as ts.StringLiteralType).value) };
-    else if (rest.length === 1) schema = this.schemaOf(rest[0] as ts.Type);
+      schema = { type: 'string', enum: rest.map((t) => t.value) };
+    else if (rest.length === 1) schema = this.schemaOf(rest[0]!);
     else schema = { oneOf: rest.map((t) => this.schemaOf(t)) };
     if (!nullable) return schema;
     // A $ref cannot carry `nullable` beside it in OpenAPI 3.0.

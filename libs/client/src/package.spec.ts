@@ -28,7 +28,10 @@ describe('the client package', () => {
       { stdio: 'pipe' },
     );
     const built = (file: string) => join(PACKAGE, file);
-    expect(readFileSync(built(manifest.types), 'utf8')).toContain('orderClient');
+    expect(readFileSync(built(manifest.types), 'utf8')).toContain("from './saga-client'");
+    expect(readFileSync(join(dist, 'saga-client.d.ts'), 'utf8')).toContain(
+      'orderClient: (options: ClientOptions) => OrderApi',
+    );
     const client = (await import(built(manifest.main))) as typeof import('./index');
     expect(typeof client.orderClient).toBe('function');
     expect(typeof client.waitForOrder).toBe('function');

@@ -235,6 +235,33 @@ describe('orders HTTP API', () => {
       await placed(await customer('c-cur'), { ...line, currency: 'GBP' });
     });
 
+    it('refuses an order placed together with others alone, and starts the others in one statement', async () => {
+      await priced('CUR-BATCH', 'EUR');
+      const start = jest.spyOn(app.get(SagaRepository), 'start');
+      const service = app.get(OrdersService);
+      const line = [{ sku: 'CUR-BATCH', quantity: 1 }];
+      const outcomes = await Promise.allSettled([
+        service.place(new Principal('c-batch-1', ['customer']), { items: line, currency: 'EUR' }),
+        service.place(new Principal('c-batch-2', ['customer']), { items: line, currency: 'JPY' }),
+        service.place(new Principal('c-batch-3', ['customer']), { items: line }),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'ORDER.CURRENCY_NOT_SUPPORTED',
+        message: 'not priced in JPY: CUR-BATCH (EUR)',
+      });
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(start.mock.calls[0]![0].map((started) => started.order.customerId)).toEqual([
+        'c-batch-1',
+        'c-batch-3',
+      ]);
+      start.mockRestore();
+    });
+
     it("checks against the prices of the order's tenant only", async () => {
       await priced('CUR-TENANT', 'EUR', { tenantId: 't-cur-1' });
       const line = { items: [{ sku: 'CUR-TENANT', quantity: 1 }], currency: 'USD' };

@@ -22,12 +22,7 @@ import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { OrderStatus, orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { OrderStartBatcher } from './order-start.batcher';
 import { OrderRepository, OrderWithSaga } from './order.repository';
-import { ProductCurrencies } from '../product-currencies/product-currencies';
-import {
-  CurrencyNotSupportedError,
-  OrderAlreadyFinishedError,
-  OrderNotFoundError,
-} from './order.errors';
+import { OrderAlreadyFinishedError, OrderNotFoundError } from './order.errors';
 import { MAX_LINE_QUANTITY, PlaceOrderRequest } from './place-order.request';
 
 /** `POST /orders`: the order and its saga, which runs on. */
@@ -123,7 +118,6 @@ export class OrdersService {
     private readonly starts: OrderStartBatcher,
     private readonly orchestrator: OrderSagaOrchestrator,
     private readonly audit: AuditLog,
-    private readonly currencies: ProductCurrencies,
     @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
   ) {}
 
@@ -133,7 +127,7 @@ export class OrdersService {
    * same time). With an Idempotency-Key, the same request of the same customer answers the same
    * order and starts no second saga until the key expires; another body under that key is refused.
    * An order in a currency that some of its products are known to be priced otherwise in is
-   * refused before anything is written (ProductCurrencies).
+   * refused before anything is written (OrderStartBatcher).
    */
   async place(
     principal: Principal,
@@ -158,12 +152,6 @@ export class OrdersService {
       const earlier = await this.replay(principal, idempotencyKey, requestHash);
       if (earlier) return earlier;
     }
-    const pricedElsewhere = await this.currencies.pricedElsewhere(
-      principal.tenantId,
-      items.map((line) => line.sku),
-      currency,
-    );
-    if (pricedElsewhere.length > 0) throw new CurrencyNotSupportedError(currency, pricedElsewhere);
     const orderId = randomUUID();
     const sagaId = randomUUID();
     const now = new Date();

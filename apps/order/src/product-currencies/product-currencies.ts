@@ -41,17 +41,26 @@ export class ProductCurrencies {
     );
   }
 
-  /** The products among `skus` of the tenant that are priced in another currency, by SKU. */
+  /**
+   * For each order, its products known to be priced in another currency than the order's, by SKU:
+   * one query for all the orders placed together.
+   */
   async pricedElsewhere(
-    tenantId: string,
-    skus: string[],
-    currency: string,
-  ): Promise<PricedElsewhere[]> {
-    return queryPrepared<PricedElsewhere[]>(
+    orders: { tenantId: string; currency: string; skus: string[] }[],
+  ): Promise<PricedElsewhere[][]> {
+    const pairs = orders.flatMap(({ tenantId, skus }) => skus.map((sku) => ({ tenantId, sku })));
+    const rows = await queryPrepared<(PricedElsewhere & { tenantId: string })[]>(
       this.dataSource.manager,
-      `SELECT sku, currency FROM ${this.table}
-        WHERE tenant_id = $1 AND sku = ANY($2::text[]) AND currency <> $3 ORDER BY sku`,
-      [tenantId, skus, currency],
+      `SELECT p.tenant_id AS "tenantId", p.sku, p.currency FROM ${this.table} p
+        JOIN unnest($1::text[], $2::text[]) AS o(tenant_id, sku) USING (tenant_id, sku)`,
+      [pairs.map((pair) => pair.tenantId), pairs.map((pair) => pair.sku)],
+    );
+    const currencyOf = new Map(rows.map((row) => [`${row.tenantId}/${row.sku}`, row.currency]));
+    return orders.map(({ tenantId, currency, skus }) =>
+      [...skus].sort().flatMap((sku) => {
+        const priced = currencyOf.get(`${tenantId}/${sku}`);
+        return priced !== undefined && priced !== currency ? [{ sku, currency: priced }] : [];
+      }),
     );
   }
 }

@@ -207,7 +207,12 @@ describe('products over HTTP', () => {
     ['a negative stock', { ...valid, stock: -1 }, 'stock must not be less than 0'],
     ['a fractional price', { ...valid, priceMinor: 12.5 }, 'priceMinor must be an integer'],
     ['a price in a string', { ...valid, priceMinor: '1250' }, 'priceMinor must be an integer'],
-    ['a lower-case currency', { ...valid, currency: 'eur' }, 'currency must be an ISO 4217'],
+    [
+      'a currency ISO 4217 does not have',
+      { ...valid, currency: 'ABC' },
+      'currency must be an ISO 4217',
+    ],
+    ['a currency of four letters', { ...valid, currency: 'EURO' }, 'currency must be an ISO 4217'],
     ['an empty name', { ...valid, name: '' }, 'name must be longer than or equal to 1'],
     ['a 201-character name', { ...valid, name: 'n'.repeat(201) }, 'name must be shorter'],
   ])(

@@ -1,3 +1,4 @@
+import { ApiError, ok, orderClient, OrderDocument } from '@lib/client';
 import {
   BulkSagaActionBody,
   BulkSagaActionResult,
@@ -19,75 +20,66 @@ export interface OperatorApiOptions {
 }
 
 /** An answer other than 2xx, with the `{ statusCode, code, message }` the app sent. */
-export class OperatorApiError extends Error {
-  override readonly name = 'OperatorApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError as OperatorApiError };
 
 export interface ActionOptions extends SagaActionBody {
   /** Retries under the same key answer the first answer and act once (24 h). */
   idempotencyKey?: string;
 }
 
+/** A state as the routes' query parameters name it; the app refuses another with a 400. */
+type StateParameter = NonNullable<
+  NonNullable<
+    OrderDocument.operations['SagaOperationsController_list']['parameters']['query']
+  >['state']
+>;
+
+/** The filters as query parameters: a state the caller typed is the app's to check. */
+const query = <F extends SagaFilter>({ state, ...rest }: F) => ({
+  ...rest,
+  ...(state !== undefined && { state: state as StateParameter }),
+});
+
+const keyed = (idempotencyKey: string | undefined) =>
+  idempotencyKey ? { header: { 'Idempotency-Key': idempotencyKey } } : {};
+
 /**
- * The operator API of the order app, for the CLI and the console: one function per route, all
- * through one `request` (bearer token, JSON, errors as OperatorApiError).
+ * The operator API of the order app, for the CLI and the console: one function per route, on the
+ * typed client (libs/client: bearer token, Idempotency-Key, retries of 429 and 503, errors as
+ * ApiError).
  */
 export function operatorApi({ baseUrl, token }: OperatorApiOptions) {
-  async function request<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    idempotencyKey?: string,
-  ): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
-    const res = await fetch(new URL(path, baseUrl), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
-    if (!res.ok) {
-      const error = (parsed ?? {}) as { code?: string; message?: unknown };
-      const message = Array.isArray(error.message) ? error.message.join('; ') : error.message;
-      throw new OperatorApiError(
-        res.status,
-        error.code,
-        typeof message === 'string' ? message : `${method} ${path} answered ${res.status}`,
-      );
-    }
-    return parsed as T;
-  }
-
-  const query = (params: Record<string, string | number | boolean | undefined>) => {
-    const search = new URLSearchParams();
-    for (const [name, value] of Object.entries(params))
-      if (value !== undefined) search.set(name, String(value));
-    const text = search.toString();
-    return text ? `?${text}` : '';
-  };
-  const saga = (sagaId: string) => `/operator/sagas/${encodeURIComponent(sagaId)}`;
-
+  const order = orderClient({ baseUrl, token });
   return {
-    list: (filter: SagaFilter & { cursor?: string; limit?: number } = {}) =>
-      request<SagaPage>('GET', `/operator/sagas${query({ ...filter })}`),
-    counts: (filter: SagaFilter = {}) =>
-      request<SagaCounts>('GET', `/operator/sagas/counts${query({ ...filter })}`),
-    find: (id: string) => request<SagaSearch>('GET', `/operator/sagas/find${query({ id })}`),
-    show: (sagaId: string) => request<SagaDetail>('GET', saga(sagaId)),
-    act: (sagaId: string, action: SagaAction, { idempotencyKey, ...body }: ActionOptions = {}) =>
-      request<SagaActionResult>('POST', `${saga(sagaId)}/${action}`, body, idempotencyKey),
-    bulk: (body: BulkSagaActionBody, idempotencyKey?: string) =>
-      request<BulkSagaActionResult>('POST', '/operator/sagas/bulk', body, idempotencyKey),
+    list: (filter: SagaFilter & { cursor?: string; limit?: number } = {}): Promise<SagaPage> =>
+      ok(order.GET('/operator/sagas', { params: { query: query(filter) } })),
+    counts: (filter: SagaFilter = {}): Promise<SagaCounts> =>
+      ok(order.GET('/operator/sagas/counts', { params: { query: query(filter) } })),
+    find: (id: string): Promise<SagaSearch> =>
+      ok(order.GET('/operator/sagas/find', { params: { query: { id } } })),
+    show: (sagaId: string): Promise<SagaDetail> =>
+      ok(order.GET('/operator/sagas/{sagaId}', { params: { path: { sagaId } } })),
+    act: (
+      sagaId: string,
+      action: SagaAction,
+      { idempotencyKey, ...body }: ActionOptions = {},
+    ): Promise<SagaActionResult> =>
+      ok(
+        order.POST(`/operator/sagas/{sagaId}/${action}`, {
+          params: { path: { sagaId }, ...keyed(idempotencyKey) },
+          body,
+        }),
+      ),
+    bulk: (
+      { filter, ...body }: BulkSagaActionBody,
+      idempotencyKey?: string,
+    ): Promise<BulkSagaActionResult> =>
+      ok(
+        order.POST('/operator/sagas/bulk', {
+          params: keyed(idempotencyKey),
+          body: { ...body, filter: { ...query(filter), state: filter.state as StateParameter } },
+        }),
+      ),
   };
 }
 

@@ -118,8 +118,10 @@ export function operatorPermissions(): NatsUserPermissions {
  * saga's conversation and the dead letters through consumers of its own (ordered consumers, named
  * by the client, so `*`); the DLQ's messages one by one, deleted once replayed, and purged. It
  * publishes only subjects some app consumes (a dead letter goes back where it came from). The apps'
- * durables are refused by name: pulling from one would take messages from its app, and creating
- * or deleting one would change what its app reads.
+ * durables are refused by name, every consumer call on them (`*`: create, info, delete, pause...)
+ * and pulls: pulling from one would take its app's messages, redefining or deleting one would
+ * change what its app reads. Wildcards keep the list short: an account user's JWT travels in the
+ * CONNECT line, which nats-server caps at 4 KB.
  */
 export function consolePermissions(): NatsUserPermissions {
   const read = [...conversationStreamsOf('order').map((stream) => stream.name), DLQ_STREAM];
@@ -138,10 +140,8 @@ export function consolePermissions(): NatsUserPermissions {
       `${API}.STREAM.INFO.*`,
       `${API}.CONSUMER.LIST.*`,
       ...read.flatMap((stream) => [
-        `${API}.CONSUMER.CREATE.${stream}.*`,
-        `${API}.CONSUMER.INFO.${stream}.*`,
+        `${API}.CONSUMER.*.${stream}.*`,
         `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
-        `${API}.CONSUMER.DELETE.${stream}.*`,
       ]),
       `${API}.STREAM.MSG.GET.${DLQ_STREAM}`,
       `${API}.STREAM.MSG.DELETE.${DLQ_STREAM}`,
@@ -150,9 +150,8 @@ export function consolePermissions(): NatsUserPermissions {
     publishDeny: appDurables
       .filter(({ stream }) => read.includes(stream))
       .flatMap(({ stream, durable }) => [
-        `${API}.CONSUMER.CREATE.${stream}.${durable}`,
+        `${API}.CONSUMER.*.${stream}.${durable}`,
         `${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`,
-        `${API}.CONSUMER.DELETE.${stream}.${durable}`,
       ]),
     subscribe: [`${inboxPrefixOf(CONSOLE_SERVICE)}.>`],
   };
@@ -187,8 +186,9 @@ export function renderServerConfig(
 #
 # Each app may publish only its own subjects and dead letters, and call only the JetStream API its
 # streams, durable consumers and dead letters need; the operator user (CLI, nats:setup, replays)
-# reads and replays everything; the console reads streams and dead letters and replays these. Passwords come from the server's environment (${passwordVariable('order')}, ...;
-# development values in .env.example). Listen address and store: nats-server -a/-p/-sd flags.
+# reads and replays everything; the console reads streams and dead letters and replays these.
+# Passwords come from the server's environment (${passwordVariable('order')}, ...; development
+# values in .env.example). Listen address and store: nats-server -a/-p/-sd flags.
 # Production: NATS accounts with credentials files, see docs/security.md.
 
 jetstream: enabled
@@ -218,8 +218,8 @@ nsc generate creds --account "$ACCOUNT" --name "${user}$SUFFIX" --output-file "$
 #
 # Production: adds one user per app, the operator's and the console's to the nsc account
 # $NATS_ACCOUNT (default SAGA, JetStream enabled) and writes their credentials files to
-# $NATS_CREDS_DIR (default ./creds), one Secret per app (NATS_CREDS). NATS_USER_SUFFIX (e.g. -2026-12) issues new users for a rotation;
-# see docs/security.md.
+# $NATS_CREDS_DIR (default ./creds), one Secret per app (NATS_CREDS). NATS_USER_SUFFIX (e.g.
+# -2026-12) issues new users for a rotation; see docs/security.md.
 set -eu
 ACCOUNT="\${NATS_ACCOUNT:-SAGA}"
 OUT="\${NATS_CREDS_DIR:-./creds}"

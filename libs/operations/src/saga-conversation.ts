@@ -53,7 +53,7 @@ export async function sagaConversation(
           stream,
           seq: message.seq,
           subject: message.subject,
-          storedAt: new Date(Number(message.info.timestampNanos / 1_000_000n)).toISOString(),
+          storedAt: message.timestamp,
           event,
         });
       }

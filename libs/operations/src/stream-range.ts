@@ -42,14 +42,14 @@ export async function* readRange(
   { lastSeq = Infinity, until, limit = Infinity }: RangeBounds = {},
 ): AsyncGenerator<JsMsg> {
   const consumer = await js.consumers.get(range.stream, startOf(range));
-  const untilNanos = until ? BigInt(until.getTime()) * 1_000_000n : undefined;
+  const untilMs = until?.getTime();
   let read = 0;
   try {
     for (;;) {
       let fetched = 0;
       for await (const message of await consumer.fetch({ max_messages: 500, expires: 1000 })) {
         if (message.seq > lastSeq || read >= limit) return;
-        if (untilNanos !== undefined && message.info.timestampNanos > untilNanos) return;
+        if (untilMs !== undefined && Date.parse(message.timestamp) > untilMs) return;
         fetched++;
         read++;
         yield message;

@@ -154,7 +154,7 @@ describe.each([
     const left = await operator.jsm.consumers.list('ORDERS').next();
     expect(left.filter((c) => !c.name.includes('__'))).toEqual([]);
     const letter = await operator.js.publish('dlq.ORDERS.probe', JSON.stringify({ dead: true }));
-    expect((await jsm.streams.getMessage(DLQ_STREAM, { seq: letter.seq })).string()).toBe(
+    expect((await jsm.streams.getMessage(DLQ_STREAM, { seq: letter.seq }))?.string()).toBe(
       JSON.stringify({ dead: true }),
     );
     expect(await jsm.streams.deleteMessage(DLQ_STREAM, letter.seq)).toBe(true);

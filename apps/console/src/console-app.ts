@@ -20,9 +20,11 @@ const FORM_LIMIT = '32kb';
 
 /**
  * Pages may load their stylesheet from the console and post forms to it, nothing else: no script
- * at all (none is needed), no frames, no other origin.
+ * at all (none is needed), no frames, no other origin. The referrer goes to the console only:
+ * with `no-referrer` browsers send `Origin: null` on form posts, which the CSRF check refuses.
  */
 const PAGE_SECURITY_HEADERS: HttpEdge['securityHeaders'] = {
+  referrerPolicy: { policy: 'same-origin' },
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { currentLogContext } from '@lib/observability';
 import {
   deadLetterAt,
@@ -85,6 +85,7 @@ export class DeadLettersController {
   }
 
   @Post('replay')
+  @HttpCode(200)
   @Requires('streams:act')
   @Page()
   async replay(@Req() request: ConsoleRequest, @Body() body: FormInput): Promise<string> {
@@ -119,6 +120,7 @@ export class DeadLettersController {
   }
 
   @Post('purge')
+  @HttpCode(200)
   @Requires('streams:act')
   @Page()
   async purge(@Req() request: ConsoleRequest, @Body() body: FormInput): Promise<string> {

@@ -47,7 +47,7 @@ ${
 ${letters.length > view.shown ? notice('error', `Showing the oldest ${view.shown} of ${letters.length}.`) : ''}
 ${table(
   `Dead letters: ${letters.length}`,
-  ['DLQ seq', 'Original', 'Subject', 'Consumer', 'Deliveries', 'Dead-lettered', 'Error'],
+  ['DLQ seq#', 'Original#', 'Subject', 'Consumer', 'Deliveries#', 'Dead-lettered', 'Error'],
   letters.slice(0, view.shown).map(
     ({ seq, letter: l }) => html`<tr>
 <td class="num"><a href="/dead-letters/${seq}">${seq}</a></td>
@@ -118,7 +118,7 @@ export function replayResultContent(replayed: ReplayedLetter[], gone: number[], 
   )}
 ${table(
   'Replayed',
-  ['DLQ seq', 'Subject', 'Consumer', 'Published again as'],
+  ['DLQ seq#', 'Subject', 'Consumer', 'Published again as#'],
   replayed.map(
     (r) => html`<tr><td class="num">${r.seq}</td><td><code>${r.subject}</code></td><td class="mono">${r.consumer}</td><td class="num">${r.stream}/${r.republishedAs}</td></tr>`,
   ),
@@ -156,7 +156,7 @@ export function purgeResultContent(purged: number, actor: string): Html {
 function lettersTable(caption: string, letters: StoredLetter[]): Html {
   return table(
     caption,
-    ['DLQ seq', 'Subject', 'Consumer', 'Error'],
+    ['DLQ seq#', 'Subject', 'Consumer', 'Error'],
     letters.map(
       ({ seq, letter: l }) => html`<tr><td class="num">${seq}</td><td><code>${l.subject}</code></td><td class="mono">${l.consumer}</td><td>${l.error.slice(0, 140)}</td></tr>`,
     ),

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public, SkipRateLimit } from '@lib/platform';
 import { Backbone } from '../backbone/backbone';
@@ -19,7 +19,6 @@ export class HealthController {
   }
 
   @Get('ready')
-  @HttpCode(200)
   async ready(@Res({ passthrough: true }) response: Response) {
     const up = await this.backbone.ready();
     if (!up) response.status(503);

@@ -65,7 +65,7 @@ export class ConsoleErrorsFilter implements ExceptionFilter {
       return {
         status: 403,
         title: 'Not allowed',
-        message: `Your token's roles (${roles}) do not grant ${error.permission ?? 'this page'}${granted ? `; ${granted} do` : ''}.`,
+        message: `Your token's roles (${roles}) do not grant ${error.permission ?? 'this page'}${granted ? `, which these roles grant: ${granted}` : ''}.`,
       };
     }
     if (error instanceof OperatorApiError) {

@@ -39,7 +39,7 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; padding: .5rem .75rem; font-weight: 600; background: var(--panel); }
 th, td { text-align: left; padding: .4rem .75rem; border-top: 1px solid var(--line); vertical-align: top; }
 th { white-space: nowrap; background: var(--panel); }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.step td { background: #f3f7ff; }
 .empty { color: var(--muted); }
 .counts { display: flex; flex-wrap: wrap; gap: .5rem; margin: 0 0 1rem; padding: 0; list-style: none; }
@@ -59,6 +59,7 @@ input[type=text], input[type=search], input[type=password], select, textarea {
   width: 100%; padding: .45rem .5rem; font: inherit; border: 1px solid #8c959f; border-radius: 6px;
 }
 textarea { min-height: 5rem; }
+form.filters .actions { grid-column: 1 / -1; margin: 0; }
 .check { display: flex; gap: .4rem; align-items: center; font-weight: 600; }
 button, .button {
   display: inline-block; padding: .45rem .9rem; font: inherit; font-weight: 600; cursor: pointer;

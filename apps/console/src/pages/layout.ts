@@ -60,13 +60,20 @@ ${content}
 `.value;
 }
 
+/** A column heading; `#` at its end marks a column of numbers (aligned right, the mark dropped). */
+function columnHead(label: string): Html {
+  return label.endsWith('#')
+    ? html`<th scope="col" class="num">${label.slice(0, -1)}</th>`
+    : html`<th scope="col">${label}</th>`;
+}
+
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
 export function table(caption: string, head: string[], rows: Html[], empty: string): Html {
   if (rows.length === 0) return html`<p class="empty">${empty}</p>`;
   return html`<div class="table-wrap" role="region" aria-label="${caption}" tabindex="0">
 <table>
 <caption>${caption}</caption>
-<thead><tr>${head.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
+<thead><tr>${head.map(columnHead)}</tr></thead>
 <tbody>${rows}</tbody>
 </table>
 </div>`;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   OperatorApiError,
@@ -100,6 +100,7 @@ export class SagasController {
   }
 
   @Post('bulk/:action')
+  @HttpCode(200)
   @Requires('sagas:act')
   @Page()
   async bulk(
@@ -165,6 +166,7 @@ export class SagasController {
   }
 
   @Post(':sagaId/:action')
+  @HttpCode(200)
   @Requires('sagas:act')
   @Page()
   async act(

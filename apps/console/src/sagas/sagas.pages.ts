@@ -134,7 +134,7 @@ function sagaTable(sagas: SagaSummary[], caption: string): Html {
   const now = Date.now();
   return table(
     caption,
-    ['Saga', 'Order', 'Tenant', 'Customer', 'State', 'Reason', 'Amount', 'In state for', 'Deadline'],
+    ['Saga', 'Order', 'Tenant', 'Customer', 'State', 'Reason', 'Amount#', 'In state for', 'Deadline'],
     sagas.map(
       (s) => html`<tr>
 <td><a class="mono" href="/sagas/${s.sagaId}" title="${s.sagaId}">${shortId(s.sagaId)}</a></td>
@@ -194,7 +194,7 @@ ${
 ${parts.truncated ? notice('error', 'A stream held more messages in this saga’s window than the console reads: later events may be missing.') : ''}
 ${table(
   `Timeline: ${parts.timeline.filter((r) => r.kind === 'state').length} state changes, ${parts.timeline.filter((r) => r.kind === 'event').length} events`,
-  ['Time', 'Gap', 'What', 'Subject or trigger', 'Stream sequence', 'Event or reason'],
+  ['Time', 'Gap#', 'What', 'Subject or trigger', 'Stream sequence#', 'Event or reason'],
   parts.timeline.map((row) =>
     row.kind === 'state'
       ? html`<tr class="step">
@@ -216,7 +216,7 @@ ${facts([
 ])}
 ${table(
   'Order lines',
-  ['SKU', 'Quantity', 'Unit price'],
+  ['SKU', 'Quantity#', 'Unit price#'],
   saga.order.lines.map(
     (l) => html`<tr><td>${l.sku}</td><td class="num">${l.quantity}</td><td class="num">${money(l.unitPriceMinor, saga.order.currency)}</td></tr>`,
   ),
@@ -277,7 +277,7 @@ function reservationFacts(reservations: SagaParts['reservations'], reservationId
   ])}
 ${table(
   'Reserved lines',
-  ['SKU', 'Quantity', 'Unit price'],
+  ['SKU', 'Quantity#', 'Unit price#'],
   reservation.lines.map(
     (l) => html`<tr><td>${l.sku}</td><td class="num">${l.quantity}</td><td class="num">${money(l.unitPriceMinor, reservation.currency)}</td></tr>`,
   ),

@@ -46,6 +46,8 @@ export class ConsoleGuard implements CanActivate {
       if (!(error instanceof InvalidTokenError)) throw error;
       throw new UnauthenticatedError('the token is no longer valid: sign in again');
     }
+    // Known, allowed or not: a refusal page names who is refused.
+    request.principal = principal;
     if (!principal.can(CONSOLE_PERMISSION) || !permission || !principal.can(permission)) {
       this.logger.warn({
         msg: 'console page refused',
@@ -56,7 +58,6 @@ export class ConsoleGuard implements CanActivate {
       });
       throw new ForbiddenError(permission);
     }
-    request.principal = principal;
     request.sessionToken = token;
     return true;
   }

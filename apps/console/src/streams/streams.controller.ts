@@ -24,7 +24,7 @@ export class StreamsController {
 <p>${s.messages} messages (${s.bytes} bytes), sequences ${s.firstSeq} to ${s.lastSeq}${s.leader ? `, led by ${placement(s.leader, s.lagging)}` : ''}.</p>
 ${table(
   `Consumers of ${s.name}`,
-  ['Consumer', 'Pending', 'Ack pending', 'Redelivered', 'Leader'],
+  ['Consumer', 'Pending#', 'Ack pending#', 'Redelivered#', 'Leader'],
   s.consumers.map(
     (c) => html`<tr><td class="mono">${c.name}</td><td class="num">${c.pending}</td><td class="num">${c.ackPending}</td><td class="num">${c.redelivered}</td><td>${placement(c.leader, c.lagging)}</td></tr>`,
   ),

@@ -144,7 +144,13 @@ describe.each([
     const jsm = await managerOf(CONSOLE_USER);
     const js = jetstream(as(CONSOLE_USER), { timeout: REFUSED_WITHIN_MS });
     const overview = await streamsOverview(jsm);
-    expect(overview.map((s) => s.name)).toEqual(['DLQ', 'INVENTORY', 'ORDERS', 'PAYMENTS', 'TRADING']);
+    expect(overview.map((s) => s.name)).toEqual([
+      'DLQ',
+      'INVENTORY',
+      'ORDERS',
+      'PAYMENTS',
+      'TRADING',
+    ]);
     // A replay: an event some app consumes, published again.
     await js.publish(OrderCreatedV1.subject, JSON.stringify({ replayed: true }));
     const read: string[] = [];

@@ -68,10 +68,9 @@ describe('the generated NATS permissions', () => {
     expect([...events].sort()).toEqual([...consumedSubjects()].sort());
     // Never a wildcard into the JetStream API's tree, and no stream changed but the DLQ.
     expect(publish.filter((s) => s.startsWith('$JS.API') && s.includes('>'))).toEqual([]);
-    expect(publish.filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE|MSG\.DELETE)/.test(s))).toEqual([
-      `$JS.API.STREAM.MSG.DELETE.${DLQ_STREAM}`,
-      `$JS.API.STREAM.PURGE.${DLQ_STREAM}`,
-    ]);
+    expect(
+      publish.filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE|MSG\.DELETE)/.test(s)),
+    ).toEqual([`$JS.API.STREAM.MSG.DELETE.${DLQ_STREAM}`, `$JS.API.STREAM.PURGE.${DLQ_STREAM}`]);
     expect(publish.some((s) => s.startsWith('$JS.ACK'))).toBe(false);
   });
 
@@ -97,7 +96,10 @@ describe('the generated NATS permissions', () => {
     'keep %s’s permissions small enough for an account user’s JWT in a 4 KB CONNECT line',
     (_user, { publish, publishDeny = [], subscribe }) => {
       // The claims are base64url in the JWT (4/3), beside the header, the signature and the rest.
-      const claims = JSON.stringify({ pub: { allow: publish, deny: publishDeny }, sub: { allow: subscribe } });
+      const claims = JSON.stringify({
+        pub: { allow: publish, deny: publishDeny },
+        sub: { allow: subscribe },
+      });
       expect(claims.length).toBeLessThan(2400);
     },
   );

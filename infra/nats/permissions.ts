@@ -207,7 +207,12 @@ ${entries.join('\n')}
  */
 export function renderNscScript(users: readonly NatsUserPermissions[] = natsPermissions()): string {
   const commands = users.map(
-    ({ user, publish, publishDeny, subscribe }) => `nsc add user --account "$ACCOUNT" --name "${user}$SUFFIX" \\
+    ({
+      user,
+      publish,
+      publishDeny,
+      subscribe,
+    }) => `nsc add user --account "$ACCOUNT" --name "${user}$SUFFIX" \\
   --allow-pub '${publish.join(',')}' \\${publishDeny ? `\n  --deny-pub '${publishDeny.join(',')}' \\` : ''}
   --allow-sub '${subscribe.join(',')}'
 nsc generate creds --account "$ACCOUNT" --name "${user}$SUFFIX" --output-file "$OUT/${user}$SUFFIX.creds"`,

@@ -60,7 +60,8 @@ describe('the operators’ console', () => {
   });
 
   /** The text of the first element `selector` finds, once there is one. */
-  const text = async (selector: string) => (await page.locator(selector).first().textContent()) ?? '';
+  const text = async (selector: string) =>
+    (await page.locator(selector).first().textContent()) ?? '';
   const mainText = () => text('main');
   const outcome = () => text('main [role=status], main [role=alert]');
 
@@ -137,7 +138,9 @@ describe('the operators’ console', () => {
     await follow(page.locator('form[role=search] button'));
     await follow(page.locator('main table a').first());
     expect(await text('h1')).toBe(`Saga ${await sagaIdOf(orderId)}`);
-    const timeline = page.locator('table', { has: page.locator('caption', { hasText: 'Timeline' }) });
+    const timeline = page.locator('table', {
+      has: page.locator('caption', { hasText: 'Timeline' }),
+    });
     const timelineText = (await timeline.textContent()) ?? '';
     for (const subject of [
       'order.created.v1',
@@ -237,7 +240,10 @@ describe('the operators’ console', () => {
     const sagaId = await sagaIdOf(orderId);
     // The compensation cannot complete while inventory is down: the saga fails for an operator.
     await system.stopInventory();
-    const ops = operatorApi({ baseUrl: system.order.url, token: await tokenFor('ops-api', ['operator']) });
+    const ops = operatorApi({
+      baseUrl: system.order.url,
+      token: await tokenFor('ops-api', ['operator']),
+    });
     await ops.act(sagaId, 'cancel');
     await system.untilSaga(orderId, 'FAILED', COMPENSATION_TIMEOUT_MS + 20_000);
     await system.startInventory();
@@ -264,13 +270,15 @@ describe('the operators’ console', () => {
     await system.stripe!.failNext('api_error');
     const orderId = await system.placeOrder([{ sku: 'CONSOLE-4', quantity: 1 }]);
     await system.untilSaga(orderId, 'STOCK_RESERVED');
-    const letter = await eventually(async () => {
-      const letters = await readStream<DeadLetter>(system.jsm, 'DLQ');
-      return letters.find(
-        (l) =>
-          l.body.subject === 'order.payment-requested.v1' && l.body.body.includes(orderId),
-      );
-    }, { timeoutMs: 30_000, what: 'the payment request to be dead-lettered' });
+    const letter = await eventually(
+      async () => {
+        const letters = await readStream<DeadLetter>(system.jsm, 'DLQ');
+        return letters.find(
+          (l) => l.body.subject === 'order.payment-requested.v1' && l.body.body.includes(orderId),
+        );
+      },
+      { timeoutMs: 30_000, what: 'the payment request to be dead-lettered' },
+    );
     await untilSettled(system.jsm, 'payment', 'order.payment-requested.v1');
     await system.stripe!.clearFaults();
 
@@ -288,7 +296,9 @@ describe('the operators’ console', () => {
 
     await system.untilSaga(orderId, 'PAYMENT_PENDING');
     await untilSettled(system.jsm, 'payment', 'order.payment-requested.v1');
-    expect(await system.jsm.streams.getMessage('DLQ', { seq: letter.seq }).catch(() => null)).toBeNull();
+    expect(
+      await system.jsm.streams.getMessage('DLQ', { seq: letter.seq }).catch(() => null),
+    ).toBeNull();
     const pending = await system.events('PAYMENTS', orderId, 'payment.pending.v1');
     expect(pending).toHaveLength(1);
     // The same request once more (a second replay): the inbox skips it, nothing new happens.
@@ -331,7 +341,9 @@ describe('the operators’ console', () => {
     };
     await system.js.publish('order.created.v1', JSON.stringify(broken), { msgID: randomUUID() });
     await eventually(async () =>
-      (await readStream<DeadLetter>(system.jsm, 'DLQ')).some((l) => l.body.body.includes(broken.eventId)),
+      (await readStream<DeadLetter>(system.jsm, 'DLQ')).some((l) =>
+        l.body.body.includes(broken.eventId),
+      ),
     );
     await page.goto(url('/dead-letters'));
     await follow(page.getByRole('link', { name: 'Purge every dead letter…' }));
@@ -373,7 +385,10 @@ describe('the operators’ console', () => {
       const signedIn = await fetch(url('/login'), {
         method: 'POST',
         redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `console_csrf=${csrf}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `console_csrf=${csrf}`,
+        },
         body: new URLSearchParams({ _csrf: csrf, token: await tokenFor(sub, roles) }),
       });
       const cookies = signedIn.headers.getSetCookie().map((c) => c.split(';')[0]!);

@@ -247,11 +247,11 @@ export class SagaSystem {
     return startAppProcess(
       app,
       {
-      ...(await appDatabaseEnv(app)),
-      ...this.natsEnv(app),
-      NATS_RETRY_BASE_MS: '100',
-      OUTBOX_POLL_MS: '200',
-      OUTBOX_RELAY_AFTER_MS: '1000',
+        ...(await appDatabaseEnv(app)),
+        ...this.natsEnv(app),
+        NATS_RETRY_BASE_MS: '100',
+        OUTBOX_POLL_MS: '200',
+        OUTBOX_RELAY_AFTER_MS: '1000',
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
         ...overrides,
       },

@@ -31,7 +31,9 @@ export async function dlqList(
 
 export async function dlqShow(jsm: JetStreamManager, seq: number): Promise<void> {
   const { letter } = await deadLetterAt(jsm, seq);
-  process.stdout.write(`${JSON.stringify({ seq, ...letter, body: letterBody(letter) }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seq, ...letter, body: letterBody(letter) }, null, 2)}\n`,
+  );
 }
 
 /**

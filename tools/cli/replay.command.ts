@@ -5,13 +5,7 @@ import {
   JetStreamManager,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
-import {
-  OperationsActor,
-  OperationsAudit,
-  readRange,
-  startOf,
-  StreamRange,
-} from '@lib/operations';
+import { OperationsActor, OperationsAudit, readRange, startOf, StreamRange } from '@lib/operations';
 import { owningAppOfStream } from './cli-audit';
 import { CliError, print, progress } from './cli-io';
 

@@ -53,7 +53,10 @@ export class ConsoleModule {
       ],
       providers: [
         { provide: CONSOLE_CONFIG, useValue: config },
-        { provide: TokenVerifier, useFactory: () => new TokenVerifier(tokenVerifierOptions(config)) },
+        {
+          provide: TokenVerifier,
+          useFactory: () => new TokenVerifier(tokenVerifierOptions(config)),
+        },
         Backbone,
         ConsoleAudit,
         PlatformApis,

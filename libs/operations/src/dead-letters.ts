@@ -95,7 +95,13 @@ export async function replayDeadLetters(
           msgID: `dlq-replay:${seq}:${randomUUID()}`,
         });
         await jsm.streams.deleteMessage(DLQ_STREAM, seq);
-        return { seq, subject: l.subject, stream: l.stream, consumer: l.consumer, republishedAs: ack.seq };
+        return {
+          seq,
+          subject: l.subject,
+          stream: l.stream,
+          consumer: l.consumer,
+          republishedAs: ack.seq,
+        };
       },
       (result) => ({ ...details, republishedAs: result.republishedAs }),
     );

@@ -13,7 +13,11 @@ export function formatDuration(ms: number): string {
   if (abs < 1000) return `${sign}${Math.round(abs)} ms`;
   const s = Math.floor(abs / 1000);
   if (s < 60) return `${sign}${s} s`;
-  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  const [d, h, m] = [
+    Math.floor(s / 86_400),
+    Math.floor((s % 86_400) / 3600),
+    Math.floor((s % 3600) / 60),
+  ];
   if (d > 0) return `${sign}${d} d${h ? ` ${h} h` : ''}`;
   if (h > 0) return `${sign}${h} h${m ? ` ${m} min` : ''}`;
   return `${sign}${m} min${s % 60 ? ` ${s % 60} s` : ''}`;

@@ -122,9 +122,11 @@ export function paymentApi(options: OperatorApiOptions) {
   const request = requester(options);
   return {
     payment: async (orderId: string): Promise<PaymentView> => {
-      const { clientSecret: _secret, ...payment } = await request<
-        PaymentView & { clientSecret?: unknown }
-      >('GET', `/payments/${encodeURIComponent(orderId)}`);
+      const payment = await request<PaymentView & { clientSecret?: unknown }>(
+        'GET',
+        `/payments/${encodeURIComponent(orderId)}`,
+      );
+      delete payment.clientSecret;
       return payment;
     },
   };

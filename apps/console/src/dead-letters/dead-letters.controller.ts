@@ -76,7 +76,8 @@ export class DeadLettersController {
       seqs.length > 0
         ? await Promise.all(seqs.map((seq) => deadLetterAt(this.backbone.jsm, seq)))
         : (await readDeadLetters(this.backbone.js, filter)).slice(0, AT_ONCE);
-    const back = seqs.length === 1 ? `/dead-letters/${seqs[0]}` : `/dead-letters${letterQuery(filter)}`;
+    const back =
+      seqs.length === 1 ? `/dead-letters/${seqs[0]}` : `/dead-letters${letterQuery(filter)}`;
     return page(
       context(request),
       `Replay ${letters.length} dead letter(s)?`,
@@ -103,7 +104,13 @@ export class DeadLettersController {
       else gone.push(seq);
     }
     const by = actorOf(request, textField(body, 'note', 500));
-    const replayed = await replayDeadLetters(this.backbone.js, this.backbone.jsm, found, this.audit, by);
+    const replayed = await replayDeadLetters(
+      this.backbone.js,
+      this.backbone.jsm,
+      found,
+      this.audit,
+      by,
+    );
     return page(context(request), 'Replayed', replayResultContent(replayed, gone, by.actor));
   }
 
@@ -125,9 +132,16 @@ export class DeadLettersController {
   @Page()
   async purge(@Req() request: ConsoleRequest, @Body() body: FormInput): Promise<string> {
     const [upTo] = positiveIntegers(body, 'upTo', 1);
-    if (upTo === undefined) throw new InvalidRequestError('upTo names the last dead letter to purge');
+    if (upTo === undefined)
+      throw new InvalidRequestError('upTo names the last dead letter to purge');
     const by = actorOf(request, textField(body, 'note', 500));
-    const purged = await purgeDeadLetters(this.backbone.js, this.backbone.jsm, this.audit, by, upTo);
+    const purged = await purgeDeadLetters(
+      this.backbone.js,
+      this.backbone.jsm,
+      this.audit,
+      by,
+      upTo,
+    );
     return page(context(request), 'Purged', purgeResultContent(purged, by.actor));
   }
 

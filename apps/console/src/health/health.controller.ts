@@ -24,6 +24,11 @@ export class HealthController {
     if (!up) response.status(503);
     // The apps' (terminus) shape, so one probe config reads both.
     const nats = { nats: { status: up ? 'up' : 'down' } };
-    return { status: up ? 'ok' : 'error', info: up ? nats : {}, error: up ? {} : nats, details: nats };
+    return {
+      status: up ? 'ok' : 'error',
+      info: up ? nats : {},
+      error: up ? {} : nats,
+      details: nats,
+    };
   }
 }

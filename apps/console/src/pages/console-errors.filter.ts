@@ -38,7 +38,8 @@ export class ConsoleErrorsFilter implements ExceptionFilter {
     if (isSignedOut(error)) {
       // An expired or refused token is forgotten: the next sign-in starts clean.
       response.clearCookie(SESSION_COOKIE, cookieOptions(this.secureCookies));
-      const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.originalUrl)}` : '';
+      const next =
+        request.method === 'GET' ? `?next=${encodeURIComponent(request.originalUrl)}` : '';
       response.redirect(303, `/login${next}`);
       return;
     }
@@ -53,7 +54,7 @@ export class ConsoleErrorsFilter implements ExceptionFilter {
           { principal: request.principal, csrfToken: request.csrfToken ?? '' },
           refusal.title,
           html`${notice('error', refusal.message)}
-<p><a href="/sagas">Back to the sagas</a></p>`,
+            <p><a href="/sagas">Back to the sagas</a></p>`,
         ),
       );
   }
@@ -72,7 +73,11 @@ export class ConsoleErrorsFilter implements ExceptionFilter {
       // The app's own refusal of the operator's token or request: its status and words.
       if (error.status < 500)
         return { status: error.status, title: titleOf(error.status), message: error.message };
-      return { status: 502, title: 'An app failed', message: `It answered ${error.status}: ${error.message}` };
+      return {
+        status: 502,
+        title: 'An app failed',
+        message: `It answered ${error.status}: ${error.message}`,
+      };
     }
     if (error instanceof DeadLetterNotFoundError)
       return { status: 404, title: 'Not found', message: error.message };
@@ -80,14 +85,26 @@ export class ConsoleErrorsFilter implements ExceptionFilter {
       return { status: error.status, title: titleOf(error.status), message: error.message };
     if (error instanceof HttpException) {
       const status = error.getStatus();
-      return { status, title: titleOf(status), message: status === 404 ? 'There is no such page.' : error.message };
+      return {
+        status,
+        title: titleOf(status),
+        message: status === 404 ? 'There is no such page.' : error.message,
+      };
     }
     if (error instanceof OperationError)
       return { status: 503, title: 'Not done', message: error.message };
     if (error instanceof TypeError && /fetch failed/.test(error.message))
-      return { status: 502, title: 'An app cannot be reached', message: 'An app the console calls does not answer; try again shortly.' };
+      return {
+        status: 502,
+        title: 'An app cannot be reached',
+        message: 'An app the console calls does not answer; try again shortly.',
+      };
     this.logger.error({ msg: 'console page failed', err: error });
-    return { status: 500, title: 'Something went wrong', message: 'The console failed to show this page; the log says why.' };
+    return {
+      status: 500,
+      title: 'Something went wrong',
+      message: 'The console failed to show this page; the log says why.',
+    };
   }
 }
 

@@ -14,7 +14,10 @@ export function age(iso: string, now = Date.now()): string {
 }
 
 /** Integer minor units, e.g. 1999 EUR → `19.99 EUR`. */
-export function money(minor: number | null | undefined, currency: string | null | undefined): string {
+export function money(
+  minor: number | null | undefined,
+  currency: string | null | undefined,
+): string {
   if (minor === null || minor === undefined) return '—';
   const sign = minor < 0 ? '-' : '';
   const abs = Math.abs(minor);
@@ -42,6 +45,9 @@ export function redacted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redacted);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [key, SECRET_KEY.test(key) ? '[redacted]' : redacted(inner)]),
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      SECRET_KEY.test(key) ? '[redacted]' : redacted(inner),
+    ]),
   );
 }

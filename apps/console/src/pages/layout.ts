@@ -12,7 +12,7 @@ export interface PageContext {
 
 /** The hidden field every form repeats (session.ts checks it). */
 export function csrfField(context: PageContext): Html {
-  return html`<input type="hidden" name="${CSRF_FIELD}" value="${context.csrfToken}">`;
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${context.csrfToken}" />`;
 }
 
 const SECTIONS = [
@@ -26,38 +26,50 @@ export function page(context: PageContext, title: string, content: HtmlValue): s
   const { principal } = context;
   const sections = SECTIONS.filter((s) => principal?.can(s.permission));
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · saga console</title>
-<link rel="stylesheet" href="/assets/console.css">
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="top">
-  <p class="brand"><a href="/sagas">saga console</a></p>
-  ${
-    principal
-      ? html`<nav aria-label="Sections"><ul>${sections.map(
-          (s) =>
-            html`<li><a href="${s.href}"${context.section === s.id ? html` aria-current="page"` : ''}>${s.label}</a></li>`,
-        )}</ul></nav>
-  <form class="signout" method="post" action="/logout">
-    ${csrfField(context)}
-    <span class="who">${principal.sub} · ${principal.roles.join(', ')} · tenant ${principal.tenantId}</span>
-    <button type="submit" class="link">Sign out</button>
-  </form>`
-      : ''
-  }
-</header>
-<main id="main">
-<h1>${title}</h1>
-${content}
-</main>
-</body>
-</html>
-`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · saga console</title>
+        <link rel="stylesheet" href="/assets/console.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <p class="brand"><a href="/sagas">saga console</a></p>
+          ${
+            principal
+              ? html`<nav aria-label="Sections">
+                    <ul>
+                      ${sections.map(
+                        (s) =>
+                          html`<li>
+                            <a
+                              href="${s.href}"
+                              ${context.section === s.id ? html` aria-current="page"` : ''}
+                              >${s.label}</a
+                            >
+                          </li>`,
+                      )}
+                    </ul>
+                  </nav>
+                  <form class="signout" method="post" action="/logout">
+                    ${csrfField(context)}
+                    <span class="who"
+                      >${principal.sub} · ${principal.roles.join(', ')} · tenant
+                      ${principal.tenantId}</span
+                    >
+                    <button type="submit" class="link">Sign out</button>
+                  </form>`
+              : ''
+          }
+        </header>
+        <main id="main">
+          <h1>${title}</h1>
+          ${content}
+        </main>
+      </body>
+    </html> `.value;
 }
 
 /** A column heading; `#` at its end marks a column of numbers (aligned right, the mark dropped). */
@@ -71,12 +83,20 @@ function columnHead(label: string): Html {
 export function table(caption: string, head: string[], rows: Html[], empty: string): Html {
   if (rows.length === 0) return html`<p class="empty">${empty}</p>`;
   return html`<div class="table-wrap" role="region" aria-label="${caption}" tabindex="0">
-<table>
-<caption>${caption}</caption>
-<thead><tr>${head.map(columnHead)}</tr></thead>
-<tbody>${rows}</tbody>
-</table>
-</div>`;
+    <table>
+      <caption>
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${head.map(columnHead)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 /** An outcome shown after an action or a refusal. */
@@ -88,5 +108,13 @@ export function notice(kind: 'ok' | 'error', content: HtmlValue): Html {
 
 /** Label and value pairs, e.g. a saga's summary. */
 export function facts(pairs: [string, HtmlValue][]): Html {
-  return html`<dl class="facts">${pairs.map(([term, value]) => html`<div><dt>${term}</dt><dd>${value}</dd></div>`)}</dl>`;
+  return html`<dl class="facts">
+    ${pairs.map(
+      ([term, value]) =>
+        html`<div>
+          <dt>${term}</dt>
+          <dd>${value}</dd>
+        </div>`,
+    )}
+  </dl>`;
 }

@@ -14,8 +14,22 @@ describe('a saga timeline', () => {
   it('puts states and events in time order with the gap since the row before', () => {
     const rows = sagaTimeline(
       [
-        { from: null, to: 'STARTED', trigger: 'order.created.v1', eventId: null, reason: null, at: '2026-12-10T10:00:00.010Z' },
-        { from: 'STARTED', to: 'STOCK_RESERVED', trigger: 'inventory.reserved.v1', eventId: null, reason: null, at: '2026-12-10T10:00:02.000Z' },
+        {
+          from: null,
+          to: 'STARTED',
+          trigger: 'order.created.v1',
+          eventId: null,
+          reason: null,
+          at: '2026-12-10T10:00:00.010Z',
+        },
+        {
+          from: 'STARTED',
+          to: 'STOCK_RESERVED',
+          trigger: 'inventory.reserved.v1',
+          eventId: null,
+          reason: null,
+          at: '2026-12-10T10:00:02.000Z',
+        },
       ],
       [
         event('inventory.reserved.v1', '2026-12-10T10:00:02.000Z', 7),

@@ -34,29 +34,26 @@ export type TimelineRow = (StateRow | EventRow) & {
  */
 export function sagaTimeline(steps: SagaStepView[], events: ConversationEvent[]): TimelineRow[] {
   const rows: (StateRow | EventRow)[] = [
-    ...events.map(
-      (e): EventRow => ({
-        kind: 'event',
-        at: e.event.occurredAt,
-        subject: e.subject,
-        stream: e.stream,
-        seq: e.seq,
-        eventId: e.event.eventId,
-      }),
-    ),
-    ...steps.map(
-      (s): StateRow => ({
-        kind: 'state',
-        at: s.at,
-        from: s.from,
-        to: s.to,
-        trigger: s.trigger,
-        reason: s.reason,
-      }),
-    ),
+    ...events.map((e): EventRow => ({
+      kind: 'event',
+      at: e.event.occurredAt,
+      subject: e.subject,
+      stream: e.stream,
+      seq: e.seq,
+      eventId: e.event.eventId,
+    })),
+    ...steps.map((s): StateRow => ({
+      kind: 'state',
+      at: s.at,
+      from: s.from,
+      to: s.to,
+      trigger: s.trigger,
+      reason: s.reason,
+    })),
   ];
   rows.sort(
-    (a, b) => Date.parse(a.at) - Date.parse(b.at) || (a.kind === b.kind ? 0 : a.kind === 'event' ? -1 : 1),
+    (a, b) =>
+      Date.parse(a.at) - Date.parse(b.at) || (a.kind === b.kind ? 0 : a.kind === 'event' ? -1 : 1),
   );
   return rows.map((row, i) => ({
     ...row,

@@ -56,7 +56,8 @@ export class SagasController {
     const filters = listFilters(query);
     const search = textField(query, 'q');
     const filter = sagaFilter(filters);
-    const { state: _state, ...everyState } = filter;
+    // Each state's count under the other filters: a count is also the link that filters by it.
+    const everyState = { ...filter, state: undefined };
     const [counts, found] = await Promise.all([
       api.counts(everyState),
       search
@@ -113,11 +114,17 @@ export class SagasController {
     const limit = Number(textField(body, 'limit') ?? '100');
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw new InvalidRequestError('limit must be 1 to 500');
-    const result = await this.apis.sagas(request.sessionToken!).bulk(
-      { action: act, filter: bulkFilter(filters), limit, note: textField(body, 'note', 500) },
-      idempotencyKeyOf(body),
+    const result = await this.apis
+      .sagas(request.sessionToken!)
+      .bulk(
+        { action: act, filter: bulkFilter(filters), limit, note: textField(body, 'note', 500) },
+        idempotencyKeyOf(body),
+      );
+    return page(
+      context(request),
+      `${ACTION_WORDS[act].verb}: done`,
+      bulkResultContent(result, filters),
     );
-    return page(context(request), `${ACTION_WORDS[act].verb}: done`, bulkResultContent(result, filters));
   }
 
   @Get(':sagaId')
@@ -157,7 +164,9 @@ export class SagasController {
     @Param('action') action: string,
   ): Promise<string> {
     const act = actionOf(action);
-    const saga = await this.apis.sagas(request.sessionToken!).show(uuidParam(sagaId, 'the saga id'));
+    const saga = await this.apis
+      .sagas(request.sessionToken!)
+      .show(uuidParam(sagaId, 'the saga id'));
     return page(
       context(request),
       `${ACTION_WORDS[act].verb} saga ${saga.sagaId}?`,

@@ -14,13 +14,7 @@ import { html } from '../pages/html';
 import { csrfField, notice, page, PageContext } from '../pages/layout';
 import { Page } from '../pages/page.decorator';
 import { CONSOLE_PERMISSION } from './console.guard';
-import {
-  ConsoleRequest,
-  cookieOptions,
-  cookiesOf,
-  newCsrfToken,
-  SESSION_COOKIE,
-} from './session';
+import { ConsoleRequest, cookieOptions, cookiesOf, newCsrfToken, SESSION_COOKIE } from './session';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Where a sign-in may lead: a path of the console, never another site (`//host`, `/\host`). */
@@ -73,10 +67,20 @@ export class LoginController {
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
       this.logger.warn({ msg: 'console sign-in refused', reason: 'invalid token' });
-      return this.refuse(request, response, 401, 'That is not a valid token of this platform (or it has expired).', next);
+      return this.refuse(
+        request,
+        response,
+        401,
+        'That is not a valid token of this platform (or it has expired).',
+        next,
+      );
     }
     if (!principal.can(CONSOLE_PERMISSION)) {
-      this.logger.warn({ msg: 'console sign-in refused', sub: principal.sub, roles: principal.roles });
+      this.logger.warn({
+        msg: 'console sign-in refused',
+        sub: principal.sub,
+        roles: principal.roles,
+      });
       return this.refuse(
         request,
         response,
@@ -121,24 +125,38 @@ export class LoginController {
       context,
       'Sign in',
       html`<div class="login">
-${error ? notice('error', error) : ''}
-<p>Paste the bearer token your identity provider issued you. It needs an operator's role
-(${rolesWithConsole()}); it is kept in a cookie this page cannot read back and sent to the apps
-with each of your requests, which audit what you do under its <code>sub</code>.</p>
-${
-  development
-    ? html`<p class="hint">Development: <code>npm run dev</code> prints a platform-operator token;
-<code>npm run -s cli -- token --sub you --roles platform-operator</code> mints another.</p>`
-    : ''
-}
-<form method="post" action="/login">
-  ${csrfField(context)}
-  ${next ? html`<input type="hidden" name="next" value="${next}">` : ''}
-  <p><label for="token">Bearer token</label>
-  <input type="password" id="token" name="token" autocomplete="off" required spellcheck="false"></p>
-  <p><button type="submit">Sign in</button></p>
-</form>
-</div>`,
+        ${error ? notice('error', error) : ''}
+        <p>
+          Paste the bearer token your identity provider issued you. It needs an operator's role
+          (${rolesWithConsole()}); it is kept in a cookie this page cannot read back and sent to the
+          apps with each of your requests, which audit what you do under its <code>sub</code>.
+        </p>
+        ${
+          development
+            ? html`<p class="hint">
+                Development: <code>npm run dev</code> prints a platform-operator token;
+                <code>npm run -s cli -- token --sub you --roles platform-operator</code> mints
+                another.
+              </p>`
+            : ''
+        }
+        <form method="post" action="/login">
+          ${csrfField(context)}
+          ${next ? html`<input type="hidden" name="next" value="${next}" />` : ''}
+          <p>
+            <label for="token">Bearer token</label>
+            <input
+              type="password"
+              id="token"
+              name="token"
+              autocomplete="off"
+              required
+              spellcheck="false"
+            />
+          </p>
+          <p><button type="submit">Sign in</button></p>
+        </form>
+      </div>`,
     );
   }
 }

@@ -78,7 +78,9 @@ export function checkCsrf(request: ConsoleRequest): void {
   const expected = Buffer.from(request.csrfToken);
   const given = Buffer.from(typeof sent === 'string' ? sent : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    throw new CsrfRefusedError('the form has expired or did not come from the console: reload the page and try again');
+    throw new CsrfRefusedError(
+      'the form has expired or did not come from the console: reload the page and try again',
+    );
   const site = request.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin')
     throw new CsrfRefusedError('the form was posted from another site');

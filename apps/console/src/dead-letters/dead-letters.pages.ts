@@ -72,6 +72,8 @@ export function deadLettersContent(view: {
 
 export function deadLetterContent(stored: StoredLetter, canAct: boolean): Html {
   const { seq, letter: l } = stored;
+  const body = letterBody(l) as { correlationId?: unknown } | string;
+  const conversation = typeof body === 'object' && body !== null ? body.correlationId : undefined;
   return html`${facts([
       ['DLQ sequence', String(seq)],
       ['Original stream and sequence', `${l.stream}/${l.sequence}`],
@@ -79,6 +81,14 @@ export function deadLetterContent(stored: StoredLetter, canAct: boolean): Html {
       ['Consumer', html`<span class="mono">${l.consumer}</span>`],
       ['Deliveries', String(l.deliveries)],
       ['Dead-lettered', time(l.deadLetteredAt)],
+      [
+        'Its conversation',
+        typeof conversation === 'string'
+          ? html`<a href="/sagas?q=${encodeURIComponent(conversation)}"
+              >the saga of ${conversation}</a
+            >`
+          : '—',
+      ],
     ])}
     <h2>Error</h2>
     <pre>${l.error}</pre>

@@ -569,7 +569,15 @@ describe('saga-cli', () => {
         const waiting = await system.placeOrder([{ sku: 'CLI-BULK', quantity: 1 }]);
         await system.untilSaga(waiting, 'PAYMENT_PENDING');
         const dryRun = (...filter: string[]) =>
-          asOperator('sagas', 'bulk', 'cancel', '--state', 'PAYMENT_PENDING', ...filter, '--dry-run');
+          asOperator(
+            'sagas',
+            'bulk',
+            'cancel',
+            '--state',
+            'PAYMENT_PENDING',
+            ...filter,
+            '--dry-run',
+          );
         expect((await dryRun()).stdout).toContain('would cancel 1 of 1');
         expect((await dryRun('--saga-reason', 'payment-timeout')).stdout).toContain(
           'would cancel 0 of 0',

@@ -17,6 +17,7 @@ import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempoten
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsServer } from './metrics/metrics-server';
 import { natsSettingsOf } from './nats-settings';
+import { PostgresGate } from './postgres.gate';
 import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
 
 /** An app's own tables: its schema, the role it connects as, and the entities and migrations. */
@@ -73,9 +74,9 @@ export function migrationUrlOf(config: BaseConfig): string | undefined {
 
 /**
  * Everything an app needs besides its features: its Postgres schema (migrated at boot), NATS with
- * the JetStream transport, outbox and inbox, /health and /metrics (on METRICS_PORT when set),
- * rate limits and bearer-token authentication on every other route, the audit trail and
- * Idempotency-Key handling.
+ * the JetStream transport (its consumers paused while Postgres is unreachable), outbox and inbox,
+ * /health and /metrics (on METRICS_PORT when set), rate limits and bearer-token authentication on
+ * every other route, the audit trail and Idempotency-Key handling.
  */
 @Module({})
 export class PlatformModule {
@@ -130,6 +131,7 @@ export class PlatformModule {
         AuditLog,
         IdempotentRequests,
         MetricsServer,
+        PostgresGate,
         { provide: ThrottlerStorage, useClass: ThrottlerStorageService },
         // Global guards run in this order.
         rateLimit('ip'),

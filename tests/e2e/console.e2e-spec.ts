@@ -39,8 +39,8 @@ describe('the operators’ console', () => {
         SAGA_COMPENSATION_TIMEOUT_MS: String(COMPENSATION_TIMEOUT_MS),
         SAGA_DEADLINE_SCAN_MS: '200',
       },
-      // A payment request the payment app cannot make (Stripe down) is dead-lettered after two
-      // deliveries; once Stripe is back, the breaker lets it through at once.
+      // Stripe errors fewer than open its circuit (which would hold the request instead) spend a
+      // payment request's two deliveries: it is dead-lettered. Once Stripe is back, it goes through.
       paymentApp: {
         NATS_MAX_DELIVER: '2',
         STRIPE_TIMEOUT_MS: '1000',

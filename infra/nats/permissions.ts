@@ -121,7 +121,8 @@ export function operatorPermissions(): NatsUserPermissions {
  * durables are refused by name, every consumer call on them (`*`: create, info, delete, pause...)
  * and pulls: pulling from one would take its app's messages, redefining or deleting one would
  * change what its app reads. Wildcards keep the list short: an account user's JWT travels in the
- * CONNECT line, which nats-server caps at 4 KB.
+ * CONNECT line, which nats-server caps at 4 KB unless `max_control_line` says otherwise (8 KB in
+ * infra/k8s/nats-values.yaml).
  */
 export function consolePermissions(): NatsUserPermissions {
   const read = [...conversationStreamsOf('order').map((stream) => stream.name), DLQ_STREAM];

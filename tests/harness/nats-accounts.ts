@@ -26,6 +26,9 @@ export interface NatsAccounts {
  * as JWTs with fresh nkeys and written as `.creds` files into `dir`. The server learns the
  * accounts from a memory resolver preloaded with their JWTs.
  */
+/** The CONNECT line an account user's JWT must fit in (nats-server's default is 4 KB). */
+export const MAX_CONTROL_LINE = 8192;
+
 export async function natsAccounts(
   dir: string,
   users: readonly NatsUserPermissions[] = natsPermissions(),
@@ -61,7 +64,9 @@ export async function natsAccounts(
     writeFileSync(file, fmtCreds(jwt, key), { mode: 0o600 });
     credsFiles[user] = file;
   }
+  // As infra/k8s/nats-values.yaml: a user's JWT travels in its CONNECT line.
   const config = `operator: ${operatorJwt}
+max_control_line: ${MAX_CONTROL_LINE}
 system_account: ${system.getPublicKey()}
 resolver: MEMORY
 resolver_preload: {

@@ -62,12 +62,16 @@ export function spawnApp(
   return spawnScript(join('apps', app, 'src', 'main.ts'), env, args);
 }
 
-/** Starts an app process on a free port and waits until it answers /health/ready. */
+/**
+ * Starts an app process on `port` (a free one by default; a restarted app keeps its port) and waits
+ * until it answers /health/ready.
+ */
 export async function startAppProcess(
   app: string,
   env: Record<string, string>,
+  port?: number,
 ): Promise<AppProcess> {
-  const port = await freePort();
+  port ??= await freePort();
   const { child, output, exited } = spawnApp(app, {
     ...env,
     PORT: String(port),

@@ -154,8 +154,8 @@ function httpRows(calls: CallRecord[]): Record<string, string | number>[] {
       requests: of.length,
       '2xx': status((s) => s < 300),
       '4xx': status((s) => s >= 400 && s < 500),
-      '503': status((s) => s === 503),
-      'other 5xx': status((s) => s >= 500 && s !== 503),
+      '5xx: 503': status((s) => s === 503),
+      '5xx: other': status((s) => s >= 500 && s !== 503),
       unanswered: of.filter((call) => call.status === null).length,
     };
   });

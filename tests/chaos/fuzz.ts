@@ -358,7 +358,7 @@ class Fuzzer {
    * An event Stripe could send: about an unknown intent, or about one of the storefront's intents
    * but with another amount, currency or mode, which the payment app must refuse.
    */
-  private forgedEvent(): Value {
+  private forgedEvent(): { [key: string]: Value } {
     const r = this.random;
     const known = this.intents.length > 0 && r.chance(0.3) ? r.pick(this.intents) : undefined;
     const mismatch = r.pick(['amount', 'currency', 'livemode'] as const);
@@ -440,7 +440,7 @@ class Fuzzer {
   /** A query string of `params`, with a parameter sometimes repeated, bracketed, dropped or hostile. */
   private query(params: Record<string, string>): string {
     const r = this.random;
-    const pairs = Object.entries(params).map(([key, value]) => [key, value]);
+    const pairs = Object.entries(params).map(([key, value]): [string, string] => [key, value]);
     const roll = r.next();
     const first = pairs[0]!;
     if (roll < 0.2) pairs.push([first[0], r.pick(HOSTILE_STRINGS)]);
@@ -449,7 +449,7 @@ class Fuzzer {
     else if (roll < 0.6) first[1] = r.pick(HOSTILE_STRINGS);
     else if (roll < 0.7) pairs.push([r.pick(HOSTILE_STRINGS), 'x']);
     else if (roll < 0.8) pairs.shift();
-    return pairs.map(([key, value]) => `${encodeURIComponent(key!)}=${encodeURIComponent(value!)}`).join('&');
+    return pairs.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
   }
 }
 

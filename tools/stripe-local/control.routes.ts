@@ -48,6 +48,7 @@ export function controlRoutes({ state, faults, webhooks, requests }: ControlDeps
         fault: faults.set(
           oneOf(body, 'kind', FAULT_KINDS),
           body.count === undefined ? null : positiveInteger(body, 'count'),
+          body.path === undefined ? null : apiPath(body, 'path'),
         ),
       }),
     },
@@ -177,6 +178,17 @@ function httpUrl(body: Record<string, unknown>, name: string): string {
   const value = text(body, name);
   if (!URL.canParse(value) || new URL(value).protocol !== 'http:')
     throw invalidParam('parameter_invalid_string', `${name} must be an http:// URL`, name);
+  return value;
+}
+
+function apiPath(body: Record<string, unknown>, name: string): string {
+  const value = text(body, name);
+  if (!/^\/v1(\/[\w*]+)+$/.test(value))
+    throw invalidParam(
+      'parameter_invalid_string',
+      `${name} must be an API path like /v1/refunds or /v1/payment_intents/*/cancel`,
+      name,
+    );
   return value;
 }
 

@@ -1,5 +1,5 @@
 import { Logger } from 'pino';
-import { ApiFaults } from './api.faults';
+import { ApiFaults, FaultKind } from './api.faults';
 import { FormParams, parseForm } from './form-params.reader';
 import { ApiResponse, IdempotencyCache } from './idempotency.cache';
 import { RequestLog } from './request.log';
@@ -7,7 +7,13 @@ import { matchRoute } from './route.matcher';
 import { ApiRoute, stripeApiRoutes } from './stripe-api.routes';
 import { RequestOrigin, StripeState } from './stripe-local.state';
 import { newId } from './stripe.objects';
-import { apiError, errorResponse, StripeApiError, unrecognizedUrl } from './stripe.errors';
+import {
+  apiError,
+  errorResponse,
+  rateLimited,
+  StripeApiError,
+  unrecognizedUrl,
+} from './stripe.errors';
 
 export interface ApiRequest {
   method: string;
@@ -42,17 +48,16 @@ export class StripeApiHandler {
   handle(request: ApiRequest): ApiAnswer | 'hang' {
     const { method, path, idempotencyKey } = request;
     const logged = { method, path, idempotencyKey };
-    const fault = this.faults.take();
+    const fault = this.faults.take(path);
     if (fault === 'timeout') {
       this.requests.add({ ...logged, status: null, replayed: false, fault });
       this.logger.warn({ ...logged, fault }, 'api request left hanging');
       return 'hang';
     }
     const requestId = newId('req');
-    const { status, body, replayed } =
-      fault === 'api_error'
-        ? { ...errorResponse(apiError('stripe-local: injected API error')), replayed: false }
-        : this.call(request, { requestId, idempotencyKey });
+    const { status, body, replayed } = fault
+      ? { ...errorResponse(injectedError(fault)), replayed: false }
+      : this.call(request, { requestId, idempotencyKey });
     this.requests.add({ ...logged, status, replayed, fault: fault ?? null });
     this.logger.info({ ...logged, status, replayed, fault }, 'api request');
     const headers: Record<string, string> = { 'Request-Id': requestId };
@@ -100,6 +105,13 @@ export class StripeApiHandler {
       return { ...errorResponse(apiError('stripe-local: internal error')), saved: false };
     }
   }
+}
+
+/** The answer of an injected fault that answers (a timeout never does). */
+function injectedError(fault: Exclude<FaultKind, 'timeout'>): StripeApiError {
+  return fault === 'rate_limit'
+    ? rateLimited('stripe-local: injected rate limit')
+    : apiError('stripe-local: injected API error');
 }
 
 /** Any `sk_test_`/`rk_test_` key is accepted, as Bearer (the SDK) or Basic auth (`curl -u sk_test_x:`). */

@@ -17,6 +17,14 @@ export interface ApiRoute {
   handle(call: ApiCall): unknown;
 }
 
+/** Stripe's balance object; stripe-local keeps no ledger, so it is always empty. */
+const BALANCE = {
+  object: 'balance',
+  available: [{ amount: 0, currency: 'usd', source_types: { card: 0 } }],
+  pending: [{ amount: 0, currency: 'usd', source_types: { card: 0 } }],
+  livemode: false,
+} as const;
+
 const CAPTURE_METHODS: readonly CaptureMethod[] = ['automatic', 'automatic_async', 'manual'];
 const CARD_PARAMS = ['payment_method', 'payment_method_data', 'return_url'] as const;
 
@@ -128,6 +136,15 @@ export function stripeApiRoutes(state: StripeState): ApiRoute[] {
       handle: ({ params, id }) => {
         ParamReader.refuseAny(params);
         return state.refund(id);
+      },
+    },
+    {
+      // The cheapest call there is: what a client probes Stripe with after an outage.
+      method: 'GET',
+      path: /^\/v1\/balance$/,
+      handle: ({ params }) => {
+        ParamReader.refuseAny(params);
+        return BALANCE;
       },
     },
   ];

@@ -449,6 +449,21 @@ describe('stripe-local API through the stripe SDK', () => {
     });
   });
 
+  describe('balance', () => {
+    it("answers Stripe's balance object, the call a client probes Stripe with", async () => {
+      const balance = await stripe.balance.retrieve();
+
+      expect(balance).toMatchObject({
+        object: 'balance',
+        livemode: false,
+        available: [{ amount: 0, currency: 'usd' }],
+      });
+      expect((await control.requests()).map((r) => [r.method, r.path, r.status])).toEqual([
+        ['GET', '/v1/balance', 200],
+      ]);
+    });
+  });
+
   describe('authentication', () => {
     it('refuses a key that is not a test key with a StripeAuthenticationError', async () => {
       const error = await rejection(sdk({}, 'sk_live_nope').paymentIntents.retrieve('pi_x'));
@@ -512,6 +527,36 @@ describe('stripe-local API through the stripe SDK', () => {
       expect((await newIntent()).status).toBe('requires_payment_method');
     });
 
+    it('fails only the calls to the path it names, an id as *', async () => {
+      const intent = await newIntent();
+      await control.failNext('api_error', undefined, '/v1/payment_intents/*/cancel');
+
+      const cancel = await rejection(stripe.paymentIntents.cancel(intent.id));
+      const other = await newIntent();
+      await control.clearFaults();
+      const cancelled = await stripe.paymentIntents.cancel(intent.id);
+
+      expect(cancel).toBeInstanceOf(Stripe.errors.StripeAPIError);
+      expect(other.status).toBe('requires_payment_method');
+      expect(cancelled.status).toBe('canceled');
+      expect((await control.requests()).map((r) => [r.path.split('/').at(-1), r.fault])).toEqual([
+        ['payment_intents', null],
+        ['cancel', 'api_error'],
+        ['payment_intents', null],
+        ['cancel', null],
+      ]);
+    });
+
+    it('answers 429 rate_limit_error: StripeRateLimitError', async () => {
+      await control.failNext('rate_limit', 1);
+
+      const error = await rejection(newIntent());
+
+      expect(error).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+      expect(error).toMatchObject({ statusCode: 429, code: 'rate_limit' });
+      expect((await newIntent()).status).toBe('requires_payment_method');
+    });
+
     it('leaves a call hanging past the client timeout: StripeConnectionError', async () => {
       await control.failNext('timeout', 1);
 
@@ -564,6 +609,7 @@ describe('stripe-local API through the stripe SDK', () => {
     it.each([
       ['POST', '/_control/faults', { kind: 'sometimes' }, 400],
       ['POST', '/_control/faults', { kind: 'api_error', count: 0 }, 400],
+      ['POST', '/_control/faults', { kind: 'api_error', path: 'refunds' }, 400],
       ['POST', '/_control/webhooks/duplicates', { times: 'two' }, 400],
       ['POST', '/_control/webhooks/endpoint', { url: 'ftp://x' }, 400],
       ['POST', '/_control/webhooks/release', { order: ['evt_unknown'] }, 400],

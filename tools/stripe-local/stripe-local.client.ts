@@ -34,9 +34,12 @@ export class StripeLocalClient {
     });
   }
 
-  /** The next `count` API calls (every call until `clearFaults()` when omitted) fail with `kind`. */
-  async failNext(kind: FaultKind, count?: number): Promise<Fault> {
-    return (await this.call<{ fault: Fault }>('POST', '/faults', { kind, count })).fault;
+  /**
+   * The next `count` API calls (every call until `clearFaults()` when omitted) fail with `kind`;
+   * with `path`, only the calls to that path (`*` for an id: `/v1/payment_intents/*\/cancel`).
+   */
+  async failNext(kind: FaultKind, count?: number, path?: string): Promise<Fault> {
+    return (await this.call<{ fault: Fault }>('POST', '/faults', { kind, count, path })).fault;
   }
 
   async clearFaults(): Promise<void> {

@@ -1,6 +1,7 @@
 /** The `error` object of a Stripe error response; its HTTP status picks the SDK's error class. */
 export interface StripeErrorBody {
-  type: 'invalid_request_error' | 'card_error' | 'api_error' | 'idempotency_error';
+  type:
+    'invalid_request_error' | 'card_error' | 'api_error' | 'idempotency_error' | 'rate_limit_error';
   code?: string;
   decline_code?: string;
   message: string;
@@ -84,6 +85,11 @@ export function controlUnauthorized(): { status: number; body: { error: StripeEr
 
 export function apiError(message: string): StripeApiError {
   return new StripeApiError(500, { type: 'api_error', message });
+}
+
+/** Stripe's 429: too many requests at once; the SDK raises StripeRateLimitError. */
+export function rateLimited(message: string): StripeApiError {
+  return new StripeApiError(429, { type: 'rate_limit_error', code: 'rate_limit', message });
 }
 
 /** The HTTP answer for an error: its status and Stripe's `{ error }` body. */

@@ -73,7 +73,17 @@ export class PaymentConfig extends BaseConfig {
   @IntVariable('STRIPE_BREAKER_FAILURES', 1)
   STRIPE_BREAKER_FAILURES = 5;
 
-  /** How long the open circuit refuses calls before it lets one through to probe. */
+  /**
+   * How long the open circuit refuses calls before it probes Stripe (GET /v1/balance); the
+   * consumers hold their messages until a probe succeeds.
+   */
   @IntVariable('STRIPE_BREAKER_OPEN_MS', 100)
   STRIPE_BREAKER_OPEN_MS = 30_000;
+
+  /**
+   * How often the reconciliation pass settles the payments of cancelled orders that their
+   * compensation left open (intent not cancelled, money not refunded) for at least this long.
+   */
+  @IntVariable('PAYMENT_RECONCILE_INTERVAL_MS', 100)
+  PAYMENT_RECONCILE_INTERVAL_MS = 60_000;
 }

@@ -35,6 +35,11 @@ export const paymentMetrics = {
     labelNames: ['operation', 'outcome'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   }),
+  reconciled: counter({
+    name: 'payment_reconciliation_fixes_total',
+    help: 'Payments of cancelled orders settled by payment itself (reconciliation pass, or a success after the cancel), by action',
+    labelNames: ['action'],
+  }),
   circuitState: gauge({
     name: 'stripe_circuit_state',
     help: 'Stripe circuit breaker: 0 closed, 1 half-open (probing), 2 open (calls paused)',

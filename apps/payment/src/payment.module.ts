@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lib/platform';
 import { PaymentConfig } from './config';
 import { PaymentSagaConsumer } from './payments/payment-saga.consumer';
+import { PaymentReconciler } from './payments/payment.reconciler';
 import { PaymentTransitions } from './payments/payment.transitions';
 import { PaymentsController } from './payments/payments.controller';
 import { PaymentsService } from './payments/payments.service';
@@ -25,6 +26,7 @@ export class PaymentModule {
         StripeGateway,
         PaymentTransitions,
         PaymentsService,
+        PaymentReconciler,
         StripeWebhooksService,
       ],
     };

@@ -3,6 +3,7 @@ import { PaymentTables1764100000000 } from './migrations/1764100000000-payment-t
 import { PaymentOwners1764900000000 } from './migrations/1764900000000-payment-owners';
 import { WebhookRejections1765000000000 } from './migrations/1765000000000-webhook-rejections';
 import { PaymentTraceContext1765200000000 } from './migrations/1765200000000-payment-trace-context';
+import { PaymentOrderCancelled1765400000000 } from './migrations/1765400000000-payment-order-cancelled';
 import { Payment } from './payments/payment.entity';
 import { StripeEventRecord } from './webhooks/stripe-event.entity';
 
@@ -16,5 +17,6 @@ export const paymentPersistence: AppPersistence = {
     PaymentOwners1764900000000,
     WebhookRejections1765000000000,
     PaymentTraceContext1765200000000,
+    PaymentOrderCancelled1765400000000,
   ],
 };

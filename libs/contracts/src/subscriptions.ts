@@ -16,3 +16,15 @@ export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
   // Deploy and stop are commands the trading app sends itself, so any instance can carry them out.
   trading: ['trading.strategy.deploy-requested.v1', 'trading.strategy.stop-requested.v1'],
 };
+
+/**
+ * Compensations: commands that undo a saga's step. Their consumers retry them until they are done
+ * (no max_deliver) and alert when one keeps failing, instead of dead-lettering it: a compensation
+ * given up leaves stock held, or money taken, for a cancelled order. Only one that can never be
+ * handled (invalid, or refused as forged) is dead-lettered.
+ */
+export const COMPENSATIONS: readonly string[] = ['order.cancelled.v1'];
+
+export function isCompensation(subject: string): boolean {
+  return COMPENSATIONS.includes(subject);
+}

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, MsgHdrs, Subscription } from '@nats-io/nats-core';
-import { deadLetterSubject } from '@lib/contracts';
+import { deadLetterSubject, DLQ_STREAM } from '@lib/contracts';
+import { DependencyGate } from './dependency-gate';
+import { errorMessage } from './errors';
 import { messagingMetrics } from './messaging.metrics';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
@@ -29,19 +31,35 @@ interface MaxDeliveriesAdvisory {
 
 const MAX_DELIVERIES_ADVISORY = '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES';
 
+/** How often a DLQ that could not take a dead letter is asked whether it is back. */
+const DLQ_PROBE_MS = 1000;
+
 @Injectable()
 export class DeadLetters implements OnApplicationShutdown {
   private readonly logger = new Logger(DeadLetters.name);
   private subscription?: Subscription;
+  /**
+   * Closed while the DLQ stream cannot take dead letters: the messages to dead-letter are held
+   * meanwhile (never acked, never lost). It pauses no consumer: other messages need no DLQ.
+   */
+  readonly gate: DependencyGate;
 
   constructor(
     private readonly nats: NatsClient,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
-  ) {}
+  ) {
+    this.gate = new DependencyGate('dlq', {
+      probe: () => this.nats.jsm.streams.info(DLQ_STREAM),
+      probeEveryMs: DLQ_PROBE_MS,
+    });
+  }
 
-  /** Stores a message the consumer gave up on. Throws if the DLQ could not take it. */
+  /**
+   * Stores a message the consumer gave up on. Throws if the DLQ could not take it, and closes the
+   * gate until it can.
+   */
   async store(message: JsMsg, stream: string, consumer: string, error: string): Promise<void> {
-    await this.publish({
+    await this.publishOrClose({
       stream,
       subject: message.subject,
       sequence: message.seq,
@@ -76,14 +94,19 @@ export class DeadLetters implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.subscription?.unsubscribe();
+    this.gate.stop();
   }
 
+  /**
+   * The server has given up on the message, which stays in its stream (limits retention): only
+   * this process knows it is to be dead-lettered, so it keeps trying while the DLQ is away.
+   */
   private async fromAdvisory(advisory: MaxDeliveriesAdvisory): Promise<void> {
     const original = await this.nats.jsm.streams.getMessage(advisory.stream, {
       seq: advisory.stream_seq,
     });
     if (!original) return;
-    await this.publish({
+    const letter: DeadLetter = {
       stream: advisory.stream,
       subject: original.subject,
       sequence: advisory.stream_seq,
@@ -93,7 +116,24 @@ export class DeadLetters implements OnApplicationShutdown {
       deadLetteredAt: new Date().toISOString(),
       headers: headersToRecord(original.header),
       body: original.string(),
-    });
+    };
+    for (;;) {
+      await this.gate.whenOpen();
+      try {
+        return await this.publishOrClose(letter);
+      } catch {
+        // Closed the gate: tried again once the DLQ answers.
+      }
+    }
+  }
+
+  private async publishOrClose(letter: DeadLetter): Promise<void> {
+    try {
+      await this.publish(letter);
+    } catch (error) {
+      this.gate.close(errorMessage(error));
+      throw error;
+    }
   }
 
   private async publish(letter: DeadLetter): Promise<void> {

@@ -2,6 +2,7 @@ export * from './batcher';
 export * from './connect-jetstream';
 export * from './consumer-metrics';
 export * from './dead-letters';
+export * from './dependency-gate';
 export * from './errors';
 export * from './inbox';
 export * from './inbox.entity';

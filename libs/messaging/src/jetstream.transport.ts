@@ -8,11 +8,13 @@ import {
   EventEnvelope,
   eventForSubject,
   InvalidEventError,
+  isCompensation,
   parseEvent,
   SUBSCRIPTIONS,
 } from '@lib/contracts';
 import { inSpan, SpanStatusCode, tracingOn, withLogContext } from '@lib/observability';
 import { DeadLetters } from './dead-letters';
+import { DependencyGates } from './dependency-gate';
 import { errorMessage, PermanentEventError, RejectedEventError } from './errors';
 import { watchConsumer } from './consumer-metrics';
 import { JetStreamContext } from './jetstream.context';
@@ -28,8 +30,22 @@ interface Route {
   handler: MessageHandler;
   stream: string;
   consumer: string;
+  /** A compensation (`COMPENSATIONS`): retried until done, never dead-lettered for a transient error. */
+  compensation: boolean;
   handlerSeconds: Histogram.Internal<'subject'>;
   consumed: Record<ConsumeOutcome, Counter.Internal>;
+}
+
+/**
+ * An attempt that could not run, or finish, because a dependency is down: the message is held
+ * (kept from redelivery, its delivery not spent) until `until` resolves, then tried again; with
+ * `deadLetter`, only its dead-lettering is (the DLQ was the one down).
+ */
+class Held {
+  constructor(
+    readonly until: () => Promise<void>,
+    readonly deadLetter?: string,
+  ) {}
 }
 
 /**
@@ -45,7 +61,9 @@ export const PULL_TIMING = { expires: 5_000, idle_heartbeat: 1_000 };
  * Nest microservice transport on JetStream pull consumers. Each `@EventPattern(subject)` gets a
  * durable consumer; a message is acked only after its handler's promise resolves, retried with
  * back-off on transient errors, and terminated into the DLQ when it is invalid, permanently
- * failing, or out of deliveries.
+ * failing, or out of deliveries (a compensation never runs out: it is retried until done). While a
+ * dependency is down (`DependencyGates`), messages are held instead of handled, and a handler that
+ * failed because of the outage is tried again once it is over: an outage spends no delivery.
  */
 @Injectable()
 export class JetStreamTransport extends Server implements CustomTransportStrategy {
@@ -57,6 +75,11 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   private readonly inFlight = new Set<JsMsg>();
   private drained?: () => void;
   private keepAlive?: NodeJS.Timeout;
+  /** Resolves when the transport closes: held messages are let go then. */
+  private readonly closing: Promise<void>;
+  private close$!: () => void;
+  private readonly pendingCompensations: PendingCompensations;
+  private unwatchGates?: () => void;
   /**
    * Shared by every consumer of the app: a handler that holds a database connection per message
    * needs a limit below the pool size, to leave connections for HTTP requests. Batched handlers
@@ -67,18 +90,30 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   constructor(
     private readonly nats: NatsClient,
     private readonly deadLetters: DeadLetters,
+    private readonly gates: DependencyGates,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
   ) {
     super();
     this.slots = new Slots(options.concurrency);
+    this.closing = new Promise((resolve) => (this.close$ = resolve));
+    // A failing compensation comes back within the longest retry delay; one that has not for longer
+    // than that (and an ack wait) was taken over by another instance.
+    this.pendingCompensations = new PendingCompensations(
+      2 * options.retryMaxMs + options.ackWaitMs,
+    );
   }
 
   listen(callback: (error?: unknown) => void): void {
     this.start().then(() => callback(), callback);
   }
 
-  /** Stops pulling, lets the messages in flight finish, then sends their acks. */
+  /**
+   * Stops pulling, lets the messages in flight finish, then sends their acks. Messages held for a
+   * dependency are handed back to the server (nak) for another instance, or the next boot.
+   */
   async close(): Promise<void> {
+    this.close$();
+    this.unwatchGates?.();
     await Promise.all(this.subscriptions.map((messages) => messages.close()));
     this.subscriptions.length = 0;
     for (const unwatch of this.unwatch.splice(0)) unwatch();
@@ -101,7 +136,9 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     // A slow handler (a Stripe call, a retried transaction) must not be redelivered mid-flight.
     this.keepAlive = setInterval(() => {
       for (const message of this.inFlight) message.working();
+      this.pendingCompensations.report();
     }, this.options.ackWaitMs / 2);
+    this.unwatchGates = this.gates.watch(() => this.reportPaused());
     for (const [subject, handler] of this.messageHandlers) {
       const route = await this.prepareRoute(subject, handler);
       const consumer = await this.nats.js.consumers.get(route.stream, route.consumer);
@@ -114,9 +151,15 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       const { stream, consumer: durable } = route;
       const info = () => this.nats.jsm.consumers.info(stream, durable);
       this.unwatch.push(watchConsumer({ stream, consumer: durable, info }));
+      if (route.compensation) this.pendingCompensations.track(route.consumer);
       void this.consumeAll(messages, route);
       this.logger.log({ msg: 'consuming', subject, consumer: route.consumer });
     }
+    this.reportPaused();
+  }
+
+  private reportPaused(): void {
+    messagingMetrics.consumersPaused.set(this.gates.open ? 0 : this.subscriptions.length);
   }
 
   private async prepareRoute(subject: string, handler: MessageHandler): Promise<Route> {
@@ -144,31 +187,92 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         messagingMetrics.consumed.labels({ subject, outcome }),
       ]),
     ) as Route['consumed'];
-    return { definition, handler, stream, consumer: durable, handlerSeconds, consumed };
+    const compensation = isCompensation(subject);
+    return {
+      definition,
+      handler,
+      stream,
+      consumer: durable,
+      compensation,
+      handlerSeconds,
+      consumed,
+    };
   }
 
-  /** Handles messages within the app's `concurrency`; the iterator stops when the transport closes. */
+  /**
+   * Handles messages within the app's `concurrency`; the iterator stops when the transport closes.
+   * A message waits for a free slot before the next one is read, so pulls follow the handlers.
+   * While a dependency is down every message delivered is taken at once and held (kept from
+   * redelivery, not handled): left in the client's buffer instead, it would come back after the
+   * ack wait and spend a delivery. The server stops delivering at the consumer's max_ack_pending.
+   */
   private async consumeAll(messages: ConsumerMessages, route: Route): Promise<void> {
     for await (const message of messages) {
-      if (!this.slots.tryTake()) await this.slots.take();
       this.inFlight.add(message);
-      void this.handle(message, route).finally(() => {
-        this.slots.give();
+      let slotTaken = false;
+      if (this.gates.open) {
+        if (!this.slots.tryTake()) await this.slots.take();
+        slotTaken = true;
+      }
+      void this.handle(message, route, slotTaken).finally(() => {
         this.inFlight.delete(message);
         if (this.inFlight.size === 0) this.drained?.();
       });
     }
   }
 
-  /** Never rejects: every path ends in ack, nak or term. */
-  private async handle(message: JsMsg, route: Route): Promise<void> {
-    const stopTimer = route.handlerSeconds.startTimer();
-    const outcome = await this.dispatch(message, route);
-    stopTimer();
-    route.consumed[outcome].inc();
+  /**
+   * Never rejects: every path ends in ack, nak or term. An attempt runs in a slot, and only while
+   * every dependency is up; a held message gives its slot back while it waits.
+   */
+  private async handle(message: JsMsg, route: Route, slotTaken: boolean): Promise<void> {
+    let hasSlot = slotTaken;
+    let waitFor: (() => Promise<void>) | undefined;
+    let deadLetter: string | undefined;
+    for (;;) {
+      if (waitFor || !hasSlot || !this.gates.open) {
+        if (hasSlot) this.slots.give();
+        hasSlot = false;
+        if (!(await this.hold(message, waitFor ?? (() => this.gates.opened())))) {
+          message.nak(retryDelayMs(message.info.deliveryCount, this.options));
+          route.consumed.nak.inc();
+          return;
+        }
+        waitFor = undefined;
+        if (!this.slots.tryTake()) await this.slots.take();
+        hasSlot = true;
+        // A dependency may have gone down again while this message waited for its slot.
+        if (!this.gates.open) continue;
+      }
+      const stopTimer = route.handlerSeconds.startTimer();
+      const verdict = deadLetter
+        ? await this.giveUp(message, route, deadLetter)
+        : await this.dispatch(message, route);
+      stopTimer();
+      if (verdict instanceof Held) {
+        route.consumed.held.inc();
+        ({ until: waitFor, deadLetter } = verdict);
+        continue;
+      }
+      this.slots.give();
+      if (verdict !== 'nak') this.pendingCompensations.done(route.consumer, message.seq);
+      route.consumed[verdict].inc();
+      return;
+    }
   }
 
-  private dispatch(message: JsMsg, route: Route): Promise<ConsumeOutcome> {
+  /** Keeps the message from redelivery until `until` resolves; false if the transport closed first. */
+  private async hold(message: JsMsg, until: () => Promise<void>): Promise<boolean> {
+    messagingMetrics.eventsHeld.inc();
+    try {
+      const closed = await Promise.race([until().then(() => false), this.closing.then(() => true)]);
+      return !closed;
+    } finally {
+      messagingMetrics.eventsHeld.dec();
+    }
+  }
+
+  private dispatch(message: JsMsg, route: Route): Promise<ConsumeOutcome | Held> {
     let event: EventEnvelope;
     try {
       event = parseEvent(route.definition, message.json());
@@ -188,7 +292,11 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   }
 
   /** `invoke` in a CONSUMER span continuing the publisher's trace (W3C headers). */
-  private invokeTraced(message: JsMsg, route: Route, event: EventEnvelope) {
+  private invokeTraced(
+    message: JsMsg,
+    route: Route,
+    event: EventEnvelope,
+  ): Promise<ConsumeOutcome | Held> {
     const delivery = {
       subject: message.subject,
       headers: message.headers,
@@ -198,8 +306,9 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     const options = processSpan(delivery, route.consumer, event.eventId);
     return inSpan(options.name, options, async (span) => {
       const outcome = await this.invoke(message, route, event);
-      span?.setAttribute('messaging.nats.outcome', outcome);
-      if (outcome === 'nak' || outcome === 'term') span?.setStatus({ code: SpanStatusCode.ERROR });
+      const name = outcome instanceof Held ? 'held' : outcome;
+      span?.setAttribute('messaging.nats.outcome', name);
+      if (name !== 'ack' && name !== 'duplicate') span?.setStatus({ code: SpanStatusCode.ERROR });
       return outcome;
     });
   }
@@ -208,7 +317,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     message: JsMsg,
     route: Route,
     event: EventEnvelope,
-  ): Promise<ConsumeOutcome> {
+  ): Promise<ConsumeOutcome | Held> {
     const context = new JetStreamContext([
       { message, stream: route.stream, consumer: route.consumer },
     ]);
@@ -219,7 +328,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
       this.acks.add(message);
       return context.duplicate ? 'duplicate' : 'ack';
     } catch (error) {
-      const lastDelivery = message.info.deliveryCount >= this.options.maxDeliver;
+      const deliveries = message.info.deliveryCount;
       if (error instanceof RejectedEventError) {
         messagingMetrics.repliesRejected.inc({ reason: error.reason });
         this.logger.error({
@@ -230,13 +339,31 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
           error: error.message,
         });
       }
-      if (error instanceof PermanentEventError || lastDelivery) {
+      if (error instanceof PermanentEventError) {
         return this.giveUp(message, route, errorMessage(error));
       }
-      const delay = retryDelayMs(message.info.deliveryCount, this.options);
-      this.logger.warn({
-        msg: 'handler failed, retrying',
+      // The dependency's outage, not the message's fault: tried again once it is over.
+      if (this.gates.failedWith(error)) {
+        this.logger.warn({
+          msg: 'handler failed while a dependency is down, holding the message',
+          subject: message.subject,
+          down: this.gates.closed,
+          error: errorMessage(error),
+        });
+        return new Held(() => this.gates.opened());
+      }
+      if (deliveries >= this.options.maxDeliver) {
+        if (!route.compensation) return this.giveUp(message, route, errorMessage(error));
+        this.pendingCompensations.failed(route.consumer, message.seq);
+      }
+      const delay = retryDelayMs(deliveries, this.options);
+      const overdue = route.compensation && deliveries >= this.options.maxDeliver;
+      this.logger[overdue ? 'error' : 'warn']({
+        msg: overdue
+          ? 'compensation still failing, retrying until it is done'
+          : 'handler failed, retrying',
         subject: message.subject,
+        deliveries,
         delay,
         error: errorMessage(error),
       });
@@ -245,17 +372,24 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     }
   }
 
-  /** Dead-letter, then terminate. If the DLQ cannot take it, retry instead: nothing is dropped. */
-  private async giveUp(message: JsMsg, route: Route, reason: string): Promise<ConsumeOutcome> {
+  /**
+   * Dead-letter, then terminate. If the DLQ cannot take it, the message is held until it can:
+   * never acked, never dropped, no delivery spent.
+   */
+  private async giveUp(
+    message: JsMsg,
+    route: Route,
+    reason: string,
+  ): Promise<ConsumeOutcome | Held> {
     try {
       await this.deadLetters.store(message, route.stream, route.consumer, reason);
     } catch (error) {
       this.logger.error({
-        msg: 'DLQ unavailable, retrying the message',
+        msg: 'DLQ unavailable, holding the message until it is back',
+        subject: message.subject,
         error: errorMessage(error),
       });
-      message.nak(retryDelayMs(message.info.deliveryCount, this.options));
-      return 'nak';
+      return new Held(() => this.deadLetters.gate.whenOpen(), reason);
     }
     // The reason is kept in the dead letter: servers before 2.10 take only a bare +TERM and
     // redeliver a message terminated with a reason until max_deliver.
@@ -269,6 +403,44 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
 export function termTakesReason(version: string | undefined): boolean {
   const [major = 0, minor = 0] = (version ?? '').split('.').map(Number);
   return major > 2 || (major === 2 && minor >= 10);
+}
+
+/**
+ * Compensation messages that failed past NATS_MAX_DELIVER deliveries (where another message would
+ * have been dead-lettered) and are not done yet: the `compensations_pending` gauge, per consumer. A
+ * message that has not come back for `forgetAfterMs` was done by another instance.
+ */
+class PendingCompensations {
+  private readonly failing = new Map<string, { consumer: string; at: number }>();
+  private readonly consumers = new Set<string>();
+
+  constructor(private readonly forgetAfterMs: number) {}
+
+  /** Reports this compensation consumer, at 0 until one of its messages is overdue. */
+  track(consumer: string): void {
+    this.consumers.add(consumer);
+    this.report();
+  }
+
+  failed(consumer: string, sequence: number): void {
+    this.failing.set(`${consumer}/${sequence}`, { consumer, at: Date.now() });
+    this.report();
+  }
+
+  done(consumer: string, sequence: number): void {
+    if (this.failing.delete(`${consumer}/${sequence}`)) this.report();
+  }
+
+  report(): void {
+    const counts = new Map([...this.consumers].map((consumer) => [consumer, 0]));
+    for (const [key, { consumer, at }] of this.failing) {
+      if (Date.now() - at > this.forgetAfterMs) this.failing.delete(key);
+      else counts.set(consumer, (counts.get(consumer) ?? 0) + 1);
+    }
+    for (const [consumer, count] of counts) {
+      messagingMetrics.compensationsPending.set({ consumer }, count);
+    }
+  }
 }
 
 /**

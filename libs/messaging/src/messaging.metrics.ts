@@ -1,6 +1,7 @@
 import { counter, gauge, histogram } from '@lib/observability';
 
-export const CONSUME_OUTCOMES = ['ack', 'nak', 'term', 'duplicate'] as const;
+/** `held`: the handler failed because a dependency is down; the message waits for it, no delivery spent. */
+export const CONSUME_OUTCOMES = ['ack', 'nak', 'term', 'duplicate', 'held'] as const;
 export type ConsumeOutcome = (typeof CONSUME_OUTCOMES)[number];
 
 export const messagingMetrics = {
@@ -33,6 +34,24 @@ export const messagingMetrics = {
     name: 'dlq_messages_total',
     help: 'Messages dead-lettered, by stream and consumer',
     labelNames: ['stream', 'consumer'],
+  }),
+  dependencyAvailable: gauge({
+    name: 'dependency_available',
+    help: 'Whether a dependency the consumers need answers: 1 up, 0 known down (what needs it is held)',
+    labelNames: ['dependency'],
+  }),
+  consumersPaused: gauge({
+    name: 'consumers_paused',
+    help: "This instance's durable consumers holding their messages while a dependency is down",
+  }),
+  eventsHeld: gauge({
+    name: 'events_held',
+    help: 'Messages held until a dependency is back: kept from redelivery, not handled, no delivery spent',
+  }),
+  compensationsPending: gauge({
+    name: 'compensations_pending',
+    help: 'Compensations still failing after NATS_MAX_DELIVER deliveries: retried until done, never dead-lettered',
+    labelNames: ['consumer'],
   }),
   repliesRejected: counter({
     name: 'saga_replies_rejected_total',

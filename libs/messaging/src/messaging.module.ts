@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { DeadLetters } from './dead-letters';
+import { DependencyGates } from './dependency-gate';
 import { Inbox } from './inbox';
 import { JetStreamTransport } from './jetstream.transport';
 import { MESSAGING_DEFAULTS, MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
@@ -17,6 +18,7 @@ const EXPORTED = [
   OutboxPublisher,
   Inbox,
   DeadLetters,
+  DependencyGates,
   NatsHealthIndicator,
 ];
 

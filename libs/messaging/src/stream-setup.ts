@@ -12,6 +12,7 @@ import {
 import { errors, nanos } from '@nats-io/nats-core';
 import {
   DUPLICATE_WINDOW_MS,
+  isCompensation,
   StreamDefinition,
   streamAccessOf,
   streamForSubject,
@@ -72,6 +73,9 @@ export interface ConsumerSettings {
  */
 const MAX_ACK_PENDING = 1024;
 
+/** JetStream's `max_deliver` for "no limit". */
+const UNLIMITED = -1;
+
 /** Durable names are deterministic: `<service>__<subject with dots as underscores>`. */
 export function durableName(service: string, subject: string): string {
   return `${service}__${subject.replace(/\./g, '_')}`;
@@ -98,7 +102,8 @@ async function ensureDurable(
   const mutable = {
     description: `${service} handles ${subject}`,
     ack_wait: nanos(settings.ackWaitMs),
-    max_deliver: settings.maxDeliver,
+    // A compensation is retried until it is done: the server must never give up on it.
+    max_deliver: isCompensation(subject) ? UNLIMITED : settings.maxDeliver,
     max_ack_pending: MAX_ACK_PENDING,
   };
   if (await exists(() => jsm.consumers.info(stream, durable))) {

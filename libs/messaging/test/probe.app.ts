@@ -5,6 +5,8 @@ import {
   InventoryCommittedV1,
   InventoryLowStockV1,
   InventoryLowStockV1Payload,
+  OrderCancelledV1,
+  OrderCancelledV1Payload,
 } from '@lib/contracts';
 import { BaseConfig, PlatformModule } from '@lib/platform';
 import { Inbox, JetStreamContext, PermanentEventError } from '../src';
@@ -24,7 +26,9 @@ const PROBE_SCHEMA = Symbol('PROBE_SCHEMA');
  * FLAKY fails its first two deliveries, BROKEN always fails, PERMANENT fails permanently,
  * ACK-LOST commits its effect and then fails once, HOLD waits for `releaseHeld()` first; anything
  * else just records its effect. Effects go to `<schema>.effects` through the inbox. A second
- * consumer (inventory.committed) only holds.
+ * consumer (inventory.committed) only holds. A third, of a compensation (order.cancelled), goes by
+ * the reason: `fail-<n>` fails its first n deliveries, `permanent` fails for good; its effect is
+ * recorded under the SKU `cancel:<orderId>`.
  */
 @Injectable()
 export class Probe {
@@ -44,6 +48,30 @@ export class Probe {
     context: JetStreamContext,
   ): Promise<void> {
     const { sku } = event.payload;
+    this.record(sku, event, context);
+    if (sku.startsWith('FLAKY') && context.deliveryCount < 3) throw new Error('database hiccup');
+    if (sku.startsWith('BROKEN')) throw new Error('always broken');
+    if (sku.startsWith('PERMANENT')) throw new PermanentEventError('order does not exist');
+    if (sku.startsWith('HOLD')) await this.hold();
+    await this.effect(sku, event, context);
+    if (sku.startsWith('ACK-LOST') && context.deliveryCount === 1)
+      throw new Error('connection reset');
+  }
+
+  async compensate(
+    event: EventEnvelope<OrderCancelledV1Payload>,
+    context: JetStreamContext,
+  ): Promise<void> {
+    const { orderId, reason } = event.payload;
+    const sku = `cancel:${orderId}`;
+    this.record(sku, event, context);
+    const failures = Number(/^fail-(\d+)$/.exec(reason)?.[1] ?? 0);
+    if (context.deliveryCount <= failures) throw new Error('refund refused for now');
+    if (reason === 'permanent') throw new PermanentEventError('no payment for that order');
+    await this.effect(sku, event, context);
+  }
+
+  private record(sku: string, event: EventEnvelope, context: JetStreamContext): void {
     this.deliveries.push({
       sku,
       eventId: event.eventId,
@@ -51,18 +79,15 @@ export class Probe {
       streamSequence: context.streamSequence,
       at: Date.now(),
     });
-    if (sku.startsWith('FLAKY') && context.deliveryCount < 3) throw new Error('database hiccup');
-    if (sku.startsWith('BROKEN')) throw new Error('always broken');
-    if (sku.startsWith('PERMANENT')) throw new PermanentEventError('order does not exist');
-    if (sku.startsWith('HOLD')) await this.hold();
+  }
+
+  private async effect(sku: string, event: EventEnvelope, context: JetStreamContext) {
     await this.inbox.handleOnce(context, event, async (manager) => {
       await manager.query(`INSERT INTO ${this.schema}.effects (event_id, sku) VALUES ($1, $2)`, [
         event.eventId,
         sku,
       ]);
     });
-    if (sku.startsWith('ACK-LOST') && context.deliveryCount === 1)
-      throw new Error('connection reset');
   }
 
   hold(): Promise<void> {
@@ -103,6 +128,14 @@ class ProbeHandlers {
   @EventPattern(InventoryCommittedV1.subject)
   onCommitted(): Promise<void> {
     return this.probe.hold();
+  }
+
+  @EventPattern(OrderCancelledV1.subject)
+  onCancelled(
+    @Payload() event: EventEnvelope<OrderCancelledV1Payload>,
+    @Ctx() context: JetStreamContext,
+  ): Promise<void> {
+    return this.probe.compensate(event, context);
   }
 }
 

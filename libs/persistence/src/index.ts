@@ -1,5 +1,6 @@
 export * from './after-commit';
 export * from './app-roles';
+export * from './connection-errors';
 export * from './data-source';
 export * from './database-setup';
 export * from './persistence.module';

@@ -17,6 +17,7 @@ import { IDEMPOTENCY_KEY_TTL, IdempotentRequests } from './idempotency/idempoten
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsServer } from './metrics/metrics-server';
 import { natsSettingsOf } from './nats-settings';
+import { PostgresGate } from './postgres.gate';
 import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
 
 /** An app's own tables: its schema, the role it connects as, and the entities and migrations. */
@@ -130,6 +131,7 @@ export class PlatformModule {
         AuditLog,
         IdempotentRequests,
         MetricsServer,
+        PostgresGate,
         { provide: ThrottlerStorage, useClass: ThrottlerStorageService },
         // Global guards run in this order.
         rateLimit('ip'),

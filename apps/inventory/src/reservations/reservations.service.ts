@@ -152,9 +152,9 @@ export class ReservationsService {
 
   /**
    * order.cancelled, for a batch of orders: an active reservation gives its stock back; one a cancel
-   * released already is confirmed again (the saga sends one order.cancelled per order, so a second
-   * is an operator's retry of a compensation whose confirmation was lost); other states stay as
-   * they are.
+   * released already is confirmed again (a second order.cancelled is an operator's retry of a
+   * compensation whose confirmation was lost, or the saga's after a late payment); other states
+   * stay as they are.
    */
   async cancel(
     manager: EntityManager,

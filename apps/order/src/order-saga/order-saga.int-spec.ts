@@ -13,7 +13,7 @@ import {
 } from '@lib/contracts';
 import { DeadLetter, messagingMetrics, RejectedEventError } from '@lib/messaging';
 import { freshSchema, query } from '../../../../tests/harness/database';
-import { untilRelayed } from '../../../../tests/harness/app-probes';
+import { untilHandled, untilRelayed } from '../../../../tests/harness/app-probes';
 import { publishEvent } from '../../../../tests/harness/events';
 import {
   JetStreamClients,
@@ -26,6 +26,7 @@ import { bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
 import { OrderConfig } from '../config';
 import { OrderModule } from '../order.module';
+import { sagaMetrics } from './order-saga.metrics';
 import { OrderSagaOrchestrator } from './order-saga.orchestrator';
 import { SagaTrigger } from './order-saga.state';
 import { SagaReplyBatcher } from './saga-reply.batcher';
@@ -318,7 +319,7 @@ describe('OrderSaga in the order app', () => {
     ]);
   });
 
-  it('ends cancelled once inventory confirms the release, and ignores the late payment', async () => {
+  it('ends cancelled once inventory confirms the release, and sends the cancel again for a late payment', async () => {
     const { orderId } = await place();
     const reserved = await reserve(orderId, await created(orderId));
     await until(orderId, 'STOCK_RESERVED');
@@ -332,13 +333,79 @@ describe('OrderSaga in the order app', () => {
       client.js,
       createEvent(InventoryReleasedV1, { orderId, reservationId, reason: 'cancelled' }, IN_TENANT),
     );
-    await publishEvent(client.js, paymentSucceeded(orderId));
+    const paid = paymentSucceeded(orderId);
+    await publishEvent(client.js, paid);
     const cancelled = await until(orderId, 'CANCELLED');
     expect(cancelled.saga.reason).toBe('customer');
-    expect(
-      (await orderEvents(orderId, 'order.cancelled.v1')).map((m) => m.body.payload.orderId),
-    ).toEqual([orderId]);
+    // Whether the money arrived while compensating or after: payment is told again to refund it.
+    const cancels = await eventually(async () => {
+      const events = await orderEvents(orderId, 'order.cancelled.v1');
+      return events.length === 2 ? events : undefined;
+    });
+    expect(cancels.map((m) => m.body.payload)).toEqual([
+      { orderId, reason: 'customer' },
+      { orderId, reason: 'customer' },
+    ]);
+    expect(cancels[1]!.body.causationId).toBe(paid.eventId);
     expect(await orderEvents(orderId, 'order.confirmed.v1')).toEqual([]);
+  });
+
+  it('sends the compensation again, once, when a FAILED saga hears that the money moved', async () => {
+    const orderId = await placeReserved();
+    await publishEvent(
+      client.js,
+      createEvent(PaymentFailedV1, { orderId, reason: 'declined' }, IN_TENANT),
+    );
+    await until(orderId, 'FAILED');
+    const late = async () => (await sagaMetrics.latePayments.get()).values[0]?.value ?? 0;
+    const before = await late();
+    const paid = paymentSucceeded(orderId);
+    await publishEvent(client.js, paid);
+    // A redelivery, and a copy re-published under another message id: the inbox stops both.
+    await untilHandled(
+      client.jsm,
+      'order',
+      PaymentSucceededV1.subject,
+      await publishEvent(client.js, paid, { asCopy: true }),
+    );
+    await untilRelayed(SCHEMA);
+    const cancels = (await orderEvents(orderId, 'order.cancelled.v1')).map((m) => m.body);
+    expect(cancels.map((e) => e.causationId)).toEqual([expect.any(String), paid.eventId]);
+    const failed = await order(orderId);
+    expect(failed.saga.state).toBe('FAILED');
+    expect(failed.saga.reason).toBe('payment-failed');
+    expect(failed.saga.steps.at(-1)).toMatchObject({
+      from: 'FAILED',
+      to: 'FAILED',
+      trigger: 'payment.succeeded.v1',
+    });
+    expect(await late()).toBe(before + 1);
+  });
+
+  it('refuses a late payment of another amount instead of refunding what the saga never asked for', async () => {
+    const orderId = await placeReserved();
+    await publishEvent(
+      client.js,
+      createEvent(
+        InventoryReleasedV1,
+        { orderId, reservationId: randomUUID(), reason: 'expired' },
+        IN_TENANT,
+      ),
+    );
+    await until(orderId, 'CANCELLED');
+    const forged = createEvent(
+      PaymentSucceededV1,
+      { orderId, ...paymentIds(), amountMinor: 1, currency: 'EUR' },
+      IN_TENANT,
+    );
+    await publishEvent(client.js, forged);
+    await eventually(async () =>
+      (await readStream<DeadLetter>(client.jsm, 'DLQ')).some((m) =>
+        m.body.body.includes(forged.eventId),
+      ),
+    );
+    await untilRelayed(SCHEMA);
+    expect(await orderEvents(orderId, 'order.cancelled.v1')).toHaveLength(1);
   });
 
   it('refuses to cancel a completed order', async () => {

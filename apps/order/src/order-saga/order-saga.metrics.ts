@@ -15,6 +15,10 @@ export const sagaMetrics = {
     name: 'saga_failed_total',
     help: 'Order sagas whose compensation could not complete',
   }),
+  latePayments: counter({
+    name: 'saga_late_payments_total',
+    help: 'Payments that succeeded after their saga gave up the order: the compensation was sent again to refund them',
+  }),
   duration: histogram({
     name: 'saga_duration_seconds',
     help: 'Time from order placement to a final saga state',

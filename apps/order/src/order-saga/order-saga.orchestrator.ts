@@ -253,7 +253,7 @@ export class OrderSagaOrchestrator {
       transition,
       events: change.events,
     };
-    this.recordCommitted(outcome);
+    this.recordCommitted(outcome, trigger);
     return outcome;
   }
 
@@ -262,9 +262,22 @@ export class OrderSagaOrchestrator {
   }
 
   /** Counts a transition once its write committed: sagas that reached a final state. */
-  private recordCommitted(outcome: SagaOutcome): void {
-    if (!outcome.applied || !isFinal(outcome.saga.state)) return;
+  private recordCommitted(outcome: SagaOutcome, trigger: SagaTrigger): void {
+    if (!outcome.applied) return;
     const { saga } = outcome;
+    if (outcome.from === saga.state) {
+      if (trigger === 'payment-succeeded') {
+        sagaMetrics.latePayments.inc();
+        this.logger.warn({
+          msg: 'paid after the order was given up: compensation sent again to refund it',
+          sagaId: saga.id,
+          orderId: saga.orderId,
+          state: saga.state,
+        });
+      }
+      return;
+    }
+    if (!isFinal(saga.state)) return;
     sagaMetrics.duration.observe(
       { state: saga.state },
       (Date.now() - saga.createdAt.getTime()) / 1000,

@@ -113,8 +113,34 @@ describe('OrderSaga transition table', () => {
     expect(run('out-of-stock', 'stock-reserved', 'payment-succeeded').state).toBe('CANCELLED');
   });
 
-  it.each(FINAL_STATES)('%s reacts to no reply, deadline or customer', (state) => {
-    for (const trigger of TRIGGERS) expect(transitionFor(state, trigger)).toBeUndefined();
+  it.each(FINAL_STATES)('%s moves on no reply, deadline or customer', (state) => {
+    for (const trigger of TRIGGERS) {
+      const transition = transitionFor(state, trigger);
+      if (transition) expect(transition.path).toEqual([state]);
+    }
+    expect(transitionFor(state, 'payment-failed')).toBeUndefined();
+    expect(transitionFor(state, 'stock-released')).toBeUndefined();
+    expect(transitionFor(state, 'deadline')).toBeUndefined();
+  });
+
+  it.each(['COMPENSATING', 'CANCELLED', 'FAILED', 'RESOLVED'] as const)(
+    'sends the compensation again when money moves for an order given up (%s), and stays',
+    (state) => {
+      expect(transitionFor(state, 'payment-succeeded')).toMatchObject({
+        path: [state],
+        command: 'cancel',
+      });
+      expect(transitionFor(state, 'payment-succeeded')?.reason).toBeUndefined();
+    },
+  );
+
+  it('keeps the compensation deadline when a late payment comes in while compensating', () => {
+    expect(transitionFor('COMPENSATING', 'payment-succeeded')?.deadline).toBe('unchanged');
+    expect(transitionFor('CANCELLED', 'payment-succeeded')?.deadline).toBeUndefined();
+  });
+
+  it('confirms a completed order once: a second payment.succeeded is a duplicate', () => {
+    expect(transitionFor('COMPLETED', 'payment-succeeded')).toBeUndefined();
   });
 
   it('lets operators act where the table says, and nowhere else', () => {

@@ -16,8 +16,9 @@ export const SAGA_STATES = [
 export type SagaState = (typeof SAGA_STATES)[number];
 
 /**
- * No reply or deadline moves these. `FAILED` waits for an operator, whose cancel compensates again
- * and whose resolve closes it as `RESOLVED`.
+ * No reply or deadline moves these (a late payment makes them compensate again, in place).
+ * `FAILED` waits for an operator, whose cancel compensates again and whose resolve closes it as
+ * `RESOLVED`.
  */
 export const FINAL_STATES: readonly SagaState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'RESOLVED'];
 
@@ -75,6 +76,19 @@ const retry = (
   repeats: SagaState = state,
 ) => ({ 'operator-retry': { path: [state], command, deadline, repeats } satisfies SagaTransition });
 
+/**
+ * Money moved for an order the saga has given up (the customer paid the open intent late, e.g. its
+ * cancel never reached payment): `order.cancelled` goes out again, so payment refunds it with the
+ * step's key, once, however often it hears it. The saga stays where it is.
+ */
+const refundLatePayment = (state: SagaState, deadline?: SagaDeadline) => ({
+  'payment-succeeded': {
+    path: [state],
+    command: 'cancel',
+    ...(deadline && { deadline }),
+  } satisfies SagaTransition,
+});
+
 /** While the stock is held and the money not yet in: the reply handling of the payment step. */
 const AWAITING_PAYMENT: Partial<Record<SagaTrigger, SagaTransition>> = {
   'payment-succeeded': { path: ['COMPLETED'], command: 'confirm' },
@@ -127,18 +141,20 @@ export const ORDER_SAGA: Record<SagaState, Partial<Record<SagaTrigger, SagaTrans
     deadline: { path: ['FAILED'], command: 'fail', reason: 'stock release not confirmed in time' },
     // The release is asked for again; the saga keeps the reason it is compensating for.
     ...retry('COMPENSATING', 'cancel', 'compensation'),
+    ...refundLatePayment('COMPENSATING', 'unchanged'),
   },
   STOCK_FAILED: {},
   PAYMENT_FAILED: {},
   COMPLETED: {},
-  CANCELLED: {},
+  CANCELLED: refundLatePayment('CANCELLED'),
   FAILED: {
+    ...refundLatePayment('FAILED'),
     // Compensate again, once an operator has fixed what kept the release from being confirmed.
     'operator-cancel': cancelHeldStock('operator'),
     // A person has undone by hand what compensation could not: the saga is closed.
     'operator-resolve': { path: ['RESOLVED'], command: 'resolve' },
   },
-  RESOLVED: {},
+  RESOLVED: refundLatePayment('RESOLVED'),
 };
 
 export function transitionFor(state: SagaState, trigger: SagaTrigger): SagaTransition | undefined {

@@ -13,8 +13,9 @@ import { JetStreamContext } from '@lib/messaging';
 import { PaymentsService } from './payments.service';
 
 /**
- * The saga's requests to payment. Stripe outages throw and the transport retries with back-off
- * (bounded by the saga's payment deadline); a malformed event is dead-lettered by the transport.
+ * The saga's requests to payment. While Stripe is down (its circuit open) the transport holds them
+ * and hands them over once a probe answers; other transient failures are retried with back-off,
+ * `order.cancelled` (a compensation) until it is done. A malformed event is dead-lettered.
  */
 @Controller()
 export class PaymentSagaConsumer {

@@ -28,6 +28,12 @@ export class Payment {
    * Null when unknown (requested before the saga sent it, or a tombstone): operators only.
    */
   @Column({ name: 'customer_id', type: 'text', nullable: true }) customerId: string | null;
+  /**
+   * When `order.cancelled` reached payment: its money must go back and its intent be cancelled,
+   * whatever Stripe reports later (PaymentReconciler). Null while the order is not known cancelled.
+   */
+  @Column({ name: 'order_cancelled_at', type: 'timestamptz', nullable: true })
+  orderCancelledAt: Date | null;
   /** The trace the payment was requested in (W3C headers), for the PaymentIntent's metadata. */
   @Column({ name: 'trace_context', type: 'jsonb', nullable: true })
   traceContext: TraceCarrier | null;

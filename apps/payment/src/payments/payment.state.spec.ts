@@ -20,7 +20,16 @@ describe('payment transitions', () => {
     expect(paymentTransition('AUTHORIZED', 'succeeded')).toEqual({ to: 'SUCCEEDED' });
   });
 
+  it.each(['CREATING', 'FAILED'] as const)(
+    'closes %s quietly when the order is cancelled and Stripe holds no intent',
+    (from) => {
+      expect(paymentTransition(from, 'abandoned')).toEqual({ to: 'CANCELLED' });
+    },
+  );
+
   it.each([
+    ['PENDING', 'abandoned'],
+    ['SUCCEEDED', 'abandoned'],
     ['SUCCEEDED', 'failed'],
     ['SUCCEEDED', 'cancelled'],
     ['SUCCEEDED', 'succeeded'],

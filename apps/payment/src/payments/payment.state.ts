@@ -19,7 +19,9 @@ export type PaymentTrigger =
   | 'captured'
   | 'failed'
   | 'cancelled'
-  | 'refunded';
+  | 'refunded'
+  /** The order was cancelled and Stripe holds no intent for it: nothing to cancel there. */
+  | 'abandoned';
 
 /** The `payment.*` event a transition publishes. */
 export type PaymentAnnouncement = 'pending' | 'succeeded' | 'failed' | 'cancelled' | 'refunded';
@@ -48,6 +50,8 @@ export const PAYMENT_TRANSITIONS: Record<
     'creation-failed': { to: 'FAILED', announce: 'failed' },
     // The compensation found the intent through its creation key and cancelled it.
     cancelled,
+    // Stripe refused to create it: the cancelled order leaves nothing to undo, nor to announce.
+    abandoned: { to: 'CANCELLED' },
   },
   PENDING: {
     authorized: { to: 'AUTHORIZED', announce: 'succeeded' },
@@ -64,7 +68,7 @@ export const PAYMENT_TRANSITIONS: Record<
     refunded,
   },
   // After a decline the customer may still pay with another card until the compensation cancels.
-  FAILED: { succeeded, cancelled, refunded },
+  FAILED: { succeeded, cancelled, refunded, abandoned: { to: 'CANCELLED' } },
   SUCCEEDED: { refunded },
   CANCELLED: {},
   REFUNDED: {},

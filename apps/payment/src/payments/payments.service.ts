@@ -17,6 +17,9 @@ import { CompensationRetryError, PaymentNotFoundError } from './payment.errors';
 import { PaymentStatus, PaymentTrigger } from './payment.state';
 import { PaymentChanges, PaymentTransitions } from './payment.transitions';
 
+/** What undoing the payment of a cancelled order came to. */
+export type SettledBy = Extract<PaymentTrigger, 'cancelled' | 'refunded' | 'abandoned'>;
+
 export interface PaymentView {
   orderId: string;
   paymentId: string;
@@ -62,8 +65,11 @@ export class PaymentsService {
         sagaId: payment.sagaId,
       });
     }
-    // Already created, or a tombstone: the order was cancelled before its payment was requested.
-    if (payment.status !== 'CREATING') return this.acknowledge(context, event);
+    // Already created, a tombstone (the order was cancelled before its payment was requested), or
+    // cancelled meanwhile: its compensation finds the intent, if any, by the create key.
+    if (payment.status !== 'CREATING' || payment.orderCancelledAt) {
+      return this.acknowledge(context, event);
+    }
     let trigger: PaymentTrigger = 'created';
     let changes: PaymentChanges;
     try {
@@ -79,17 +85,22 @@ export class PaymentsService {
       };
     }
     await this.commit(context, event, (manager) =>
-      this.transition(manager, payment, trigger, changes, event),
+      this.transitionEvents(manager, payment, trigger, changes, event),
     );
   }
 
-  /** `order.cancelled`: cancel the intent if the money has not moved, refund it if it has. */
+  /**
+   * `order.cancelled`: records that the order is cancelled, then cancels the intent if the money
+   * has not moved and refunds it if it has. The record commits first, on its own: a success Stripe
+   * reports from then on is refunded at once (PaymentReconciler), and if this compensation is lost
+   * the reconciliation pass finishes it.
+   */
   async compensate(
     context: JetStreamContext,
     event: EventEnvelope<OrderCancelledV1Payload>,
   ): Promise<void> {
     const { orderId } = event.payload;
-    const payment = await this.dataSource.getRepository(Payment).findOneBy({ orderId });
+    const payment = await this.recordCancellation(orderId);
     if (!payment) {
       // Nothing to undo; the tombstone stops a payment request that is still on its way.
       return this.commit(context, event, async (manager) => {
@@ -99,18 +110,18 @@ export class PaymentsService {
         return [];
       });
     }
-    const undone = await this.undo(payment);
-    if (!undone) return this.acknowledge(context, event);
-    this.logger.log({ msg: 'payment compensated', orderId, ...undone });
-    await this.commit(context, event, (manager) =>
-      this.transition(
-        manager,
-        payment,
-        undone.trigger,
-        { paymentIntentId: undone.paymentIntentId },
-        event,
-      ),
-    );
+    await this.settle(payment, { context, event });
+  }
+
+  /**
+   * Undoes the payment of an order payment knows is cancelled, as Stripe has it now; answers what
+   * it did, undefined when there was nothing left to do (or the order is not known cancelled). For
+   * the reconciliation pass and a success reported after the cancel: no event is its cause.
+   */
+  async settleCancelled(orderId: string): Promise<SettledBy | undefined> {
+    const payment = await this.dataSource.getRepository(Payment).findOneBy({ orderId });
+    if (!payment?.orderCancelledAt) return undefined;
+    return this.settle(payment);
   }
 
   /** `order.confirmed` with manual capture: take the money that was authorized. */
@@ -132,7 +143,7 @@ export class PaymentsService {
       if (intent.status !== 'succeeded') throw error;
     }
     await this.commit(context, event, (manager) =>
-      this.transition(manager, payment, 'captured', {}, event),
+      this.transitionEvents(manager, payment, 'captured', {}, event),
     );
   }
 
@@ -183,17 +194,57 @@ export class PaymentsService {
     );
   }
 
+  /** Marks the order's payment as one of a cancelled order (once); null when it has none yet. */
+  private async recordCancellation(orderId: string): Promise<Payment | null> {
+    await this.dataSource
+      .createQueryBuilder()
+      .update(Payment)
+      .set({ orderCancelledAt: () => 'coalesce(order_cancelled_at, now())' })
+      .where({ orderId })
+      .execute();
+    return this.dataSource.getRepository(Payment).findOneBy({ orderId });
+  }
+
+  /**
+   * Undoes the payment at Stripe and records the outcome: with `delivery`, together with its inbox
+   * record (and the event as the cause of what it publishes). Answers what was done, undefined if
+   * nothing was left to do or a webhook got there first.
+   */
+  private async settle(
+    payment: Payment,
+    delivery?: { context: JetStreamContext; event: EventEnvelope },
+  ): Promise<SettledBy | undefined> {
+    const undone = await this.undo(payment);
+    if (!undone) {
+      if (delivery) await this.acknowledge(delivery.context, delivery.event);
+      return undefined;
+    }
+    const { trigger, paymentIntentId } = undone;
+    const changes = paymentIntentId ? { paymentIntentId } : {};
+    let applied = false;
+    const effect = async (manager: EntityManager) => {
+      const outcome = await this.transition(manager, payment, trigger, changes, delivery?.event);
+      applied = outcome.applied;
+      return outcome.events;
+    };
+    if (delivery) await this.commit(delivery.context, delivery.event, effect);
+    else recordPublished(await this.dataSource.transaction(effect));
+    if (!applied) return undefined;
+    this.logger.log({ msg: 'payment compensated', orderId: payment.orderId, ...undone });
+    return trigger;
+  }
+
   /**
    * Stripe's answer to the compensation, whatever happened there since we last looked; undefined
-   * when there is nothing to undo: already undone, or no intent exists at Stripe (its creation was
-   * refused).
+   * when there is nothing to undo: already undone. Without an intent at Stripe (its creation was
+   * refused) the payment is abandoned.
    */
   private async undo(
     payment: Payment,
-  ): Promise<{ trigger: 'cancelled' | 'refunded'; paymentIntentId: string } | undefined> {
+  ): Promise<{ trigger: SettledBy; paymentIntentId?: string } | undefined> {
     if (payment.status === 'CANCELLED' || payment.status === 'REFUNDED') return undefined;
     const paymentIntentId = payment.paymentIntentId ?? (await this.intentBeingCreated(payment));
-    if (!paymentIntentId) return undefined;
+    if (!paymentIntentId) return { trigger: 'abandoned' };
     if (payment.status === 'SUCCEEDED') return this.refund(payment, paymentIntentId);
     try {
       await this.stripe.cancelIntent(paymentIntentId, stepKey('cancel', payment));
@@ -234,17 +285,33 @@ export class PaymentsService {
     return { trigger: 'refunded', paymentIntentId };
   }
 
-  /** Applies the trigger to the payment as it is now: a webhook may have moved it meanwhile. */
+  /**
+   * Applies the trigger to the payment as it is now (a webhook may have moved it meanwhile):
+   * what it published, and whether it moved the payment at all.
+   */
   private async transition(
+    manager: EntityManager,
+    payment: Payment,
+    trigger: PaymentTrigger,
+    changes: PaymentChanges,
+    cause: EventEnvelope | undefined,
+  ): Promise<{ events: EventEnvelope[]; applied: boolean }> {
+    const current = await this.transitions.lock(manager, { orderId: payment.orderId });
+    if (!current) throw new Error(`payment of order ${payment.orderId} disappeared`);
+    const before = current.status;
+    const events = await this.transitions.apply(manager, current, trigger, changes, cause);
+    return { events, applied: current.status !== before };
+  }
+
+  /** `transition` inside `commit`: what it published. */
+  private async transitionEvents(
     manager: EntityManager,
     payment: Payment,
     trigger: PaymentTrigger,
     changes: PaymentChanges,
     cause: EventEnvelope,
   ): Promise<EventEnvelope[]> {
-    const current = await this.transitions.lock(manager, { orderId: payment.orderId });
-    if (!current) throw new Error(`payment of order ${payment.orderId} disappeared`);
-    return this.transitions.apply(manager, current, trigger, changes, cause);
+    return (await this.transition(manager, payment, trigger, changes, cause)).events;
   }
 
   private async commit(
@@ -283,6 +350,8 @@ export class PaymentsService {
         tenantId: event.tenantId ?? DEFAULT_TENANT,
         customerId: event.payload.customerId ?? null,
         traceContext: traceContextOf(event),
+        // A tombstone is the payment of an order known cancelled.
+        orderCancelledAt: status === 'CANCELLED' ? () => 'now()' : null,
       })
       .orIgnore()
       .returning('id')

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DependencyGate, DependencyGates } from '@lib/messaging';
 import { inSpan, SpanKind, TraceCarrier } from '@lib/observability';
 import Stripe from 'stripe';
 import { CaptureMethod, PaymentConfig } from '../config';
@@ -16,6 +17,9 @@ export const STRIPE_API_VERSION: Stripe.LatestApiVersion = '2026-10-28.endive';
 export const WEBHOOK_TOLERANCE_S = 300;
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** How often, at most, the paused consumers ask whether Stripe is back. */
+const PROBE_EVERY_MS = 1000;
 
 export interface IntentRequest {
   orderId: string;
@@ -63,8 +67,10 @@ export class StripeGateway {
   private readonly webhookSecret: string;
   /** A live key (`sk_live_`, `rk_live_`): only `livemode: true` webhook events are about its payments. */
   readonly liveKey: boolean;
+  /** Closed while the circuit is open: the consumers hold their messages instead of failing them. */
+  private readonly gate: DependencyGate;
 
-  constructor(config: PaymentConfig) {
+  constructor(config: PaymentConfig, gates: DependencyGates) {
     this.stripe = new Stripe(config.STRIPE_SECRET_KEY, {
       apiVersion: STRIPE_API_VERSION,
       host: config.STRIPE_API_HOST,
@@ -78,14 +84,28 @@ export class StripeGateway {
     this.webhookSecret = config.STRIPE_WEBHOOK_SECRET;
     this.liveKey = /^(sk|rk)_live_/.test(config.STRIPE_SECRET_KEY);
     paymentMetrics.circuitState.set(CIRCUIT_GAUGE.closed);
+    // Probed more often than the circuit lets a call through: a refused probe costs no request.
+    this.gate = gates.add(
+      new DependencyGate('stripe', {
+        probe: () => this.probe(),
+        probeEveryMs: Math.min(config.STRIPE_BREAKER_OPEN_MS, PROBE_EVERY_MS),
+      }),
+    );
     this.breaker = new CircuitBreaker({
       failureThreshold: config.STRIPE_BREAKER_FAILURES,
       openMs: config.STRIPE_BREAKER_OPEN_MS,
       onStateChange: (state) => {
         paymentMetrics.circuitState.set(CIRCUIT_GAUGE[state]);
         this.logger.warn({ msg: 'Stripe circuit breaker', state });
+        if (state === 'open') this.gate.close('the Stripe circuit is open');
+        if (state === 'closed') this.gate.open();
       },
     });
+  }
+
+  /** Whether Stripe is taking calls, as far as the circuit knows. */
+  get available(): boolean {
+    return this.gate.isOpen;
   }
 
   createIntent(request: IntentRequest, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
@@ -124,6 +144,11 @@ export class StripeGateway {
     return this.call('create_refund', () =>
       this.stripe.refunds.create({ payment_intent: paymentIntentId }, { idempotencyKey }),
     );
+  }
+
+  /** The cheapest call there is, through the circuit: its half-open probe while calls are paused. */
+  private probe(): Promise<Stripe.Balance> {
+    return this.call('retrieve_balance', () => this.stripe.balance.retrieve());
   }
 
   /**

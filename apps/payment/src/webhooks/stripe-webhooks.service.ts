@@ -8,6 +8,8 @@ import { continueTrace } from '@lib/observability';
 import { DomainError } from '@lib/platform';
 import { paymentMetrics, recordPublished } from '../payment.metrics';
 import { PaymentTransitions } from '../payments/payment.transitions';
+import { PaymentReconciler } from '../payments/payment.reconciler';
+import { PaymentStatus } from '../payments/payment.state';
 import { StripeGateway } from '../stripe/stripe.gateway';
 import { Payment } from '../payments/payment.entity';
 import {
@@ -17,6 +19,9 @@ import {
   WebhookMismatch,
 } from './stripe-event.mapping';
 import { StripeEventRecord } from './stripe-event.entity';
+
+/** What a payment holds when the customer's money moved or is held for it. */
+const HOLDS_MONEY: readonly PaymentStatus[] = ['SUCCEEDED', 'AUTHORIZED'];
 
 export class InvalidWebhookError extends DomainError {
   readonly code = 'WEBHOOK.INVALID';
@@ -50,6 +55,7 @@ export class StripeWebhooksService {
     private readonly dataSource: DataSource,
     private readonly stripe: StripeGateway,
     private readonly transitions: PaymentTransitions,
+    private readonly reconciler: PaymentReconciler,
   ) {}
 
   receive(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookReceipt> {
@@ -66,6 +72,7 @@ export class StripeWebhooksService {
     decision: WebhookDecision | undefined,
   ): Promise<WebhookReceipt> {
     let mismatch: WebhookMismatch | undefined;
+    let moneyOfCancelledOrder: string | undefined;
     const { outcome, published } = await this.dataSource.transaction(
       async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
         const stored: unknown[] = await manager
@@ -104,10 +111,15 @@ export class StripeWebhooksService {
         );
         const result = payment.status === before ? 'unchanged' : 'applied';
         await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
+        if (payment.orderCancelledAt && HOLDS_MONEY.includes(payment.status)) {
+          moneyOfCancelledOrder = payment.orderId;
+        }
         return { outcome: result, published: events };
       },
     );
     recordPublished(published);
+    // Paid after its order was cancelled: given back now, not when (if) the saga hears of it.
+    if (moneyOfCancelledOrder) this.reconciler.settleNow(moneyOfCancelledOrder);
     paymentMetrics.webhooks.inc({ type: event.type, outcome });
     if (mismatch) {
       paymentMetrics.webhooksRejected.inc({ reason: mismatch.reason });

@@ -154,6 +154,8 @@ export class ChaosPlatform {
         ...this.stripeLocal!.sdkEnv,
         // Probes Stripe soon after an outage instead of 30 s later.
         STRIPE_BREAKER_OPEN_MS: '2000',
+        // Settles what a compensation left open within a phase's settling time.
+        PAYMENT_RECONCILE_INTERVAL_MS: '10000',
       },
       trading: {},
     };

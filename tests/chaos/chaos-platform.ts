@@ -126,12 +126,19 @@ export class ChaosPlatform {
     if (res.status !== 200) throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
   }
 
+  /** Stops everything; an app that does not stop within 10 s of SIGTERM is killed, and said so. */
   async stop(): Promise<void> {
     for (const app of APPS) {
       const running = this.apps[app];
       if (!running) continue;
       this.killed.add(running);
-      await running.stop();
+      const stopped = running.stop();
+      const late = setTimeout(() => {
+        process.stdout.write(`${app} did not stop within 10 s of SIGTERM: killed\n`);
+        running.child.kill('SIGKILL');
+      }, 10_000);
+      await stopped;
+      clearTimeout(late);
     }
     await this.stripeLocal?.stop();
     await this.db?.end().catch(() => undefined);

@@ -100,12 +100,12 @@ async function main(): Promise<void> {
   const platform = await ChaosPlatform.start(config);
   process.stdout.write(`platform up in ${Date.now() - runStartedAt} ms\n`);
   const http = new HttpCalls();
+  const random = new Random(config.seed);
+  const storefront = new Storefront(platform, http, random, config);
   let failed = false;
   try {
     for (const { sku, stock, priceMinor } of CATALOGUE) await platform.putProduct(sku, stock, priceMinor);
-    const random = new Random(config.seed);
     const run: Run = { config, platform, http, random, outages: [], recoveries: [] };
-    const storefront = new Storefront(platform, http, random, config);
     const { stockMs, paymentMs, compensationMs } = config.deadlines;
     const deadlineMs = stockMs + paymentMs + compensationMs;
     const invariants = new Invariants(platform, deadlineMs);
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
       )} s; load average ${loadAverage()}\n`,
     );
   } finally {
+    storefront.halt();
     http.close();
     await platform.stop();
   }

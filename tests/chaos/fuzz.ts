@@ -434,7 +434,7 @@ class Fuzzer {
 
   /** A path parameter: mostly well-formed (`valid`), sometimes hostile. */
   private segment(valid: string): string {
-    return this.random.chance(0.7) ? encodeURIComponent(valid) : this.random.pick(HOSTILE_SEGMENTS);
+    return this.random.chance(0.7) ? encodeHostile(valid) : this.random.pick(HOSTILE_SEGMENTS);
   }
 
   /** A query string of `params`, with a parameter sometimes repeated, bracketed, dropped or hostile. */
@@ -449,7 +449,7 @@ class Fuzzer {
     else if (roll < 0.6) first[1] = r.pick(HOSTILE_STRINGS);
     else if (roll < 0.7) pairs.push([r.pick(HOSTILE_STRINGS), 'x']);
     else if (roll < 0.8) pairs.shift();
-    return pairs.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
+    return pairs.map(([key, value]) => `${encodeHostile(key)}=${encodeHostile(value)}`).join('&');
   }
 }
 
@@ -501,6 +501,15 @@ function signature(body: string | Buffer, timestamp: number, secret = WEBHOOK_SE
     .update(body)
     .digest('hex');
   return `t=${timestamp},v1=${mac}`;
+}
+
+/** Percent-encoded; a lone surrogate, which has no UTF-8 form, as the bytes it would be (not UTF-8). */
+function encodeHostile(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return '%ED%A0%80';
+  }
 }
 
 /** JSON text of `value`, with each Raw written as it is. */

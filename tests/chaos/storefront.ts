@@ -102,8 +102,13 @@ export class Storefront {
 
   /** Stops placing orders and waits until every customer is done (paid, cancelled or given up). */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.halt();
     await Promise.all([...this.customers]);
+  }
+
+  /** Stops placing orders, leaving the customers in flight to themselves (the run is over). */
+  halt(): void {
+    clearInterval(this.timer);
   }
 
   private async serve(kind: CustomerKind, phase: string): Promise<void> {

@@ -48,12 +48,20 @@ export class ChaosPlatform {
   ) {}
 
   static async start(config: ChaosConfig): Promise<ChaosPlatform> {
-    const [postgres, nats] = await Promise.all([startPostgresCluster('saga_chaos'), startNatsServer()]);
+    const [postgres, nats] = await Promise.all([
+      startPostgresCluster('saga_chaos'),
+      startNatsServer(),
+    ]);
     // A port just freed can be handed out again: the four must be distinct.
     const ports = new Set<number>();
     while (ports.size < APPS.length) ports.add(await freePort());
     const [order, inventory, payment, trading] = [...ports] as [number, number, number, number];
-    const platform = new ChaosPlatform(config, postgres, nats, { order, inventory, payment, trading });
+    const platform = new ChaosPlatform(config, postgres, nats, {
+      order,
+      inventory,
+      payment,
+      trading,
+    });
     try {
       await ensureDevRoles(postgres.url);
       platform.db = new Pool({ connectionString: postgres.url, max: 4 });
@@ -66,7 +74,10 @@ export class ChaosPlatform {
       });
       platform.stripe = new StripeLocalClient(platform.stripeLocal.url);
       await Promise.all(APPS.map((app) => platform.startApp(app)));
-      await platform.stripe.setWebhookEndpoint(`${platform.url('payment')}/webhooks/stripe`, WEBHOOK_SECRET);
+      await platform.stripe.setWebhookEndpoint(
+        `${platform.url('payment')}/webhooks/stripe`,
+        WEBHOOK_SECRET,
+      );
       const operator = await nats.operator();
       platform.nc = operator.nc;
       platform.jsm = await jetstreamManager(platform.nc);
@@ -121,9 +132,16 @@ export class ChaosPlatform {
     const res = await fetch(`${this.url('inventory')}/inventory/products/${sku}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', ...(await asMerchant()) },
-      body: JSON.stringify({ name: `Chaos ${sku}`, priceMinor, currency: 'EUR', stock, lowStockThreshold: 0 }),
+      body: JSON.stringify({
+        name: `Chaos ${sku}`,
+        priceMinor,
+        currency: 'EUR',
+        stock,
+        lowStockThreshold: 0,
+      }),
     });
-    if (res.status !== 200) throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
+    if (res.status !== 200)
+      throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
   }
 
   /** Stops everything; an app that does not stop within 10 s of SIGTERM is killed, and said so. */

@@ -70,6 +70,7 @@ function phases(raw: string | undefined): PhaseName[] {
   if (!raw) return [...PHASES];
   const names = raw.split(',').map((name) => name.trim());
   const unknown = names.find((name) => !(PHASES as readonly string[]).includes(name));
-  if (unknown) throw new Error(`CHAOS_PHASES: unknown phase ${unknown} (one of ${PHASES.join(', ')})`);
+  if (unknown)
+    throw new Error(`CHAOS_PHASES: unknown phase ${unknown} (one of ${PHASES.join(', ')})`);
   return names as PhaseName[];
 }

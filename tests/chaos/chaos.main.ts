@@ -38,7 +38,11 @@ const FAULTS: Record<PhaseName, (run: Run) => Promise<void>> = {
       await sleep(DEAD_APP_MS);
       const healedAt = Date.now();
       await run.platform.startApp(app);
-      record(run, { what: `kill -9 ${app}`, app, dependency: false, from, to: Date.now() }, healedAt);
+      record(
+        run,
+        { what: `kill -9 ${app}`, app, dependency: false, from, to: Date.now() },
+        healedAt,
+      );
       await sleep(BETWEEN_KILLS_MS);
     }
   },
@@ -58,7 +62,11 @@ const FAULTS: Record<PhaseName, (run: Run) => Promise<void>> = {
     const healedAt = Date.now();
     await run.platform.postgres.start();
     await run.platform.untilReady();
-    record(run, { what: 'Postgres stop -m immediate', dependency: true, from, to: Date.now() }, healedAt);
+    record(
+      run,
+      { what: 'Postgres stop -m immediate', dependency: true, from, to: Date.now() },
+      healedAt,
+    );
   },
   stripe: async (run) => {
     const from = Date.now();
@@ -68,7 +76,12 @@ const FAULTS: Record<PhaseName, (run: Run) => Promise<void>> = {
     await run.platform.stripe.clearFaults();
     // Stripe is not on the apps' readiness: nothing is excused while it is down.
     run.outages.push({ what: 'Stripe failing', dependency: false, from, to: healedAt });
-    run.recoveries.push({ fault: 'Stripe answering 500', downMs: healedAt - from, readyMs: 0, healedAt });
+    run.recoveries.push({
+      fault: 'Stripe answering 500',
+      downMs: healedAt - from,
+      readyMs: 0,
+      healedAt,
+    });
   },
   fuzz: async (run) => {
     await fuzz(run.platform, run.http, run.random, run.config.fuzzRequests);
@@ -104,7 +117,8 @@ async function main(): Promise<void> {
   const storefront = new Storefront(platform, http, random, config);
   let failed = false;
   try {
-    for (const { sku, stock, priceMinor } of CATALOGUE) await platform.putProduct(sku, stock, priceMinor);
+    for (const { sku, stock, priceMinor } of CATALOGUE)
+      await platform.putProduct(sku, stock, priceMinor);
     const run: Run = { config, platform, http, random, outages: [], recoveries: [] };
     const { stockMs, paymentMs, compensationMs } = config.deadlines;
     const deadlineMs = stockMs + paymentMs + compensationMs;

@@ -53,7 +53,11 @@ export function printFigures(figures: Figures): void {
   );
 
   const letters = countBy(figures.deadLetters, (letter) =>
-    [letter.consumer, letter.error.slice(0, 90), transientCause(letter.error) ? 'transient' : 'permanent'].join('\u0000'),
+    [
+      letter.consumer,
+      letter.error.slice(0, 90),
+      transientCause(letter.error) ? 'transient' : 'permanent',
+    ].join('\u0000'),
   );
   if (letters.size === 0) process.stdout.write('\nDead letters: none\n');
   else
@@ -76,8 +80,18 @@ export function printFigures(figures: Figures): void {
   );
 
   printTable('HTTP answers', httpRows(figures.calls));
+  const fuzzed = figures.calls.filter((call) => call.source === 'fuzz');
+  if (fuzzed.length > 0)
+    printTable(
+      `Fuzz: ${fuzzed.length} requests to ${new Set(fuzzed.map((call) => `${call.app} ${call.route}`)).size} routes`,
+      [...countBy(fuzzed, (call) => String(call.status ?? call.error))]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([answer, requests]) => ({ answer, requests })),
+    );
   const attempts = figures.webhooks.length;
-  const delivered = new Set(figures.webhooks.filter((d) => d.outcome === 'delivered').map((d) => d.eventId));
+  const delivered = new Set(
+    figures.webhooks.filter((d) => d.outcome === 'delivered').map((d) => d.eventId),
+  );
   const events = new Set(figures.webhooks.map((d) => d.eventId));
   const { paymentIntents, refunds } = snapshot.ledger;
   printTable('Stripe', [
@@ -94,7 +108,7 @@ export function printFigures(figures: Figures): void {
     'Phases',
     figures.phases.map((phase) => ({
       phase: phase.phase,
-      's': Math.round(phase.ms / 1000),
+      s: Math.round(phase.ms / 1000),
       orders: phase.orders,
       'settled after s': Math.round(phase.settledMs / 1000),
       violations: phase.violations.length,
@@ -124,7 +138,12 @@ function printOrders({ orders, unplaced, snapshot }: Figures): void {
     };
   };
   printTable('Orders by customer', [
-    ...kinds.map((kind) => row(kind, orders.filter((order) => order.kind === kind))),
+    ...kinds.map((kind) =>
+      row(
+        kind,
+        orders.filter((order) => order.kind === kind),
+      ),
+    ),
     row('all', orders),
   ]);
   if (unplaced.size > 0)

@@ -26,7 +26,10 @@ export async function fuzz(
       while (sent++ < requests) {
         const target = random.weighted(TARGET_WEIGHTS);
         const { app, route, request } = fuzzer.request(target);
-        await http.send(app, route, 'fuzz', { ...request, url: `${platform.url(app)}${request.url}` });
+        await http.send(app, route, 'fuzz', {
+          ...request,
+          url: `${platform.url(app)}${request.url}`,
+        });
       }
     }),
   );
@@ -145,33 +148,8 @@ const OTHER_CONTENT_TYPES: readonly (string | undefined)[] = [
   'application/merge-patch+json',
 ];
 
-/** Every public route: the storefront's, the merchants', the traders', the operators', probes. */
-const TARGETS = [
-  'place-order',
-  'get-order',
-  'cancel-order',
-  'operator-list',
-  'operator-counts',
-  'operator-find',
-  'operator-saga',
-  'operator-bulk',
-  'operator-act',
-  'get-payment',
-  'webhook',
-  'put-product',
-  'get-product',
-  'reservations',
-  'create-strategy',
-  'list-strategies',
-  'get-strategy',
-  'strategy-act',
-  'audit',
-  'probe',
-  'unknown',
-] as const;
-type Target = (typeof TARGETS)[number];
-
-const TARGET_WEIGHTS: Record<Target, number> = {
+/** Every public route (the storefront's, the merchants', the traders', the operators', probes), by weight. */
+const TARGET_WEIGHTS = {
   'place-order': 12,
   'get-order': 4,
   'cancel-order': 4,
@@ -194,6 +172,7 @@ const TARGET_WEIGHTS: Record<Target, number> = {
   probe: 3,
   unknown: 2,
 };
+type Target = keyof typeof TARGET_WEIGHTS;
 
 interface FuzzRequest {
   app: AppName;
@@ -227,13 +206,31 @@ class Fuzzer {
       case 'get-order':
         return this.get('order', 'GET /orders/:id', `/orders/${id()}`);
       case 'cancel-order':
-        return this.withBody('order', 'POST /orders/:id/cancel', 'POST', `/orders/${id()}/cancel`, {});
+        return this.withBody(
+          'order',
+          'POST /orders/:id/cancel',
+          'POST',
+          `/orders/${id()}/cancel`,
+          {},
+        );
       case 'operator-list':
-        return this.get('order', 'GET /operator/sagas', `/operator/sagas?${this.query({ state: 'CANCELLED', limit: '10', stuck: 'true' })}`);
+        return this.get(
+          'order',
+          'GET /operator/sagas',
+          `/operator/sagas?${this.query({ state: 'CANCELLED', limit: '10', stuck: 'true' })}`,
+        );
       case 'operator-counts':
-        return this.get('order', 'GET /operator/sagas/counts', `/operator/sagas/counts?${this.query({ olderThanMs: '1000' })}`);
+        return this.get(
+          'order',
+          'GET /operator/sagas/counts',
+          `/operator/sagas/counts?${this.query({ olderThanMs: '1000' })}`,
+        );
       case 'operator-find':
-        return this.get('order', 'GET /operator/sagas/find', `/operator/sagas/find?${this.query({ id: 'pi_x' })}`);
+        return this.get(
+          'order',
+          'GET /operator/sagas/find',
+          `/operator/sagas/find?${this.query({ id: 'pi_x' })}`,
+        );
       case 'operator-saga':
         return this.get('order', 'GET /operator/sagas/:sagaId', `/operator/sagas/${id()}`);
       case 'operator-bulk':
@@ -246,7 +243,13 @@ class Fuzzer {
         });
       case 'operator-act': {
         const action = r.pick(['retry', 'cancel', 'resolve']);
-        return this.withBody('order', `POST /operator/sagas/:sagaId/${action}`, 'POST', `/operator/sagas/${id()}/${action}`, { note: 'fuzz' });
+        return this.withBody(
+          'order',
+          `POST /operator/sagas/:sagaId/${action}`,
+          'POST',
+          `/operator/sagas/${id()}/${action}`,
+          { note: 'fuzz' },
+        );
       }
       case 'get-payment':
         return this.get('payment', 'GET /payments/:orderId', `/payments/${id()}`);
@@ -254,37 +257,75 @@ class Fuzzer {
         return this.webhook();
       case 'put-product': {
         const sku = r.chance(0.7) ? `FUZZ-${r.int(1, 5)}` : this.segment('FUZZ-1');
-        return this.withBody('inventory', 'PUT /inventory/products/:sku', 'PUT', `/inventory/products/${sku}`, {
-          name: 'Fuzz product',
-          priceMinor: 500,
-          currency: 'EUR',
-          stock: 100,
-          lowStockThreshold: 0,
-        });
+        return this.withBody(
+          'inventory',
+          'PUT /inventory/products/:sku',
+          'PUT',
+          `/inventory/products/${sku}`,
+          {
+            name: 'Fuzz product',
+            priceMinor: 500,
+            currency: 'EUR',
+            stock: 100,
+            lowStockThreshold: 0,
+          },
+        );
       }
       case 'get-product':
-        return this.get('inventory', 'GET /inventory/products/:sku', `/inventory/products/${this.segment('CHAOS-TEE')}`);
+        return this.get(
+          'inventory',
+          'GET /inventory/products/:sku',
+          `/inventory/products/${this.segment('CHAOS-TEE')}`,
+        );
       case 'reservations':
-        return this.get('inventory', 'GET /inventory/reservations', `/inventory/reservations?${this.query({ orderId: randomUUID() })}`);
+        return this.get(
+          'inventory',
+          'GET /inventory/reservations',
+          `/inventory/reservations?${this.query({ orderId: randomUUID() })}`,
+        );
       case 'create-strategy':
-        return this.withBody('trading', 'POST /v1/trading/strategies', 'POST', '/v1/trading/strategies', {
-          name: 'fuzz grid',
-          symbol: 'BTC-USD',
-          kind: 'grid',
-          params: { center: 62, spacing: 1, levels: 3, quantityPerLevel: 2 },
-          riskLimits: { maxPosition: 100, maxOrderQty: 50, maxOrdersPerMinute: 60 },
-        });
+        return this.withBody(
+          'trading',
+          'POST /v1/trading/strategies',
+          'POST',
+          '/v1/trading/strategies',
+          {
+            name: 'fuzz grid',
+            symbol: 'BTC-USD',
+            kind: 'grid',
+            params: { center: 62, spacing: 1, levels: 3, quantityPerLevel: 2 },
+            riskLimits: { maxPosition: 100, maxOrderQty: 50, maxOrdersPerMinute: 60 },
+          },
+        );
       case 'list-strategies':
-        return this.get('trading', 'GET /v1/trading/strategies', `/v1/trading/strategies?${this.query({ state: 'IDLE' })}`);
+        return this.get(
+          'trading',
+          'GET /v1/trading/strategies',
+          `/v1/trading/strategies?${this.query({ state: 'IDLE' })}`,
+        );
       case 'get-strategy':
-        return this.get('trading', 'GET /v1/trading/strategies/:id', `/v1/trading/strategies/${id()}`);
+        return this.get(
+          'trading',
+          'GET /v1/trading/strategies/:id',
+          `/v1/trading/strategies/${id()}`,
+        );
       case 'strategy-act': {
         const action = r.pick(['deploy', 'stop']);
-        return this.withBody('trading', `POST /v1/trading/strategies/:id/${action}`, 'POST', `/v1/trading/strategies/${id()}/${action}`, {});
+        return this.withBody(
+          'trading',
+          `POST /v1/trading/strategies/:id/${action}`,
+          'POST',
+          `/v1/trading/strategies/${id()}/${action}`,
+          {},
+        );
       }
       case 'audit': {
         const app = r.pick(['order', 'inventory', 'payment', 'trading'] as const);
-        return this.get(app, 'GET /audit', `/audit?${this.query({ action: 'order.cancel', limit: '5' })}`);
+        return this.get(
+          app,
+          'GET /audit',
+          `/audit?${this.query({ action: 'order.cancel', limit: '5' })}`,
+        );
       }
       case 'probe': {
         const app = r.pick(['order', 'inventory', 'payment', 'trading'] as const);
@@ -294,7 +335,14 @@ class Fuzzer {
       case 'unknown': {
         const app = r.pick(['order', 'inventory', 'payment', 'trading'] as const);
         const method = r.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']);
-        const path = r.pick(['/', '/orders', `/orders/${randomUUID()}`, '/admin', '/.env', `/${this.segment('x')}`]);
+        const path = r.pick([
+          '/',
+          '/orders',
+          `/orders/${randomUUID()}`,
+          '/admin',
+          '/.env',
+          `/${this.segment('x')}`,
+        ]);
         return this.withBody(app, 'unknown route', method, path, { any: 'thing' });
       }
     }
@@ -306,7 +354,13 @@ class Fuzzer {
   }
 
   /** A body made hostile one way or another, under a token that may be missing, wrong or valid. */
-  private withBody(app: AppName, route: string, method: string, url: string, template: Value): FuzzRequest {
+  private withBody(
+    app: AppName,
+    route: string,
+    method: string,
+    url: string,
+    template: Value,
+  ): FuzzRequest {
     const r = this.random;
     const headers: Record<string, string> = { ...r.pick(this.tokens) };
     let body: string | Buffer;
@@ -317,10 +371,12 @@ class Fuzzer {
     else if (roll < 0.9) {
       contentType = r.pick(OTHER_CONTENT_TYPES);
       body = r.chance(0.5) ? serialize(template) : 'items=1&sku=FUZZ-1';
-    } else if (roll < 0.95) body = serialize({ ...(template as object), padding: 'x'.repeat(70 * 1024) });
+    } else if (roll < 0.95)
+      body = serialize({ ...(template as object), padding: 'x'.repeat(70 * 1024) });
     else body = serialize(template);
     if (contentType) headers['content-type'] = contentType;
-    if (r.chance(0.1)) headers['idempotency-key'] = r.pick([randomUUID(), 'x'.repeat(300), 'clé', '']);
+    if (r.chance(0.1))
+      headers['idempotency-key'] = r.pick([randomUUID(), 'x'.repeat(300), 'clé', '']);
     return { app, route, request: { method, url, headers, body } };
   }
 
@@ -351,7 +407,11 @@ class Fuzzer {
     const header = r.pick(signatures)();
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (header !== undefined) headers['stripe-signature'] = header;
-    return { app: 'payment', route: 'POST /webhooks/stripe', request: { method: 'POST', url: '/webhooks/stripe', headers, body } };
+    return {
+      app: 'payment',
+      route: 'POST /webhooks/stripe',
+      request: { method: 'POST', url: '/webhooks/stripe', headers, body },
+    };
   }
 
   /**
@@ -465,7 +525,9 @@ async function fuzzTokens(): Promise<Record<string, string>[]> {
     { authorization: 'Bearer not-a-jwt' },
     { authorization: 'Basic ZnV6ejpmdXp6' },
     { authorization: `Bearer ${unsigned}` },
-    await raw(mintToken({ sub: 'fuzz', roles: ['operator'] }, { secret: 'not-the-secret-'.repeat(3) })),
+    await raw(
+      mintToken({ sub: 'fuzz', roles: ['operator'] }, { secret: 'not-the-secret-'.repeat(3) }),
+    ),
     await raw(mintToken({ sub: 'fuzz', roles: ['operator'] }, { ttlSeconds: -3600 })),
     await raw(mintToken({ sub: 'fuzz', roles: ['operator'] }, { audience: 'someone-else' })),
     await raw(mintToken({ sub: 'fuzz\u0000', roles: ['customer'] })),
@@ -496,10 +558,7 @@ async function knownIntents(platform: ChaosPlatform): Promise<KnownIntent[]> {
 }
 
 function signature(body: string | Buffer, timestamp: number, secret = WEBHOOK_SECRET): string {
-  const mac = createHmac('sha256', secret)
-    .update(`${timestamp}.`)
-    .update(body)
-    .digest('hex');
+  const mac = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
   return `t=${timestamp},v1=${mac}`;
 }
 
@@ -526,7 +585,9 @@ function serialize(value: Value): string {
 function structuredCloneValue(value: Value): Value {
   if (value instanceof Raw || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(structuredCloneValue);
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, structuredCloneValue(item)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, structuredCloneValue(item)]),
+  );
 }
 
 /** Every path to a field or element of `value`, the root (`[]`) included. */

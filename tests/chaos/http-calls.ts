@@ -109,7 +109,10 @@ export class HttpCalls {
         {
           method,
           agent: this.agent,
-          headers: body === undefined ? headers : { 'content-length': Buffer.byteLength(body), ...headers },
+          headers:
+            body === undefined
+              ? headers
+              : { 'content-length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
           let text = '';

@@ -204,7 +204,10 @@ export class Invariants {
           detail: `${sku}: committed ${committed} ≠ ${units} units in completed orders`,
         });
       if (reserved !== 0)
-        violations.push({ invariant: 'stock balanced', detail: `${sku}: ${reserved} units still reserved` });
+        violations.push({
+          invariant: 'stock balanced',
+          detail: `${sku}: ${reserved} units still reserved`,
+        });
     }
     return violations;
   }
@@ -222,21 +225,33 @@ export class Invariants {
     for (const [orderId, intents] of intentsOf) {
       const saga = sagas.get(orderId);
       if (!saga) {
-        fail('no intent without an order', `${intents.length} intents name order ${orderId || '(none)'}`);
+        fail(
+          'no intent without an order',
+          `${intents.length} intents name order ${orderId || '(none)'}`,
+        );
         continue;
       }
       if (!FINAL_STATES.includes(saga.state)) continue;
       const open = intents.filter((intent) => !['succeeded', 'canceled'].includes(intent.status));
       if (open.length > 0)
-        fail('no open intent for a final order', `${saga.state} order ${orderId}: ${open[0]!.id} is ${open[0]!.status}`);
+        fail(
+          'no open intent for a final order',
+          `${saga.state} order ${orderId}: ${open[0]!.id} is ${open[0]!.status}`,
+        );
       const succeeded = intents.filter((intent) => intent.status === 'succeeded');
       if (saga.state === 'COMPLETED') {
         if (succeeded.length !== 1)
-          fail('one succeeded intent per completed order', `order ${orderId} has ${succeeded.length}`);
+          fail(
+            'one succeeded intent per completed order',
+            `order ${orderId} has ${succeeded.length}`,
+          );
         for (const intent of succeeded) {
           const refunds = refundsOf.get(intent.id) ?? [];
           if (refunds.length > 0)
-            fail('one succeeded intent per completed order', `completed order ${orderId} was refunded (${intent.id})`);
+            fail(
+              'one succeeded intent per completed order',
+              `completed order ${orderId} was refunded (${intent.id})`,
+            );
         }
         continue;
       }
@@ -252,7 +267,10 @@ export class Invariants {
     }
     for (const saga of sagas.values())
       if (saga.state === 'COMPLETED' && !intentsOf.has(saga.orderId))
-        fail('one succeeded intent per completed order', `completed order ${saga.orderId} has no intent`);
+        fail(
+          'one succeeded intent per completed order',
+          `completed order ${saga.orderId} has no intent`,
+        );
     return violations;
   }
 
@@ -285,7 +303,10 @@ export class Invariants {
       );
       const unpublished = rows[0]?.n ?? 0;
       if (unpublished > 0)
-        violations.push({ invariant: 'outboxes drained', detail: `${schema}: ${unpublished} events not published` });
+        violations.push({
+          invariant: 'outboxes drained',
+          detail: `${schema}: ${unpublished} events not published`,
+        });
     }
     return violations;
   }
@@ -327,7 +348,9 @@ export function transientCause(error: string): boolean {
  */
 function answeredWithout5xx(calls: CallRecord[], outages: Outage[]): Violation[] {
   const during = (call: CallRecord, matches: (outage: Outage) => boolean) =>
-    outages.some((outage) => matches(outage) && call.startedAt <= outage.to && call.endedAt >= outage.from);
+    outages.some(
+      (outage) => matches(outage) && call.startedAt <= outage.to && call.endedAt >= outage.from,
+    );
   const bad = new Map<string, { count: number; example: CallRecord }>();
   const note = (invariant: string, call: CallRecord) => {
     const key = `${invariant}\u0000${call.app} ${call.route} ${call.status ?? call.error}`;

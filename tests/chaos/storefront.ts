@@ -119,7 +119,11 @@ export class Storefront {
     const placed = await this.persist('order', 'POST /orders', {
       method: 'POST',
       url: `${this.platform.url('order')}/orders`,
-      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
       body: JSON.stringify({ items: lines }),
     });
     if (placed?.status !== 202) {
@@ -144,7 +148,8 @@ export class Storefront {
       return;
     }
     const state = await this.untilState(order, headers, ['PAYMENT_PENDING', ...FINAL]);
-    const intent = state === 'PAYMENT_PENDING' ? await this.paymentIntentOf(order, headers) : undefined;
+    const intent =
+      state === 'PAYMENT_PENDING' ? await this.paymentIntentOf(order, headers) : undefined;
     if (!intent) return;
     switch (kind) {
       case 'prompt':
@@ -193,7 +198,8 @@ export class Storefront {
         url: `${this.platform.url('order')}/orders/${order.orderId}`,
         headers,
       });
-      const state = answer?.status === 200 ? (JSON.parse(answer.text) as OrderAnswer).saga.state : undefined;
+      const state =
+        answer?.status === 200 ? (JSON.parse(answer.text) as OrderAnswer).saga.state : undefined;
       if (state && states.includes(state)) return state;
       await sleep(wait);
       wait = Math.min(wait * 1.5, 2000);
@@ -211,7 +217,9 @@ export class Storefront {
       headers,
     });
     if (answer?.status !== 200) return undefined;
-    return (JSON.parse(answer.text) as { paymentIntentId: string | null }).paymentIntentId ?? undefined;
+    return (
+      (JSON.parse(answer.text) as { paymentIntentId: string | null }).paymentIntentId ?? undefined
+    );
   }
 
   private async cancel(order: PlacedOrder, headers: Record<string, string>): Promise<void> {
@@ -232,7 +240,11 @@ export class Storefront {
    * Sends until an answer that is not an outage (none, 5xx, 429), for up to a minute: a
    * storefront retries while an app restarts or its database is away.
    */
-  private async persist(app: AppName, route: string, req: HttpRequest): Promise<HttpAnswer | undefined> {
+  private async persist(
+    app: AppName,
+    route: string,
+    req: HttpRequest,
+  ): Promise<HttpAnswer | undefined> {
     const giveUpAt = Date.now() + 60_000;
     let wait = 250;
     for (;;) {

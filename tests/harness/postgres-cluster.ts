@@ -31,7 +31,8 @@ export interface TestPostgresCluster {
 export function postgresBinDir(): string {
   const explicit = process.env.PG_BIN_DIR;
   if (explicit) {
-    if (!existsSync(join(explicit, 'initdb'))) throw new Error(`PG_BIN_DIR=${explicit} has no initdb`);
+    if (!existsSync(join(explicit, 'initdb')))
+      throw new Error(`PG_BIN_DIR=${explicit} has no initdb`);
     return explicit;
   }
   const candidates: string[] = [];
@@ -99,13 +100,18 @@ export async function startPostgresCluster(database = 'saga'): Promise<TestPostg
       ),
     );
     // Only the tail is kept: it says why a start failed.
-    postmaster.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    postmaster.stderr?.on(
+      'data',
+      (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)),
+    );
     postmaster.once('exit', () => {
       if (!stopping) crashed = true;
     });
     child = postmaster;
     const died = new Promise<never>((_, reject) =>
-      postmaster.once('exit', (code) => reject(new Error(`postgres exited with ${code}: ${stderr}`))),
+      postmaster.once('exit', (code) =>
+        reject(new Error(`postgres exited with ${code}: ${stderr}`)),
+      ),
     );
     died.catch(() => undefined);
     await Promise.race([

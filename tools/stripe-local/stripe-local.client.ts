@@ -5,7 +5,15 @@ import type { RequestRecord } from './request.log';
 import type { PaymentIntent, Refund } from './stripe.objects';
 import type { DeliveryRecord, ReleaseOrder } from './webhook.sender';
 
-export type { DeliveryRecord, Fault, FaultKind, PaymentIntent, Refund, ReleaseOrder, RequestRecord };
+export type {
+  DeliveryRecord,
+  Fault,
+  FaultKind,
+  PaymentIntent,
+  Refund,
+  ReleaseOrder,
+  RequestRecord,
+};
 
 /** The official SDK pointed at a stripe-local server, as a test plays Stripe's dashboard or a shop. */
 export function stripeSdk(

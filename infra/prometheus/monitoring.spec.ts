@@ -144,9 +144,11 @@ describe('metrics, alert rules and dashboards', () => {
     expect(all.map((rule) => rule.alert).sort()).toEqual([
       'AppDown',
       'CompensationFailed',
+      'CompensationsPending',
       'ConsumerBacklog',
       'ConsumersRetrying',
       'DeadLetters',
+      'DependencyDown',
       'ForgedSagaReplies',
       'HttpErrorRatioHigh',
       'HttpLatencyHigh',

@@ -2,6 +2,7 @@ import { stripeSdk } from '../../tools/stripe-local/stripe-local.client';
 import Stripe from 'stripe';
 import { query } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
+import { readStream } from '../harness/streams';
 import { asCustomer, asMerchant, asOperator, bearer, OPERATOR } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 
@@ -218,7 +219,7 @@ describe('order saga with the payment app and Stripe', () => {
     expect((await system.getOrder(orderId)).saga.state).toBe('CANCELLED');
   }, 30_000);
 
-  it('retries while Stripe is down and recovers without a lost or double payment', async () => {
+  it('waits while Stripe is down and recovers without a lost or double payment', async () => {
     await system.putProduct('E2E-PAY-6', 5);
     await system.stripe!.failNext('api_error');
     const orderId = await system.placeOrder([{ sku: 'E2E-PAY-6', quantity: 1 }]);
@@ -284,4 +285,104 @@ describe('order saga with the payment app when the customer never pays', () => {
       'payment.cancelled',
     ]);
   }, 30_000);
+});
+
+describe('order saga with the payment app through faults', () => {
+  let system: SagaSystem;
+
+  beforeAll(async () => {
+    system = await SagaSystem.start({
+      paymentApp: {
+        STRIPE_TIMEOUT_MS: '500',
+        STRIPE_MAX_NETWORK_RETRIES: '0',
+        STRIPE_BREAKER_FAILURES: '2',
+        STRIPE_BREAKER_OPEN_MS: '300',
+        // A delivery budget a few seconds of outage would exhaust, were deliveries spent on it.
+        NATS_MAX_DELIVER: '2',
+        NATS_ACK_WAIT_MS: '1000',
+      },
+    });
+  }, 120_000);
+
+  afterEach(async () => {
+    await system.stripe!.reset();
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const deadLetters = () => readStream(system.jsm, 'DLQ');
+
+  it('completes the orders placed while Stripe was down once it is back: no dead letter, no cancellation', async () => {
+    await system.putProduct('E2E-OUTAGE-1', 10);
+    await system.stripe!.failNext('api_error');
+    const orderIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      orderIds.push(await system.placeOrder([{ sku: 'E2E-OUTAGE-1', quantity: 1 }]));
+    }
+    // Probed every 300 ms while down: past two ack waits, long enough for a message not held to
+    // come back and spend its last delivery.
+    await eventually(
+      async () =>
+        (await system.stripe!.requests()).filter((r) => r.path === '/v1/balance').length >= 8,
+      { what: 'Stripe probed while it is down' },
+    );
+    for (const orderId of orderIds) {
+      expect((await system.getOrder(orderId)).saga.state).toBe('STOCK_RESERVED');
+    }
+
+    await system.stripe!.clearFaults();
+    for (const orderId of orderIds) {
+      const { paymentIntentId } = await system.untilPayment(orderId, 'PENDING');
+      await system.stripe!.confirm(paymentIntentId!, PAID);
+    }
+    for (const orderId of orderIds) await system.untilSaga(orderId, 'COMPLETED');
+    await eventually(async () => (await system.product('E2E-OUTAGE-1')).committed === 4);
+    expect(await system.product('E2E-OUTAGE-1')).toMatchObject({ available: 6, reserved: 0 });
+    expect(await deadLetters()).toEqual([]);
+    const created = (await system.stripe!.requests()).filter(
+      (r) => r.path === '/v1/payment_intents' && r.status === 200 && !r.replayed,
+    );
+    expect(created).toHaveLength(4);
+  }, 60_000);
+
+  it('refunds a payment made after its order was cancelled, once, when the cancel never reached payment', async () => {
+    await system.putProduct('E2E-LOST-1', 5);
+    const { orderId, paymentIntentId } = await orderAwaitingPayment(system, 'E2E-LOST-1');
+    await system.restartPayment(async () => {
+      expect(await system.cancelOrder(orderId)).toBe(202);
+      await system.untilSaga(orderId, 'CANCELLED');
+      // Lost on its way to payment: gone from the stream before payment could read it.
+      const [cancel] = (await readStream(system.jsm, 'ORDERS', 'order.cancelled.v1')).filter(
+        (m) => (m.body.payload as { orderId: string }).orderId === orderId,
+      );
+      await system.jsm.streams.deleteMessage('ORDERS', cancel!.seq);
+    });
+    // Payment never heard of the cancel: the intent is still open, and the customer pays it.
+    expect((await system.untilPayment(orderId, 'PENDING')).paymentIntentId).toBe(paymentIntentId);
+    await system.stripe!.confirm(paymentIntentId, PAID);
+
+    // The saga hears of the money and sends the compensation again; payment refunds.
+    await system.untilPayment(orderId, 'REFUNDED');
+    const order = await system.getOrder(orderId);
+    expect(order).toMatchObject({ status: 'CANCELLED', saga: { state: 'CANCELLED' } });
+    expect(order.saga.steps.at(-1)).toMatchObject({
+      from: 'CANCELLED',
+      to: 'CANCELLED',
+      trigger: 'payment.succeeded.v1',
+    });
+    const refunds = (await system.stripe!.requests()).filter((r) => r.path === '/v1/refunds');
+    expect(new Set(refunds.map((r) => r.idempotencyKey))).toEqual(
+      new Set([`pay:refund:${order.saga.sagaId}`]),
+    );
+    expect(refunds.filter((r) => r.status === 200 && !r.replayed)).toHaveLength(1);
+    expect(await eventNames(system, 'PAYMENTS', orderId)).toEqual([
+      'payment.pending',
+      'payment.succeeded',
+      'payment.refunded',
+    ]);
+    expect(await system.product('E2E-LOST-1')).toMatchObject({ available: 5, reserved: 0 });
+    expect(await deadLetters()).toEqual([]);
+  }, 60_000);
 });

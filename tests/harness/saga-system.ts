@@ -139,7 +139,7 @@ export class SagaSystem {
         system.startOrder(),
         options.splitOrder ? system.startOrderWorker() : undefined,
         system.startApp('inventory', options.inventory),
-        options.paymentApp ? system.startPayment(options.paymentApp) : undefined,
+        options.paymentApp ? system.startPayment() : undefined,
       ]);
       if (order.status === 'fulfilled') system.order = order.value;
       if (orderWorker.status === 'fulfilled') system.orderWorker = orderWorker.value;
@@ -208,8 +208,19 @@ export class SagaSystem {
     return this.startApp('order', { ...this.options.order, ORDER_ROLE: 'worker' });
   }
 
+  /**
+   * Stops the payment app, runs `whileDown`, then boots it again; its webhook endpoint at
+   * stripe-local follows it to its new port.
+   */
+  async restartPayment(whileDown: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+    if (!this.payment) throw new Error('the payment app is not running: start with paymentApp');
+    await this.payment.stop();
+    await whileDown();
+    this.payment = await this.startPaymentApp();
+  }
+
   /** stripe-local in the test process; the payment app reaches it only through the SDK's config. */
-  private async startPayment(env: Record<string, string>): Promise<AppProcess> {
+  private async startPayment(): Promise<AppProcess> {
     this.stripeLocal = await startStripeLocal({
       port: 0,
       host: '127.0.0.1',
@@ -217,13 +228,17 @@ export class SagaSystem {
       webhookRetryDelaysMs: [100, 250, 500, 1000],
     });
     this.stripe = new StripeLocalClient(this.stripeLocal.url);
+    return this.startPaymentApp();
+  }
+
+  private async startPaymentApp(): Promise<AppProcess> {
     const payment = await this.startApp('payment', {
       STRIPE_SECRET_KEY: 'sk_test_saga_system',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      ...this.stripeLocal.sdkEnv,
-      ...env,
+      ...this.stripeLocal!.sdkEnv,
+      ...this.options.paymentApp,
     });
-    await this.stripe.setWebhookEndpoint(`${payment.url}/webhooks/stripe`, WEBHOOK_SECRET);
+    await this.stripe!.setWebhookEndpoint(`${payment.url}/webhooks/stripe`, WEBHOOK_SECRET);
     return payment;
   }
 

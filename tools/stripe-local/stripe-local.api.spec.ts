@@ -700,7 +700,7 @@ describe('stripe-local API through the stripe SDK', () => {
       );
       expect(set.status).toBe(200);
       expect(await faults({ 'stripe-local-control-token': token }).then((r) => r.json())).toEqual({
-        fault: { kind: 'api_error', remaining: 1 },
+        fault: { kind: 'api_error', remaining: 1, path: null },
       });
       await new StripeLocalClient(guarded.url, guarded.controlToken).clearFaults();
       await expect(new StripeLocalClient(guarded.url).clearFaults()).rejects.toThrow(

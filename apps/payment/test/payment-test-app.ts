@@ -6,10 +6,12 @@ import {
   EventEnvelope,
   OrderPaymentRequestedV1,
   OrderPaymentRequestedV1Payload,
+  streamForSubject,
 } from '@lib/contracts';
 import { freshSchema } from '../../../tests/harness/database';
 import { publishEvent } from '../../../tests/harness/events';
-import { DeadLetter } from '@lib/messaging';
+import { ConsumerInfo } from '@nats-io/jetstream';
+import { DeadLetter, durableName } from '@lib/messaging';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { untilHandled, untilRelayed, untilSettled } from '../../../tests/harness/app-probes';
@@ -48,6 +50,8 @@ export interface PaymentTestApp {
   deadLetters(): Promise<DeadLetter[]>;
   /** Resolves once payment's consumer of `subject` holds nothing unacked (untilSettled). */
   settled(subject: string): Promise<void>;
+  /** What the server knows of payment's consumer of `subject` (deliveries, pending acks). */
+  consumer(subject: string): Promise<ConsumerInfo>;
   /** Waits for the order's payment to reach a status (read as the tenant's operator). */
   untilStatus(orderId: string, status: string): Promise<PaymentView>;
   /** The order's payment, read as the tenant's operator. */
@@ -93,6 +97,8 @@ export async function startPaymentTestApp(
     publish: (event, options) => publishEvent(client.js, event, options),
     handled: (subject, seq) => untilHandled(client.jsm, 'payment', subject, seq),
     settled: (subject) => untilSettled(client.jsm, 'payment', subject),
+    consumer: (subject) =>
+      client.jsm.consumers.info(streamForSubject(subject).name, durableName('payment', subject)),
     relayed: () => untilRelayed(schema),
     async deadLetters() {
       return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);

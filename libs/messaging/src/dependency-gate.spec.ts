@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import { DependencyGate, DependencyGates } from './dependency-gate';
 
 // The gates log every change: not what these tests look at.
-beforeAll(() => Logger.overrideLogger(false));
+beforeAll(() => {
+  Logger.overrideLogger(false);
+});
 
 class Refused extends Error {}
 

@@ -74,9 +74,9 @@ export function migrationUrlOf(config: BaseConfig): string | undefined {
 
 /**
  * Everything an app needs besides its features: its Postgres schema (migrated at boot), NATS with
- * the JetStream transport, outbox and inbox, /health and /metrics (on METRICS_PORT when set),
- * rate limits and bearer-token authentication on every other route, the audit trail and
- * Idempotency-Key handling.
+ * the JetStream transport (its consumers paused while Postgres is unreachable), outbox and inbox,
+ * /health and /metrics (on METRICS_PORT when set), rate limits and bearer-token authentication on
+ * every other route, the audit trail and Idempotency-Key handling.
  */
 @Module({})
 export class PlatformModule {

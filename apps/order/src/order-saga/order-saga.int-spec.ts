@@ -373,7 +373,9 @@ describe('OrderSaga in the order app', () => {
     expect(cancels.map((e) => e.causationId)).toEqual([expect.any(String), paid.eventId]);
     const failed = await order(orderId);
     expect(failed.saga.state).toBe('FAILED');
-    expect(failed.saga.reason).toBe('payment-failed');
+    // The saga keeps its reason, which the cancel sent again carries.
+    expect(failed.saga.reason).toBe('stock release not confirmed in time');
+    expect(cancels[1]!.payload).toEqual({ orderId, reason: failed.saga.reason });
     expect(failed.saga.steps.at(-1)).toMatchObject({
       from: 'FAILED',
       to: 'FAILED',

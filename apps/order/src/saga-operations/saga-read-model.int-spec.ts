@@ -160,17 +160,16 @@ describe('the saga read model at a million sagas', () => {
   const page = { limit: 50 };
 
   it.each([
-    // Half the sagas are the default tenant's: walking every tenant's newest is as cheap.
-    ["an operator's tenant, newest first", operator, {}, ['sagas_by_tenant', 'sagas_by_updated']],
+    ["an operator's tenant, newest first", operator, {}, ['sagas_by_tenant_state']],
     ["an operator's tenant in one state", operator, { state: 'FAILED' }, ['sagas_by_tenant_state']],
-    ['every tenant, newest first', platformOperator, {}, ['sagas_by_updated']],
+    ['every tenant, newest first', platformOperator, {}, ['sagas_by_state']],
     [
       'every tenant in one state',
       platformOperator,
       { state: 'PAYMENT_PENDING' },
       ['sagas_by_state'],
     ],
-    ['one other tenant', platformOperator, { tenantId: 't-5' }, ['sagas_by_tenant']],
+    ['one other tenant', platformOperator, { tenantId: 't-5' }, ['sagas_by_tenant_state']],
     [
       'a state and an age',
       platformOperator,
@@ -183,7 +182,7 @@ describe('the saga read model at a million sagas', () => {
       { state: 'CANCELLED', reason: 'payment-timeout' },
       ['sagas_by_tenant_state', 'sagas_by_reason'],
     ],
-    ["a customer's", platformOperator, { customerId: 'c-42' }, ['sagas_by_customer']],
+    ["a customer's", platformOperator, { customerId: 'c-42' }, ['orders_by_customer']],
     ['the stuck ones', operator, { stuck: true }, ['sagas_in_flight', 'sagas_due']],
     [
       'the stuck ones of every tenant, or older than an hour',

@@ -38,7 +38,6 @@ interface SummaryRow extends Omit<SagaSummary, 'state' | 'deadlineAt' | 'created
   cursorAt: string;
 }
 
-/** The summary of sagas `s`. */
 /** One saga as `show` reads it: JSON columns carry their times as text. */
 interface DetailRow extends SummaryRow {
   correlationId: string;
@@ -50,6 +49,7 @@ interface DetailRow extends SummaryRow {
   audit: SagaAuditView[];
 }
 
+/** The summary of sagas `s`. */
 const SUMMARY_COLUMNS = `s.id AS "sagaId", s.order_id AS "orderId", s.tenant_id AS "tenantId",
   s.customer_id AS "customerId", s.state, s.reason, s.version,
   s.amount_minor::float8 AS "amountMinor", s.currency, s.payment_intent_id AS "paymentIntentId",
@@ -92,15 +92,14 @@ export class SagaReadModel {
     { cursor, limit, ...filter }: SagaFilter & { cursor?: string; limit: number },
   ): Promise<SagaPage> {
     const p = new SqlParams();
-    const conditions = filterConditions(principal, filter, p);
+    const conditions = this.filterConditions(principal, filter, p);
     if (!conditions) return { items: [], nextCursor: null };
     if (cursor) {
       const [at, id] = decodeCursor(cursor);
       conditions.push(`(s.updated_at, s.id) < (${p.add(at)}::timestamptz, ${p.add(id)}::uuid)`);
     }
     const rows = await this.dataSource.query<SummaryRow[]>(
-      `SELECT ${SUMMARY_COLUMNS} FROM ${this.tables.sagas} s WHERE ${whereOf(conditions)}
-        ORDER BY s.updated_at DESC, s.id DESC LIMIT ${p.add(limit + 1)}`,
+      this.byLastTransition(SUMMARY_COLUMNS, conditions, filter, 'DESC', limit + 1, p),
       p.values,
     );
     const items = rows.slice(0, limit);
@@ -118,7 +117,7 @@ export class SagaReadModel {
   async counts(principal: Principal, filter: SagaFilter): Promise<SagaCounts> {
     const states = Object.fromEntries(SAGA_STATES.map((state) => [state, 0]));
     const p = new SqlParams();
-    const conditions = filterConditions(principal, { ...filter, state: undefined }, p);
+    const conditions = this.filterConditions(principal, { ...filter, state: undefined }, p);
     const counted = filter.state ? [filter.state] : SAGA_STATES;
     if (conditions) {
       const rows = await this.dataSource.query<{ state: SagaState; count: number }[]>(
@@ -143,11 +142,10 @@ export class SagaReadModel {
     limit: number,
   ): Promise<string[]> {
     const p = new SqlParams();
-    const conditions = filterConditions(principal, filter, p);
+    const conditions = this.filterConditions(principal, filter, p);
     if (!conditions) return [];
     const rows = await runner.query(
-      `SELECT s.id FROM ${this.tables.sagas} s WHERE ${whereOf(conditions)}
-        ORDER BY s.updated_at, s.id LIMIT ${p.add(limit)}`,
+      this.byLastTransition('s.id', conditions, filter, 'ASC', limit, p),
       p.values,
     );
     return (rows as { id: string }[]).map((row) => row.id);
@@ -155,7 +153,8 @@ export class SagaReadModel {
 
   /**
    * The sagas an id names: a saga or order id (the order id is also the saga's correlation id), a
-   * customer id or a PaymentIntent id, newest first. Each is looked up by its own index.
+   * customer id or a PaymentIntent id, newest first, each once (named by the first kind that
+   * matched). Each kind is looked up by its own index.
    */
   async find(principal: Principal, id: string): Promise<SagaSearch> {
     const p = new SqlParams();
@@ -164,23 +163,38 @@ export class SagaReadModel {
     const matches: [SagaIdKind, string][] = [
       ...(uuid
         ? ([
-            ['sagaId', `id = ${uuid}::uuid`],
-            ['orderId', `order_id = ${uuid}::uuid`],
+            ['sagaId', `s.id = ${uuid}::uuid`],
+            ['orderId', `s.order_id = ${uuid}::uuid`],
           ] as [SagaIdKind, string][])
         : []),
-      ['customerId', `customer_id = ${text}`],
-      ['paymentIntentId', `payment_intent_id = ${text}`],
+      ['customerId', this.ofCustomer(text)],
+      ['paymentIntentId', `s.payment_intent_id = ${text}`],
     ];
     const tenant = principal.visibleTenant();
-    const inTenant = tenant === undefined ? '' : ` AND tenant_id = ${p.add(tenant)}`;
+    const inTenant = tenant === undefined ? '' : ` AND s.tenant_id = ${p.add(tenant)}`;
     const rows = await this.dataSource.query<(SummaryRow & { matchedBy: SagaIdKind })[]>(
-      `SELECT ${SUMMARY_COLUMNS}, CASE ${matches.map(([kind, where]) => `WHEN ${where} THEN '${kind}'`).join(' ')} END AS "matchedBy"
-        FROM ${this.tables.sagas} s
-        WHERE (${matches.map(([, where]) => where).join(' OR ')})${inTenant}
-        ORDER BY updated_at DESC, id DESC LIMIT ${SEARCH_LIMIT}`,
+      `SELECT * FROM (${matches
+        .map(
+          ([kind, where]) =>
+            `(SELECT ${SUMMARY_COLUMNS}, '${kind}' AS "matchedBy" FROM ${this.tables.sagas} s
+              WHERE ${where}${inTenant} LIMIT ${SEARCH_LIMIT})`,
+        )
+        .join(' UNION ALL ')}) AS found
+        ORDER BY "cursorAt" DESC, "sagaId" DESC`,
       p.values,
     );
-    return { items: rows.map((row) => ({ ...summaryOf(row), matchedBy: row.matchedBy })) };
+    const kinds = matches.map(([kind]) => kind);
+    const first = new Map<string, SummaryRow & { matchedBy: SagaIdKind }>();
+    for (const row of rows) {
+      const seen = first.get(row.sagaId);
+      if (!seen || kinds.indexOf(row.matchedBy) < kinds.indexOf(seen.matchedBy))
+        first.set(row.sagaId, row);
+    }
+    return {
+      items: [...first.values()]
+        .slice(0, SEARCH_LIMIT)
+        .map((row) => ({ ...summaryOf(row), matchedBy: row.matchedBy })),
+    };
   }
 
   /**
@@ -231,6 +245,51 @@ export class SagaReadModel {
       audit: saga.audit.map((a) => ({ ...a, at: iso(a.at) })),
     };
   }
+
+  private filterConditions(
+    principal: Principal,
+    filter: SagaFilter,
+    p: SqlParams,
+  ): string[] | undefined {
+    return filterConditions(principal, filter, p, (customerId) => this.ofCustomer(customerId));
+  }
+
+  /**
+   * A customer's sagas, found through their orders: the index is on `orders`, whose rows are
+   * written once and updated in place (HOT), not on `sagas`, where every transition would
+   * maintain it.
+   */
+  private ofCustomer(customerId: string): string {
+    return `s.order_id IN (SELECT o.id FROM ${this.tables.orders} o WHERE o.customer_id = ${customerId})`;
+  }
+
+  /**
+   * `SELECT columns` of the sagas of `conditions` by their last transition, newest (DESC) or
+   * oldest (ASC) first. A filter with a state, a reason, a customer or `stuck` walks the index it
+   * names; without, one branch per state walks `(tenant_id, state, updated_at, id)` or
+   * `(state, updated_at, id)` and Postgres merges them in order. There is no index on
+   * `(updated_at, id)` alone (nor per tenant): each index on `sagas` costs every transition a
+   * write (a transition changes `state`, so no update is HOT).
+   */
+  private byLastTransition(
+    columns: string,
+    conditions: string[],
+    filter: SagaFilter,
+    order: 'ASC' | 'DESC',
+    limit: number,
+    p: SqlParams,
+  ): string {
+    const select = (where: string[]) =>
+      `SELECT ${columns}, s.updated_at AS sort_at, s.id AS sort_id FROM ${this.tables.sagas} s
+        WHERE ${whereOf(where)} ORDER BY s.updated_at ${order}, s.id ${order} LIMIT ${p.add(limit)}`;
+    if (filter.state || filter.reason || filter.customerId || filter.stuck)
+      return select(conditions);
+    const branches = SAGA_STATES.map(
+      (state) => `(${select([...conditions, `s.state = ${p.add(state)}`])})`,
+    );
+    return `SELECT * FROM (${branches.join(' UNION ALL ')}) AS merged
+      ORDER BY sort_at ${order}, sort_id ${order} LIMIT ${p.add(limit)}`;
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -243,6 +302,7 @@ function filterConditions(
   principal: Principal,
   filter: SagaFilter,
   p: SqlParams,
+  ofCustomer: (customerId: string) => string,
 ): string[] | undefined {
   const visible = principal.visibleTenant();
   if (visible !== undefined && filter.tenantId !== undefined && filter.tenantId !== visible)
@@ -252,8 +312,7 @@ function filterConditions(
   if (tenant !== undefined) conditions.push(`s.tenant_id = ${p.add(tenant)}`);
   if (filter.state !== undefined) conditions.push(`s.state = ${p.add(filter.state)}`);
   if (filter.reason !== undefined) conditions.push(`s.reason = ${p.add(filter.reason)}`);
-  if (filter.customerId !== undefined)
-    conditions.push(`s.customer_id = ${p.add(filter.customerId)}`);
+  if (filter.customerId !== undefined) conditions.push(ofCustomer(p.add(filter.customerId)));
   const cutoff =
     filter.olderThanMs === undefined
       ? undefined

@@ -287,22 +287,33 @@ describe('payment consumers', () => {
     expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
   });
 
-  it('opens the circuit while Stripe is down, probes, and recovers without a second intent', async () => {
+  it('opens the circuit while Stripe is down, holds the request, probes, and recovers without a second intent', async () => {
     await payment.stripe.failNext('api_error');
     const request = paymentRequested();
     await payment.publish(request);
     await eventually(async () => /stripe_circuit_state\{[^}]*\} 2/.test(await payment.metrics()), {
       what: 'the circuit to open',
     });
-    const whileOpen = (await payment.stripe.requests()).length;
+    // The request waits; Stripe is probed with the cheapest call until it answers.
+    await eventually(
+      async () =>
+        (await payment.stripe.requests()).some((r) => r.path === '/v1/balance' && r.status === 500),
+      { what: 'a probe while Stripe is down' },
+    );
+    expect(await payment.metrics()).toMatch(
+      /dependency_available\{[^}]*dependency="stripe"[^}]*\} 0/,
+    );
     await payment.stripe.clearFaults();
     await payment.untilStatus(request.payload.orderId, 'PENDING');
     expect(await payment.metrics()).toMatch(/stripe_circuit_state\{[^}]*\} 0/);
-    // Three outages opened it; while open, deliveries were refused without a call (circuit_open).
-    expect(whileOpen).toBeGreaterThanOrEqual(3);
+    const calls = await payment.stripe.requests();
+    // Three outages opened it; then only probes, until one answered and the request went through.
+    const creates = calls.filter((r) => r.path === '/v1/payment_intents');
+    expect(creates.map((r) => r.status)).toEqual([500, 500, 500, 200]);
+    expect(calls.find((r) => r.path === '/v1/balance' && r.status === 200)).toBeDefined();
     expect(await eventNames(request.payload.orderId)).toEqual(['payment.pending']);
     expect(await payment.metrics()).toMatch(
-      /stripe_request_seconds_count\{[^}]*operation="create_intent"[^}]*outcome="circuit_open"[^}]*\} [1-9]/,
+      /dependency_available\{[^}]*dependency="stripe"[^}]*\} 1/,
     );
   });
 

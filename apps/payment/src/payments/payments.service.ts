@@ -85,7 +85,7 @@ export class PaymentsService {
       };
     }
     await this.commit(context, event, (manager) =>
-      this.transitionEvents(manager, payment, trigger, changes, event),
+      this.transition(manager, payment, trigger, changes, event),
     );
   }
 
@@ -143,7 +143,7 @@ export class PaymentsService {
       if (intent.status !== 'succeeded') throw error;
     }
     await this.commit(context, event, (manager) =>
-      this.transitionEvents(manager, payment, 'captured', {}, event),
+      this.transition(manager, payment, 'captured', {}, event),
     );
   }
 
@@ -207,8 +207,8 @@ export class PaymentsService {
 
   /**
    * Undoes the payment at Stripe and records the outcome: with `delivery`, together with its inbox
-   * record (and the event as the cause of what it publishes). Answers what was done, undefined if
-   * nothing was left to do or a webhook got there first.
+   * record (and the event as the cause of what it publishes). Answers what Stripe was asked to
+   * do, undefined if nothing was left to do.
    */
   private async settle(
     payment: Payment,
@@ -219,18 +219,13 @@ export class PaymentsService {
       if (delivery) await this.acknowledge(delivery.context, delivery.event);
       return undefined;
     }
+    this.logger.log({ msg: 'payment compensated', orderId: payment.orderId, ...undone });
     const { trigger, paymentIntentId } = undone;
     const changes = paymentIntentId ? { paymentIntentId } : {};
-    let applied = false;
-    const effect = async (manager: EntityManager) => {
-      const outcome = await this.transition(manager, payment, trigger, changes, delivery?.event);
-      applied = outcome.applied;
-      return outcome.events;
-    };
+    const effect = (manager: EntityManager) =>
+      this.transition(manager, payment, trigger, changes, delivery?.event);
     if (delivery) await this.commit(delivery.context, delivery.event, effect);
     else recordPublished(await this.dataSource.transaction(effect));
-    if (!applied) return undefined;
-    this.logger.log({ msg: 'payment compensated', orderId: payment.orderId, ...undone });
     return trigger;
   }
 
@@ -285,33 +280,17 @@ export class PaymentsService {
     return { trigger: 'refunded', paymentIntentId };
   }
 
-  /**
-   * Applies the trigger to the payment as it is now (a webhook may have moved it meanwhile):
-   * what it published, and whether it moved the payment at all.
-   */
+  /** Applies the trigger to the payment as it is now: a webhook may have moved it meanwhile. */
   private async transition(
     manager: EntityManager,
     payment: Payment,
     trigger: PaymentTrigger,
     changes: PaymentChanges,
     cause: EventEnvelope | undefined,
-  ): Promise<{ events: EventEnvelope[]; applied: boolean }> {
+  ): Promise<EventEnvelope[]> {
     const current = await this.transitions.lock(manager, { orderId: payment.orderId });
     if (!current) throw new Error(`payment of order ${payment.orderId} disappeared`);
-    const before = current.status;
-    const events = await this.transitions.apply(manager, current, trigger, changes, cause);
-    return { events, applied: current.status !== before };
-  }
-
-  /** `transition` inside `commit`: what it published. */
-  private async transitionEvents(
-    manager: EntityManager,
-    payment: Payment,
-    trigger: PaymentTrigger,
-    changes: PaymentChanges,
-    cause: EventEnvelope,
-  ): Promise<EventEnvelope[]> {
-    return (await this.transition(manager, payment, trigger, changes, cause)).events;
+    return this.transitions.apply(manager, current, trigger, changes, cause);
   }
 
   private async commit(

@@ -142,7 +142,10 @@ export class Storefront {
       return;
     }
     if (kind === 'after-deadline') {
-      await this.untilState(order, headers, FINAL);
+      // Back just before the deadline, watching closely: pays the moment the saga gives up, a
+      // race with the compensation that cancels the intent.
+      await sleep(this.config.deadlines.paymentMs - 2000);
+      await this.untilState(order, headers, ['COMPENSATING', ...FINAL], 100);
       const intent = await this.paymentIntentOf(order, headers);
       if (intent) await this.pay(order, intent, VISA);
       return;
@@ -183,15 +186,16 @@ export class Storefront {
     return [...skus].map((sku) => ({ sku, quantity: this.random.int(1, 3) }));
   }
 
-  /** Polls the order, less and less often, until its saga is in one of `states`. */
+  /** Polls the order, less and less often (or every `everyMs`), until its saga is in one of `states`. */
   private async untilState(
     order: PlacedOrder,
     headers: Record<string, string>,
     states: string[],
+    everyMs?: number,
   ): Promise<string | undefined> {
     const { stockMs, paymentMs, compensationMs } = this.config.deadlines;
     const giveUpAt = Date.now() + stockMs + paymentMs + compensationMs + 30_000;
-    let wait = 250;
+    let wait = everyMs ?? 250;
     while (Date.now() < giveUpAt) {
       const answer = await this.persist('order', 'GET /orders/:id', {
         method: 'GET',
@@ -202,7 +206,7 @@ export class Storefront {
         answer?.status === 200 ? (JSON.parse(answer.text) as OrderAnswer).saga.state : undefined;
       if (state && states.includes(state)) return state;
       await sleep(wait);
-      wait = Math.min(wait * 1.5, 2000);
+      wait = everyMs ?? Math.min(wait * 1.5, 2000);
     }
     return undefined;
   }

@@ -188,6 +188,9 @@ export class ChaosPlatform {
       DATABASE_URL: devAppDatabaseUrl(this.postgres.url, app),
       DATABASE_MIGRATION_URL: urlAs(this.postgres.url, devLogin(SCHEMA_OWNER)),
       ...this.nats.env(app),
+      // A message in flight when its consumer is killed comes back after the ack wait: 10 s here
+      // (30 s by default), so that the saga's short deadlines here stay twice as long.
+      NATS_ACK_WAIT_MS: '10000',
       NATS_RETRY_BASE_MS: '100',
       OUTBOX_POLL_MS: '200',
       OUTBOX_RELAY_AFTER_MS: '1000',

@@ -25,7 +25,18 @@ export interface Outage {
   to: number;
 }
 
+/** What a saga ends in without anyone's help; FAILED and RESOLVED involve an operator. */
 const FINAL_STATES = ['COMPLETED', 'CANCELLED'];
+const OPERATOR_STATES = ['FAILED', 'RESOLVED'];
+const EVERY_ACCEPTED_ORDER_FINAL = 'every accepted order final';
+const OUTBOXES_DRAINED = 'outboxes drained';
+/** While these fail the platform is still at work: settling waits for them. */
+const IN_MOTION = [EVERY_ACCEPTED_ORDER_FINAL, OUTBOXES_DRAINED];
+/**
+ * How long the rest may take once nothing moves: a reconciliation pass (every 10 s in the run),
+ * a webhook retry.
+ */
+const QUIET_MS = 20_000;
 const SCHEMAS = ['orders', 'payments', 'inventory', 'trading'];
 /** Dead letters whose cause retrying cannot fix: an invalid event or a refusal by the handler. */
 const PERMANENT_CAUSES = [/^invalid event: /, /^PermanentEventError: /];
@@ -55,8 +66,8 @@ export class Invariants {
 
   /**
    * The checks that hold once the platform has settled (every saga final, every compensation
-   * done), run until they all pass or `settleMs` has gone by: a violation is what is still broken
-   * then. Returns the last snapshot and what failed.
+   * done), run until they all pass; what still fails once nothing has moved for `QUIET_MS` (or
+   * after `settleMs` in all) is a violation. Returns the last snapshot and what failed.
    */
   async settle(
     placed: PlacedOrder[],
@@ -64,17 +75,23 @@ export class Invariants {
     settleMs: number,
   ): Promise<{ snapshot: Snapshot; violations: Violation[] }> {
     const giveUpAt = Date.now() + settleMs;
+    let stillSince: number | undefined;
     for (;;) {
       const snapshot = await this.snapshot();
       const violations = [
         ...this.ordersFinal(snapshot, placed, outages),
+        ...(await this.noneLeftForOperators(snapshot)),
         ...(await this.stockBalanced()),
         ...this.moneyReconciled(snapshot),
         ...(await this.paymentRecords(snapshot)),
         ...(await this.outboxesDrained()),
         ...(await this.consumersDrained()),
       ];
-      if (violations.length === 0 || Date.now() > giveUpAt) return { snapshot, violations };
+      const moving = violations.some((violation) => IN_MOTION.includes(violation.invariant));
+      stillSince = moving ? undefined : (stillSince ?? Date.now());
+      const quiet = stillSince !== undefined && Date.now() - stillSince > QUIET_MS;
+      if (violations.length === 0 || quiet || Date.now() > giveUpAt)
+        return { snapshot, violations };
       await sleep(2000);
     }
   }
@@ -139,13 +156,15 @@ export class Invariants {
     const lost = placed.filter((order) => !sagas.has(order.orderId));
     if (lost.length > 0)
       violations.push({
-        invariant: 'every accepted order final',
+        invariant: EVERY_ACCEPTED_ORDER_FINAL,
         detail: `${lost.length} accepted orders have no saga, e.g. ${lost[0]!.orderId}`,
       });
-    const open = [...sagas.values()].filter((saga) => !FINAL_STATES.includes(saga.state));
+    const open = [...sagas.values()].filter(
+      (saga) => !FINAL_STATES.includes(saga.state) && !OPERATOR_STATES.includes(saga.state),
+    );
     for (const [state, count] of countBy(open, (saga) => saga.state))
       violations.push({
-        invariant: 'every accepted order final',
+        invariant: EVERY_ACCEPTED_ORDER_FINAL,
         detail: `${count} sagas in ${state}, e.g. ${open.find((saga) => saga.state === state)!.orderId}`,
       });
     const late = [...sagas.values()].filter((saga) => {
@@ -159,6 +178,31 @@ export class Invariants {
       violations.push({
         invariant: 'every accepted order final within its deadlines',
         detail: `${late.length} sagas took longer, e.g. ${late[0]!.orderId} (${Math.round(late[0]!.finishedAt - late[0]!.createdAt)} ms)`,
+      });
+    return violations;
+  }
+
+  /** A saga that FAILED waits for an operator: named with its reason and steps, to start looking. */
+  private async noneLeftForOperators({ sagas }: Snapshot): Promise<Violation[]> {
+    const stuck = [...sagas.values()].filter((saga) => OPERATOR_STATES.includes(saga.state));
+    const violations: Violation[] = [];
+    for (const saga of stuck.slice(0, 3)) {
+      const { rows } = await this.platform.db.query<{ step: string }>(
+        `SELECT coalesce(st.from_state, '-') || ' -> ' || st.to_state || ' on ' || st.trigger ||
+                ' at +' || round(extract(epoch FROM st.at - s.created_at) * 1000) || ' ms' AS step
+           FROM orders.saga_steps st JOIN orders.sagas s ON s.id = st.saga_id
+          WHERE s.order_id = $1 ORDER BY st.id`,
+        [saga.orderId],
+      );
+      violations.push({
+        invariant: 'no order left for an operator',
+        detail: `order ${saga.orderId} ${saga.state} (${saga.reason ?? 'no reason'}): ${rows.map((row) => row.step).join('; ')}`,
+      });
+    }
+    if (stuck.length > 3)
+      violations.push({
+        invariant: 'no order left for an operator',
+        detail: `and ${stuck.length - 3} more`,
       });
     return violations;
   }
@@ -231,7 +275,8 @@ export class Invariants {
         );
         continue;
       }
-      if (!FINAL_STATES.includes(saga.state)) continue;
+      // An order that is over, by itself or by an operator's hand.
+      if (!FINAL_STATES.includes(saga.state) && !OPERATOR_STATES.includes(saga.state)) continue;
       const open = intents.filter((intent) => !['succeeded', 'canceled'].includes(intent.status));
       if (open.length > 0)
         fail(
@@ -304,7 +349,7 @@ export class Invariants {
       const unpublished = rows[0]?.n ?? 0;
       if (unpublished > 0)
         violations.push({
-          invariant: 'outboxes drained',
+          invariant: OUTBOXES_DRAINED,
           detail: `${schema}: ${unpublished} events not published`,
         });
     }
@@ -319,7 +364,7 @@ export class Invariants {
         const waiting = info.num_pending + info.num_ack_pending;
         if (waiting > 0)
           violations.push({
-            invariant: 'outboxes drained',
+            invariant: OUTBOXES_DRAINED,
             detail: `${name}/${info.name}: ${info.num_pending} not delivered, ${info.num_ack_pending} unacknowledged`,
           });
       }

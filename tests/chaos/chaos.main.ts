@@ -79,7 +79,6 @@ const FAULTS: Record<PhaseName, (run: Run) => Promise<void>> = {
     run.recoveries.push({
       fault: 'Stripe answering 500',
       downMs: healedAt - from,
-      readyMs: 0,
       healedAt,
     });
   },

@@ -10,8 +10,8 @@ export interface Recovery {
   fault: string;
   /** How long it was in force. */
   downMs: number;
-  /** From the repair (restart, clear) until every app answered ready. */
-  readyMs: number;
+  /** From the repair (restart, clear) until every app answered ready; none for Stripe. */
+  readyMs?: number;
   healedAt: number;
 }
 
@@ -74,7 +74,7 @@ export function printFigures(figures: Figures): void {
     figures.recoveries.map((recovery) => ({
       fault: recovery.fault,
       'down ms': recovery.downMs,
-      'ready after ms': recovery.readyMs,
+      'ready after ms': recovery.readyMs ?? '-',
       'next new order completed after ms': firstCompletedAfter(figures, recovery.healedAt),
     })),
   );

@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
+import {
+  createEvent,
+  InventoryLowStockV1,
+  InventoryReservedV1,
+  OrderCreatedV1,
+} from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { untilHandled } from '../harness/app-probes';
@@ -203,6 +208,39 @@ describe('saga-cli', () => {
         }) as unknown,
       },
     ]);
+  });
+
+  it('lists and replays the dead letters of one consumer only, with --consumer', async () => {
+    const mine = await deadLetter();
+    // Another consumer's: the order app cannot read an inventory.reserved of an unknown version.
+    const foreign = {
+      ...createEvent(InventoryReservedV1, {
+        reservationId: randomUUID(),
+        orderId: randomUUID(),
+        lines: [],
+        totalMinor: 0,
+        currency: 'EUR',
+        expiresAt: new Date().toISOString(),
+      }),
+      eventVersion: 9,
+    };
+    const sent = await system.js.publish('inventory.reserved.v1', JSON.stringify(foreign), {
+      msgID: randomUUID(),
+    });
+    const theirs = await eventually(async () =>
+      (await json<{ seq: number; sequence: number; consumer: string }[]>('dlq', 'list')).find(
+        (l) => l.sequence === sent.seq && l.consumer === 'order__inventory_reserved_v1',
+      ),
+    );
+    const consumer = ['--consumer', 'inventory__order_created_v1'];
+    const listed = await json<{ seq: number; consumer: string }[]>('dlq', 'list', ...consumer);
+    expect(listed.map((l) => l.seq)).toContain(mine.seq);
+    expect(listed.map((l) => l.consumer)).not.toContain('order__inventory_reserved_v1');
+    const replayed = await json<{ seq: number }[]>('dlq', 'replay', '--all', ...consumer);
+    expect(replayed.map((r) => r.seq)).toEqual(listed.map((l) => l.seq));
+    // The other consumer's letter is still there (and goes, for the purge case below).
+    expect((await json<{ seq: number }[]>('dlq', 'list')).map((l) => l.seq)).toContain(theirs.seq);
+    await system.jsm.streams.deleteMessage('DLQ', theirs.seq);
   });
 
   it('purges the dead letters with one audit record per consumer', async () => {
@@ -527,6 +565,23 @@ describe('saga-cli', () => {
           '--dry-run',
         );
         expect(text.stdout).toContain('would cancel 0 of 0');
+        // Filtered by the reason a saga was cancelled or failed for: one awaiting payment has none.
+        const waiting = await system.placeOrder([{ sku: 'CLI-BULK', quantity: 1 }]);
+        await system.untilSaga(waiting, 'PAYMENT_PENDING');
+        const dryRun = (...filter: string[]) =>
+          asOperator(
+            'sagas',
+            'bulk',
+            'cancel',
+            '--state',
+            'PAYMENT_PENDING',
+            ...filter,
+            '--dry-run',
+          );
+        expect((await dryRun()).stdout).toContain('would cancel 1 of 1');
+        expect((await dryRun('--saga-reason', 'payment-timeout')).stdout).toContain(
+          'would cancel 0 of 0',
+        );
       },
       SLOW,
     );

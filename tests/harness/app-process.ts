@@ -63,8 +63,8 @@ export function spawnApp(
 }
 
 /**
- * Starts an app process on `port` (a free one by default; a restarted app keeps its port) and waits
- * until it answers /health/ready.
+ * Starts an app process on a free port (or `port`: an app started again where its callers know
+ * it) and waits until it answers /health/ready.
  */
 export async function startAppProcess(
   app: string,

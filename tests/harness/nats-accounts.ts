@@ -21,7 +21,7 @@ export interface NatsAccounts {
 
 /**
  * NATS accounts as production runs them (docs/security.md): an operator, a system account, and
- * one account `SAGA` with JetStream whose users are the apps and the operator, each with the
+ * one account `SAGA` with JetStream whose users are the apps, the operator and the console, each with the
  * permissions of the generated configuration (the same lists `nsc-users.sh` gives them), signed
  * as JWTs with fresh nkeys and written as `.creds` files into `dir`. The server learns the
  * accounts from a memory resolver preloaded with their JWTs.
@@ -51,10 +51,10 @@ export async function natsAccounts(
     { signer: operator },
   );
   const credsFiles: Record<string, string> = {};
-  for (const { user, publish, subscribe } of users) {
+  for (const { user, publish, publishDeny, subscribe } of users) {
     const key = createUser();
     const jwt = await encodeUser(user, key, saga, {
-      pub: { allow: publish },
+      pub: { allow: publish, ...(publishDeny && { deny: publishDeny }) },
       sub: { allow: subscribe },
     });
     const file = join(dir, `${user}.creds`);

@@ -189,6 +189,17 @@ export class SagaSystem {
     this.order = await this.startOrder();
   }
 
+  /** Stops the inventory app (SIGTERM): its consumers stop; what arrives waits in NATS. */
+  async stopInventory(): Promise<void> {
+    await this.inventory.stop();
+  }
+
+  /** Starts the inventory app again on the port it had, where the other processes call it. */
+  async startInventory(): Promise<void> {
+    const port = Number(new URL(this.inventory.url).port);
+    this.inventory = await this.startApp('inventory', this.options.inventory, port);
+  }
+
   /** The processes of the order and inventory apps by name; split, the order app's two apart. */
   sagaApps(): Record<string, AppProcess> {
     const order: Record<string, AppProcess> = this.orderWorker
@@ -246,16 +257,21 @@ export class SagaSystem {
   private async startApp(
     app: 'order' | 'inventory' | 'payment',
     overrides: Record<string, string> = {},
+    port?: number,
   ): Promise<AppProcess> {
-    return startAppProcess(app, {
-      ...(await appDatabaseEnv(app)),
-      ...this.natsEnv(app),
-      NATS_RETRY_BASE_MS: '100',
-      OUTBOX_POLL_MS: '200',
-      OUTBOX_RELAY_AFTER_MS: '1000',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      ...overrides,
-    });
+    return startAppProcess(
+      app,
+      {
+        ...(await appDatabaseEnv(app)),
+        ...this.natsEnv(app),
+        NATS_RETRY_BASE_MS: '100',
+        OUTBOX_POLL_MS: '200',
+        OUTBOX_RELAY_AFTER_MS: '1000',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...overrides,
+      },
+      port,
+    );
   }
 
   /** The order's payment as the storefront sees it (GET /payments/:orderId), once it exists. */

@@ -1,4 +1,4 @@
-import { AppPersistence } from '@lib/platform';
+import { APP_SCHEMAS, AppPersistence } from '@lib/platform';
 import { OrderTables1763900000000 } from './migrations/1763900000000-order-tables';
 import { OrderTenancy1764900000000 } from './migrations/1764900000000-order-tenancy';
 import { SagaPaymentIntent1765000000000 } from './migrations/1765000000000-saga-payment-intent';
@@ -11,7 +11,7 @@ import { Order } from './orders/order.entity';
 
 /** The order app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const orderPersistence: AppPersistence = {
-  schema: 'orders',
+  schema: APP_SCHEMAS.order,
   role: 'order_app',
   // `npm run cli -- saga show` and `sagas stuck`.
   operatorReads: ['sagas', 'saga_steps'],

@@ -1,6 +1,7 @@
 /**
- * The order app's operator API (`/operator/sagas`) as its clients see it: the CLI and the console
- * type their calls with these, the order app answers with them. Times are ISO 8601 strings, amounts
+ * The order app's operator API (`/operator/sagas`) as its clients see it, and the payment and
+ * reservation of an order as the console reads them: the CLI and the console type their calls
+ * with these, the apps answer with them. Times are ISO 8601 strings, amounts
  * integer minor units. docs/operator-api.md describes each route with an example.
  */
 
@@ -154,4 +155,27 @@ export interface BulkSagaActionResult {
   skipped: string[];
   /** More sagas match than `limit`: run it again for the next ones. */
   more: boolean;
+}
+
+/** An order's payment as the payment app answers operators, without the client secret. */
+export interface PaymentView {
+  orderId: string;
+  paymentId: string;
+  status: string;
+  amountMinor: number;
+  currency: string | null;
+  paymentIntentId: string | null;
+  failure: { reason: string; code: string | null; declineCode: string | null } | null;
+}
+
+/** An order's reservation (or the tombstone of an order cancelled before it was reserved). */
+export interface ReservationView {
+  reservationId: string;
+  orderId: string;
+  status: string;
+  lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+  totalMinor: number;
+  currency: string | null;
+  expiresAt: string | null;
+  releasedReason?: string;
 }

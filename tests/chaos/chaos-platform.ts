@@ -4,6 +4,7 @@ import { urlAs } from '@lib/persistence';
 import { Pool } from 'pg';
 import {
   devAppDatabaseUrl,
+  devConsoleDatabaseUrl,
   devLogin,
   ensureDevRoles,
   SCHEMA_OWNER,
@@ -18,14 +19,15 @@ import { asMerchant } from '../harness/tokens';
 import { eventually } from '../harness/wait';
 import { ChaosConfig } from './chaos.config';
 
-export const APPS = ['order', 'inventory', 'payment', 'trading'] as const;
+export const APPS = ['order', 'inventory', 'payment', 'trading', 'console'] as const;
 export type AppName = (typeof APPS)[number];
 
 export const WEBHOOK_SECRET = 'whsec_chaos';
 
 /**
  * Everything the suite breaks, each a process of its own: a Postgres cluster made for the run, a
- * nats-server with the generated users, the four apps (each as its own Postgres and NATS user),
+ * nats-server with the generated users, the four apps and the console (each as its own Postgres
+ * and NATS user),
  * and stripe-local (in the suite's process: it plays Stripe, which the suite also breaks).
  * An app, Postgres or nats-server that exits without the suite killing it is a crash.
  */
@@ -55,13 +57,8 @@ export class ChaosPlatform {
     // A port just freed can be handed out again: the four must be distinct.
     const ports = new Set<number>();
     while (ports.size < APPS.length) ports.add(await freePort());
-    const [order, inventory, payment, trading] = [...ports] as [number, number, number, number];
-    const platform = new ChaosPlatform(config, postgres, nats, {
-      order,
-      inventory,
-      payment,
-      trading,
-    });
+    const portOf = Object.fromEntries(APPS.map((app, i) => [app, [...ports][i]!]));
+    const platform = new ChaosPlatform(config, postgres, nats, portOf as Record<AppName, number>);
     try {
       await ensureDevRoles(postgres.url);
       platform.db = new Pool({ connectionString: postgres.url, max: 4 });
@@ -183,10 +180,22 @@ export class ChaosPlatform {
         PAYMENT_RECONCILE_INTERVAL_MS: '10000',
       },
       trading: {},
+      console: {
+        ORDER_API_URL: this.url('order'),
+        PAYMENT_API_URL: this.url('payment'),
+        INVENTORY_API_URL: this.url('inventory'),
+      },
     };
+    // The console has no schema: it writes only its audit records, as its own role.
+    const database: Record<string, string> =
+      app === 'console'
+        ? { DATABASE_URL: devConsoleDatabaseUrl(this.postgres.url) }
+        : {
+            DATABASE_URL: devAppDatabaseUrl(this.postgres.url, app),
+            DATABASE_MIGRATION_URL: urlAs(this.postgres.url, devLogin(SCHEMA_OWNER)),
+          };
     return {
-      DATABASE_URL: devAppDatabaseUrl(this.postgres.url, app),
-      DATABASE_MIGRATION_URL: urlAs(this.postgres.url, devLogin(SCHEMA_OWNER)),
+      ...database,
       ...this.nats.env(app),
       // A message in flight when its consumer is killed comes back after the ack wait: 10 s here
       // (30 s by default), so that the saga's short deadlines here stay twice as long.

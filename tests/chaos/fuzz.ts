@@ -1,16 +1,18 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { mintToken } from '@lib/platform';
+import { CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE } from '../../apps/console/src/session/session';
 import { bearer } from '../harness/tokens';
 import { AppName, ChaosPlatform, WEBHOOK_SECRET } from './chaos-platform';
 import { HttpCalls, HttpRequest } from './http-calls';
 import { Random } from './random';
 
 /**
- * Hostile requests to every public route of the four apps, the Stripe webhook included (unsigned,
- * badly signed, and correctly signed hostile bodies). Every answer must be a 2xx or a 4xx with a
- * JSON error; the suite's invariants then show that none of them changed the load's orders,
- * stock or money. Valid-looking requests act in a tenant of their own (`fuzz`), so even one that
- * happens to be accepted touches nothing of the storefront's.
+ * Hostile requests to every public route of the four apps and the console, the Stripe webhook
+ * included (unsigned, badly signed, and correctly signed hostile bodies). Every answer must be a
+ * 2xx, 3xx or 4xx (JSON from the apps); the suite's invariants then show that none of them changed
+ * the load's orders, stock or money. Valid-looking requests act in a tenant of their own (`fuzz`),
+ * so even one that happens to be accepted touches nothing of the storefront's; the console's forms
+ * never carry the browser's CSRF value, so no operator action goes through.
  */
 export async function fuzz(
   platform: ChaosPlatform,
@@ -19,7 +21,8 @@ export async function fuzz(
   requests: number,
   concurrency = 24,
 ): Promise<void> {
-  const fuzzer = new Fuzzer(random, await fuzzTokens(), await knownIntents(platform));
+  const tokens = await fuzzTokens();
+  const fuzzer = new Fuzzer(random, tokens, tokens.map(sessionOf), await knownIntents(platform));
   let sent = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -171,6 +174,8 @@ const TARGET_WEIGHTS = {
   audit: 3,
   probe: 3,
   unknown: 2,
+  'console-page': 4,
+  'console-form': 4,
 };
 type Target = keyof typeof TARGET_WEIGHTS;
 
@@ -191,6 +196,8 @@ class Fuzzer {
   constructor(
     private readonly random: Random,
     private readonly tokens: Record<string, string>[],
+    /** The console's cookies: a session of each token above, and a CSRF value no form repeats. */
+    private readonly sessions: Record<string, string>[],
     private readonly intents: KnownIntent[],
   ) {}
 
@@ -328,12 +335,38 @@ class Fuzzer {
         );
       }
       case 'probe': {
-        const app = r.pick(['order', 'inventory', 'payment', 'trading'] as const);
+        const app = r.pick(['order', 'inventory', 'payment', 'trading', 'console'] as const);
         const path = r.pick(['/health/live', '/health/ready', '/metrics']);
         return this.get(app, `GET ${path}`, path);
       }
+      case 'console-page': {
+        const [route, url] = r.pick<[string, string]>([
+          ['GET /', '/'],
+          ['GET /login', `/login?${this.query({ next: '/sagas' })}`],
+          ['GET /sagas', `/sagas?${this.query({ state: 'FAILED', olderThanMs: '1000' })}`],
+          ['GET /sagas/:sagaId', `/sagas/${id()}`],
+          ['GET /sagas/:sagaId/:action', `/sagas/${id()}/${this.segment('cancel')}`],
+          [
+            'GET /sagas/bulk/:action',
+            `/sagas/bulk/${this.segment('retry')}?${this.query({ state: 'FAILED' })}`,
+          ],
+          ['GET /dead-letters', `/dead-letters?${this.query({ stream: 'ORDERS' })}`],
+          ['GET /dead-letters/:seq', `/dead-letters/${this.segment(String(r.int(1, 50)))}`],
+          ['GET /dead-letters/replay', `/dead-letters/replay?${this.query({ seq: '1' })}`],
+          ['GET /dead-letters/purge', `/dead-letters/purge?${this.query({ seq: '1' })}`],
+          ['GET /streams', '/streams'],
+          ['GET /assets/console.css', '/assets/console.css'],
+        ]);
+        return {
+          app: 'console',
+          route,
+          request: { method: 'GET', url, headers: r.pick(this.sessions) },
+        };
+      }
+      case 'console-form':
+        return this.consoleForm();
       case 'unknown': {
-        const app = r.pick(['order', 'inventory', 'payment', 'trading'] as const);
+        const app = r.pick(['order', 'inventory', 'payment', 'trading', 'console'] as const);
         const method = r.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']);
         const path = r.pick([
           '/',
@@ -378,6 +411,56 @@ class Fuzzer {
     if (r.chance(0.1))
       headers['idempotency-key'] = r.pick([randomUUID(), 'x'.repeat(300), 'clé', '']);
     return { app, route, request: { method, url, headers, body } };
+  }
+
+  /**
+   * A form post to the console: hostile fields, another encoding or too large, under a session
+   * that may be missing, forged or valid, and never with the CSRF value of its cookie.
+   */
+  private consoleForm(): FuzzRequest {
+    const r = this.random;
+    const action = r.pick(['retry', 'cancel', 'resolve']);
+    const [route, url] = r.pick<[string, string]>([
+      ['POST /login', '/login'],
+      ['POST /logout', '/logout'],
+      ['POST /sagas/:sagaId/:action', `/sagas/${this.segment(randomUUID())}/${action}`],
+      ['POST /sagas/bulk/:action', `/sagas/bulk/${action}`],
+      ['POST /dead-letters/replay', '/dead-letters/replay'],
+      ['POST /dead-letters/purge', '/dead-letters/purge'],
+    ]);
+    const fields: [string, string][] = [
+      [
+        'token',
+        r.chance(0.5)
+          ? (r.pick(this.tokens).authorization ?? '').slice(7)
+          : r.pick(HOSTILE_STRINGS),
+      ],
+      ['next', r.pick(['/sagas', '//evil.example', '/\\evil.example', ...HOSTILE_STRINGS])],
+      ['note', r.pick(HOSTILE_STRINGS)],
+      ['seq', r.pick(['1', '-1', '1e309', ...HOSTILE_STRINGS])],
+      ['state', r.pick(['FAILED', ...HOSTILE_STRINGS])],
+      [CSRF_FIELD, r.pick(['B'.repeat(43), 'A'.repeat(42), ...HOSTILE_STRINGS])],
+    ];
+    if (r.chance(0.2)) fields.push([r.pick(fields)[0], r.pick(HOSTILE_STRINGS)]);
+    const form = fields
+      .filter(() => r.chance(0.8))
+      .map(([key, value]) => `${encodeHostile(key)}=${encodeHostile(value)}`)
+      .join('&');
+    const roll = r.next();
+    let contentType: string | undefined = 'application/x-www-form-urlencoded';
+    let body: string | Buffer = form;
+    if (roll < 0.1) body = `${form}&padding=${'x'.repeat(70 * 1024)}`;
+    else if (roll < 0.2) body = r.pick(BAD_BODIES);
+    else if (roll < 0.3)
+      contentType = r.pick([
+        'application/json',
+        'text/plain',
+        'multipart/form-data; boundary=x',
+        undefined,
+      ]);
+    const headers: Record<string, string> = { ...r.pick(this.sessions) };
+    if (contentType) headers['content-type'] = contentType;
+    return { app: 'console', route, request: { method: 'POST', url, headers, body } };
   }
 
   /** Stripe's deliveries: unsigned, badly signed, stale, or correctly signed with a hostile body. */
@@ -541,6 +624,15 @@ async function fuzzTokens(): Promise<Record<string, string>[]> {
     await fuzzTenant('fuzz-operator', ['operator']),
     await fuzzTenant('fuzz-nobody', []),
   ];
+}
+
+/** The console's cookies for the same principal as `headers`, with a CSRF value no form repeats. */
+function sessionOf(headers: Record<string, string>): Record<string, string> {
+  const token = headers.authorization?.startsWith('Bearer ')
+    ? headers.authorization.slice(7)
+    : undefined;
+  const csrf = `${CSRF_COOKIE}=${'A'.repeat(43)}`;
+  return token ? { cookie: `${SESSION_COOKIE}=${token}; ${csrf}` } : { cookie: csrf };
 }
 
 /** Intents of the storefront's orders, which forged events name with a wrong amount, currency or mode. */

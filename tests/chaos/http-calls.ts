@@ -14,7 +14,7 @@ export interface CallRecord {
   endedAt: number;
   status: number | null;
   error: string | null;
-  /** A 4xx whose body is not a JSON object: every refusal must say what was wrong, as JSON. */
+  /** An app's 4xx whose body is not a JSON object: every refusal must say what was wrong, as JSON. */
   notJson: boolean;
 }
 
@@ -60,11 +60,12 @@ export class HttpCalls {
         endedAt: Date.now(),
         status: answer.status,
         error: null,
-        // A HEAD answer never has a body.
+        // A HEAD answer never has a body; the console answers with pages.
         notJson:
           answer.status >= 400 &&
           answer.status < 500 &&
           req.method !== 'HEAD' &&
+          app !== 'console' &&
           !isJsonObject(answer.text),
       });
       return answer;

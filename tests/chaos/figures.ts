@@ -171,7 +171,7 @@ function httpRows(calls: CallRecord[]): Record<string, string | number>[] {
     return {
       from: source,
       requests: of.length,
-      '2xx': status((s) => s < 300),
+      '2xx-3xx': status((s) => s < 400),
       '4xx': status((s) => s >= 400 && s < 500),
       '5xx: 503': status((s) => s === 503),
       '5xx: other': status((s) => s >= 500 && s !== 503),

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerOptions } from 'node:http';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BaseConfig } from './base.config';
-import { DomainErrorFilter } from './http-errors';
+import { DatabaseUnavailableFilter, DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
 import { MetricsServer } from './metrics/metrics-server';
 import { jsonBody } from './request-input/json-body';
@@ -76,7 +76,11 @@ export async function createPlatformApp(
     bodyParser: jsonBody(),
   });
   // Before init: HTTP routes take their filters when they are registered.
-  app.useGlobalFilters(new DomainErrorFilter());
+  // Nest asks the last registered first: a DomainError is answered by its filter, the rest here.
+  app.useGlobalFilters(
+    new DatabaseUnavailableFilter(app.getHttpAdapter()),
+    new DomainErrorFilter(),
+  );
   // Database, NATS and the outbox relay are up before the first message is consumed.
   await app.init();
   await connectJetStream(app);

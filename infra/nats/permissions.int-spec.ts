@@ -1,14 +1,22 @@
-import { jetstream, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { credsAuthenticator, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { EVENT_CATALOG, OrderCreatedV1, streamForSubject, SUBSCRIPTIONS } from '@lib/contracts';
+import {
+  DLQ_STREAM,
+  EVENT_CATALOG,
+  InventoryLowStockV1,
+  OrderCreatedV1,
+  streamForSubject,
+  SUBSCRIPTIONS,
+} from '@lib/contracts';
 import { durableName, ensureConsumer, ensureStreams } from '@lib/messaging';
+import { readRange, streamsOverview } from '@lib/operations';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { natsAccounts } from '../../tests/harness/nats-accounts';
 import { JetStreamClients, startNatsServer, TestNatsServer } from '../../tests/harness/nats-server';
-import { APP_USERS, OPERATOR_USER } from './permissions';
+import { APP_USERS, CONSOLE_USER, OPERATOR_USER } from './permissions';
 
 /** The server's answer to a publish (and so a JetStream API call) the user may not make. */
 const REFUSED = /Permissions Violation for Publish/;
@@ -46,7 +54,8 @@ describe.each([
     for (const [service, subjects] of Object.entries(SUBSCRIPTIONS))
       for (const subject of subjects)
         await ensureConsumer(operator.jsm, service, subject, { maxDeliver: 5, ackWaitMs: 30_000 });
-    for (const user of APP_USERS) connections.set(user, await nats.connect(user));
+    for (const user of [...APP_USERS, CONSOLE_USER])
+      connections.set(user, await nats.connect(user));
   });
 
   afterAll(async () => {
@@ -129,6 +138,77 @@ describe.each([
       })();
       await expect(drained).rejects.toThrow(/Permissions Violation for Subscription/);
     }
+  });
+
+  it('lets the console list streams, read the saga streams and the DLQ, and act on dead letters only', async () => {
+    const jsm = await managerOf(CONSOLE_USER);
+    const js = jetstream(as(CONSOLE_USER), { timeout: REFUSED_WITHIN_MS });
+    const overview = await streamsOverview(jsm);
+    expect(overview.map((s) => s.name)).toEqual([
+      'DLQ',
+      'INVENTORY',
+      'ORDERS',
+      'PAYMENTS',
+      'TRADING',
+    ]);
+    // A replay: an event some app consumes, published again.
+    await js.publish(OrderCreatedV1.subject, JSON.stringify({ replayed: true }));
+    const read: string[] = [];
+    for await (const message of readRange(js, { stream: 'ORDERS' })) read.push(message.string());
+    expect(read).toContain(JSON.stringify({ replayed: true }));
+    // Its ordered consumer is gone once read: only the apps' durables are left.
+    const left = await operator.jsm.consumers.list('ORDERS').next();
+    expect(left.filter((c) => !c.name.includes('__'))).toEqual([]);
+    const letter = await operator.js.publish('dlq.ORDERS.probe', JSON.stringify({ dead: true }));
+    expect((await jsm.streams.getMessage(DLQ_STREAM, { seq: letter.seq }))?.string()).toBe(
+      JSON.stringify({ dead: true }),
+    );
+    expect(await jsm.streams.deleteMessage(DLQ_STREAM, letter.seq)).toBe(true);
+    await operator.js.publish('dlq.ORDERS.probe', JSON.stringify({ dead: 'again' }));
+    expect((await jsm.streams.purge(DLQ_STREAM)).purged).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses the console the apps’ consumers, other events and any change to the event streams', async () => {
+    const jsm = await managerOf(CONSOLE_USER);
+    const js = jetstream(as(CONSOLE_USER), { timeout: REFUSED_WITHIN_MS });
+    const durable = durableName('inventory', OrderCreatedV1.subject);
+    await operator.js.publish(OrderCreatedV1.subject, JSON.stringify({ for: 'inventory' }));
+    const before = await operator.jsm.consumers.info('ORDERS', durable);
+    // Pulling from an app's durable would take its messages: refused, nothing delivered.
+    await expect(js.consumers.get('ORDERS', durable)).rejects.toThrow(REFUSED);
+    await expect(
+      as(CONSOLE_USER).request(
+        `$JS.API.CONSUMER.MSG.NEXT.ORDERS.${durable}`,
+        JSON.stringify({ batch: 1, expires: 500_000_000 }),
+        { timeout: REFUSED_WITHIN_MS },
+      ),
+    ).rejects.toThrow(REFUSED);
+    const after = await operator.jsm.consumers.info('ORDERS', durable);
+    expect(after.delivered.stream_seq).toBe(before.delivered.stream_seq);
+    expect(after.num_pending).toBe(before.num_pending);
+    // Nor may it redefine or delete one.
+    await expect(
+      jsm.consumers.add('ORDERS', {
+        durable_name: durable,
+        name: durable,
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'order.>',
+      }),
+    ).rejects.toThrow(REFUSED);
+    await expect(jsm.consumers.delete('ORDERS', durable)).rejects.toThrow(REFUSED);
+    // An event no app consumes is no replay.
+    const count = await stored('INVENTORY');
+    await expect(
+      js.publish(InventoryLowStockV1.subject, JSON.stringify({ forged: 'console' })),
+    ).rejects.toThrow(REFUSED);
+    expect(await stored('INVENTORY')).toBe(count);
+    await expect(jsm.streams.purge('ORDERS')).rejects.toThrow(REFUSED);
+    await expect(jsm.streams.delete('DLQ')).rejects.toThrow(REFUSED);
+    await expect(jsm.streams.deleteMessage('ORDERS', 1)).rejects.toThrow(REFUSED);
+    await expect(jsm.streams.getMessage('ORDERS', { seq: 1 })).rejects.toThrow(REFUSED);
+    await expect(jsm.consumers.add('TRADING', { ack_policy: AckPolicy.None })).rejects.toThrow(
+      REFUSED,
+    );
   });
 
   it('lets an app read and ack its own consumer', async () => {

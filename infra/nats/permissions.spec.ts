@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENT_CATALOG, streamForSubject, SUBSCRIPTIONS } from '@lib/contracts';
+import {
+  consumedSubjects,
+  DLQ_STREAM,
+  EVENT_CATALOG,
+  streamForSubject,
+  SUBSCRIPTIONS,
+} from '@lib/contracts';
 import { durableName } from '@lib/messaging';
 import {
   appPermissions,
   APP_USERS,
+  consolePermissions,
   developmentPassword,
+  natsPermissions,
   NATS_USERS,
   NSC_SCRIPT_PATH,
   passwordVariable,
@@ -51,6 +59,49 @@ describe('the generated NATS permissions', () => {
       expect(
         allowed.filter((subject) => subject.startsWith('$JS.API') && subject.includes('>')),
       ).toEqual([]);
+    },
+  );
+
+  it('let the console publish only events some app consumes (replays), and change only the DLQ', () => {
+    const { publish } = consolePermissions();
+    const events = publish.filter((subject) => !subject.startsWith('$JS'));
+    expect([...events].sort()).toEqual([...consumedSubjects()].sort());
+    // Never a wildcard into the JetStream API's tree, and no stream changed but the DLQ.
+    expect(publish.filter((s) => s.startsWith('$JS.API') && s.includes('>'))).toEqual([]);
+    expect(
+      publish.filter((s) => /STREAM\.(CREATE|UPDATE|DELETE|PURGE|MSG\.DELETE)/.test(s)),
+    ).toEqual([`$JS.API.STREAM.MSG.DELETE.${DLQ_STREAM}`, `$JS.API.STREAM.PURGE.${DLQ_STREAM}`]);
+    expect(publish.some((s) => s.startsWith('$JS.ACK'))).toBe(false);
+  });
+
+  it.each(Object.entries(SUBSCRIPTIONS))(
+    'refuse the console creating, pulling from or deleting the durables of %s',
+    (service, subjects) => {
+      const { publish, publishDeny = [] } = consolePermissions();
+      for (const subject of subjects) {
+        const stream = streamForSubject(subject).name;
+        const durable = durableName(service, subject);
+        for (const call of ['CREATE', 'MSG.NEXT', 'DELETE']) {
+          const api = `$JS.API.CONSUMER.${call}.${stream}.${durable}`;
+          const allowed = publish.some((pattern) => matches(pattern, api));
+          const denied = publishDeny.some((pattern) => matches(pattern, api));
+          // Refused by name where the console's wildcards would allow it; not allowed elsewhere.
+          expect([api, allowed && !denied]).toEqual([api, false]);
+        }
+      }
+    },
+  );
+
+  it.each(natsPermissions().map((permissions) => [permissions.user, permissions]))(
+    'keep %s’s permissions small enough for an account user’s JWT in an 8 KB CONNECT line',
+    (_user, { publish, publishDeny = [], subscribe }) => {
+      // The claims are base64url in the JWT (4/3), beside the header, the signature and the rest.
+      const claims = JSON.stringify({
+        pub: { allow: publish, deny: publishDeny },
+        sub: { allow: subscribe },
+      });
+      // 8 KB (max_control_line of infra/k8s/nats-values.yaml), with room to grow.
+      expect(claims.length).toBeLessThan(4000);
     },
   );
 

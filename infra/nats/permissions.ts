@@ -1,5 +1,8 @@
 import { join } from 'node:path';
 import {
+  CONSOLE_SERVICE,
+  consumedSubjects,
+  conversationStreamsOf,
   DLQ_STREAM,
   inboxPrefixOf,
   STREAMS,
@@ -19,11 +22,16 @@ export const NSC_SCRIPT_PATH = join(__dirname, 'nsc-users.sh');
 export interface NatsUserPermissions {
   user: string;
   publish: string[];
+  /** Exceptions to `publish`: subjects its wildcards would allow, refused all the same. */
+  publishDeny?: string[];
   subscribe: string[];
 }
 
 /** The operator tooling (project CLI, `npm run nats:setup`, replays): one user of its own. */
 export const OPERATOR_USER = 'operator';
+
+/** The operators' web console (apps/console): reads streams and the DLQ, replays dead letters. */
+export const CONSOLE_USER = CONSOLE_SERVICE;
 
 /** Every app that publishes or consumes, in a stable order. */
 export const APP_USERS: readonly string[] = [
@@ -33,7 +41,7 @@ export const APP_USERS: readonly string[] = [
   ]),
 ];
 
-export const NATS_USERS: readonly string[] = [...APP_USERS, OPERATOR_USER];
+export const NATS_USERS: readonly string[] = [...APP_USERS, OPERATOR_USER, CONSOLE_USER];
 
 /** The variable the server reads a user's password from: `NATS_ORDER_PASSWORD`, ... */
 export function passwordVariable(user: string): string {
@@ -105,8 +113,53 @@ export function operatorPermissions(): NatsUserPermissions {
   };
 }
 
+/**
+ * The console reads what its pages show and changes only the DLQ: stream and consumer counts; the
+ * saga's conversation and the dead letters through consumers of its own (ordered consumers, named
+ * by the client, so `*`); the DLQ's messages one by one, deleted once replayed, and purged. It
+ * publishes only subjects some app consumes (a dead letter goes back where it came from). The apps'
+ * durables are refused by name, every consumer call on them (`*`: create, info, delete, pause...)
+ * and pulls: pulling from one would take its app's messages, redefining or deleting one would
+ * change what its app reads. Wildcards keep the list short: an account user's JWT travels in the
+ * CONNECT line, which nats-server caps at 4 KB unless `max_control_line` says otherwise (8 KB in
+ * infra/k8s/nats-values.yaml).
+ */
+export function consolePermissions(): NatsUserPermissions {
+  const read = [...conversationStreamsOf('order').map((stream) => stream.name), DLQ_STREAM];
+  const appDurables = Object.entries(SUBSCRIPTIONS).flatMap(([service, subjects]) =>
+    subjects.map((subject) => ({
+      stream: streamForSubject(subject).name,
+      durable: durableName(service, subject),
+    })),
+  );
+  return {
+    user: CONSOLE_USER,
+    publish: [
+      ...consumedSubjects(),
+      `${API}.INFO`,
+      `${API}.STREAM.LIST`,
+      `${API}.STREAM.INFO.*`,
+      `${API}.CONSUMER.LIST.*`,
+      ...read.flatMap((stream) => [
+        `${API}.CONSUMER.*.${stream}.*`,
+        `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
+      ]),
+      `${API}.STREAM.MSG.GET.${DLQ_STREAM}`,
+      `${API}.STREAM.MSG.DELETE.${DLQ_STREAM}`,
+      `${API}.STREAM.PURGE.${DLQ_STREAM}`,
+    ],
+    publishDeny: appDurables
+      .filter(({ stream }) => read.includes(stream))
+      .flatMap(({ stream, durable }) => [
+        `${API}.CONSUMER.*.${stream}.${durable}`,
+        `${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+      ]),
+    subscribe: [`${inboxPrefixOf(CONSOLE_SERVICE)}.>`],
+  };
+}
+
 export function natsPermissions(): NatsUserPermissions[] {
-  return [...APP_USERS.map(appPermissions), operatorPermissions()];
+  return [...APP_USERS.map(appPermissions), operatorPermissions(), consolePermissions()];
 }
 
 /** The nats-server configuration (2.9+): JetStream on, one user per app and the operator. */
@@ -116,12 +169,12 @@ export function renderServerConfig(
   const list = (subjects: readonly string[]) =>
     `[\n${subjects.map((subject) => `            "${subject}"`).join('\n')}\n          ]`;
   const entries = users.map(
-    ({ user, publish, subscribe }) => `    {
+    ({ user, publish, publishDeny, subscribe }) => `    {
       user: ${user}
       password: $${passwordVariable(user)}
       permissions: {
         publish: {
-          allow: ${list(publish)}
+          allow: ${list(publish)}${publishDeny ? `\n          deny: ${list(publishDeny)}` : ''}
         }
         subscribe: {
           allow: ${list(subscribe)}
@@ -134,8 +187,9 @@ export function renderServerConfig(
 #
 # Each app may publish only its own subjects and dead letters, and call only the JetStream API its
 # streams, durable consumers and dead letters need; the operator user (CLI, nats:setup, replays)
-# reads and replays everything. Passwords come from the server's environment (${passwordVariable('order')}, ...;
-# development values in .env.example). Listen address and store: nats-server -a/-p/-sd flags.
+# reads and replays everything; the console reads streams and dead letters and replays these.
+# Passwords come from the server's environment (${passwordVariable('order')}, ...; development
+# values in .env.example). Listen address and store: nats-server -a/-p/-sd flags.
 # Production: NATS accounts with credentials files, see docs/security.md.
 
 jetstream: enabled
@@ -154,8 +208,13 @@ ${entries.join('\n')}
  */
 export function renderNscScript(users: readonly NatsUserPermissions[] = natsPermissions()): string {
   const commands = users.map(
-    ({ user, publish, subscribe }) => `nsc add user --account "$ACCOUNT" --name "${user}$SUFFIX" \\
-  --allow-pub '${publish.join(',')}' \\
+    ({
+      user,
+      publish,
+      publishDeny,
+      subscribe,
+    }) => `nsc add user --account "$ACCOUNT" --name "${user}$SUFFIX" \\
+  --allow-pub '${publish.join(',')}' \\${publishDeny ? `\n  --deny-pub '${publishDeny.join(',')}' \\` : ''}
   --allow-sub '${subscribe.join(',')}'
 nsc generate creds --account "$ACCOUNT" --name "${user}$SUFFIX" --output-file "$OUT/${user}$SUFFIX.creds"`,
   );
@@ -163,10 +222,10 @@ nsc generate creds --account "$ACCOUNT" --name "${user}$SUFFIX" --output-file "$
 # Generated by \`npm run nats:config\` from libs/contracts, with the permissions of nats-server.conf.
 # Do not edit: infra/nats/permissions.spec.ts fails when this file is stale.
 #
-# Production: adds one user per app and the operator user to the nsc account $NATS_ACCOUNT (default
-# SAGA, JetStream enabled) and writes their credentials files to $NATS_CREDS_DIR (default ./creds),
-# one Secret per app (NATS_CREDS). NATS_USER_SUFFIX (e.g. -2026-12) issues new users for a rotation;
-# see docs/security.md.
+# Production: adds one user per app, the operator's and the console's to the nsc account
+# $NATS_ACCOUNT (default SAGA, JetStream enabled) and writes their credentials files to
+# $NATS_CREDS_DIR (default ./creds), one Secret per app (NATS_CREDS). NATS_USER_SUFFIX (e.g.
+# -2026-12) issues new users for a rotation; see docs/security.md.
 set -eu
 ACCOUNT="\${NATS_ACCOUNT:-SAGA}"
 OUT="\${NATS_CREDS_DIR:-./creds}"

@@ -3,6 +3,7 @@ import { appDataSourceOptions } from '@lib/platform';
 import { bootAppDataSource, DatabaseRefusal, openAppDataSource } from '@lib/persistence';
 import {
   appDatabaseEnv,
+  consoleDatabaseUrl,
   freshSchema,
   query,
   TEST_DATABASE_URL,
@@ -146,6 +147,38 @@ describe('the Postgres role of each app', () => {
         `UPDATE inventory.audit_log SET actor = 'someone else'`,
         'DELETE FROM payments.audit_log',
         'SELECT * FROM payments.payments',
+        'CREATE TABLE orders.intruder (id int)',
+      ])
+        expect([sql, await outcome(client, sql)]).toEqual([sql, PERMISSION_DENIED]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('lets saga_console (the console) add records to every audit trail, and do nothing else', async () => {
+    const client = new Client({ connectionString: await consoleDatabaseUrl() });
+    await client.connect();
+    try {
+      const [role] = (
+        await client.query(
+          'SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user',
+        )
+      ).rows;
+      expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
+      for (const { schema } of Object.values(APPS)) {
+        const sql = `INSERT INTO "${schema}".audit_log (actor, action, result) VALUES ('ops', 'console.test', 'success')`;
+        expect([sql, await outcome(client, sql)]).toEqual([sql, 'ok']);
+      }
+      // Sagas come through the order app's API: it reads nothing, not even the records it wrote.
+      for (const sql of [
+        'SELECT * FROM orders.audit_log',
+        'SELECT * FROM orders.sagas',
+        'SELECT * FROM orders.orders',
+        `UPDATE inventory.audit_log SET actor = 'someone else'`,
+        'DELETE FROM payments.audit_log',
+        'SELECT * FROM payments.payments',
+        `INSERT INTO orders.outbox (event_id, subject, body, correlation_id)
+         VALUES ('00000000-0000-4000-8000-000000000003', 'order.created.v1', '{}', 'c')`,
         'CREATE TABLE orders.intruder (id int)',
       ])
         expect([sql, await outcome(client, sql)]).toEqual([sql, PERMISSION_DENIED]);

@@ -1,5 +1,6 @@
 import { AppPersistence } from '@lib/platform';
 import {
+  CONSOLE_ROLE,
   ensureDatabaseAndSchema,
   ensureLoginRoles,
   OPERATOR_ROLE,
@@ -35,13 +36,14 @@ export function devLogin(role: string): RoleLogin {
 /**
  * The roles of `npm run dev`, the tests and CI, on the server and database of `adminUrl` (a
  * superuser): the schema owner, which may create schemas in that database, one role per app, and
- * the operators' role the CLI logs in as.
+ * the operators' role the CLI logs in as, and the console's.
  */
 export async function ensureDevRoles(adminUrl: string): Promise<void> {
   await ensureDatabaseAndSchema(adminUrl, 'public');
   await ensureLoginRoles(adminUrl, [
     devLogin(SCHEMA_OWNER),
     devLogin(OPERATOR_ROLE),
+    devLogin(CONSOLE_ROLE),
     ...Object.values(APPS).map((app) => devLogin(app.role)),
   ]);
   const client = new Client({ connectionString: adminUrl });
@@ -61,4 +63,9 @@ export function devAppDatabaseUrl(adminUrl: string, app: string): string {
   const persistence = APPS[app];
   if (!persistence) throw new Error(`unknown app ${app}`);
   return urlAs(adminUrl, devLogin(persistence.role));
+}
+
+/** The console's DATABASE_URL in development and tests: its own role (audit records only). */
+export function devConsoleDatabaseUrl(adminUrl: string): string {
+  return urlAs(adminUrl, devLogin(CONSOLE_ROLE));
 }

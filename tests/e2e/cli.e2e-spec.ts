@@ -1,12 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { createEvent, InventoryLowStockV1, OrderCreatedV1 } from '@lib/contracts';
+import {
+  createEvent,
+  InventoryLowStockV1,
+  InventoryReservedV1,
+  OrderCreatedV1,
+} from '@lib/contracts';
 import { DeadLetter } from '@lib/messaging';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { untilHandled } from '../harness/app-probes';
+import { CliRun, runCli } from '../harness/cli';
 import { query, TEST_OPERATOR_URL } from '../harness/database';
 import { publishEvent } from '../harness/events';
 import { SagaSystem } from '../harness/saga-system';
@@ -14,7 +17,6 @@ import { readStream } from '../harness/streams';
 import { tokenFor } from '../harness/tokens';
 import { eventually, sleep } from '../harness/wait';
 
-const ROOT = join(__dirname, '..', '..');
 /** Who runs the CLI in these cases: the actor of its audit records. */
 const ACTOR = 'ops-alice';
 
@@ -30,32 +32,18 @@ describe('saga-cli', () => {
     await system?.stop();
   });
 
-  async function cliWith(
-    env: Record<string, string>,
-    ...args: string[]
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(
-        process.execPath,
-        ['-r', '@swc-node/register', 'tools/cli/main.ts', ...args],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            // The operator's NATS user, as operators run it.
-            ...system.nats.env(OPERATOR_USER),
-            // The operators' role, not a superuser: what the migrations grant it must be enough.
-            DATABASE_URL: TEST_OPERATOR_URL,
-            SAGA_CLI_ACTOR: ACTOR,
-            ...env,
-          },
-        },
-      );
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
+  function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+    return runCli(
+      {
+        // The operator's NATS user, as operators run it.
+        ...system.nats.env(OPERATOR_USER),
+        // The operators' role, not a superuser: what the migrations grant it must be enough.
+        DATABASE_URL: TEST_OPERATOR_URL,
+        SAGA_CLI_ACTOR: ACTOR,
+        ...env,
+      },
+      args,
+    );
   }
 
   const cli = (...args: string[]) => cliWith({}, ...args);
@@ -203,6 +191,39 @@ describe('saga-cli', () => {
         }) as unknown,
       },
     ]);
+  });
+
+  it('lists and replays the dead letters of one consumer only, with --consumer', async () => {
+    const mine = await deadLetter();
+    // Another consumer's: the order app cannot read an inventory.reserved of an unknown version.
+    const foreign = {
+      ...createEvent(InventoryReservedV1, {
+        reservationId: randomUUID(),
+        orderId: randomUUID(),
+        lines: [],
+        totalMinor: 0,
+        currency: 'EUR',
+        expiresAt: new Date().toISOString(),
+      }),
+      eventVersion: 9,
+    };
+    const sent = await system.js.publish('inventory.reserved.v1', JSON.stringify(foreign), {
+      msgID: randomUUID(),
+    });
+    const theirs = await eventually(async () =>
+      (await json<{ seq: number; sequence: number; consumer: string }[]>('dlq', 'list')).find(
+        (l) => l.sequence === sent.seq && l.consumer === 'order__inventory_reserved_v1',
+      ),
+    );
+    const consumer = ['--consumer', 'inventory__order_created_v1'];
+    const listed = await json<{ seq: number; consumer: string }[]>('dlq', 'list', ...consumer);
+    expect(listed.map((l) => l.seq)).toContain(mine.seq);
+    expect(listed.map((l) => l.consumer)).not.toContain('order__inventory_reserved_v1');
+    const replayed = await json<{ seq: number }[]>('dlq', 'replay', '--all', ...consumer);
+    expect(replayed.map((r) => r.seq)).toEqual(listed.map((l) => l.seq));
+    // The other consumer's letter is still there (and goes, for the purge case below).
+    expect((await json<{ seq: number }[]>('dlq', 'list')).map((l) => l.seq)).toContain(theirs.seq);
+    await system.jsm.streams.deleteMessage('DLQ', theirs.seq);
   });
 
   it('purges the dead letters with one audit record per consumer', async () => {
@@ -527,6 +548,23 @@ describe('saga-cli', () => {
           '--dry-run',
         );
         expect(text.stdout).toContain('would cancel 0 of 0');
+        // Filtered by the reason a saga was cancelled or failed for: one awaiting payment has none.
+        const waiting = await system.placeOrder([{ sku: 'CLI-BULK', quantity: 1 }]);
+        await system.untilSaga(waiting, 'PAYMENT_PENDING');
+        const dryRun = (...filter: string[]) =>
+          asOperator(
+            'sagas',
+            'bulk',
+            'cancel',
+            '--state',
+            'PAYMENT_PENDING',
+            ...filter,
+            '--dry-run',
+          );
+        expect((await dryRun()).stdout).toContain('would cancel 1 of 1');
+        expect((await dryRun('--saga-reason', 'payment-timeout')).stdout).toContain(
+          'would cancel 0 of 0',
+        );
       },
       SLOW,
     );

@@ -31,6 +31,7 @@ type DevEnv = Record<
   | 'PAYMENT_PORT'
   | 'INVENTORY_PORT'
   | 'TRADING_PORT'
+  | 'CONSOLE_PORT'
   | 'STRIPE_LOCAL_PORT'
   | 'LOG_LEVEL',
   string
@@ -38,8 +39,8 @@ type DevEnv = Record<
 
 /** Ports nothing listens on, so dev has to start every service itself. */
 async function isolatedEnvironment(): Promise<DevEnv> {
-  const [pg, nats, order, payment, inventory, trading, stripe] = await Promise.all(
-    Array.from({ length: 7 }, () => freePort()),
+  const [pg, nats, order, payment, inventory, trading, consolePort, stripe] = await Promise.all(
+    Array.from({ length: 8 }, () => freePort()),
   );
   if (!stripe) throw new Error('no free ports');
   return {
@@ -49,6 +50,7 @@ async function isolatedEnvironment(): Promise<DevEnv> {
     PAYMENT_PORT: String(payment),
     INVENTORY_PORT: String(inventory),
     TRADING_PORT: String(trading),
+    CONSOLE_PORT: String(consolePort),
     STRIPE_LOCAL_PORT: String(stripe),
     LOG_LEVEL: 'warn',
   };
@@ -100,6 +102,36 @@ async function expectWorkingTokens(stderr: string, env: DevEnv): Promise<void> {
   expect(stderr).toContain('npm run -s cli -- token --sub');
 }
 
+/**
+ * The console dev prints: it answers, and the platform-operator token dev printed signs in to it
+ * (through the sign-in form, as a browser would post it).
+ */
+async function expectWorkingConsole(stderr: string, env: DevEnv): Promise<void> {
+  const consoleUrl = `http://127.0.0.1:${env.CONSOLE_PORT}`;
+  expect(stderr).toContain(`operators' console: ${consoleUrl}`);
+  const token = /^ {2}platform-operator +\S+ +(\S+\.\S+\.\S+)$/m.exec(stderr)?.[1];
+  expect(token).toBeDefined();
+  const form = await fetch(`${consoleUrl}/login`);
+  const csrf = /console_csrf=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')![1]!;
+  const signedIn = await fetch(`${consoleUrl}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: `console_csrf=${csrf}`,
+    },
+    body: new URLSearchParams({ _csrf: csrf, token: token! }),
+  });
+  expect(signedIn.status).toBe(303);
+  const cookie = signedIn.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const sagas = await fetch(`${consoleUrl}/sagas`, { headers: { cookie } });
+  expect(sagas.status).toBe(200);
+  expect(await sagas.text()).toContain('<h1>Sagas</h1>');
+}
+
 describe('npm run dev and npm run demo', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'saga-dev-'));
   // As root, the embedded Postgres runs as the `postgres` user, which must reach its data folder.
@@ -123,6 +155,7 @@ describe('npm run dev and npm run demo', () => {
         /Authorization Violation/,
       );
       await expectWorkingTokens(dev.stderr(), env);
+      await expectWorkingConsole(dev.stderr(), env);
 
       const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
         cwd: ROOT,
@@ -140,6 +173,7 @@ describe('npm run dev and npm run demo', () => {
       portOf(env.DATABASE_URL),
       portOf(env.NATS_URL),
       ...[env.ORDER_PORT, env.PAYMENT_PORT, env.INVENTORY_PORT, env.TRADING_PORT].map(Number),
+      Number(env.CONSOLE_PORT),
       Number(env.STRIPE_LOCAL_PORT),
     ];
     for (const port of ports) expect(await canConnect(port)).toBe(false);
@@ -179,12 +213,13 @@ describe('npm run dev and npm run demo', () => {
       await expect(connect({ servers: env.NATS_URL, reconnect: false })).rejects.toThrow(
         /Authorization Violation/,
       );
-      // Its apps are the compiled ones, as the images run them.
+      // Its apps and the console are the compiled ones, as the images run them.
       const apps = childCommands(startAll.pid!).filter((command) => command.includes('main.js'));
-      expect(apps).toHaveLength(4);
-      for (const app of ['order', 'payment', 'inventory', 'trading'])
+      expect(apps).toHaveLength(5);
+      for (const app of ['order', 'payment', 'inventory', 'trading', 'console'])
         expect(apps.filter((command) => command.includes(`dist/apps/${app}/`))).toHaveLength(1);
       await expectWorkingTokens(stderr, env);
+      await expectWorkingConsole(stderr, env);
       const demo = await run(process.execPath, ['-r', '@swc-node/register', 'tools/dev/demo.ts'], {
         cwd: ROOT,
         env: { ...process.env, ...env },
@@ -198,6 +233,7 @@ describe('npm run dev and npm run demo', () => {
     for (const port of [
       portOf(env.NATS_URL),
       Number(env.ORDER_PORT),
+      Number(env.CONSOLE_PORT),
       Number(env.STRIPE_LOCAL_PORT),
     ])
       expect(await canConnect(port)).toBe(false);

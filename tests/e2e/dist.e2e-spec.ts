@@ -4,19 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnBuilt, startAppProcess } from '../harness/app-process';
-import { appDatabaseEnv, freshSchema, query } from '../harness/database';
+import { appDatabaseEnv, consoleDatabaseUrl, freshSchema, query } from '../harness/database';
 import { startNatsServer, TestNatsServer } from '../harness/nats-server';
 
 /*
  * What the images run (infra/docker/app.Dockerfile): each app's build of dist/ (`npm run build`)
  * beside the production dependencies only (`npm ci --omit=dev`), in a folder outside this clone so
  * that nothing of its node_modules is in reach. Each app migrates with --setup-only, as the
- * Kubernetes setup Job runs it, then boots and gets ready, as its Deployment runs it. The other
- * suites run the TypeScript sources; the production settings' checks are app-boot's.
+ * Kubernetes setup Job runs it, then boots and gets ready, as its Deployment runs it; so does the
+ * console, which has nothing to set up. The other suites run the TypeScript sources; the
+ * production settings' checks are app-boot's.
  */
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 const APPS = ['order', 'payment', 'inventory', 'trading'] as const;
+const SHIPPED = [...APPS, 'console'];
 const SCHEMAS = {
   order: 'orders',
   payment: 'payments',
@@ -36,7 +38,7 @@ describe('the build that ships: each app of dist/ with production dependencies o
 
   beforeAll(async () => {
     // As start:all: a build that is there is used (CI builds first), else one is made.
-    if (APPS.some((app) => !existsSync(join(ROOT, 'dist', 'apps', app, mainOf(app)))))
+    if (SHIPPED.some((app) => !existsSync(join(ROOT, 'dist', 'apps', app, mainOf(app)))))
       await run('npm', ['run', 'build'], { cwd: ROOT, env: toolEnv });
     for (const file of ['package.json', 'package-lock.json'])
       copyFileSync(join(ROOT, file), join(image, file));
@@ -45,7 +47,7 @@ describe('the build that ships: each app of dist/ with production dependencies o
       env: toolEnv,
     });
     // The image's layout: /app/node_modules, and the app's build in /app/dist.
-    for (const app of APPS)
+    for (const app of SHIPPED)
       cpSync(join(ROOT, 'dist', 'apps', app), join(image, app, 'dist'), { recursive: true });
     await Promise.all(Object.values(SCHEMAS).map(freshSchema));
     nats = await startNatsServer();
@@ -79,7 +81,7 @@ describe('the build that ships: each app of dist/ with production dependencies o
       const { jsm } = await nats.operator();
       expect((await jsm.streams.info('DLQ')).config.name).toBe('DLQ');
 
-      const running = await startAppProcess(app, env, main);
+      const running = await startAppProcess(app, env, { built: main });
       try {
         const ready = await fetch(`${running.url}/health/ready`);
         expect(await ready.json()).toMatchObject({
@@ -92,4 +94,25 @@ describe('the build that ships: each app of dist/ with production dependencies o
     },
     120_000,
   );
+
+  it('console boots and gets ready', async () => {
+    const running = await startAppProcess(
+      'console',
+      {
+        ...nats.env('console'),
+        DATABASE_URL: await consoleDatabaseUrl(),
+        // Its pages call the apps; readiness is NATS alone.
+        ORDER_API_URL: 'http://127.0.0.1:9',
+        INVENTORY_API_URL: 'http://127.0.0.1:9',
+        PAYMENT_API_URL: 'http://127.0.0.1:9',
+      },
+      { built: join(image, 'console', 'dist', mainOf('console')) },
+    );
+    try {
+      const ready = await fetch(`${running.url}/health/ready`);
+      expect(await ready.json()).toMatchObject({ status: 'ok' });
+    } finally {
+      expect(await running.stop()).toBe(0);
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SUBSCRIPTIONS } from '@lib/contracts';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { TEST_DATABASE_URL } from '../harness/database';
 import { OtlpReceiver, ReceivedSpan } from '../harness/otlp-receiver';
@@ -245,7 +246,7 @@ describe('one trace per order (OpenTelemetry through the outbox and JetStream)',
         .map((s) => s.labels.consumer)
         .sort(),
     );
-    expect(backlog).toHaveLength(6);
+    expect(backlog).toHaveLength(SUBSCRIPTIONS.order!.length);
     const counted = samples(page, 'http_requests_total').map((s) => s.labels);
     for (const [method, route, status] of [
       ['POST', '/orders', '202'],

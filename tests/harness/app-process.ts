@@ -76,15 +76,16 @@ export function spawnApp(
 }
 
 /**
- * Starts an app process on a free port and waits until it answers /health/ready: its TypeScript
- * source, or the compiled `main.js` given as `built`.
+ * Starts an app process on a free port (or `port`: an app started again where its callers know
+ * it) and waits until it answers /health/ready: its TypeScript source, or the compiled `main.js`
+ * given as `built`.
  */
 export async function startAppProcess(
   app: string,
   env: Record<string, string>,
-  built?: string,
+  { port, built }: { port?: number; built?: string } = {},
 ): Promise<AppProcess> {
-  const port = await freePort();
+  port ??= await freePort();
   const appEnv = { ...env, PORT: String(port), HTTP_HOST: '127.0.0.1' };
   const { child, output, exited } = built ? spawnBuilt(built, appEnv) : spawnApp(app, appEnv);
   const url = `http://127.0.0.1:${port}`;

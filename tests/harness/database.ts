@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { ensureDatabaseAndSchema, OPERATOR_ROLE, quoteIdentifier, urlAs } from '@lib/persistence';
 import {
   devAppDatabaseUrl,
+  devConsoleDatabaseUrl,
   devLogin,
   ensureDevRoles,
   SCHEMA_OWNER,
@@ -43,6 +44,17 @@ export const TEST_OPERATOR_URL = urlAs(TEST_DATABASE_URL, devLogin(OPERATOR_ROLE
 
 let rolesReady: Promise<void> | undefined;
 
+function devRoles(): Promise<void> {
+  rolesReady ??= ensureDevRoles(TEST_DATABASE_URL);
+  return rolesReady;
+}
+
+/** The console's DATABASE_URL in tests: its own role, which may only add audit records. */
+export async function consoleDatabaseUrl(): Promise<string> {
+  await devRoles();
+  return devConsoleDatabaseUrl(TEST_DATABASE_URL);
+}
+
 /**
  * An app's database variables in tests, as in production: it serves as its own role and migrates
  * as the schema owner, so touching another app's schema fails here. The roles are made once.
@@ -50,8 +62,7 @@ let rolesReady: Promise<void> | undefined;
 export async function appDatabaseEnv(
   app: string,
 ): Promise<{ DATABASE_URL: string; DATABASE_MIGRATION_URL: string }> {
-  rolesReady ??= ensureDevRoles(TEST_DATABASE_URL);
-  await rolesReady;
+  await devRoles();
   return {
     DATABASE_URL: devAppDatabaseUrl(TEST_DATABASE_URL, app),
     DATABASE_MIGRATION_URL: TEST_OWNER_URL,

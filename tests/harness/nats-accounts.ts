@@ -21,11 +21,14 @@ export interface NatsAccounts {
 
 /**
  * NATS accounts as production runs them (docs/security.md): an operator, a system account, and
- * one account `SAGA` with JetStream whose users are the apps and the operator, each with the
+ * one account `SAGA` with JetStream whose users are the apps, the operator and the console, each with the
  * permissions of the generated configuration (the same lists `nsc-users.sh` gives them), signed
  * as JWTs with fresh nkeys and written as `.creds` files into `dir`. The server learns the
  * accounts from a memory resolver preloaded with their JWTs.
  */
+/** The CONNECT line an account user's JWT must fit in (nats-server's default is 4 KB). */
+export const MAX_CONTROL_LINE = 8192;
+
 export async function natsAccounts(
   dir: string,
   users: readonly NatsUserPermissions[] = natsPermissions(),
@@ -51,17 +54,19 @@ export async function natsAccounts(
     { signer: operator },
   );
   const credsFiles: Record<string, string> = {};
-  for (const { user, publish, subscribe } of users) {
+  for (const { user, publish, publishDeny, subscribe } of users) {
     const key = createUser();
     const jwt = await encodeUser(user, key, saga, {
-      pub: { allow: publish },
+      pub: { allow: publish, ...(publishDeny && { deny: publishDeny }) },
       sub: { allow: subscribe },
     });
     const file = join(dir, `${user}.creds`);
     writeFileSync(file, fmtCreds(jwt, key), { mode: 0o600 });
     credsFiles[user] = file;
   }
+  // As infra/k8s/nats-values.yaml: a user's JWT travels in its CONNECT line.
   const config = `operator: ${operatorJwt}
+max_control_line: ${MAX_CONTROL_LINE}
 system_account: ${system.getPublicKey()}
 resolver: MEMORY
 resolver_preload: {

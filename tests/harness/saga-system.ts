@@ -1,45 +1,37 @@
 import { jetstream, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { NatsConnection } from '@nats-io/nats-core';
+import {
+  inventoryClient,
+  InventoryApi,
+  InventorySchema,
+  ok,
+  orderClient,
+  OrderApi,
+  OrderView,
+  paymentClient,
+  PaymentApi,
+  PaymentSchema,
+  waitForOrder,
+} from '@lib/client';
 import { EventEnvelope } from '@lib/contracts';
 import { StripeLocalClient } from '../../tools/stripe-local/stripe-local.client';
 import { startStripeLocal, StripeLocal } from '../../tools/stripe-local/stripe-local.server';
 import { AppProcess, ScriptProcess, spawnScript, startAppProcess } from './app-process';
 import { appDatabaseEnv, freshSchema } from './database';
-import { JsonClient } from './json-client';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { startNatsServer, TestNatsServer } from './nats-server';
 import { PaymentAnswer, PaymentResponder } from './payment-responder';
 import { readStream } from './streams';
-import { asCustomer, asMerchant, asOperator } from './tokens';
+import { KeepAliveFetch } from './keep-alive-fetch';
+import { MERCHANT, OPERATOR, tokenFor } from './tokens';
 import { eventually } from './wait';
 
-export interface OrderView {
-  orderId: string;
-  status: string;
-  totalMinor: number | null;
-  lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
-  saga: {
-    sagaId: string;
-    state: string;
-    reason: string | null;
-    steps: { from: string | null; to: string; trigger: string; reason: string | null }[];
-  };
-}
-
-export interface ProductView {
-  sku: string;
-  available: number;
-  reserved: number;
-  committed: number;
-}
-
-export interface PaymentStatusView {
-  orderId: string;
-  status: string;
-  paymentIntentId: string | null;
-  clientSecret: string | null;
-}
+export type { OrderView };
+export type ProductView = InventorySchema<'ProductView'>;
+export type ReservationView = InventorySchema<'ReservationView'>;
+export type PaymentView = PaymentSchema<'PaymentView'>;
+export type OrderLine = { sku: string; quantity: number };
 
 export interface SagaSystemOptions {
   order?: Record<string, string>;
@@ -97,7 +89,8 @@ export class SagaSystem {
   /** The stand-in payment participant when it runs as a process (`paymentProcess`). */
   responderProcess?: ScriptProcess;
 
-  private readonly orderClient: JsonClient;
+  /** The connections `placeOrder` sends on (a bench's load). */
+  private readonly connections: KeepAliveFetch;
   /** The NATS_URL every process of the system gets. */
   readonly natsUrl: string;
 
@@ -105,7 +98,7 @@ export class SagaSystem {
     private readonly ownNats: TestNatsServer | undefined,
     private readonly options: SagaSystemOptions,
   ) {
-    this.orderClient = new JsonClient(options.orderConnections);
+    this.connections = new KeepAliveFetch(options.orderConnections);
     this.natsUrl = ownNats?.url ?? options.natsUrls ?? '';
   }
 
@@ -165,7 +158,7 @@ export class SagaSystem {
   }
 
   async stop(): Promise<void> {
-    this.orderClient.close();
+    this.connections.close();
     await this.responder?.stop();
     this.responderProcess?.child.kill('SIGTERM');
     await this.responderProcess?.exited;
@@ -187,6 +180,17 @@ export class SagaSystem {
     await this.order.stop();
     await whileDown();
     this.order = await this.startOrder();
+  }
+
+  /** Stops the inventory app (SIGTERM): its consumers stop; what arrives waits in NATS. */
+  async stopInventory(): Promise<void> {
+    await this.inventory.stop();
+  }
+
+  /** Starts the inventory app again on the port it had, where the other processes call it. */
+  async startInventory(): Promise<void> {
+    const port = Number(new URL(this.inventory.url).port);
+    this.inventory = await this.startApp('inventory', this.options.inventory, port);
   }
 
   /** The processes of the order and inventory apps by name; split, the order app's two apart. */
@@ -246,105 +250,136 @@ export class SagaSystem {
   private async startApp(
     app: 'order' | 'inventory' | 'payment',
     overrides: Record<string, string> = {},
+    port?: number,
   ): Promise<AppProcess> {
-    return startAppProcess(app, {
-      ...(await appDatabaseEnv(app)),
-      ...this.natsEnv(app),
-      NATS_RETRY_BASE_MS: '100',
-      OUTBOX_POLL_MS: '200',
-      OUTBOX_RELAY_AFTER_MS: '1000',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      ...overrides,
+    return startAppProcess(
+      app,
+      {
+        ...(await appDatabaseEnv(app)),
+        ...this.natsEnv(app),
+        NATS_RETRY_BASE_MS: '100',
+        OUTBOX_POLL_MS: '200',
+        OUTBOX_RELAY_AFTER_MS: '1000',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...overrides,
+      },
+      { port },
+    );
+  }
+
+  /**
+   * The apps as a client sees them (libs/client), each call as a principal of the default tenant:
+   * the harness uses the SDK a storefront would. Retries are off: a test sees what the app answered.
+   */
+  orderAs(sub: string, roles: string[]): OrderApi {
+    return orderClient({
+      baseUrl: this.order.url,
+      token: () => tokenFor(sub, roles),
+      retries: 0,
+      fetch: this.connections.fetch,
+    });
+  }
+
+  inventoryAs(sub: string, roles: string[]): InventoryApi {
+    return inventoryClient({
+      baseUrl: this.inventory.url,
+      token: () => tokenFor(sub, roles),
+      retries: 0,
+    });
+  }
+
+  paymentAs(sub: string, roles: string[]): PaymentApi {
+    if (!this.payment) throw new Error('the payment app is not running: start with paymentApp');
+    return paymentClient({
+      baseUrl: this.payment.url,
+      token: () => tokenFor(sub, roles),
+      retries: 0,
     });
   }
 
   /** The order's payment as the storefront sees it (GET /payments/:orderId), once it exists. */
-  async untilPayment(orderId: string, status: string): Promise<PaymentStatusView> {
-    if (!this.payment) throw new Error('the payment app is not running: start with paymentApp');
-    const url = `${this.payment.url}/payments/${orderId}`;
+  async untilPayment(orderId: string, status: string): Promise<PaymentView> {
+    const payments = this.paymentAs(OPERATOR.sub, OPERATOR.roles);
     return eventually(
       async () => {
-        const res = await fetch(url, { headers: await asOperator() });
-        const view = res.status === 200 ? ((await res.json()) as PaymentStatusView) : undefined;
-        return view?.status === status ? view : undefined;
+        const { data } = await payments.GET('/payments/{orderId}', {
+          params: { path: { orderId } },
+        });
+        return data?.status === status ? data : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 100, what: `the payment of ${orderId} to be ${status}` },
     );
   }
 
+  /** As the merchant of the default tenant, priced in `currency` (EUR). */
   async putProduct(
     sku: string,
     stock: number,
     priceMinor = 1000,
     lowStockThreshold = 0,
+    currency = 'EUR',
   ): Promise<void> {
-    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', ...(await asMerchant()) },
-      body: JSON.stringify({
-        name: `Product ${sku}`,
-        priceMinor,
-        currency: 'EUR',
-        stock,
-        lowStockThreshold,
+    await ok(
+      this.inventoryAs(MERCHANT.sub, MERCHANT.roles).PUT('/inventory/products/{sku}', {
+        params: { path: { sku } },
+        body: { name: `Product ${sku}`, priceMinor, currency, stock, lowStockThreshold },
       }),
-    });
-    if (res.status !== 200)
-      throw new Error(`PUT product ${sku}: ${res.status} ${await res.text()}`);
+    );
   }
 
   async product(sku: string): Promise<ProductView> {
-    const res = await fetch(`${this.inventory.url}/inventory/products/${sku}`, {
-      headers: await asMerchant(),
-    });
-    return (await res.json()) as ProductView;
-  }
-
-  async reservations(orderId: string): Promise<{ status: string; releasedReason?: string }[]> {
-    const res = await fetch(`${this.inventory.url}/inventory/reservations?orderId=${orderId}`, {
-      headers: await asOperator(),
-    });
-    return (await res.json()) as { status: string; releasedReason?: string }[];
-  }
-
-  async placeOrder(
-    items: { sku: string; quantity: number }[],
-    customerId = 'customer-1',
-  ): Promise<string> {
-    const res = await this.orderClient.post(
-      `${this.order.url}/orders`,
-      { items },
-      await asCustomer(customerId),
+    return ok(
+      this.inventoryAs(MERCHANT.sub, MERCHANT.roles).GET('/inventory/products/{sku}', {
+        params: { path: { sku } },
+      }),
     );
-    if (res.status !== 202) throw new Error(`POST /orders: ${res.status} ${res.text}`);
-    return (JSON.parse(res.text) as { orderId: string }).orderId;
+  }
+
+  async reservations(orderId: string): Promise<ReservationView[]> {
+    return ok(
+      this.inventoryAs(OPERATOR.sub, OPERATOR.roles).GET('/inventory/reservations', {
+        params: { query: { orderId } },
+      }),
+    );
+  }
+
+  /** As a customer (customer-1 unless given); answers the order id, or throws the ApiError. */
+  async placeOrder(
+    items: OrderLine[],
+    customerId = 'customer-1',
+    currency?: string,
+  ): Promise<string> {
+    const placed = await ok(
+      this.orderAs(customerId, ['customer']).POST('/orders', {
+        body: { items, ...(currency !== undefined && { currency }) },
+      }),
+    );
+    return placed.orderId;
   }
 
   /** As the customer who placed it (`placeOrder`'s default customer unless given). */
   async cancelOrder(orderId: string, customerId = 'customer-1'): Promise<number> {
-    const res = await fetch(`${this.order.url}/orders/${orderId}/cancel`, {
-      method: 'POST',
-      headers: await asCustomer(customerId),
+    const { response } = await this.orderAs(customerId, ['customer']).POST('/orders/{id}/cancel', {
+      params: { path: { id: orderId } },
     });
-    return res.status;
+    return response.status;
   }
 
   /** As an operator, who sees every customer's orders. */
   async getOrder(orderId: string): Promise<OrderView> {
-    const res = await fetch(`${this.order.url}/orders/${orderId}`, {
-      headers: await asOperator(),
-    });
-    return (await res.json()) as OrderView;
+    return ok(
+      this.orderAs(OPERATOR.sub, OPERATOR.roles).GET('/orders/{id}', {
+        params: { path: { id: orderId } },
+      }),
+    );
   }
 
   async untilSaga(orderId: string, state: string, timeoutMs = 20_000): Promise<OrderView> {
-    return eventually(
-      async () => {
-        const order = await this.getOrder(orderId);
-        return order.saga.state === state ? order : undefined;
-      },
-      { timeoutMs, intervalMs: 100, what: `the saga of ${orderId} to reach ${state}` },
-    );
+    return waitForOrder(this.orderAs(OPERATOR.sub, OPERATOR.roles), orderId, {
+      until: (order) => order.saga.state === state,
+      timeoutMs,
+      intervalMs: 100,
+    });
   }
 
   /** Every event about one order in a stream, oldest first. */

@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
+import { ok, tradingClient, TradingApi, TradingSchema } from '@lib/client';
 import { EventEnvelope } from '@lib/contracts';
 import { AppProcess, startAppProcess } from './app-process';
 import { appDatabaseEnv, freshSchema, query } from './database';
@@ -9,26 +10,9 @@ import { asTrader } from './tokens';
 import { untilRelayed } from './app-probes';
 import { eventually } from './wait';
 
-export interface StrategyView {
-  strategyId: string;
-  createdBy: string | null;
-  state: string;
-  pendingCommand: string | null;
-  tick: number;
-  position: number;
-  realisedPnl: number;
-  unrealisedPnl: number;
-  tickedBy: string | null;
-  recentOrders: {
-    orderId: string;
-    tick: number;
-    side: string;
-    quantity: number;
-    status: string;
-    filledQuantity: number;
-    reason: string | null;
-  }[];
-}
+/** A strategy with its recent orders, as `GET /v1/trading/strategies/{id}` answers it. */
+export type StrategyView = TradingSchema<'StrategyDetail'>;
+export type CreateStrategyBody = TradingSchema<'CreateStrategyRequest'>;
 
 /** An order row as the database holds it; `filled` is its filled quantity. */
 export interface OrderRow {
@@ -43,7 +27,7 @@ export interface OrderRow {
 const FINAL_STATUSES = ['FILLED', 'CANCELLED', 'REJECTED'];
 
 /** A grid around where the simulated BTC-USD swings (59 to 65 with seed 42): it trades every few ticks. */
-export function strategyBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function strategyBody(overrides: Partial<CreateStrategyBody> = {}): CreateStrategyBody {
   return {
     name: 'BTC grid',
     symbol: 'BTC-USD',
@@ -133,7 +117,18 @@ export class TradingSystem {
     return this.instances[0]!.url;
   }
 
-  /** `headers` replace the default trader's token: `{}` calls without one. */
+  /**
+   * The SDK a trading client would use, on the first instance still running; each call passes its
+   * principal's headers. Retries off: a test sees what the app answered.
+   */
+  private client(): TradingApi {
+    return tradingClient({ baseUrl: this.url, retries: 0 });
+  }
+
+  /**
+   * A raw request, for what a typed client cannot send (a malformed body, a bad id, any route of a
+   * table of cases); `headers` replace the default trader's token: `{}` calls without one.
+   */
   async http<T = Record<string, unknown>>(
     method: string,
     path: string,
@@ -151,28 +146,23 @@ export class TradingSystem {
     return { status: response.status, body: (await response.json()) as T };
   }
 
-  async create(overrides: Record<string, unknown> = {}, headers?: Headers): Promise<string> {
-    const created = await this.http<StrategyView>(
-      'POST',
-      '/v1/trading/strategies',
-      strategyBody(overrides),
-      headers,
+  async create(overrides: Partial<CreateStrategyBody> = {}, headers?: Headers): Promise<string> {
+    const created = await ok(
+      this.client().POST('/v1/trading/strategies', {
+        body: strategyBody(overrides),
+        headers: headers ?? (await asTrader()),
+      }),
     );
-    if (created.status !== 201)
-      throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-    return created.body.strategyId;
+    return created.strategyId;
   }
 
   async strategy(strategyId: string, headers?: Headers): Promise<StrategyView> {
-    const found = await this.http<StrategyView>(
-      'GET',
-      `/v1/trading/strategies/${strategyId}`,
-      undefined,
-      headers,
+    return ok(
+      this.client().GET('/v1/trading/strategies/{id}', {
+        params: { path: { id: strategyId } },
+        headers: headers ?? (await asTrader()),
+      }),
     );
-    if (found.status !== 200)
-      throw new Error(`GET strategy: ${found.status} ${JSON.stringify(found.body)}`);
-    return found.body;
   }
 
   /** Sends the command and waits until an instance has carried it out. */
@@ -181,10 +171,12 @@ export class TradingSystem {
     command: 'deploy' | 'stop',
     headers?: Headers,
   ): Promise<StrategyView> {
-    const path = `/v1/trading/strategies/${strategyId}/${command}`;
-    const answer = await this.http('POST', path, undefined, headers);
-    if (answer.status !== 202)
-      throw new Error(`${command}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    await ok(
+      this.client().POST(`/v1/trading/strategies/{id}/${command}`, {
+        params: { path: { id: strategyId } },
+        headers: headers ?? (await asTrader()),
+      }),
+    );
     const state = command === 'deploy' ? 'Live' : 'Stopped';
     const done = (s: StrategyView) => s.state === state && s.pendingCommand === null;
     return this.until(strategyId, done, state, headers);

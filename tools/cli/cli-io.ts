@@ -1,3 +1,5 @@
+import { parseDurationMs } from '@lib/operations';
+
 /** Exit codes the CLI promises to scripts. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
 
@@ -22,14 +24,12 @@ export class NotFoundError extends CliError {
   }
 }
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `30s`, `5m`, `1h`, `7d` → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)([smhd])$/.exec(text);
-  if (!match)
+  const ms = parseDurationMs(text);
+  if (ms === undefined)
     throw new UsageError(`${flag} takes a duration like 30s, 5m, 1h or 7d, not "${text}"`);
-  return Number(match[1]) * UNITS[match[2]!]!;
+  return ms;
 }
 
 export function parsePositiveInt(text: string, what: string): number {

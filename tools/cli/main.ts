@@ -5,11 +5,16 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { natsConnectOptions } from '@lib/messaging';
 import { SAGA_ACTIONS, SagaAction } from '@lib/operator-api';
+import {
+  DeadLetterFilter,
+  DeadLetterNotFoundError,
+  OperationsAudit,
+  StreamRange,
+} from '@lib/operations';
 import { BaseConfig, ConfigError, loadConfig, natsSettingsOf, ROLES } from '@lib/platform';
-import { CliAudit } from './cli-audit';
+import { cliActor } from './cli-audit';
 import { CliError, EXIT, parseDuration, parsePositiveInt, UsageError } from './cli-io';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './dlq.command';
-import { StreamRange } from './jetstream-range';
 import { replayRepublish, replayToConsumer } from './replay.command';
 import { orderApiOf, sagaAct, sagasBulk } from './saga-actions.command';
 import { sagaShow, sagasStuck } from './saga.command';
@@ -20,15 +25,19 @@ const USAGE = `usage: npm run cli -- <command> [--json]
 
   streams                                   streams, message counts, consumers' pending and redelivered
   replay <stream> (--from-seq N | --since 1h) [--subject S] (--to-consumer NAME | --republish) [--reason TEXT]
-  dlq list | dlq show <seq> | dlq replay <seq>... | dlq replay --all | dlq purge   [--reason TEXT]
+  dlq list [--consumer C] [--subject S] | dlq show <seq> | dlq purge [--reason TEXT]
+  dlq replay <seq>... | dlq replay --all [--consumer C] [--subject S]   [--reason TEXT]
+      puts dead letters back on their original subjects (fresh message ids: the consumers'
+      inboxes keep a replayed event from applying twice) and removes them from the DLQ
   saga show <orderId|sagaId>                state, step log and every event of its conversation
   sagas stuck [--older-than 5m]             unfinished sagas that have not moved for that long
   saga retry|cancel|resolve <orderId|sagaId> [--reason TEXT]
       retry: send the awaited step's command again; cancel: force compensation; resolve: close a
       FAILED saga (--reason required: what was done). Through the order app's operator API.
-  sagas bulk retry|cancel|resolve --state STATE [--older-than 1h] [--tenant T] [--limit 100]
-      [--dry-run] [--reason TEXT]
-      the same for the oldest sagas of a state (at most --limit, 500 a call); --dry-run lists them
+  sagas bulk retry|cancel|resolve --state STATE [--older-than 1h] [--tenant T]
+      [--saga-reason R] [--limit 100] [--dry-run] [--reason TEXT]
+      the same for the oldest sagas of a state (at most --limit, 500 a call), of a tenant, or
+      cancelled or failed for reason R (e.g. payment-timeout); --dry-run lists them
   token --sub SUB --roles ROLE[,ROLE] [--tenant T] [--ttl 1h]
       prints a development bearer token: HS256 with AUTH_JWT_SECRET (default: the development
       secret), AUTH_ISSUER and AUTH_AUDIENCE; refused with NODE_ENV=production.
@@ -60,6 +69,8 @@ async function main(argv: string[]): Promise<void> {
       since: { type: 'string' },
       subject: { type: 'string' },
       'to-consumer': { type: 'string' },
+      consumer: { type: 'string' },
+      'saga-reason': { type: 'string' },
       'older-than': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       state: { type: 'string' },
@@ -99,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
         state: values.state,
         ...(olderThan && { olderThanMs: parseDuration(olderThan, '--older-than') }),
         ...(values.tenant && { tenantId: values.tenant }),
+        ...(values['saga-reason'] && { reason: values['saga-reason'] }),
       },
       {
         dryRun: values['dry-run'],
@@ -112,7 +124,12 @@ async function main(argv: string[]): Promise<void> {
   const needsDb = command === 'saga' || command === 'sagas';
   const nc = await connect({ ...natsConnectOptions(natsSettingsOf(config)), timeout: 5000 });
   const db = needsDb ? new Client({ connectionString: config.DATABASE_URL }) : undefined;
-  const audit = new CliAudit(config.DATABASE_URL, values.reason);
+  const audit = new OperationsAudit(config.DATABASE_URL);
+  const by = cliActor(values.reason);
+  const letters: DeadLetterFilter = {
+    ...(values.consumer && { consumer: values.consumer }),
+    ...(values.subject && { subject: values.subject }),
+  };
   try {
     await db?.connect();
     const js = jetstream(nc);
@@ -133,18 +150,18 @@ async function main(argv: string[]): Promise<void> {
         if (values['to-consumer'] && values.republish)
           throw new UsageError('choose one of --to-consumer and --republish');
         if (values['to-consumer'])
-          return await replayToConsumer(jsm, range, values['to-consumer'], json, audit);
-        if (values.republish) return await replayRepublish(js, jsm, range, json, audit);
+          return await replayToConsumer(jsm, range, values['to-consumer'], json, audit, by);
+        if (values.republish) return await replayRepublish(js, jsm, range, json, audit, by);
         throw new UsageError('replay needs --to-consumer NAME or --republish');
       }
       case 'dlq':
         switch (sub) {
           case 'list':
-            return await dlqList(js, json);
+            return await dlqList(js, letters, json);
           case 'show':
             return await dlqShow(jsm, parsePositiveInt(rest[0] ?? '', 'the DLQ sequence'));
           case 'replay':
-            if (values.all) return await dlqReplay(js, jsm, 'all', json, audit);
+            if (values.all) return await dlqReplay(js, jsm, letters, json, audit, by);
             if (rest.length === 0) throw new UsageError('dlq replay needs sequences or --all');
             return await dlqReplay(
               js,
@@ -152,9 +169,10 @@ async function main(argv: string[]): Promise<void> {
               rest.map((seq) => parsePositiveInt(seq, 'the DLQ sequence')),
               json,
               audit,
+              by,
             );
           case 'purge':
-            return await dlqPurge(js, jsm, json, audit);
+            return await dlqPurge(js, jsm, json, audit, by);
           case undefined:
           default:
             throw new UsageError('dlq takes list, show, replay or purge');
@@ -187,6 +205,7 @@ function isAction(word: string | undefined): word is SagaAction {
 /** Bad flags and bad configuration are usage errors; a CliError knows its own code. */
 function exitCodeOf(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof DeadLetterNotFoundError) return EXIT.notFound;
   if (error instanceof ConfigError) return EXIT.usage;
   const parseArgsError = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   return parseArgsError ? EXIT.usage : EXIT.failed;

@@ -5,9 +5,9 @@ import {
   JetStreamManager,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
-import { CliAudit, owningAppOfStream } from './cli-audit';
+import { OperationsActor, OperationsAudit, readRange, startOf, StreamRange } from '@lib/operations';
+import { owningAppOfStream } from './cli-audit';
 import { CliError, print, progress } from './cli-io';
-import { readRange, startOf, StreamRange } from './jetstream-range';
 
 /**
  * `replay --to-consumer`: a new durable consumer starting at the point, for an app (or an
@@ -18,7 +18,8 @@ export async function replayToConsumer(
   range: StreamRange,
   durable: string,
   json: boolean,
-  audit: CliAudit,
+  audit: OperationsAudit,
+  by: OperationsActor,
 ): Promise<void> {
   const start = startOf(range);
   // The server may quietly accept an add for a name in use: refuse it here, it is a mistake.
@@ -29,6 +30,7 @@ export async function replayToConsumer(
     );
   }
   const { pending } = await audit.run(
+    by,
     {
       action: 'stream.replay',
       app: owningAppOfStream(range.stream),
@@ -67,10 +69,12 @@ export async function replayRepublish(
   jsm: JetStreamManager,
   range: StreamRange,
   json: boolean,
-  audit: CliAudit,
+  audit: OperationsAudit,
+  by: OperationsActor,
 ): Promise<void> {
   const { state } = await jsm.streams.info(range.stream);
   const counts = await audit.run(
+    by,
     {
       action: 'stream.replay',
       app: owningAppOfStream(range.stream),
@@ -82,7 +86,7 @@ export async function replayRepublish(
       let republished = 0;
       let duplicates = 0;
       // Republished messages land in the stream being read: stop where it ended when we began.
-      for await (const message of readRange(js, range, state.last_seq)) {
+      for await (const message of readRange(js, range, { lastSeq: state.last_seq })) {
         const headers = natsHeaders();
         for (const [key, values] of message.headers ?? [])
           for (const value of values) headers.append(key, value);

@@ -1,17 +1,13 @@
 import { JetStreamClient } from '@nats-io/jetstream';
 import { Client } from 'pg';
-import { EventEnvelope } from '@lib/contracts';
 import { TraceCarrier, traceIdOf } from '@lib/observability';
+import { sagaConversation } from '@lib/operations';
 import { quoteIdentifier } from '@lib/persistence';
+import { FINAL_STATES, SagaState } from '../../apps/order/src/order-saga/order-saga.state';
 import { orderPersistence } from '../../apps/order/src/persistence';
 import { NotFoundError, print } from './cli-io';
-import { readRange } from './jetstream-range';
 
 const SCHEMA = quoteIdentifier(orderPersistence.schema);
-/** The streams a saga's conversation crosses. */
-const SAGA_STREAMS = ['ORDERS', 'INVENTORY', 'PAYMENTS'];
-/** Events are read from a little before the saga started: clocks of two hosts differ. */
-const CLOCK_SLACK_MS = 60_000;
 
 interface SagaRow {
   id: string;
@@ -54,19 +50,16 @@ export async function sagaShow(
       [saga.id],
     )
   ).rows;
-  const sinceMs = Date.now() - saga.created_at.getTime() + CLOCK_SLACK_MS;
-  const events: { stream: string; seq: number; event: EventEnvelope }[] = [];
-  for (const stream of SAGA_STREAMS) {
-    for await (const message of readRange(js, { stream, sinceMs })) {
-      const event = message.json<EventEnvelope>();
-      if (event.correlationId === saga.correlation_id)
-        events.push({ stream, seq: message.seq, event });
-    }
-  }
-  events.sort((a, b) => a.event.occurredAt.localeCompare(b.event.occurredAt));
+  // Shared with the console's timeline (libs/operations).
+  const { events } = await sagaConversation(js, {
+    correlationId: saga.correlation_id,
+    startedAt: saga.created_at,
+    endedAt: FINAL_STATES.includes(saga.state as SagaState) ? saga.updated_at : null,
+  });
   if (json) {
     const traceId = traceIdOf(saga.trace_context);
-    process.stdout.write(`${JSON.stringify({ saga, traceId, steps, events }, null, 2)}\n`);
+    const shown = events.map(({ stream, seq, event }) => ({ stream, seq, event }));
+    process.stdout.write(`${JSON.stringify({ saga, traceId, steps, events: shown }, null, 2)}\n`);
     return;
   }
   print(

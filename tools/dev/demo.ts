@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ok, OrderView, platformClients, waitForOrder } from '@lib/client';
 import { eventually } from '../../tests/harness/wait';
 import { mintDevelopmentToken } from '../cli/token.command';
 import { StripeLocalClient } from '../stripe-local/stripe-local.client';
@@ -8,8 +9,8 @@ import { DevEnvironment, devEnvironment, loadDotEnv } from './dev-environment';
  * npm run demo: against a platform started by `npm run dev`, places three orders the way a
  * storefront would (a card that pays, a card that is declined, a product that is sold out), pays
  * through the local Stripe-compatible server, and prints how each saga ended. It calls the apps
- * as the shopper, with a development token it mints (the shopper reads its own order and
- * payment). Exits 1 when a saga ends anywhere but where it should.
+ * through the typed client (libs/client) as the shopper, with a development token it mints (the
+ * shopper reads its own order and payment). Exits 1 when a saga ends anywhere but where it should.
  */
 const SHOPPER = 'demo-shopper';
 interface Scenario {
@@ -36,15 +37,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'product sold out', sku: 'DEMO-SOLD-OUT', expected: 'CANCELLED' },
 ];
 
-const FINAL_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
-
-interface OrderView {
-  orderId: string;
-  status: string;
-  totalMinor: number | null;
-  currency: string;
-  saga: { state: string; reason: string | null; steps: { to: string }[] };
-}
+type Shopper = ReturnType<typeof platformClients>;
 
 async function main(): Promise<number> {
   loadDotEnv();
@@ -57,7 +50,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const { token } = await mintDevelopmentToken({ sub: SHOPPER, roles: ['customer'] }, 600);
-  const shopper = { authorization: `Bearer ${token}` };
+  const shopper = platformClients(env.appUrls, { token });
   const results = await Promise.all(SCENARIOS.map((scenario) => run(env, shopper, scenario)));
   for (const { scenario, order } of results) {
     const path = order.saga.steps.map((step) => step.to).join(' → ');
@@ -71,48 +64,32 @@ async function main(): Promise<number> {
   return results.every(({ scenario, order }) => order.saga.state === scenario.expected) ? 0 : 1;
 }
 
-type AuthHeaders = Record<string, string>;
-
 async function run(
   env: DevEnvironment,
-  shopper: AuthHeaders,
+  shopper: Shopper,
   scenario: Scenario,
 ): Promise<{ scenario: Scenario; order: OrderView }> {
-  const placed = await fetch(`${env.appUrls.order}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...shopper },
-    body: JSON.stringify({ items: [{ sku: scenario.sku, quantity: 1 }] }),
-  });
-  if (placed.status !== 202)
-    throw new Error(`POST /orders: ${placed.status} ${await placed.text()}`);
-  const { orderId } = (await placed.json()) as { orderId: string };
-  if (scenario.card) await pay(env, shopper, orderId, scenario.card);
-  const order = await eventually(
-    async () => {
-      const view = (await (
-        await fetch(`${env.appUrls.order}/orders/${orderId}`, { headers: shopper })
-      ).json()) as OrderView;
-      return FINAL_STATES.has(view.saga.state) ? view : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 200, what: `the saga of order ${orderId} to end` },
+  const { orderId } = await ok(
+    shopper.order.POST('/orders', { body: { items: [{ sku: scenario.sku, quantity: 1 }] } }),
   );
+  if (scenario.card) await pay(env, shopper, orderId, scenario.card);
+  const order = await waitForOrder(shopper.order, orderId, { timeoutMs: 60_000, intervalMs: 200 });
   return { scenario, order };
 }
 
 /** What the storefront does: wait for the order's PaymentIntent, then confirm it with a card. */
 async function pay(
   env: DevEnvironment,
-  shopper: AuthHeaders,
+  shopper: Shopper,
   orderId: string,
   card: string,
 ): Promise<void> {
   const paymentIntentId = await eventually(
     async () => {
-      const res = await fetch(`${env.appUrls.payment}/payments/${orderId}`, { headers: shopper });
-      if (res.status !== 200) return undefined;
-      return (
-        ((await res.json()) as { paymentIntentId: string | null }).paymentIntentId ?? undefined
-      );
+      const { data } = await shopper.payment.GET('/payments/{orderId}', {
+        params: { path: { orderId } },
+      });
+      return data?.paymentIntentId ?? undefined;
     },
     { timeoutMs: 30_000, intervalMs: 200, what: `the PaymentIntent of order ${orderId}` },
   );

@@ -13,6 +13,9 @@ export type AppName = (typeof APPS)[number];
 export interface DevEnvironment {
   appUrls: Record<AppName, string>;
   appPorts: Record<AppName, number>;
+  /** The operators' web console (apps/console). */
+  consolePort: number;
+  consoleUrl: string;
   stripeLocalPort: number;
   stripeLocalUrl: string;
   /** What stripe-local's `/_control/` API requires (STRIPE_LOCAL_CONTROL_TOKEN). */
@@ -43,8 +46,11 @@ export function devEnvironment(env: NodeJS.ProcessEnv = process.env): DevEnviron
     trading: port('TRADING_PORT', 3004),
   };
   const stripeLocalPort = port('STRIPE_LOCAL_PORT', 12111);
+  const consolePort = port('CONSOLE_PORT', 3005);
   return {
     appPorts,
+    consolePort,
+    consoleUrl: `http://127.0.0.1:${consolePort}`,
     appUrls: {
       order: `http://127.0.0.1:${appPorts.order}`,
       payment: `http://127.0.0.1:${appPorts.payment}`,
@@ -94,10 +100,14 @@ export const DEMO_PRODUCTS = [
   },
 ] as const;
 
-/** The principals `npm run dev` prints a token for, one per role a developer tries first. */
+/**
+ * The principals `npm run dev` prints a token for, one per role a developer tries first; the
+ * platform operator's is the one to sign in to the console with.
+ */
 export const DEV_PRINCIPALS = [
   { sub: 'dev-customer', roles: ['customer'] },
   { sub: 'dev-merchant', roles: ['merchant'] },
   { sub: 'dev-operator', roles: ['operator'] },
   { sub: 'dev-trader', roles: ['trader'] },
+  { sub: 'dev-platform-op', roles: ['platform-operator'] },
 ] as const;

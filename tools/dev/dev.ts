@@ -1,9 +1,14 @@
 import 'reflect-metadata';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { CONSOLE_SERVICE } from '@lib/contracts';
 import { DEV_DATABASE_URL } from '@lib/platform';
 import { DEV_STRIPE_SECRET_KEY } from '../../apps/payment/src/config';
-import { devAppDatabaseUrl, ensureDevRoles } from '../../infra/postgres/app-roles';
+import {
+  devAppDatabaseUrl,
+  devConsoleDatabaseUrl,
+  ensureDevRoles,
+} from '../../infra/postgres/app-roles';
 import { CliError } from '../cli/cli-io';
 import { mintDevelopmentToken } from '../cli/token.command';
 import { startStripeLocal } from '../stripe-local/stripe-local.server';
@@ -32,10 +37,11 @@ import {
  * npm run dev: the whole platform on this machine in one command. Uses the machine's Postgres and
  * NATS when they answer (NATS with users: a server that lets anyone in is avoided unless NATS_URL
  * names it), else starts them (nats-server with the generated users and a store in .dev/, an
- * embedded Postgres); runs the local Stripe-compatible server (unless real Stripe keys are set)
- * and the four apps from source (each migrates its schema and creates its streams and consumers
- * at boot), then adds the demo products (as a merchant) and prints development tokens to call the
- * apps with. Ctrl-C, or any app exiting, stops everything it started.
+ * embedded Postgres); runs the local Stripe-compatible server (unless real Stripe keys are set),
+ * the four apps from source (each migrates its schema and creates its streams and consumers at
+ * boot) and the operators' console, then adds the demo products (as a merchant) and prints the
+ * console's URL and development tokens to call the apps with. Ctrl-C, or any of them exiting,
+ * stops everything it started.
  *
  * With --built (`npm run start:all`): the same with the compiled apps of dist/, as they ship.
  */
@@ -47,8 +53,11 @@ const log = (message: string): void => {
   process.stderr.write(`${NAME}: ${message}\n`);
 };
 
+/** The processes dev runs: the four apps and the console. */
+type Process = AppName | typeof CONSOLE_SERVICE;
+
 /** How to run an app: its TypeScript source, or with --built its compiled entry point. */
-function appCommand(app: AppName): string[] {
+function appCommand(app: Process): string[] {
   return BUILT
     ? [join('dist', 'apps', app, 'apps', app, 'src', 'main.js')]
     : ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')];
@@ -68,7 +77,7 @@ async function main(): Promise<number> {
   const dataDir = process.env.DEV_DATA_DIR ?? join(ROOT, '.dev');
 
   const started: StartedService[] = [];
-  const children = new Map<AppName, ChildProcess>();
+  const children = new Map<Process, ChildProcess>();
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -118,6 +127,24 @@ async function main(): Promise<number> {
       });
       children.set(app, child);
     }
+    // The console: the apps' APIs, NATS as its own user, Postgres as its own role (audit only).
+    children.set(
+      CONSOLE_SERVICE,
+      spawn(process.execPath, appCommand(CONSOLE_SERVICE), {
+        cwd: ROOT,
+        env: {
+          ...appEnv,
+          DATABASE_URL: devConsoleDatabaseUrl(databaseUrl),
+          PORT: String(env.consolePort),
+          ORDER_API_URL: env.appUrls.order,
+          PAYMENT_API_URL: env.appUrls.payment,
+          INVENTORY_API_URL: env.appUrls.inventory,
+          NATS_USER: CONSOLE_SERVICE,
+          NATS_PASSWORD: natsPassword(CONSOLE_SERVICE),
+        },
+        stdio: 'inherit',
+      }),
+    );
     const exited = Promise.race(
       [...children].map(
         ([app, child]) =>
@@ -131,13 +158,17 @@ async function main(): Promise<number> {
     );
 
     const ready = (async () => {
-      await Promise.all(APPS.map((app) => untilReady(app, env.appUrls[app])));
+      await Promise.all([
+        ...APPS.map((app) => untilReady(app, env.appUrls[app])),
+        untilReady(CONSOLE_SERVICE, env.consoleUrl),
+      ]);
       const tokens = await developmentTokens(appEnv);
       if (tokens) await addDemoProducts(env.appUrls.inventory, tokens.merchant);
       const stripe = usesRealStripe() ? 'Stripe: the real API' : `Stripe ${env.stripeLocalUrl}`;
       log(
         `ready: ${APPS.map((app) => `${app} ${env.appUrls[app]}`).join(', ')}; ${stripe}; NATS ${natsUrl}.`,
       );
+      log(`operators' console: ${env.consoleUrl} (sign in with the platform-operator token below)`);
       if (tokens) process.stderr.write(howToCall(env, tokens));
       log('Try `npm run demo`. Ctrl-C stops everything.');
       return new Promise<number>(() => undefined);
@@ -176,7 +207,7 @@ async function stripeFor(
   return stripe.sdkEnv;
 }
 
-function untilReady(app: AppName, url: string): Promise<true> {
+function untilReady(app: Process, url: string): Promise<true> {
   return eventually(
     async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
     { timeoutMs: 120_000, intervalMs: 250, what: `${app} to be ready at ${url}` },
@@ -223,7 +254,7 @@ function howToCall(env: DevEnvironment, tokens: Tokens): string {
   return [
     `${NAME}: development tokens, valid ${DEV_TOKEN_TTL_S / 3600} h (Authorization: Bearer <token>):`,
     ...DEV_PRINCIPALS.map(
-      ({ sub, roles }) => `  ${roles[0].padEnd(8)} ${sub.padEnd(12)} ${tokens[roles[0]]}`,
+      ({ sub, roles }) => `  ${roles[0].padEnd(8)} ${sub.padEnd(15)} ${tokens[roles[0]]}`,
     ),
     `${NAME}: try:`,
     `  curl -H "Authorization: Bearer ${tokens.merchant}" ${product}`,

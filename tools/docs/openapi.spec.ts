@@ -1,10 +1,18 @@
 import { load } from 'js-yaml';
 import { HTTP_APPS, openApi } from './openapi';
 
+interface Response {
+  $ref?: string;
+  description?: string;
+  content?: Record<string, { schema: Record<string, unknown> }>;
+}
+
 interface Operation {
   description?: string;
   security?: Record<string, string[]>[];
-  responses: Record<string, unknown>;
+  parameters?: { in: string; name: string; schema: Record<string, unknown> }[];
+  requestBody?: unknown;
+  responses: Record<string, Response>;
   'x-permission'?: string | null;
 }
 
@@ -12,7 +20,10 @@ interface Document {
   paths: Record<string, Record<string, Operation>>;
   components: {
     securitySchemes: Record<string, unknown>;
-    schemas: Record<string, { required?: string[] }>;
+    schemas: Record<
+      string,
+      { required?: string[]; properties?: Record<string, Record<string, unknown>> }
+    >;
   };
 }
 
@@ -68,5 +79,79 @@ describe('the OpenAPI documents', () => {
         '(roles: customer, operator, platform-operator)',
       ) as unknown,
     });
+  });
+
+  it.each(Object.keys(HTTP_APPS))(
+    '%s: every operation has the schema of its answer, and each error its codes',
+    async (app) => {
+      const document = await documentOf(app);
+      for (const [path, methods] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(methods)) {
+          const success = Object.entries(operation.responses).filter(([s]) => s.startsWith('2'));
+          expect({ path, method, success: success.length }).toEqual({ path, method, success: 1 });
+          const content = success[0]![1].content;
+          expect({ path, method, schema: Object.values(content ?? {})[0]?.schema }).toEqual({
+            path,
+            method,
+            schema: expect.any(Object),
+          });
+          for (const [status, response] of Object.entries(operation.responses)) {
+            // Terminus documents its own 503 of the readiness probe.
+            if (status.startsWith('2') || response.$ref || path === '/health/ready') continue;
+            const schema = response.content?.['application/json']?.schema as {
+              allOf: unknown[];
+              properties: { code: { enum: string[] } };
+            };
+            expect(schema.allOf).toEqual([{ $ref: '#/components/schemas/Error' }]);
+            expect(schema.properties.code.enum.length).toBeGreaterThan(0);
+          }
+          if (operation.requestBody)
+            expect(Object.keys(operation.responses)).toEqual(
+              expect.arrayContaining(['400', '413', '415']),
+            );
+        }
+      }
+    },
+  );
+
+  it('types integers, uuids and the domain errors each route answers, with examples', async () => {
+    const { paths, components } = await documentOf('order');
+    const { schemas } = components;
+    expect(schemas.PlaceOrderLine?.properties?.quantity).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+    });
+    expect(schemas.PlaceOrderLine?.properties?.sku).toMatchObject({ example: 'DEMO-TEE' });
+    expect(schemas.PlaceOrderRequest?.properties?.currency).toMatchObject({
+      pattern: '^[A-Za-z]{3}$',
+      example: 'EUR',
+    });
+    expect(schemas.PlacedOrder?.properties?.orderId).toEqual({
+      description: expect.any(String) as unknown,
+      type: 'string',
+      format: 'uuid',
+    });
+    expect(schemas.OrderView?.properties?.totalMinor).toMatchObject({
+      type: 'integer',
+      nullable: true,
+    });
+    expect(paths['/orders/{id}']?.get?.parameters).toEqual([
+      { in: 'path', name: 'id', required: true, schema: { type: 'string', format: 'uuid' } },
+    ]);
+    const codes = (operation: Operation | undefined, status: string) =>
+      (
+        operation?.responses[status]?.content?.['application/json']?.schema as {
+          properties: { code: { enum: string[] } };
+        }
+      ).properties.code.enum;
+    expect(codes(paths['/orders']?.post, '400')).toEqual([
+      'ORDER.CURRENCY_NOT_SUPPORTED',
+      'REQUEST.INVALID',
+      'REQUEST.MALFORMED_JSON',
+    ]);
+    expect(codes(paths['/orders']?.post, '422')).toEqual(['REQUEST.IDEMPOTENCY_KEY_REUSED']);
+    expect(codes(paths['/orders/{id}/cancel']?.post, '409')).toEqual(['ORDER.ALREADY_FINISHED']);
+    expect(codes(paths['/orders/{id}/cancel']?.post, '404')).toEqual(['ORDER.NOT_FOUND']);
   });
 });

@@ -71,6 +71,7 @@ export function controlRoutes({ state, faults, webhooks, requests }: ControlDeps
         return {};
       },
     },
+    { method: 'GET', path: /^\/_control\/ledger$/, handle: () => state.ledger() },
     {
       method: 'GET',
       path: /^\/_control\/requests$/,

@@ -585,6 +585,27 @@ describe('stripe-local API through the stripe SDK', () => {
       expect((await stripe.paymentIntents.retrieve(paid.id)).status).toBe('succeeded');
     });
 
+    it('lists every PaymentIntent and refund as they are now, for reconciling', async () => {
+      const refunded = await newIntent({ metadata: { orderId: 'order-ledger-1' } });
+      const open = await newIntent({ metadata: { orderId: 'order-ledger-2' } });
+      await control.confirm(refunded.id, '4242424242424242');
+      const refund = await stripe.refunds.create({ payment_intent: refunded.id });
+
+      const ledger = await control.ledger();
+
+      expect(ledger.paymentIntents).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ id: refunded.id, status: 'succeeded' }),
+          expect.objectContaining({ id: open.id, status: 'requires_payment_method' }),
+        ]),
+      );
+      const ids = ledger.paymentIntents.map((intent) => intent.id);
+      expect(ids.indexOf(refunded.id)).toBeLessThan(ids.indexOf(open.id));
+      expect(ledger.refunds).toContainEqual(
+        expect.objectContaining({ id: refund.id, payment_intent: refunded.id, amount: 2599 }),
+      );
+    });
+
     it.each([
       ['POST', '/_control/faults', { kind: 'sometimes' }, 400],
       ['POST', '/_control/faults', { kind: 'api_error', count: 0 }, 400],

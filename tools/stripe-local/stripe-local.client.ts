@@ -2,10 +2,18 @@ import Stripe from 'stripe';
 import type { Fault, FaultKind } from './api.faults';
 import { DEV_STRIPE_LOCAL_CONTROL_TOKEN } from './control-token';
 import type { RequestRecord } from './request.log';
-import type { PaymentIntent } from './stripe.objects';
+import type { PaymentIntent, Refund } from './stripe.objects';
 import type { DeliveryRecord, ReleaseOrder } from './webhook.sender';
 
-export type { DeliveryRecord, Fault, FaultKind, PaymentIntent, ReleaseOrder, RequestRecord };
+export type {
+  DeliveryRecord,
+  Fault,
+  FaultKind,
+  PaymentIntent,
+  Refund,
+  ReleaseOrder,
+  RequestRecord,
+};
 
 /** The official SDK pointed at a stripe-local server, as a test plays Stripe's dashboard or a shop. */
 export function stripeSdk(
@@ -82,6 +90,11 @@ export class StripeLocalClient {
   async deliveries(): Promise<DeliveryRecord[]> {
     return (await this.call<{ deliveries: DeliveryRecord[] }>('GET', '/webhooks/deliveries'))
       .deliveries;
+  }
+
+  /** Every PaymentIntent and refund of the account, oldest first. */
+  async ledger(): Promise<{ paymentIntents: PaymentIntent[]; refunds: Refund[] }> {
+    return this.call('GET', '/ledger');
   }
 
   async requests(): Promise<RequestRecord[]> {

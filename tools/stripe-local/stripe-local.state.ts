@@ -226,6 +226,14 @@ export class StripeState {
     return structuredClone(refund);
   }
 
+  /** Every PaymentIntent and every refund, oldest first: what a test reconciles its orders with. */
+  ledger(): { paymentIntents: PaymentIntent[]; refunds: Refund[] } {
+    return {
+      paymentIntents: [...this.intents.values()].map((intent) => structuredClone(intent)),
+      refunds: [...this.refunds.values()].map((refund) => structuredClone(refund)),
+    };
+  }
+
   refund(id: string): Refund {
     const refund = this.refunds.get(id);
     if (!refund) throw resourceMissing('refund', id);

@@ -1,4 +1,4 @@
-import { AppPersistence } from '@lib/platform';
+import { APP_SCHEMAS, AppPersistence } from '@lib/platform';
 import { InventoryTables1764000000000 } from './migrations/1764000000000-inventory-tables';
 import { ProductTenancy1764900000000 } from './migrations/1764900000000-product-tenancy';
 import { ReservationTraceContext1765200000000 } from './migrations/1765200000000-reservation-trace-context';
@@ -8,7 +8,7 @@ import { Reservation } from './reservations/reservation.entity';
 
 /** The inventory app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const inventoryPersistence: AppPersistence = {
-  schema: 'inventory',
+  schema: APP_SCHEMAS.inventory,
   role: 'inventory_app',
   entities: [Product, Reservation, ReservationLine],
   migrations: [

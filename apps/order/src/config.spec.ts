@@ -15,4 +15,15 @@ describe('OrderConfig', () => {
       new ConfigError('Invalid configuration: ORDER_ROLE must be one of all, api, worker'),
     );
   });
+
+  it.each(['XYZ', 'eur', 'EURO'])(
+    'rejects DEFAULT_CURRENCY=%s: not an ISO 4217 code',
+    (currency) => {
+      expect(() => loadConfig(OrderConfig, { DEFAULT_CURRENCY: currency })).toThrow(
+        new ConfigError(
+          'Invalid configuration: DEFAULT_CURRENCY must be an ISO 4217 code in upper case like EUR',
+        ),
+      );
+    },
+  );
 });

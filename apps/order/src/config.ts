@@ -1,5 +1,5 @@
-import { IsIn, IsOptional, Matches } from 'class-validator';
-import { CURRENCY_PATTERN } from '@lib/contracts';
+import { IsIn, IsOptional } from 'class-validator';
+import { ISO_4217_CODES } from '@lib/contracts';
 import { BaseConfig, IntVariable } from '@lib/platform';
 
 /**
@@ -25,7 +25,9 @@ export class OrderConfig extends BaseConfig {
   override NATS_CONCURRENCY = 64;
 
   @IsOptional()
-  @Matches(CURRENCY_PATTERN, { message: 'DEFAULT_CURRENCY must be an ISO 4217 code like EUR' })
+  @IsIn([...ISO_4217_CODES], {
+    message: 'DEFAULT_CURRENCY must be an ISO 4217 code in upper case like EUR',
+  })
   DEFAULT_CURRENCY = 'EUR';
 
   @IntVariable('SAGA_STOCK_TIMEOUT_MS', 100)

@@ -15,6 +15,8 @@ import { OrderStartBatcher } from './orders/order-start.batcher';
 import { OrderRepository } from './orders/order.repository';
 import { OrdersService } from './orders/orders.service';
 import { orderPersistence } from './persistence';
+import { ProductCurrencies } from './product-currencies/product-currencies';
+import { ProductPricesConsumer } from './product-currencies/product-prices.consumer';
 
 @Module({})
 export class OrderModule {
@@ -29,12 +31,13 @@ export class OrderModule {
       ],
       controllers: [
         ...(api ? [OrdersController, SagaOperationsController] : []),
-        ...(worker ? [SagaEventsConsumer] : []),
+        ...(worker ? [SagaEventsConsumer, ProductPricesConsumer] : []),
       ],
       providers: [
         { provide: ORDER_CONFIG, useValue: config },
         SagaRepository,
         OrderSagaOrchestrator,
+        ProductCurrencies,
         ...(api
           ? [OrdersService, OrderRepository, OrderStartBatcher, SagaReadModel, SagaActions]
           : []),

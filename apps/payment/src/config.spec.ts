@@ -14,6 +14,7 @@ describe('PaymentConfig', () => {
       STRIPE_CAPTURE_METHOD: 'automatic',
       STRIPE_BREAKER_FAILURES: 5,
       STRIPE_BREAKER_OPEN_MS: 30_000,
+      PAYMENT_REQUEST_MAX_AGE_MS: 23 * 3600_000,
     });
   });
 
@@ -84,6 +85,11 @@ describe('PaymentConfig', () => {
     [{ STRIPE_CAPTURE_METHOD: 'later' }, 'STRIPE_CAPTURE_METHOD must be automatic or manual'],
     [{ STRIPE_BREAKER_FAILURES: '0' }, 'STRIPE_BREAKER_FAILURES must be at least 1'],
     [{ STRIPE_MAX_NETWORK_RETRIES: '11' }, 'STRIPE_MAX_NETWORK_RETRIES must be between 0 and 10'],
+    // Past Stripe's idempotency window (24 h) a request could create a second PaymentIntent.
+    [
+      { PAYMENT_REQUEST_MAX_AGE_MS: String(25 * 3600_000) },
+      'PAYMENT_REQUEST_MAX_AGE_MS must be between 1000 and 86400000',
+    ],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => loadConfig(PaymentConfig, env)).toThrow(
       new ConfigError(`Invalid configuration: ${message}`),

@@ -81,6 +81,15 @@ export class PaymentConfig extends BaseConfig {
   STRIPE_BREAKER_OPEN_MS = 30_000;
 
   /**
+   * The oldest payment request a PaymentIntent is still created for. Stripe keeps an idempotency
+   * key about 24 hours: a request older than that (a replay, a redelivery after a long outage)
+   * could create a second intent under the same key, so it fails the payment instead. Keep it below
+   * 24 h.
+   */
+  @IntVariable('PAYMENT_REQUEST_MAX_AGE_MS', 1000, 24 * 3600_000)
+  PAYMENT_REQUEST_MAX_AGE_MS = 23 * 3600_000;
+
+  /**
    * How often the reconciliation pass settles the payments of cancelled orders that their
    * compensation left open (intent not cancelled, money not refunded) for at least this long.
    */

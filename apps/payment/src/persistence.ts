@@ -1,4 +1,4 @@
-import { AppPersistence } from '@lib/platform';
+import { APP_SCHEMAS, AppPersistence } from '@lib/platform';
 import { PaymentTables1764100000000 } from './migrations/1764100000000-payment-tables';
 import { PaymentOwners1764900000000 } from './migrations/1764900000000-payment-owners';
 import { WebhookRejections1765000000000 } from './migrations/1765000000000-webhook-rejections';
@@ -9,7 +9,7 @@ import { StripeEventRecord } from './webhooks/stripe-event.entity';
 
 /** The payment app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const paymentPersistence: AppPersistence = {
-  schema: 'payments',
+  schema: APP_SCHEMAS.payment,
   role: 'payment_app',
   entities: [Payment, StripeEventRecord],
   migrations: [

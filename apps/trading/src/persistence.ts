@@ -1,4 +1,4 @@
-import { AppPersistence } from '@lib/platform';
+import { APP_SCHEMAS, AppPersistence } from '@lib/platform';
 import { PaperExchangeOrder } from './exchange/paper-exchange-order.entity';
 import { Fill } from './execution/fill.entity';
 import { TradingOrder } from './execution/trading-order.entity';
@@ -8,7 +8,7 @@ import { Strategy } from './strategies/strategy.entity';
 
 /** The trading app's schema, entities and migrations: used at boot and by `npm run migrate`. */
 export const tradingPersistence: AppPersistence = {
-  schema: 'trading',
+  schema: APP_SCHEMAS.trading,
   role: 'trading_app',
   entities: [Strategy, TradingOrder, Fill, PaperExchangeOrder],
   migrations: [TradingTables1764100000000, StrategyTenancy1764900000000],

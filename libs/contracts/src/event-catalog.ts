@@ -2,6 +2,7 @@ import { EventDefinition } from './envelope';
 import { InventoryCommittedV1 } from './events/inventory-committed.v1';
 import { InventoryLowStockV1 } from './events/inventory-low-stock.v1';
 import { InventoryOutOfStockV1 } from './events/inventory-out-of-stock.v1';
+import { InventoryProductPricedV1 } from './events/inventory-product-priced.v1';
 import { InventoryReleasedV1 } from './events/inventory-released.v1';
 import { InventoryReservedV1 } from './events/inventory-reserved.v1';
 import { OrderCancelledV1 } from './events/order-cancelled.v1';
@@ -36,6 +37,7 @@ export const EVENT_CATALOG: readonly EventDefinition[] = [
   InventoryReleasedV1,
   InventoryCommittedV1,
   InventoryLowStockV1,
+  InventoryProductPricedV1,
   PaymentPendingV1,
   PaymentSucceededV1,
   PaymentFailedV1,

@@ -1,4 +1,5 @@
 export * from './compiled-validation';
+export * from './currencies';
 export * from './envelope';
 export * from './event-validation';
 export * from './streams';

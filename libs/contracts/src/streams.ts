@@ -62,11 +62,33 @@ export function isPlatformApp(service: string): boolean {
 }
 
 /**
+ * The operators' web console (apps/console): neither a producer nor a consumer, but a NATS client
+ * with a user of its own. It reads the saga's conversation (`conversationStreamsOf('order')`) and
+ * the dead letters, and puts dead letters back on the subjects they came from.
+ */
+export const CONSOLE_SERVICE = 'console';
+
+/**
  * Where an app's replies arrive (API answers, publish acks, pulled messages): a prefix of its own,
- * so its NATS user may subscribe to its replies and nobody else's. Tooling uses the default.
+ * so its NATS user may subscribe to its replies and nobody else's. The console has one too; other
+ * tooling uses the default.
  */
 export function inboxPrefixOf(service: string): string {
-  return isPlatformApp(service) ? `_INBOX_${service}` : '_INBOX';
+  return isPlatformApp(service) || service === CONSOLE_SERVICE ? `_INBOX_${service}` : '_INBOX';
+}
+
+/**
+ * The streams of an app's conversations: those it publishes and those it reads replies from. For
+ * the order app, the streams a saga's events cross (ORDERS, INVENTORY, PAYMENTS).
+ */
+export function conversationStreamsOf(service: string): readonly StreamDefinition[] {
+  const read = new Set((SUBSCRIPTIONS[service] ?? []).map((s) => streamForSubject(s).name));
+  return STREAMS.filter((stream) => stream.producer === service || read.has(stream.name));
+}
+
+/** Every subject some app consumes: what a dead letter can have been, and so be replayed on. */
+export function consumedSubjects(): readonly string[] {
+  return [...new Set(Object.values(SUBSCRIPTIONS).flat())];
 }
 
 /**

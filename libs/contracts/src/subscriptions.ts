@@ -10,6 +10,8 @@ export const SUBSCRIPTIONS: Readonly<Record<string, readonly string[]>> = {
     'payment.pending.v1',
     'payment.succeeded.v1',
     'payment.failed.v1',
+    // The catalogue's currencies, for POST /orders to refuse a currency the products are not priced in.
+    'inventory.product-priced.v1',
   ],
   payment: ['order.payment-requested.v1', 'order.cancelled.v1', 'order.confirmed.v1'],
   inventory: ['order.created.v1', 'order.cancelled.v1', 'order.confirmed.v1'],

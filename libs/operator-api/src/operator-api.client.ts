@@ -1,5 +1,7 @@
 import {
   BulkSagaActionBody,
+  PaymentView,
+  ReservationView,
   BulkSagaActionResult,
   SagaAction,
   SagaActionBody,
@@ -12,7 +14,7 @@ import {
 } from './saga-operations';
 
 export interface OperatorApiOptions {
-  /** The order app, e.g. `http://127.0.0.1:3001`. */
+  /** The app, e.g. `http://127.0.0.1:3001` for the order app. */
   baseUrl: string;
   /** A bearer token with the `operator` (or `platform-operator`) role. */
   token: string;
@@ -35,12 +37,9 @@ export interface ActionOptions extends SagaActionBody {
   idempotencyKey?: string;
 }
 
-/**
- * The operator API of the order app, for the CLI and the console: one function per route, all
- * through one `request` (bearer token, JSON, errors as OperatorApiError).
- */
-export function operatorApi({ baseUrl, token }: OperatorApiOptions) {
-  async function request<T>(
+/** One route of an app, as its operators call it: bearer token, JSON, errors as OperatorApiError. */
+function requester({ baseUrl, token }: OperatorApiOptions) {
+  return async function request<T>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
@@ -55,7 +54,9 @@ export function operatorApi({ baseUrl, token }: OperatorApiOptions) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    const parsed = parseJson(text);
+    if (parsed === NOT_JSON)
+      throw new OperatorApiError(res.status, undefined, `${method} ${path} answered no JSON`);
     if (!res.ok) {
       const error = (parsed ?? {}) as { code?: string; message?: unknown };
       const message = Array.isArray(error.message) ? error.message.join('; ') : error.message;
@@ -66,15 +67,34 @@ export function operatorApi({ baseUrl, token }: OperatorApiOptions) {
       );
     }
     return parsed as T;
-  }
-
-  const query = (params: Record<string, string | number | boolean | undefined>) => {
-    const search = new URLSearchParams();
-    for (const [name, value] of Object.entries(params))
-      if (value !== undefined) search.set(name, String(value));
-    const text = search.toString();
-    return text ? `?${text}` : '';
   };
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+/** A proxy's HTML error page is not the app's answer. */
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+const query = (params: Record<string, string | number | boolean | undefined>) => {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) search.set(name, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+};
+
+/**
+ * The operator API of the order app, for the CLI and the console: one function per route, all
+ * through one `request` (bearer token, JSON, errors as OperatorApiError).
+ */
+export function operatorApi(options: OperatorApiOptions) {
+  const request = requester(options);
   const saga = (sagaId: string) => `/operator/sagas/${encodeURIComponent(sagaId)}`;
 
   return {
@@ -92,3 +112,31 @@ export function operatorApi({ baseUrl, token }: OperatorApiOptions) {
 }
 
 export type OperatorApi = ReturnType<typeof operatorApi>;
+
+/**
+ * The payment app's view of an order's payment, as operators read it (`GET /payments/:orderId`).
+ * The PaymentIntent's client secret the app also answers (for the storefront) is dropped here, so
+ * no operator tool can show it.
+ */
+export function paymentApi(options: OperatorApiOptions) {
+  const request = requester(options);
+  return {
+    payment: async (orderId: string): Promise<PaymentView> => {
+      const payment = await request<PaymentView & { clientSecret?: unknown }>(
+        'GET',
+        `/payments/${encodeURIComponent(orderId)}`,
+      );
+      delete payment.clientSecret;
+      return payment;
+    },
+  };
+}
+
+/** The inventory app's reservations of an order (`GET /inventory/reservations?orderId=`). */
+export function inventoryApi(options: OperatorApiOptions) {
+  const request = requester(options);
+  return {
+    reservations: (orderId: string) =>
+      request<ReservationView[]>('GET', `/inventory/reservations${query({ orderId })}`),
+  };
+}

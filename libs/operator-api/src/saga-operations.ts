@@ -1,6 +1,7 @@
 /**
- * The order app's operator API (`/operator/sagas`) as its clients see it: the CLI and the console
- * type their calls with these, the order app answers with them. Times are ISO 8601 strings, amounts
+ * The order app's operator API (`/operator/sagas`) as its clients see it, and the payment and
+ * reservation of an order as the console reads them: the CLI and the console type their calls
+ * with these, the apps answer with them. Times are ISO 8601 strings, amounts
  * integer minor units. docs/operator-api.md describes each route with an example.
  */
 
@@ -28,14 +29,18 @@ export interface SagaFilter {
 
 /** One saga in a list, a search result or a bulk preview. */
 export interface SagaSummary {
+  /** @format uuid */
   sagaId: string;
+  /** @format uuid */
   orderId: string;
   tenantId: string;
   customerId: string;
   state: string;
   /** Why it was cancelled or failed; null while nothing went wrong. */
   reason: string | null;
+  /** @integer */
   version: number;
+  /** @integer */
   amountMinor: number | null;
   currency: string;
   paymentIntentId: string | null;
@@ -57,6 +62,7 @@ export interface SagaCounts {
   states: Record<string, number>;
   /** The states with more sagas than `cap` (shown as "10000+"): counting stops there. */
   capped: string[];
+  /** @integer */
   cap: number;
 }
 
@@ -102,8 +108,15 @@ export interface SagaDetail extends SagaSummary {
   order: {
     status: string;
     currency: string;
+    /** @integer */
     totalMinor: number | null;
-    lines: { sku: string; quantity: number; unitPriceMinor: number | null }[];
+    lines: {
+      sku: string;
+      /** @integer */
+      quantity: number;
+      /** @integer */
+      unitPriceMinor: number | null;
+    }[];
     createdAt: string;
   };
   /** The step log, oldest first. */
@@ -119,12 +132,15 @@ export interface SagaActionBody {
 }
 
 export interface SagaActionResult {
+  /** @format uuid */
   sagaId: string;
+  /** @format uuid */
   orderId: string;
   action: SagaAction;
   /** The state before and after the action. */
   from: string;
   state: string;
+  /** @integer */
   version: number;
   /** The event the action emitted (the re-emitted command, `order.cancelled`, `order.resolved`). */
   event: { eventId: string; subject: string };
@@ -144,9 +160,15 @@ export interface BulkSagaActionBody {
 export interface BulkSagaActionResult {
   action: SagaAction;
   dryRun: boolean;
-  /** The sagas of the filter in a state that allows the action, up to `limit`. */
+  /**
+   * The sagas of the filter in a state that allows the action, up to `limit`.
+   * @integer
+   */
   matched: number;
-  /** Those the action was applied to (0 in a dry run). */
+  /**
+   * Those the action was applied to (0 in a dry run).
+   * @integer
+   */
   applied: number;
   /** The matched sagas, oldest transition first. */
   sagaIds: string[];
@@ -154,4 +176,27 @@ export interface BulkSagaActionResult {
   skipped: string[];
   /** More sagas match than `limit`: run it again for the next ones. */
   more: boolean;
+}
+
+/** An order's payment as the payment app answers operators, without the client secret. */
+export interface PaymentView {
+  orderId: string;
+  paymentId: string;
+  status: string;
+  amountMinor: number;
+  currency: string | null;
+  paymentIntentId: string | null;
+  failure: { reason: string; code: string | null; declineCode: string | null } | null;
+}
+
+/** An order's reservation (or the tombstone of an order cancelled before it was reserved). */
+export interface ReservationView {
+  reservationId: string;
+  orderId: string;
+  status: string;
+  lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+  totalMinor: number;
+  currency: string | null;
+  expiresAt: string | null;
+  releasedReason?: string;
 }

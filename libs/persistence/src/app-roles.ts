@@ -56,16 +56,42 @@ export async function grantOperatorRole(
   schema: string,
   reads: readonly string[],
 ): Promise<void> {
-  const exists = await dataSource.query<unknown[]>('SELECT 1 FROM pg_roles WHERE rolname = $1', [
-    OPERATOR_ROLE,
-  ]);
-  if (exists.length === 0) return;
+  if (!(await roleExists(dataSource, OPERATOR_ROLE))) return;
   const s = quoteIdentifier(schema);
   const r = quoteIdentifier(OPERATOR_ROLE);
   await dataSource.query(`GRANT USAGE ON SCHEMA ${s} TO ${r}`);
   for (const table of reads)
     await dataSource.query(`GRANT SELECT ON ${s}.${quoteIdentifier(table)} TO ${r}`);
-  await dataSource.query(`GRANT SELECT, INSERT ON ${s}.audit_log TO ${r}`);
+  await dataSource.query(`GRANT SELECT ON ${s}.audit_log TO ${r}`);
+  await grantAuditInsert(dataSource, s, r);
+}
+
+/**
+ * The console's role (apps/console): it reads nothing in Postgres (sagas come through the order
+ * app's API) and writes one thing, the audit records of its dead-letter replays and purges, into
+ * the audit trail of the app that owns the consumer. INSERT only: it can neither read nor change
+ * a record. Granted, and skipped when missing, like the operators' role.
+ */
+export const CONSOLE_ROLE = 'saga_console';
+
+export async function grantConsoleRole(dataSource: DataSource, schema: string): Promise<void> {
+  if (!(await roleExists(dataSource, CONSOLE_ROLE))) return;
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(CONSOLE_ROLE);
+  await dataSource.query(`GRANT USAGE ON SCHEMA ${s} TO ${r}`);
+  await grantAuditInsert(dataSource, s, r);
+}
+
+async function roleExists(dataSource: DataSource, role: string): Promise<boolean> {
+  const rows = await dataSource.query<unknown[]>('SELECT 1 FROM pg_roles WHERE rolname = $1', [
+    role,
+  ]);
+  return rows.length > 0;
+}
+
+/** Adding records to the schema's audit trail: the table and the sequence of its ids. */
+async function grantAuditInsert(dataSource: DataSource, s: string, r: string): Promise<void> {
+  await dataSource.query(`GRANT INSERT ON ${s}.audit_log TO ${r}`);
   const [sequence] = await dataSource.query<{ name: string }[]>(
     'SELECT pg_get_serial_sequence($1, $2) AS name',
     [`${s}.audit_log`, 'id'],

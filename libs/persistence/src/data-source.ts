@@ -2,6 +2,7 @@ import { DataSource, EntitySchema, QueryRunner } from 'typeorm';
 import { AfterCommitSubscriber } from './after-commit';
 import {
   grantAppRole,
+  grantConsoleRole,
   grantOperatorRole,
   refusePendingMigrations,
   refuseSuperuser,
@@ -112,6 +113,7 @@ export async function runMigrations(
     if (appRole) {
       await grantAppRole(dataSource, schema, appRole);
       await grantOperatorRole(dataSource, schema, operatorReads ?? []);
+      await grantConsoleRole(dataSource, schema);
     }
     return applied.map((m) => m.name);
   } finally {

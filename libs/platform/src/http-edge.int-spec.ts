@@ -22,11 +22,13 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
 import { createLogger, PinoNestLogger } from '@lib/observability';
-import { freshSchema, query } from '../../../tests/harness/database';
+import { freshSchema, query, TEST_DATABASE_URL } from '../../../tests/harness/database';
 import { freePort, startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
+import { startTcpProxy, TcpProxy } from '../../../tests/harness/tcp-proxy';
 import { bearer } from '../../../tests/harness/tokens';
+import { eventually } from '../../../tests/harness/wait';
 import { Public, Requires } from './auth/auth.decorators';
 import { BaseConfig } from './base.config';
 import { StrictValidationPipe } from './http-errors';
@@ -601,6 +603,49 @@ describe('the HTTP edge with tight limits, its own metrics port and short timeou
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
     await http().get('/health/live').expect(200);
+  });
+});
+
+describe('the HTTP edge while Postgres is out of reach', () => {
+  let app: NestExpressApplication;
+  let proxy: TcpProxy;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    const { hostname, port } = new URL(TEST_DATABASE_URL);
+    proxy = await startTcpProxy({ host: hostname, port: Number(port || 5432) });
+    const config = testConfig(BaseConfig, nats.env(OPERATOR_USER), {
+      PORT: '3996',
+      DATABASE_URL: proxy.through(TEST_DATABASE_URL),
+    });
+    app = await startPlatformApp(ProbeModule.forRoot(config), 'edge-probe', config);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  it('answers 503 SERVICE.UNAVAILABLE with Retry-After, never 500, and serves again once it is back', async () => {
+    const customer = await bearer('alice', ['customer'], 't1');
+    proxy.cut();
+    try {
+      const res = await http().post('/probe/orders').set(customer).send(order());
+
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toEqual({
+        statusCode: 503,
+        code: 'SERVICE.UNAVAILABLE',
+        message: 'the database is out of reach; retry shortly',
+      });
+    } finally {
+      proxy.restore();
+    }
+    await eventually(
+      async () => (await http().post('/probe/orders').set(customer).send(order())).status === 201,
+      { what: 'orders to be written again' },
+    );
   });
 });
 

@@ -5,12 +5,15 @@ import {
   ExceptionFilter,
   Injectable,
   ParseUUIDPipe,
+  SetMetadata,
   ValidationPipe,
 } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import { Response } from 'express';
 import { Observable, throwError } from 'rxjs';
 import { ValidationError, ValidatorOptions } from 'class-validator';
 import { describeErrors, passesValidation } from '@lib/contracts';
+import { isConnectionError } from '@lib/persistence';
 import {
   CONTROL_CHARACTERS,
   nestedArrayProblems,
@@ -28,6 +31,16 @@ export abstract class DomainError extends Error {
   readonly headers?: Record<string, string>;
 }
 
+export type DomainErrorClass = abstract new (...args: never[]) => DomainError;
+
+export const REFUSES_METADATA = 'saga:refuses';
+
+/**
+ * The domain errors a handler answers with, besides those every route may (access, rate limits,
+ * bad input, Idempotency-Key reuse): its OpenAPI operation documents each with its status and code.
+ */
+export const Refuses = (...errors: DomainErrorClass[]) => SetMetadata(REFUSES_METADATA, errors);
+
 /** Bad input that validation or a handler caught: 400 `REQUEST.INVALID`, naming the problem. */
 export class InvalidRequestError extends DomainError {
   readonly code = 'REQUEST.INVALID';
@@ -44,6 +57,35 @@ export class DomainErrorFilter implements ExceptionFilter {
     response
       .status(error.status)
       .json({ statusCode: error.status, code: error.code, message: error.message });
+  }
+}
+
+/** The database is out of reach for now: 503 with Retry-After, which clients and proxies retry. */
+export class DatabaseUnavailableError extends DomainError {
+  readonly code = 'SERVICE.UNAVAILABLE';
+  readonly status = 503;
+  override readonly headers = { 'Retry-After': '1' };
+
+  constructor() {
+    super('the database is out of reach; retry shortly');
+  }
+}
+
+/**
+ * What no other filter takes. A request that failed because Postgres is out of reach (stopped,
+ * restarting, the network) met a passing state of the server, not a bug: it answers 503 like
+ * `DatabaseUnavailableError`, never a 500. Anything else keeps Nest's answer. Register it before
+ * DomainErrorFilter, so that one is asked first.
+ */
+@Catch()
+export class DatabaseUnavailableFilter extends BaseExceptionFilter {
+  private readonly domainErrors = new DomainErrorFilter();
+
+  override catch(error: unknown, host: ArgumentsHost): Observable<never> | void {
+    if (host.getType() !== 'http') return throwError(() => error);
+    if (isConnectionError(error))
+      return this.domainErrors.catch(new DatabaseUnavailableError(), host);
+    super.catch(error, host);
   }
 }
 

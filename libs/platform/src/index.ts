@@ -1,3 +1,4 @@
+export * from './app-schemas';
 export * from './base.config';
 export * from './health.controller';
 export * from './load-config';
@@ -18,3 +19,5 @@ export * from './idempotency/idempotency-key';
 export * from './idempotency/idempotent-requests';
 export * from './rate-limits/rate-limit.guard';
 export * from './request-input/json-body';
+export * from './metrics/metrics.controller';
+export * from './metrics/metrics-server';

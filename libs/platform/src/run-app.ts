@@ -13,25 +13,33 @@ import helmet from 'helmet';
 import { DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerOptions } from 'node:http';
-import { NextFunction, Request, Response } from 'express';
+import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BaseConfig } from './base.config';
-import { DomainErrorFilter } from './http-errors';
+import { DatabaseUnavailableFilter, DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
 import { MetricsServer } from './metrics/metrics-server';
 import { jsonBody } from './request-input/json-body';
 import { observeRequests } from './http-observation';
 
+/** What differs between an app's HTTP edge and the console's: the headers and the body parser. */
+export interface HttpEdge {
+  /** helmet's options: the apps answer JSON, the console serves pages. */
+  securityHeaders: Parameters<typeof helmet>[0];
+  /** The only body parser. */
+  bodyParser: RequestHandler;
+}
+
 /**
- * HTTP and JetStream on one Nest app, with JSON logs, request correlation ids, HTTP metrics and an
- * access log line per request, the HTTP hardening
- * (security headers, timeouts, a connection cap, the JSON-only body parser) and /metrics on
- * METRICS_PORT when set. Shared by every app's main.ts and the test harness, whose apps log to
- * `logDestination` instead of stdout.
+ * A Nest app on the hardened HTTP server, with JSON logs (on stdout, or `logDestination`: the test
+ * harness keeps them), request correlation ids, HTTP metrics and an access log line per request,
+ * security headers and one body parser; not initialised yet (filters are added first). Shared by
+ * the apps (createPlatformApp) and the console.
  */
-export async function createPlatformApp(
+export async function createHttpApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
+  edge: HttpEdge,
   logDestination?: DestinationStream,
 ): Promise<NestExpressApplication> {
   const logger = createLogger(service, config.LOG_LEVEL as LogLevel, logDestination);
@@ -39,7 +47,7 @@ export async function createPlatformApp(
     module,
     new HardenedAdapter(config),
     {
-      // jsonBody() is the only parser: no urlencoded bodies.
+      // edge.bodyParser is the only parser.
       bodyParser: false,
       bufferLogs: true,
       // A failed boot is thrown to the caller (runApp reports it in one line) instead of exiting here.
@@ -49,23 +57,56 @@ export async function createPlatformApp(
   );
   app.disable('x-powered-by');
   if (config.HTTP_TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.HTTP_TRUST_PROXY_HOPS);
-  app.use(helmet(API_SECURITY_HEADERS));
+  app.use(helmet(edge.securityHeaders));
   app.use(correlate);
   app.use(observeRequests(logger));
-  app.use(jsonBody());
-  // Before init: HTTP routes take their filters when they are registered.
-  app.useGlobalFilters(new DomainErrorFilter());
-  // Database, NATS and the outbox relay are up before the first message is consumed.
-  await app.init();
-  await connectJetStream(app);
-  if (config.METRICS_PORT !== undefined) {
-    await app.get(MetricsServer).listen(config.METRICS_PORT, config.HTTP_HOST);
-  }
+  app.use(edge.bodyParser);
   return app;
 }
 
+/**
+ * HTTP and JetStream on one Nest app: the HTTP edge (JSON only, a policy for JSON answers), JSON
+ * errors, and /metrics on METRICS_PORT when set. Shared by every app's main.ts and the test
+ * harness, whose apps log to `logDestination`.
+ */
+export async function createPlatformApp(
+  module: DynamicModule,
+  service: string,
+  config: BaseConfig,
+  logDestination?: DestinationStream,
+): Promise<NestExpressApplication> {
+  const app = await createHttpApp(
+    module,
+    service,
+    config,
+    { securityHeaders: API_SECURITY_HEADERS, bodyParser: jsonBody() },
+    logDestination,
+  );
+  // Before init: HTTP routes take their filters when they are registered.
+  // Nest asks the last registered first: a DomainError is answered by its filter, the rest here.
+  app.useGlobalFilters(
+    new DatabaseUnavailableFilter(app.getHttpAdapter()),
+    new DomainErrorFilter(),
+  );
+  // Database, NATS and the outbox relay are up before the first message is consumed.
+  await app.init();
+  await connectJetStream(app);
+  await serveMetricsPort(app, config);
+  return app;
+}
+
+/** /metrics on a port of its own when METRICS_PORT is set (the app needs MetricsServer). */
+export async function serveMetricsPort(
+  app: NestExpressApplication,
+  config: BaseConfig,
+): Promise<void> {
+  if (config.METRICS_PORT !== undefined) {
+    await app.get(MetricsServer).listen(config.METRICS_PORT, config.HTTP_HOST);
+  }
+}
+
 /** helmet's defaults, with a policy for JSON answers: nothing in them may load or frame anything. */
-const API_SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
+const API_SECURITY_HEADERS: HttpEdge['securityHeaders'] = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -102,6 +143,11 @@ export async function runApp<C extends BaseConfig>(
   service: string,
   schema: new () => C,
   createModule: (config: C) => DynamicModule,
+  createApp: (
+    module: DynamicModule,
+    service: string,
+    config: C,
+  ) => Promise<NestExpressApplication> = createPlatformApp,
 ): Promise<void> {
   let config: C;
   try {
@@ -122,7 +168,7 @@ export async function runApp<C extends BaseConfig>(
       await context.close();
       process.exit(0);
     }
-    app = await createPlatformApp(createModule(config), service, config);
+    app = await createApp(createModule(config), service, config);
     await app.listen(config.PORT, config.HTTP_HOST);
   } catch (error) {
     // The log has the details; the operator gets the reason in one line (e.g. a refused role).

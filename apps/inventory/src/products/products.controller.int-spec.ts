@@ -91,6 +91,42 @@ describe('products over HTTP', () => {
     expect(await inventory.product('MUG.BLUE-1_L')).toEqual(replaced.body);
   });
 
+  it('takes the currency in any case and stores it upper case; refuses a code ISO 4217 does not have', async () => {
+    const created = await inventory.putProduct('CASE-1', { currency: 'usd' }).expect(200);
+    expect(created.body).toMatchObject({ currency: 'USD' });
+    const before = await rowCounts();
+    const refused = await inventory.putProduct('CASE-1', { currency: 'XYZ' }).expect(400);
+    expect(refused.body).toEqual({
+      statusCode: 400,
+      code: 'REQUEST.INVALID',
+      message: 'currency must be an ISO 4217 currency code like EUR',
+    });
+    expect(await rowCounts()).toEqual(before);
+    expect(await inventory.product('CASE-1')).toMatchObject({ currency: 'USD' });
+  });
+
+  it('announces a price when a product is created or its price or currency changes, not on a stock change', async () => {
+    const priced = async (sku: string) => {
+      await inventory.relayed();
+      return (await inventory.inventoryEvents()).filter(
+        (event) =>
+          event.eventName === 'inventory.product-priced' &&
+          (event.payload as { sku: string }).sku === sku,
+      );
+    };
+    await inventory.putProduct('PRICED-1', { priceMinor: 500, currency: 'eur' }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 500, stock: 99 }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 650 }).expect(200);
+    await inventory.putProduct('PRICED-1', { priceMinor: 650, currency: 'CHF' }).expect(200);
+    const events = await priced('PRICED-1');
+    expect(events.map((event) => event.payload)).toEqual([
+      { sku: 'PRICED-1', priceMinor: 500, currency: 'EUR' },
+      { sku: 'PRICED-1', priceMinor: 650, currency: 'EUR' },
+      { sku: 'PRICED-1', priceMinor: 650, currency: 'CHF' },
+    ]);
+    for (const event of events) expect(event).toMatchObject({ tenantId: TENANT });
+  });
+
   it('keeps reserved units reserved and refuses a stock below them', async () => {
     await inventory.putProduct('CHAIR-1', { stock: 5 }).expect(200);
     const order = orderCreated([{ sku: 'CHAIR-1', quantity: 3 }]);
@@ -171,7 +207,12 @@ describe('products over HTTP', () => {
     ['a negative stock', { ...valid, stock: -1 }, 'stock must not be less than 0'],
     ['a fractional price', { ...valid, priceMinor: 12.5 }, 'priceMinor must be an integer'],
     ['a price in a string', { ...valid, priceMinor: '1250' }, 'priceMinor must be an integer'],
-    ['a lower-case currency', { ...valid, currency: 'eur' }, 'currency must be an ISO 4217'],
+    [
+      'a currency ISO 4217 does not have',
+      { ...valid, currency: 'ABC' },
+      'currency must be an ISO 4217',
+    ],
+    ['a currency of four letters', { ...valid, currency: 'EURO' }, 'currency must be an ISO 4217'],
     ['an empty name', { ...valid, name: '' }, 'name must be longer than or equal to 1'],
     ['a 201-character name', { ...valid, name: 'n'.repeat(201) }, 'name must be shorter'],
   ])(

@@ -4,9 +4,11 @@ import {
   IdempotencyKey,
   IdempotencyScope,
   Principal,
+  Refuses,
   Requires,
   StrictValidationPipe,
 } from '@lib/platform';
+import { ProductNotFoundError, StockBelowReservedError } from './product.errors';
 import { ProductsService, ProductView } from './products.service';
 import { ProductSkuParam, PutProductRequest } from './put-product.request';
 
@@ -17,6 +19,7 @@ export class ProductsController {
 
   @Put(':sku')
   @Requires('products:write')
+  @Refuses(StockBelowReservedError)
   put(
     @CurrentPrincipal() principal: Principal,
     @Param() { sku }: ProductSkuParam,
@@ -28,6 +31,7 @@ export class ProductsController {
 
   @Get(':sku')
   @Requires('products:read')
+  @Refuses(ProductNotFoundError)
   find(
     @CurrentPrincipal() principal: Principal,
     @Param() { sku }: ProductSkuParam,

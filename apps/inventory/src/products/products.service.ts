@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { EventEnvelope } from '@lib/contracts';
+import { createEvent, EventEnvelope, InventoryProductPricedV1 } from '@lib/contracts';
 import { Outbox } from '@lib/messaging';
 import { WriteSet } from '@lib/persistence';
 import { currentLogContext } from '@lib/observability';
@@ -17,14 +17,36 @@ import { ProductNotFoundError, StockBelowReservedError } from './product.errors'
 import { PutProductRequest } from './put-product.request';
 import { LockedProduct, StockLedger } from './stock.ledger';
 
+/** A product of the caller's tenant and its stock. */
 export interface ProductView {
+  /** @example DEMO-TEE */
   sku: string;
+  /** @example Demo T-shirt */
   name: string;
+  /**
+   * Minor units (cents).
+   * @integer
+   * @example 2500
+   */
   priceMinor: number;
+  /** @example EUR */
   currency: string;
+  /**
+   * Units that can be reserved.
+   * @integer
+   */
   available: number;
+  /**
+   * Units held for orders whose payment is pending.
+   * @integer
+   */
   reserved: number;
+  /**
+   * Units sold.
+   * @integer
+   */
   committed: number;
+  /** @integer */
   lowStockThreshold: number;
 }
 
@@ -64,14 +86,14 @@ export class ProductsService {
     key?: IdempotencyScope,
   ): Promise<ProductView> {
     // Set only when this request did the work: a retry answered from the key published nothing.
-    let stocked: { product: LockedProduct; alerts: EventEnvelope[] } | undefined;
+    let stocked: { product: LockedProduct; published: EventEnvelope[] } | undefined;
     const view = await this.idempotent.run(key, { sku, ...request }, async (manager) => {
       stocked = await this.stockProduct(manager, principal, sku, request);
       return productView(stocked.product);
     });
     if (stocked) {
-      const { product, alerts } = stocked;
-      recordPublished(alerts);
+      const { product, published } = stocked;
+      recordPublished(published);
       this.logger.log({
         msg: 'product stocked',
         tenantId: product.tenantId,
@@ -89,13 +111,16 @@ export class ProductsService {
     return productView(product);
   }
 
-  /** The product written with its alerts and its audit record, in the caller's transaction. */
+  /**
+   * The product written with its audit record and its events, in the caller's transaction: its
+   * alerts, and `inventory.product-priced` when it is new or its price or currency changed.
+   */
   private async stockProduct(
     manager: EntityManager,
     principal: Principal,
     sku: string,
     request: PutProductRequest,
-  ): Promise<{ product: LockedProduct; alerts: EventEnvelope[] }> {
+  ): Promise<{ product: LockedProduct; published: EventEnvelope[] }> {
     const { tenantId } = principal;
     const { stock, ...catalogue } = request;
     // Insert if missing, then lock: two PUTs creating one SKU serialise instead of one failing.
@@ -121,10 +146,19 @@ export class ProductsService {
     if (stock < product.reserved) throw new StockBelowReservedError(sku, stock, product.reserved);
     const before = created ? null : audited(product);
     Object.assign(product, catalogue, { available: stock - product.reserved });
-    // An alert raised by a PUT belongs to the HTTP request's conversation.
-    const alerts = this.stock.alerts([product], {
-      correlationId: currentLogContext()?.correlationId,
-    });
+    // The events of a PUT belong to the HTTP request's conversation.
+    const origin = { correlationId: currentLogContext()?.correlationId, tenantId };
+    const alerts = this.stock.alerts([product], origin);
+    const priced =
+      !before || before.priceMinor !== product.priceMinor || before.currency !== product.currency
+        ? [
+            createEvent(
+              InventoryProductPricedV1,
+              { sku, priceMinor: product.priceMinor, currency: product.currency },
+              origin,
+            ),
+          ]
+        : [];
     const record = auditEntry(
       principal,
       created ? 'product.create' : 'product.update',
@@ -132,8 +166,9 @@ export class ProductsService {
       { details: { before, after: audited(product) } },
     );
     const writes = this.audit.addTo(this.stock.write([product], new WriteSet()), [record]);
-    await this.outbox.addTo(writes, alerts).run(manager);
-    return { product, alerts };
+    const published = [...alerts, ...priced];
+    await this.outbox.addTo(writes, published).run(manager);
+    return { product, published };
   }
 }
 

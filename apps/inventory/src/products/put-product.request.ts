@@ -1,5 +1,5 @@
 import { IsInt, Max, Min, MinLength } from 'class-validator';
-import { IsCurrency, IsMinorUnits, IsSku, IsText } from '@lib/contracts';
+import { IsCurrencyCode, IsMinorUnits, IsSku, IsText } from '@lib/contracts';
 
 /** Stock columns are Postgres integers. */
 const MAX_UNITS = 2_147_483_647;
@@ -20,7 +20,7 @@ export class PutProductRequest {
   @IsMinorUnits()
   priceMinor: number;
 
-  @IsCurrency()
+  @IsCurrencyCode()
   currency: string;
 
   /** Units on hand and not yet sold: available + reserved. */

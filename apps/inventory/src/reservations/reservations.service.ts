@@ -25,12 +25,22 @@ import { ReservationLine } from './reservation-line.entity';
 import { Reservation } from './reservation.entity';
 
 export interface ReservationView {
+  /** @format uuid */
   reservationId: string;
+  /** @format uuid */
   orderId: string;
   status: Reservation['status'];
-  lines: { sku: string; quantity: number; unitPriceMinor: number }[];
+  lines: {
+    sku: string;
+    /** @integer */
+    quantity: number;
+    /** @integer */
+    unitPriceMinor: number;
+  }[];
+  /** @integer */
   totalMinor: number;
   currency: string | null;
+  /** @format date-time */
   expiresAt: string | null;
   releasedReason?: ReleaseReason;
 }

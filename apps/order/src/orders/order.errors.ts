@@ -15,3 +15,13 @@ export class OrderAlreadyFinishedError extends DomainError {
     super(`order ${orderId} can no longer be cancelled: its saga is ${state}`);
   }
 }
+
+/** An order in a currency some of its products are not priced in: refused before any saga starts. */
+export class CurrencyNotSupportedError extends DomainError {
+  readonly code = 'ORDER.CURRENCY_NOT_SUPPORTED';
+  readonly status = 400;
+  constructor(currency: string, pricedElsewhere: { sku: string; currency: string }[]) {
+    const products = pricedElsewhere.map(({ sku, currency: own }) => `${sku} (${own})`);
+    super(`not priced in ${currency}: ${products.join(', ')}`);
+  }
+}

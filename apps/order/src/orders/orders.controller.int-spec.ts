@@ -1,12 +1,19 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createEvent, EventEnvelope, OrderCreatedV1 } from '@lib/contracts';
+import {
+  createEvent,
+  EventEnvelope,
+  InventoryProductPricedV1,
+  OrderCreatedV1,
+} from '@lib/contracts';
 import { isUniqueViolation } from '@lib/persistence';
 import { auditEntry, Principal } from '@lib/platform';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
+import { untilHandled } from '../../../../tests/harness/app-probes';
+import { publishEvent } from '../../../../tests/harness/events';
 import { readStream } from '../../../../tests/harness/streams';
 import { bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
@@ -122,7 +129,12 @@ describe('orders HTTP API', () => {
       { ...valid, items: [{ sku: 'sku one', quantity: 1 }] },
       /sku must be 1-64 characters/,
     ],
-    ['a lower-case currency', { ...valid, currency: 'eur' }, /currency must be an ISO 4217 code/],
+    [
+      'a currency ISO 4217 does not have',
+      { ...valid, currency: 'XYZ' },
+      /currency must be an ISO 4217 currency code like EUR/,
+    ],
+    ['a currency of two letters', { ...valid, currency: 'eu' }, /currency must be an ISO 4217/],
     ['an empty customerId', { ...valid, customerId: '' }, /customerId/],
     [
       'repeated SKUs adding up to more than 1000',
@@ -142,6 +154,120 @@ describe('orders HTTP API', () => {
     expect(res.body).toMatchObject({ statusCode: 400, code: 'REQUEST.INVALID' });
     expect(res.body.message).toMatch(message);
     expect(await orders()).toBe(before);
+  });
+
+  describe('currencies', () => {
+    /** Inventory's announcement of a product's price, as the order app consumes it. */
+    async function priced(
+      sku: string,
+      currency: string,
+      { tenantId = 'default', occurredAt = new Date().toISOString() } = {},
+    ): Promise<void> {
+      const event = {
+        ...createEvent(InventoryProductPricedV1, { sku, priceMinor: 900, currency }, { tenantId }),
+        occurredAt,
+      };
+      const { js, jsm } = await nats.operator();
+      const seq = await publishEvent(js, event);
+      await untilHandled(jsm, 'order', InventoryProductPricedV1.subject, seq);
+    }
+
+    const outbox = () => count('outbox');
+
+    it('takes an ISO 4217 code in any case and keeps it upper case', async () => {
+      const headers = await customer('c-case');
+      const orderId = await placed(headers, { ...valid, currency: 'usd' });
+      expect((await getOrder(orderId, headers)).body).toMatchObject({ currency: 'USD' });
+      const [created] = await createdEvents(orderId);
+      expect(created?.payload).toMatchObject({ currency: 'USD' });
+    });
+
+    it('refuses an order in a currency its products are priced otherwise in, naming them, and writes nothing', async () => {
+      await priced('CUR-A', 'EUR');
+      await priced('CUR-B', 'EUR');
+      await priced('CUR-C', 'USD');
+      const before = { orders: await orders(), outbox: await outbox() };
+      const body = {
+        items: [
+          { sku: 'CUR-B', quantity: 1 },
+          { sku: 'CUR-C', quantity: 1 },
+          { sku: 'CUR-A', quantity: 2 },
+          { sku: 'CUR-UNKNOWN', quantity: 1 },
+        ],
+        currency: 'usd',
+      };
+      const res = await place(await customer('c-cur'), body, 'key-cur-1');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        code: 'ORDER.CURRENCY_NOT_SUPPORTED',
+        message: 'not priced in USD: CUR-A (EUR), CUR-B (EUR)',
+      });
+      expect({ orders: await orders(), outbox: await outbox() }).toEqual(before);
+      // In the currency they are priced in, the same lines are an order (CUR-UNKNOWN: inventory decides).
+      await placed(await customer('c-cur'), {
+        items: body.items.filter((line) => line.sku !== 'CUR-C'),
+        currency: 'EUR',
+      });
+    });
+
+    it('defaults to DEFAULT_CURRENCY, which the check applies to as well', async () => {
+      await priced('CUR-CHF', 'CHF');
+      const res = await place(await customer('c-cur'), {
+        items: [{ sku: 'CUR-CHF', quantity: 1 }],
+      });
+      expect(res.body).toMatchObject({
+        code: 'ORDER.CURRENCY_NOT_SUPPORTED',
+        message: 'not priced in EUR: CUR-CHF (CHF)',
+      });
+    });
+
+    it('follows the latest price announcement of each product, whatever order they arrive in', async () => {
+      const now = Date.now();
+      await priced('CUR-MOVED', 'EUR', { occurredAt: new Date(now - 1000).toISOString() });
+      await priced('CUR-MOVED', 'GBP', { occurredAt: new Date(now).toISOString() });
+      // An older announcement delivered late (a redelivery, a replay) changes nothing.
+      await priced('CUR-MOVED', 'EUR', { occurredAt: new Date(now - 500).toISOString() });
+      const line = { items: [{ sku: 'CUR-MOVED', quantity: 1 }] };
+      expect(
+        (await place(await customer('c-cur'), { ...line, currency: 'EUR' })).body,
+      ).toMatchObject({ code: 'ORDER.CURRENCY_NOT_SUPPORTED' });
+      await placed(await customer('c-cur'), { ...line, currency: 'GBP' });
+    });
+
+    it('refuses an order placed together with others alone, and starts the others in one statement', async () => {
+      await priced('CUR-BATCH', 'EUR');
+      const start = jest.spyOn(app.get(SagaRepository), 'start');
+      const service = app.get(OrdersService);
+      const line = [{ sku: 'CUR-BATCH', quantity: 1 }];
+      const outcomes = await Promise.allSettled([
+        service.place(new Principal('c-batch-1', ['customer']), { items: line, currency: 'EUR' }),
+        service.place(new Principal('c-batch-2', ['customer']), { items: line, currency: 'JPY' }),
+        service.place(new Principal('c-batch-3', ['customer']), { items: line }),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'ORDER.CURRENCY_NOT_SUPPORTED',
+        message: 'not priced in JPY: CUR-BATCH (EUR)',
+      });
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(start.mock.calls[0]![0].map((started) => started.order.customerId)).toEqual([
+        'c-batch-1',
+        'c-batch-3',
+      ]);
+      start.mockRestore();
+    });
+
+    it("checks against the prices of the order's tenant only", async () => {
+      await priced('CUR-TENANT', 'EUR', { tenantId: 't-cur-1' });
+      const line = { items: [{ sku: 'CUR-TENANT', quantity: 1 }], currency: 'USD' };
+      expect((await place(await customer('c-cur', 't-cur-1'), line)).status).toBe(400);
+      await placed(await customer('c-cur', 't-cur-2'), line);
+    });
   });
 
   it('answers 400 JSON to a body that is not JSON', async () => {

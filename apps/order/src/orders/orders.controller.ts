@@ -5,11 +5,17 @@ import {
   IdempotencyScope,
   IdempotentRequests,
   Principal,
+  Refuses,
   Requires,
   StrictValidationPipe,
   UUID_PARAM,
 } from '@lib/platform';
-import { CancelledOrder, OrdersService, PlacedOrder } from './orders.service';
+import {
+  CurrencyNotSupportedError,
+  OrderAlreadyFinishedError,
+  OrderNotFoundError,
+} from './order.errors';
+import { CancelledOrder, OrdersService, OrderView, PlacedOrder } from './orders.service';
 import { PlaceOrderRequest } from './place-order.request';
 
 @Controller('orders')
@@ -28,6 +34,7 @@ export class OrdersController {
   @Post()
   @HttpCode(202)
   @Requires('orders:place')
+  @Refuses(CurrencyNotSupportedError)
   place(
     @CurrentPrincipal() principal: Principal,
     @Body() request: PlaceOrderRequest,
@@ -38,7 +45,11 @@ export class OrdersController {
 
   @Get(':id')
   @Requires('orders:read')
-  find(@CurrentPrincipal() principal: Principal, @Param('id', UUID_PARAM) orderId: string) {
+  @Refuses(OrderNotFoundError)
+  find(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UUID_PARAM) orderId: string,
+  ): Promise<OrderView> {
     return this.orders.find(orderId, principal);
   }
 
@@ -46,6 +57,7 @@ export class OrdersController {
   @Post(':id/cancel')
   @HttpCode(202)
   @Requires('orders:cancel')
+  @Refuses(OrderNotFoundError, OrderAlreadyFinishedError)
   cancel(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UUID_PARAM) orderId: string,

@@ -19,22 +19,91 @@ import { ORDER_CONFIG } from '../order-config.token';
 import { sagaMetrics } from '../order-saga/order-saga.metrics';
 import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
 import { SagaConcurrencyError } from '../order-saga/saga.repository';
-import { orderStatusOf, SagaState } from '../order-saga/order-saga.state';
+import { OrderStatus, orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { OrderStartBatcher } from './order-start.batcher';
 import { OrderRepository, OrderWithSaga } from './order.repository';
 import { OrderAlreadyFinishedError, OrderNotFoundError } from './order.errors';
 import { MAX_LINE_QUANTITY, PlaceOrderRequest } from './place-order.request';
 
+/** `POST /orders`: the order and its saga, which runs on. */
 export interface PlacedOrder {
+  /**
+   * Also the correlation id of every event of its saga.
+   * @format uuid
+   */
   orderId: string;
+  /** @format uuid */
   sagaId: string;
-  status: string;
+  /** `PENDING` until the saga ends. */
+  status: OrderStatus;
 }
 
 export interface CancelledOrder {
+  /** @format uuid */
   orderId: string;
-  status: string;
+  status: OrderStatus;
+  /** The saga's state after the cancel: `COMPENSATING` until the participants have undone their part. */
   sagaState: SagaState;
+}
+
+/** An order line; its unit price is the catalogue's, set once inventory reserved it. */
+export interface OrderLineView {
+  /** @example DEMO-TEE */
+  sku: string;
+  /** @integer */
+  quantity: number;
+  /**
+   * Minor units (cents); null until reserved.
+   * @integer
+   */
+  unitPriceMinor: number | null;
+}
+
+/** A transition of the saga, with what caused it. */
+export interface SagaStepView {
+  from: SagaState | null;
+  to: SagaState;
+  at: Date;
+  /** The subject of the event that caused it, or `deadline`, `customer-cancel`, `operator-retry`... */
+  trigger: string;
+  /** @format uuid */
+  eventId: string | null;
+  reason: string | null;
+}
+
+/** `GET /orders/:id`: the order, its lines and total, and its saga with the step log. */
+export interface OrderView {
+  /** @format uuid */
+  orderId: string;
+  customerId: string;
+  tenantId: string;
+  status: OrderStatus;
+  /** @example EUR */
+  currency: string;
+  /**
+   * Minor units (cents); null until reserved.
+   * @integer
+   */
+  totalMinor: number | null;
+  lines: OrderLineView[];
+  createdAt: Date;
+  /** Its saga's last transition. */
+  updatedAt: Date;
+  saga: {
+    /** @format uuid */
+    sagaId: string;
+    state: SagaState;
+    /** @integer */
+    version: number;
+    /** Why it was cancelled or failed, e.g. `payment-failed`; null while nothing went wrong. */
+    reason: string | null;
+    /** When the step it waits on times out; null in a final state. */
+    deadlineAt: Date | null;
+    /** Operators only: the order's trace, to find it in the tracing backend. */
+    traceId?: string | null;
+    /** Oldest first. */
+    steps: SagaStepView[];
+  };
 }
 
 const CANCEL_ATTEMPTS = 5;
@@ -57,6 +126,8 @@ export class OrdersService {
    * `order.created` and the audit record commit together (with those of the orders placed at the
    * same time). With an Idempotency-Key, the same request of the same customer answers the same
    * order and starts no second saga until the key expires; another body under that key is refused.
+   * An order in a currency that some of its products are known to be priced otherwise in is
+   * refused before anything is written (OrderStartBatcher).
    */
   async place(
     principal: Principal,
@@ -123,7 +194,7 @@ export class OrdersService {
   }
 
   /** The order, if the principal may see it: 404 for another tenant's or customer's. */
-  async find(orderId: string, principal: Principal) {
+  async find(orderId: string, principal: Principal): Promise<OrderView> {
     const found = await this.orders.findWithSaga(orderId, principal.scope(ORDER_SCOPE));
     if (!found) throw new OrderNotFoundError(orderId);
     // Operators get the order's trace id, to find it in the tracing backend.
@@ -193,7 +264,7 @@ export class OrdersService {
   }
 }
 
-function view({ order, saga, steps }: OrderWithSaga, operator: boolean) {
+function view({ order, saga, steps }: OrderWithSaga, operator: boolean): OrderView {
   return {
     orderId: order.id,
     customerId: order.customerId,

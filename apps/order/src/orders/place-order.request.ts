@@ -7,11 +7,12 @@ import {
   Max,
   ValidateNested,
 } from 'class-validator';
-import { IsCurrency, IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
+import { IsCurrencyCode, IsIdentifier, IsQuantity, IsSku } from '@lib/contracts';
 
 export const MAX_LINE_QUANTITY = 1000;
 
 export class PlaceOrderLine {
+  /** @example DEMO-TEE */
   @IsSku()
   sku: string;
 
@@ -30,6 +31,10 @@ export class PlaceOrderRequest {
   @IsIdentifier(100)
   customerId?: string;
 
+  /**
+   * Repeated SKUs are merged into one line.
+   * @example [{ "sku": "DEMO-TEE", "quantity": 1 }]
+   */
   @ArrayMaxSize(100)
   @ArrayMinSize(1)
   @ValidateNested({ each: true })
@@ -38,6 +43,6 @@ export class PlaceOrderRequest {
   items: PlaceOrderLine[];
 
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 }

@@ -13,11 +13,17 @@ import {
   IdempotencyScope,
   IdempotentRequests,
   Principal,
+  Refuses,
   Requires,
   StrictValidationPipe,
   UUID_PARAM,
 } from '@lib/platform';
 import { SagaActions } from './saga-actions.service';
+import {
+  SagaActionNotAllowedError,
+  SagaBusyError,
+  SagaNotFoundError,
+} from './saga-operations.errors';
 import {
   BulkSagaActionRequest,
   FindSagaRequest,
@@ -74,6 +80,7 @@ export class SagaOperationsController {
 
   @Get(':sagaId')
   @Requires('sagas:read')
+  @Refuses(SagaNotFoundError)
   show(
     @CurrentPrincipal() principal: Principal,
     @Param('sagaId', UUID_PARAM) sagaId: string,
@@ -99,6 +106,7 @@ export class SagaOperationsController {
   @Post(':sagaId/retry')
   @HttpCode(202)
   @Requires('sagas:act')
+  @Refuses(SagaNotFoundError, SagaActionNotAllowedError, SagaBusyError)
   retry(
     @CurrentPrincipal() principal: Principal,
     @Param('sagaId', UUID_PARAM) sagaId: string,
@@ -114,6 +122,7 @@ export class SagaOperationsController {
   @Post(':sagaId/cancel')
   @HttpCode(202)
   @Requires('sagas:act')
+  @Refuses(SagaNotFoundError, SagaActionNotAllowedError, SagaBusyError)
   cancel(
     @CurrentPrincipal() principal: Principal,
     @Param('sagaId', UUID_PARAM) sagaId: string,
@@ -129,6 +138,7 @@ export class SagaOperationsController {
   @Post(':sagaId/resolve')
   @HttpCode(200)
   @Requires('sagas:act')
+  @Refuses(SagaNotFoundError, SagaActionNotAllowedError, SagaBusyError)
   resolve(
     @CurrentPrincipal() principal: Principal,
     @Param('sagaId', UUID_PARAM) sagaId: string,

@@ -5,9 +5,11 @@ import {
   DomainError,
   DomainErrorFilter,
   Principal,
+  Refuses,
   Requires,
   UUID_PARAM,
 } from '@lib/platform';
+import { PaymentNotFoundError } from './payment.errors';
 import { PaymentsService, PaymentView } from './payments.service';
 
 /**
@@ -35,6 +37,7 @@ export class PaymentsController {
    */
   @Get(':orderId')
   @Requires('payments:read')
+  @Refuses(PaymentNotFoundError)
   @Header('Cache-Control', 'no-store')
   @UseFilters(NoStoreErrorFilter)
   find(

@@ -317,6 +317,65 @@ describe('payment consumers', () => {
     );
   });
 
+  describe('a request older than Stripe keeps its idempotency keys (PAYMENT_REQUEST_MAX_AGE_MS)', () => {
+    const creates = async () =>
+      (await payment.stripe.requests()).filter((r) => r.path === '/v1/payment_intents');
+
+    /** payment.failed with reason request-expired, and the payment FAILED with it. */
+    async function expectExpired(request: EventEnvelope<OrderPaymentRequestedV1Payload>) {
+      const view = await payment.untilStatus(request.payload.orderId, 'FAILED');
+      expect(view).toMatchObject({
+        paymentIntentId: null,
+        clientSecret: null,
+        failure: { reason: 'request-expired', code: 'request-expired', declineCode: null },
+      });
+      await payment.relayed();
+      const [failed, ...more] = await payment.eventsFor(request.payload.orderId);
+      expect(more).toEqual([]);
+      expect(failed).toMatchObject({
+        eventName: 'payment.failed',
+        causationId: request.eventId,
+        sagaId: request.sagaId,
+        payload: { orderId: request.payload.orderId, reason: 'request-expired' },
+      });
+      expect(failed!.payload).not.toHaveProperty('paymentIntentId');
+    }
+
+    it('fails the payment instead of creating a PaymentIntent for a request made 23 h ago', async () => {
+      const request = {
+        ...paymentRequested(),
+        occurredAt: new Date(Date.now() - 23 * 3600_000 - 60_000).toISOString(),
+      };
+      await payment.publish(request);
+      await expectExpired(request);
+      expect(await creates()).toEqual([]);
+    });
+
+    it('still creates the intent for a request just inside the age', async () => {
+      const request = {
+        ...paymentRequested(),
+        occurredAt: new Date(Date.now() - 22 * 3600_000).toISOString(),
+      };
+      const { view } = await requestPayment(request);
+      expect(view.paymentIntentId).toMatch(/^pi_/);
+      expect(await creates()).toHaveLength(1);
+    });
+
+    it('counts from the first attempt: a payment claimed 23 h ago is not created by a redelivery', async () => {
+      // Stripe stays down: the payment is claimed (CREATING) and its request retried with back-off.
+      await payment.stripe.failNext('api_error');
+      const request = paymentRequested();
+      await payment.publish(request);
+      await eventually(async () => (await creates()).length > 0, { what: 'a create attempt' });
+      await query(
+        `UPDATE ${SCHEMA}.payments SET created_at = now() - interval '23 hours 1 minute' WHERE order_id = $1`,
+        [request.payload.orderId],
+      );
+      await expectExpired(request);
+      expect((await creates()).filter((r) => r.status === 200)).toEqual([]);
+    });
+  });
+
   it('dead-letters an invalid request without calling Stripe', async () => {
     const request = paymentRequested();
     const invalid = { ...request, payload: { ...request.payload, amountMinor: -1 } };

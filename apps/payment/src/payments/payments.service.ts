@@ -10,6 +10,7 @@ import {
 import { Inbox, JetStreamContext, RejectedEventError, RejectionReason } from '@lib/messaging';
 import { traceContextOf } from '@lib/observability';
 import { DEFAULT_TENANT, Scope } from '@lib/platform';
+import { PaymentConfig } from '../config';
 import { recordPublished } from '../payment.metrics';
 import { hasStripeCode, isStripeRefusal, StripeGateway } from '../stripe/stripe.gateway';
 import { Payment } from './payment.entity';
@@ -20,11 +21,20 @@ import { PaymentChanges, PaymentTransitions } from './payment.transitions';
 /** What undoing the payment of a cancelled order came to. */
 export type SettledBy = Extract<PaymentTrigger, 'cancelled' | 'refunded' | 'abandoned'>;
 
+/** `GET /payments/:orderId`: the order's payment, as the storefront and operators see it. */
 export interface PaymentView {
+  /** @format uuid */
   orderId: string;
+  /** @format uuid */
   paymentId: string;
   status: PaymentStatus;
+  /**
+   * Minor units (cents).
+   * @integer
+   * @example 2500
+   */
   amountMinor: number;
+  /** @example EUR */
   currency: string | null;
   paymentIntentId: string | null;
   /** Only while the customer can still pay: the storefront confirms the intent with it. */
@@ -33,6 +43,9 @@ export interface PaymentView {
 }
 
 const PAYABLE: readonly PaymentStatus[] = ['PENDING', 'FAILED'];
+
+/** The `payment.failed` reason of a request too old to create a PaymentIntent for. */
+export const REQUEST_EXPIRED = 'request-expired';
 
 /**
  * The saga's payment step and its compensation. A Stripe call cannot sit inside a transaction, so
@@ -49,9 +62,13 @@ export class PaymentsService {
     private readonly inbox: Inbox,
     private readonly stripe: StripeGateway,
     private readonly transitions: PaymentTransitions,
+    private readonly config: PaymentConfig,
   ) {}
 
-  /** `order.payment-requested`: create the PaymentIntent and publish `payment.pending`. */
+  /**
+   * `order.payment-requested`: create the PaymentIntent and publish `payment.pending`; a request
+   * older than PAYMENT_REQUEST_MAX_AGE_MS fails the payment instead (`requestExpired`).
+   */
   async request(
     context: JetStreamContext,
     event: EventEnvelope<OrderPaymentRequestedV1Payload>,
@@ -70,23 +87,71 @@ export class PaymentsService {
     if (payment.status !== 'CREATING' || payment.orderCancelledAt) {
       return this.acknowledge(context, event);
     }
-    let trigger: PaymentTrigger = 'created';
-    let changes: PaymentChanges;
-    try {
-      const intent = await this.createIntent(payment);
-      changes = { paymentIntentId: intent.id, clientSecret: intent.client_secret };
-    } catch (error) {
-      if (!isStripeRefusal(error)) throw error;
-      trigger = 'creation-failed';
-      changes = {
-        failureReason: error.message,
-        failureCode: error.code ?? null,
-        declineCode: error.decline_code ?? null,
-      };
-    }
+    const { trigger, changes } = await this.attemptIntent(payment, event);
     await this.commit(context, event, (manager) =>
       this.transition(manager, payment, trigger, changes, event),
     );
+  }
+
+  /**
+   * The PaymentIntent of a CREATING payment, or why there is none: Stripe refused it, or the
+   * request expired.
+   */
+  private async attemptIntent(
+    payment: Payment,
+    event: EventEnvelope<OrderPaymentRequestedV1Payload>,
+  ): Promise<{ trigger: PaymentTrigger; changes: PaymentChanges }> {
+    const expired = this.requestExpired(payment, event);
+    if (expired) {
+      this.logger.warn({
+        msg: 'payment request expired: no PaymentIntent created, the payment fails',
+        orderId: payment.orderId,
+        sagaId: payment.sagaId,
+        eventId: event.eventId,
+        ...expired,
+      });
+      return {
+        trigger: 'creation-failed',
+        changes: {
+          failureReason: REQUEST_EXPIRED,
+          failureCode: REQUEST_EXPIRED,
+          declineCode: null,
+        },
+      };
+    }
+    try {
+      const intent = await this.createIntent(payment);
+      return {
+        trigger: 'created',
+        changes: { paymentIntentId: intent.id, clientSecret: intent.client_secret },
+      };
+    } catch (error) {
+      if (!isStripeRefusal(error)) throw error;
+      return {
+        trigger: 'creation-failed',
+        changes: {
+          failureReason: error.message,
+          failureCode: error.code ?? null,
+          declineCode: error.decline_code ?? null,
+        },
+      };
+    }
+  }
+
+  /**
+   * Stripe keeps an idempotency key about 24 hours: past that, the create key of this saga no
+   * longer finds the intent a first attempt may have made, and a second one would be created. The
+   * key was first used no earlier than the request was made and the payment row claimed, so the
+   * older of the two counts.
+   */
+  private requestExpired(
+    payment: Payment,
+    event: EventEnvelope<OrderPaymentRequestedV1Payload>,
+  ): { requestedAt: string; ageMs: number } | undefined {
+    const requestedAt = Math.min(Date.parse(event.occurredAt), payment.createdAt.getTime());
+    const ageMs = Date.now() - requestedAt;
+    if (ageMs <= this.config.PAYMENT_REQUEST_MAX_AGE_MS) return undefined;
+    return { requestedAt: new Date(requestedAt).toISOString(), ageMs };
   }
 
   /**

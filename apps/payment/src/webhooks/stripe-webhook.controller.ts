@@ -1,8 +1,12 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request } from 'express';
-import { Public } from '@lib/platform';
-import { StripeWebhooksService, WebhookReceipt } from './stripe-webhooks.service';
+import { Public, Refuses } from '@lib/platform';
+import {
+  InvalidWebhookError,
+  StripeWebhooksService,
+  WebhookReceipt,
+} from './stripe-webhooks.service';
 
 @Controller('webhooks')
 export class StripeWebhookController {
@@ -15,6 +19,7 @@ export class StripeWebhookController {
   @Post('stripe')
   @Public('authenticated by its Stripe signature')
   @HttpCode(200)
+  @Refuses(InvalidWebhookError)
   receive(
     @Req() request: RawBodyRequest<Request>,
     @Headers('stripe-signature') signature?: string,

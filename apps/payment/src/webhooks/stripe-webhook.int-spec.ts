@@ -94,7 +94,7 @@ describe('POST /webhooks/stripe', () => {
       expect(await eventNames(view.orderId)).toEqual(['payment.pending']);
     });
 
-    it.each([
+    it.each<[string, () => ReturnType<typeof send>]>([
       ['a signature made with another secret', () => send(succeeded, { secret: 'whsec_other' })],
       ['no Stripe-Signature header', () => send(succeeded, { sign: false })],
       ['a stale timestamp (10 minutes old)', () => send(succeeded, { secondsAgo: 600 })],
@@ -118,6 +118,24 @@ describe('POST /webhooks/stripe', () => {
       ],
       ['a signed body that is not JSON', () => send('{"id": "evt_1", ')],
       ['a signed JSON body that is not an event', () => send('{"hello":"stripe"}')],
+      ...['', 'true', 'evt_', 'evt_1 OR 1=1', 'pi_123'].map(
+        (id) =>
+          [
+            `a signed event whose id ${JSON.stringify(id)} is not an event id`,
+            () => send(JSON.stringify({ ...JSON.parse(succeeded), id })),
+          ] as [string, () => ReturnType<typeof send>],
+      ),
+      ...['', 'true', 'pi_', 'evt_123', 'pi_1/../2'].map(
+        (intentId) =>
+          [
+            `a signed event about a PaymentIntent id ${JSON.stringify(intentId)}`,
+            () => {
+              const event = JSON.parse(succeeded) as { data: { object: { id: string } } };
+              event.data.object.id = intentId;
+              return send(JSON.stringify(event));
+            },
+          ] as [string, () => ReturnType<typeof send>],
+      ),
     ])('for %s', async (_case, post) => {
       const before = await storedEvents();
       const response = await post();

@@ -20,6 +20,13 @@ import {
 } from './stripe-event.mapping';
 import { StripeEventRecord } from './stripe-event.entity';
 
+/**
+ * Stripe's id shapes (a prefix, then letters, digits or underscores): checked before anything is
+ * stored, so a signed event with an id like `""` or `"true"` is refused, not recorded.
+ */
+const EVENT_ID = /^evt_[A-Za-z0-9_]{1,255}$/;
+const PAYMENT_INTENT_ID = /^pi_[A-Za-z0-9_]{1,255}$/;
+
 /** What a payment holds when the customer's money moved or is held for it. */
 const HOLDS_MONEY: readonly PaymentStatus[] = ['SUCCEEDED', 'AUTHORIZED'];
 
@@ -37,6 +44,7 @@ export type WebhookOutcome = 'applied' | 'unchanged' | 'ignored' | 'rejected' | 
 
 export interface WebhookReceipt {
   received: true;
+  /** Stripe's event id, `evt_...`. */
   eventId: string;
   outcome: WebhookOutcome;
 }
@@ -61,6 +69,8 @@ export class StripeWebhooksService {
   receive(rawBody: Buffer | undefined, signature: string | undefined): Promise<WebhookReceipt> {
     const event = this.verify(rawBody, signature);
     const decision = decideWebhook(event);
+    if (decision && !PAYMENT_INTENT_ID.test(decision.paymentIntentId))
+      this.reject('the event names no PaymentIntent id of the shape Stripe makes (pi_…)');
     // Stripe's delivery is a trace of its own; what it moves continues the payment's trace.
     return continueTrace(`stripe webhook ${event.type}`, decision?.traceContext, () =>
       this.apply(event, decision),
@@ -156,12 +166,15 @@ export class StripeWebhooksService {
     return this.transitions.lock(manager, { orderId });
   }
 
+  /** A 400 for a body that is not a signed, well-formed Stripe event: nothing is stored. */
+  private reject(reason: string): never {
+    paymentMetrics.webhooks.inc({ type: 'unverified', outcome: 'rejected' });
+    this.logger.warn({ msg: 'Stripe webhook rejected', reason });
+    throw new InvalidWebhookError(reason);
+  }
+
   private verify(rawBody: Buffer | undefined, signature: string | undefined): Stripe.Event {
-    const reject = (reason: string): never => {
-      paymentMetrics.webhooks.inc({ type: 'unverified', outcome: 'rejected' });
-      this.logger.warn({ msg: 'Stripe webhook rejected', reason });
-      throw new InvalidWebhookError(reason);
-    };
+    const reject = (reason: string) => this.reject(reason);
     if (!rawBody || rawBody.length === 0) return reject('the body must be the JSON Stripe signed');
     if (!signature) return reject('the Stripe-Signature header is missing');
     let event: Stripe.Event;
@@ -178,6 +191,8 @@ export class StripeWebhooksService {
     ) {
       return reject('the body is not a Stripe event (id, type and data.object are required)');
     }
+    if (!EVENT_ID.test(event.id))
+      return reject('the event id is not of the shape Stripe makes (evt_…)');
     return event;
   }
 }

@@ -5,12 +5,18 @@ import {
   IdempotencyScope,
   IdempotentRequests,
   Principal,
+  Refuses,
   Requires,
   StrictValidationPipe,
   UUID_PARAM,
 } from '@lib/platform';
 import { CreateStrategyRequest } from './create-strategy.request';
-import { StrategiesService, StrategyView } from './strategies.service';
+import { StrategiesService, StrategyDetail, StrategyView } from './strategies.service';
+import {
+  CommandPendingError,
+  IllegalTransitionError,
+  StrategyNotFoundError,
+} from './strategy.errors';
 import { StrategyCommand } from './strategy.state';
 
 /** The strategies of the caller's tenant. Writes honour an Idempotency-Key. */
@@ -37,13 +43,17 @@ export class StrategiesController {
 
   @Get()
   @Requires('strategies:read')
-  list(@CurrentPrincipal() principal: Principal) {
+  list(@CurrentPrincipal() principal: Principal): Promise<StrategyView[]> {
     return this.strategies.list(principal.tenantId);
   }
 
   @Get(':id')
   @Requires('strategies:read')
-  find(@CurrentPrincipal() principal: Principal, @Param('id', UUID_PARAM) strategyId: string) {
+  @Refuses(StrategyNotFoundError)
+  find(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UUID_PARAM) strategyId: string,
+  ): Promise<StrategyDetail> {
     return this.strategies.find(principal.tenantId, strategyId);
   }
 
@@ -51,6 +61,7 @@ export class StrategiesController {
   @Post(':id/deploy')
   @HttpCode(202)
   @Requires('strategies:write')
+  @Refuses(StrategyNotFoundError, CommandPendingError, IllegalTransitionError)
   deploy(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UUID_PARAM) strategyId: string,
@@ -63,6 +74,7 @@ export class StrategiesController {
   @Post(':id/stop')
   @HttpCode(202)
   @Requires('strategies:write')
+  @Refuses(StrategyNotFoundError, CommandPendingError, IllegalTransitionError)
   stop(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UUID_PARAM) strategyId: string,

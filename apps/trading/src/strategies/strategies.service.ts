@@ -82,10 +82,7 @@ export class StrategiesService {
     return strategyView(strategy);
   }
 
-  async find(
-    tenantId: string,
-    strategyId: string,
-  ): Promise<StrategyView & { recentOrders: OrderView[] }> {
+  async find(tenantId: string, strategyId: string): Promise<StrategyDetail> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const strategy = await manager.findOneBy(Strategy, { id: strategyId, tenantId });
       if (!strategy) throw new StrategyNotFoundError(strategyId);
@@ -173,6 +170,7 @@ export class StrategiesService {
 }
 
 export interface StrategyView {
+  /** @format uuid */
   strategyId: string;
   /** The `sub` of the trader who created it; null for strategies from before it was recorded. */
   createdBy: string | null;
@@ -180,9 +178,17 @@ export interface StrategyView {
   symbol: string;
   kind: string;
   params: object;
-  riskLimits: { maxPosition: number; maxOrderQty: number; maxOrdersPerMinute: number };
+  riskLimits: {
+    maxPosition: number;
+    maxOrderQty: number;
+    /** @integer */
+    maxOrdersPerMinute: number;
+  };
+  /** @example Live */
   state: string;
+  /** A deploy or stop no instance has applied yet. */
   pendingCommand: StrategyCommand | null;
+  /** @integer */
   tick: number;
   position: number;
   averagePrice: number;
@@ -194,9 +200,17 @@ export interface StrategyView {
   updatedAt: Date;
 }
 
+/** A strategy with its most recent orders. */
+export interface StrategyDetail extends StrategyView {
+  /** The 20 newest, newest first. */
+  recentOrders: OrderView[];
+}
+
 export interface OrderView {
+  /** @format uuid */
   orderId: string;
   clientOrderId: string;
+  /** @integer */
   tick: number;
   side: string;
   quantity: number;

@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import {
   IsInt,
   IsString,
@@ -9,6 +10,7 @@ import {
   NotContains,
   ValidateBy,
 } from 'class-validator';
+import { isIsoCurrency } from '../currencies';
 
 /** Applies several property decorators as one. */
 export function applyDecorators(...decorators: PropertyDecorator[]): PropertyDecorator {
@@ -31,11 +33,33 @@ export const IsSku = () =>
     IsString(),
   );
 
-/** ISO 4217, upper case: `EUR`. */
+/** ISO 4217, upper case: `EUR`. How events carry a currency (their producers normalised it). */
 export const IsCurrency = () =>
   applyDecorators(
     Matches(CURRENCY_PATTERN, { message: '$property must be an ISO 4217 code like EUR' }),
     IsString(),
+  );
+
+/** The name of the rule `IsCurrencyCode` adds; the OpenAPI generator describes it by this name. */
+export const ISO_CURRENCY_RULE = 'isIsoCurrency';
+
+/**
+ * A currency a client sends: an ISO 4217 code in any case (Stripe and the storefronts built on it
+ * write `eur`), validated against the ISO list and turned upper case before anything reads it.
+ */
+export const IsCurrencyCode = () =>
+  applyDecorators(
+    ValidateBy({
+      name: ISO_CURRENCY_RULE,
+      validator: {
+        validate: isIsoCurrency,
+        defaultMessage: () => '$property must be an ISO 4217 currency code like EUR',
+      },
+    }),
+    IsString(),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? value.toUpperCase() : value,
+    ),
   );
 
 /**

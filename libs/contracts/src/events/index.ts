@@ -2,6 +2,7 @@ export * from './fields';
 export * from './inventory-committed.v1';
 export * from './inventory-low-stock.v1';
 export * from './inventory-out-of-stock.v1';
+export * from './inventory-product-priced.v1';
 export * from './inventory-released.v1';
 export * from './inventory-reserved.v1';
 export * from './order-cancelled.v1';

@@ -32,6 +32,13 @@ export const PERMISSIONS = [
   'sagas:act',
   /** Reads and actions that take a tenant filter see every tenant, not only the token's. */
   'tenants:all',
+  /**
+   * The event backbone as the console shows it: streams, consumers and the dead letters, which
+   * hold every tenant's events. The platform's, not a tenant's.
+   */
+  'streams:read',
+  /** Replaying and purging dead letters (the console; saga-cli acts with the operator's NATS user). */
+  'streams:act',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -55,8 +62,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   merchant: ['products:read', 'products:write', 'reservations:read'],
   trader: ['strategies:read', 'strategies:write'],
   operator: OPERATOR_PERMISSIONS,
-  // The platform's own operators (the console's users): an operator of every tenant.
-  'platform-operator': [...OPERATOR_PERMISSIONS, 'tenants:all'],
+  // The platform's own operators (the console's users): an operator of every tenant, and of the
+  // event backbone all tenants share.
+  'platform-operator': [...OPERATOR_PERMISSIONS, 'tenants:all', 'streams:read', 'streams:act'],
   // Machine callers get permissions here when one needs them; none calls the apps over HTTP today.
   service: [],
 };

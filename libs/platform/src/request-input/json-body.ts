@@ -65,7 +65,7 @@ export function jsonBody(): RequestHandler {
 }
 
 /** As body-parser decides (Content-Length or chunked), so a body it would skip is not refused. */
-function hasBody(req: Request): boolean {
+export function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

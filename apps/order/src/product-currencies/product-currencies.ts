@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventEnvelope, InventoryProductPricedV1Payload } from '@lib/contracts';
+import { queryPrepared } from '@lib/persistence';
+import { DEFAULT_TENANT } from '@lib/platform';
+import { ProductCurrency } from './product-currency.entity';
+
+/** A product priced in another currency than the one asked for. */
+export interface PricedElsewhere {
+  sku: string;
+  currency: string;
+}
+
+/**
+ * The order app's copy of the catalogue's currencies, fed by `inventory.product-priced`. It only
+ * answers which products are known to be priced in another currency: a product it has not heard of
+ * (announced before this copy existed, or its announcement still on its way) is left for inventory
+ * to decide when it reserves, as before.
+ */
+@Injectable()
+export class ProductCurrencies {
+  private readonly table: string;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.table = dataSource.getMetadata(ProductCurrency).tablePath;
+  }
+
+  /** Keeps the announced currency unless a newer announcement of the product is already in. */
+  async record(
+    manager: EntityManager,
+    event: EventEnvelope<InventoryProductPricedV1Payload>,
+  ): Promise<void> {
+    const { sku, currency } = event.payload;
+    await queryPrepared(
+      manager,
+      `INSERT INTO ${this.table} AS p (tenant_id, sku, currency, priced_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (tenant_id, sku) DO UPDATE SET currency = EXCLUDED.currency,
+          priced_at = EXCLUDED.priced_at
+        WHERE p.priced_at <= EXCLUDED.priced_at`,
+      [event.tenantId ?? DEFAULT_TENANT, sku, currency, event.occurredAt],
+    );
+  }
+
+  /**
+   * For each order, its products known to be priced in another currency than the order's, by SKU:
+   * one query for all the orders placed together.
+   */
+  async pricedElsewhere(
+    orders: { tenantId: string; currency: string; skus: string[] }[],
+  ): Promise<PricedElsewhere[][]> {
+    const pairs = orders.flatMap(({ tenantId, skus }) => skus.map((sku) => ({ tenantId, sku })));
+    const rows = await queryPrepared<(PricedElsewhere & { tenantId: string })[]>(
+      this.dataSource.manager,
+      `SELECT p.tenant_id AS "tenantId", p.sku, p.currency FROM ${this.table} p
+        JOIN unnest($1::text[], $2::text[]) AS o(tenant_id, sku) USING (tenant_id, sku)`,
+      [pairs.map((pair) => pair.tenantId), pairs.map((pair) => pair.sku)],
+    );
+    const currencyOf = new Map(rows.map((row) => [`${row.tenantId}/${row.sku}`, row.currency]));
+    return orders.map(({ tenantId, currency, skus }) =>
+      [...skus].sort().flatMap((sku) => {
+        const priced = currencyOf.get(`${tenantId}/${sku}`);
+        return priced !== undefined && priced !== currency ? [{ sku, currency: priced }] : [];
+      }),
+    );
+  }
+}

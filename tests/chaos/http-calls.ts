@@ -1,0 +1,142 @@
+import { Agent, request } from 'node:http';
+import type { AppName } from './chaos-platform';
+
+/** Who sent a request: the storefront's customers, the fuzzer, or stripe-local's webhooks. */
+export type CallSource = 'storefront' | 'fuzz' | 'webhook';
+
+/** One request to an app and how it ended: a status, or no answer at all (`error`). */
+export interface CallRecord {
+  app: AppName;
+  /** `METHOD /path/:param`, for the figures. */
+  route: string;
+  source: CallSource;
+  startedAt: number;
+  endedAt: number;
+  status: number | null;
+  error: string | null;
+  /** An app's 4xx whose body is not a JSON object: every refusal must say what was wrong, as JSON. */
+  notJson: boolean;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** Longer than any answer a live app should take; a request left hanging this long is unanswered. */
+const ANSWER_TIMEOUT_MS = 20_000;
+
+/**
+ * Sends requests over keep-alive connections (node:http: the load generator shares the CPU with
+ * the apps) and records every answer, so the suite can tell a 5xx or a request left without an
+ * answer from a refused connection to an app it had killed.
+ */
+export class HttpCalls {
+  readonly records: CallRecord[] = [];
+  private readonly agent = new Agent({ keepAlive: true, timeout: 3000 });
+
+  /** The answer, or undefined when there was none (connection refused or reset, timeout). */
+  async send(
+    app: AppName,
+    route: string,
+    source: CallSource,
+    req: HttpRequest,
+  ): Promise<HttpAnswer | undefined> {
+    const startedAt = Date.now();
+    try {
+      const answer = await this.exchange(req);
+      this.records.push({
+        app,
+        route,
+        source,
+        startedAt,
+        endedAt: Date.now(),
+        status: answer.status,
+        error: null,
+        // A HEAD answer never has a body; the console answers with pages.
+        notJson:
+          answer.status >= 400 &&
+          answer.status < 500 &&
+          req.method !== 'HEAD' &&
+          app !== 'console' &&
+          !isJsonObject(answer.text),
+      });
+      return answer;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      this.records.push({
+        app,
+        route,
+        source,
+        startedAt,
+        endedAt: Date.now(),
+        status: null,
+        error: code ?? (error instanceof Error ? error.message : String(error)),
+        notJson: false,
+      });
+      return undefined;
+    }
+  }
+
+  /** An answer stripe-local recorded for one of its webhook deliveries. */
+  recordWebhook(at: number, status: number | null, error: string | null): void {
+    this.records.push({
+      app: 'payment',
+      route: 'POST /webhooks/stripe',
+      source: 'webhook',
+      startedAt: at,
+      endedAt: at,
+      status,
+      error,
+      notJson: false,
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private exchange({ method, url, headers = {}, body }: HttpRequest): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers:
+            body === undefined
+              ? headers
+              : { 'content-length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(ANSWER_TIMEOUT_MS, () =>
+        req.destroy(Object.assign(new Error('no answer'), { code: 'NO_ANSWER' })),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}

@@ -165,6 +165,7 @@ describe('every app boots as its own process', () => {
         'OutboxTraceContext1765200000000',
         'SagaTraceContext1765200000000',
         'SagaReadModel1765300000000',
+        'ProductCurrencies1765400000000',
       ]);
       const owners = await query<{ tableowner: string }>(
         `SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'orders'`,

@@ -1,13 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { collectDefaultMetrics, register } from 'prom-client';
 import {
   MetricsController,
   MetricsServer,
-  RateLimitGuard,
-  RateLimitScope,
-  rateLimitsOf,
+  rateLimitGuard,
   TokenVerifier,
   tokenVerifierOptions,
 } from '@lib/platform';
@@ -34,12 +32,6 @@ export class ConsoleModule {
   static forRoot(config: ConsoleConfig): DynamicModule {
     if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
     register.setDefaultLabels({ service: 'console' });
-    const rateLimit = (scope: RateLimitScope) => ({
-      provide: APP_GUARD,
-      useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
-        new RateLimitGuard(scope, rateLimitsOf(config), storage, reflector),
-      inject: [ThrottlerStorage, Reflector],
-    });
     return {
       module: ConsoleModule,
       controllers: [
@@ -63,9 +55,9 @@ export class ConsoleModule {
         MetricsServer,
         { provide: ThrottlerStorage, useClass: ThrottlerStorageService },
         // Global guards run in this order, as on the apps.
-        rateLimit('ip'),
+        rateLimitGuard('ip', config),
         { provide: APP_GUARD, useClass: ConsoleGuard },
-        rateLimit('principal'),
+        rateLimitGuard('principal', config),
       ],
     };
   }

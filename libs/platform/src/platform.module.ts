@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { collectDefaultMetrics, register } from 'prom-client';
@@ -19,7 +19,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsServer } from './metrics/metrics-server';
 import { natsSettingsOf } from './nats-settings';
 import { PostgresGate } from './postgres.gate';
-import { RateLimitGuard, RateLimitScope, rateLimitsOf } from './rate-limits/rate-limit.guard';
+import { rateLimitGuard } from './rate-limits/rate-limit.guard';
 
 /** An app's own tables: its schema, the role it connects as, and the entities and migrations. */
 export interface AppPersistence {
@@ -86,12 +86,6 @@ export class PlatformModule {
     // Several apps may share one process in e2e suites: default metrics register once.
     if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
     register.setDefaultLabels({ service: options.service });
-    const rateLimit = (scope: RateLimitScope) => ({
-      provide: APP_GUARD,
-      useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
-        new RateLimitGuard(scope, rateLimitsOf(config), storage, reflector),
-      inject: [ThrottlerStorage, Reflector],
-    });
     return {
       module: PlatformModule,
       imports: [
@@ -135,9 +129,9 @@ export class PlatformModule {
         PostgresGate,
         { provide: ThrottlerStorage, useClass: ThrottlerStorageService },
         // Global guards run in this order.
-        rateLimit('ip'),
+        rateLimitGuard('ip', config),
         { provide: APP_GUARD, useClass: AuthGuard },
-        rateLimit('principal'),
+        rateLimitGuard('principal', config),
       ],
       exports: [AuditLog, IdempotentRequests],
     };

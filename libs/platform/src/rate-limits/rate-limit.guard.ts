@@ -1,5 +1,5 @@
-import { CanActivate, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { CanActivate, ExecutionContext, Provider, SetMetadata } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerStorage } from '@nestjs/throttler';
 import { counter } from '@lib/observability';
 import { AuthenticatedRequest } from '../auth/auth.decorators';
@@ -21,6 +21,16 @@ export interface RateLimits {
   windowMs: number;
   ip: Record<RouteClass, number>;
   principal: Record<RouteClass, number>;
+}
+
+/** The global guard of one scope, for an app module's providers (the apps and the console). */
+export function rateLimitGuard(scope: RateLimitScope, config: BaseConfig): Provider {
+  return {
+    provide: APP_GUARD,
+    useFactory: (storage: ThrottlerStorage, reflector: Reflector) =>
+      new RateLimitGuard(scope, rateLimitsOf(config), storage, reflector),
+    inject: [ThrottlerStorage, Reflector],
+  };
 }
 
 export function rateLimitsOf(config: BaseConfig): RateLimits {

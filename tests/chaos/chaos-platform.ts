@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
 import { urlAs } from '@lib/persistence';
@@ -24,6 +26,9 @@ export type AppName = (typeof APPS)[number];
 
 export const WEBHOOK_SECRET = 'whsec_chaos';
 
+/** What every app process said during the run, one file per process (CI keeps `artifacts/`). */
+export const CHAOS_LOGS_DIR = join(__dirname, '..', '..', 'artifacts', 'chaos');
+
 /**
  * Everything the suite breaks, each a process of its own: a Postgres cluster made for the run, a
  * nats-server with the generated users, the four apps and the console (each as its own Postgres
@@ -34,6 +39,8 @@ export const WEBHOOK_SECRET = 'whsec_chaos';
 export class ChaosPlatform {
   readonly apps = {} as Record<AppName, AppProcess>;
   readonly crashes: string[] = [];
+  /** Every process started, the killed ones included, for their logs. */
+  private readonly started: { app: AppName; process: AppProcess }[] = [];
   stripe!: StripeLocalClient;
   /** The suite's own view of the data: the superuser of the run's cluster. */
   db!: Pool;
@@ -98,6 +105,7 @@ export class ChaosPlatform {
       this.crashes.push(`${app} exited (${code ?? signal}) on its own; it said:\n${said}`);
     });
     this.apps[app] = started;
+    this.started.push({ app, process: started });
   }
 
   /** `kill -9`: no shutdown hook runs. Resolves once the process is gone. */
@@ -155,10 +163,24 @@ export class ChaosPlatform {
       await stopped;
       clearTimeout(late);
     }
+    this.writeLogs();
     await this.stripeLocal?.stop();
     await this.db?.end().catch(() => undefined);
     await this.nats.destroy();
     await this.postgres.destroy();
+  }
+
+  private writeLogs(): void {
+    mkdirSync(CHAOS_LOGS_DIR, { recursive: true });
+    const runs = new Map<AppName, number>();
+    for (const { app, process } of this.started) {
+      const run = (runs.get(app) ?? 0) + 1;
+      runs.set(app, run);
+      writeFileSync(
+        join(CHAOS_LOGS_DIR, `${app}.${run}.log`),
+        `${process.stdout()}${process.stderr()}`,
+      );
+    }
   }
 
   private appEnv(app: AppName): Record<string, string> {

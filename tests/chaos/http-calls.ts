@@ -16,6 +16,8 @@ export interface CallRecord {
   error: string | null;
   /** An app's 4xx whose body is not a JSON object: every refusal must say what was wrong, as JSON. */
   notJson: boolean;
+  /** For a 5xx: the request and the answer, shortened, so a failure can be reproduced. */
+  evidence?: string;
 }
 
 export interface HttpAnswer {
@@ -67,6 +69,7 @@ export class HttpCalls {
           req.method !== 'HEAD' &&
           app !== 'console' &&
           !isJsonObject(answer.text),
+        ...(answer.status >= 500 && { evidence: evidenceOf(req, answer) }),
       });
       return answer;
     } catch (error) {
@@ -139,4 +142,17 @@ function isJsonObject(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The request and its answer, each cut to a few hundred characters, as JSON strings. */
+function evidenceOf({ method, url, headers = {}, body }: HttpRequest, answer: HttpAnswer): string {
+  const cut = (text: string) => JSON.stringify(text.length > 600 ? `${text.slice(0, 600)}…` : text);
+  const sent = body === undefined ? '' : Buffer.isBuffer(body) ? body.toString('latin1') : body;
+  const { authorization, ...shown } = headers;
+  return [
+    `${method} ${cut(new URL(url).pathname + new URL(url).search)}`,
+    `headers ${JSON.stringify({ ...shown, ...(authorization && { authorization: '…' }) })}`,
+    `body ${cut(sent)}`,
+    `answer ${cut(answer.text)}`,
+  ].join('\n      ');
 }

@@ -413,7 +413,9 @@ function answeredWithout5xx(calls: CallRecord[], outages: Outage[]): Violation[]
   }
   return [...bad.entries()].map(([key, { count, example }]) => ({
     invariant: key.split('\u0000')[0]!,
-    detail: `${count} × ${example.source} ${example.app} ${example.route}: ${example.status ?? example.error}`,
+    detail: `${count} × ${example.source} ${example.app} ${example.route}: ${example.status ?? example.error}${
+      example.evidence ? `\n      ${example.evidence}` : ''
+    }`,
   }));
 }
 

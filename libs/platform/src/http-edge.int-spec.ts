@@ -308,7 +308,7 @@ describe('the HTTP edge with the default limits', () => {
     expect(await ordersWritten()).toBe(before);
   });
 
-  it('refuses NUL in any body string, and control characters in identifiers and parameters, writing nothing', async () => {
+  it('refuses NUL and unpaired surrogates in any body string, and control characters in identifiers and parameters, writing nothing', async () => {
     const before = await ordersWritten();
     const refusals: [() => request.Test, string][] = [
       [
@@ -345,6 +345,21 @@ describe('the HTTP edge with the default limits', () => {
             .post('/probe/orders')
             .send(order({ customerId: 'tab\there' })),
         'customerId must not contain control characters',
+      ],
+      [
+        // JSON's \ud800 escape: a string jsonb and UTF-8 cannot hold (it failed in the outbox insert).
+        () =>
+          http()
+            .post('/probe/orders')
+            .send(order({ customerId: 'a\ud800b' })),
+        'customerId must be well-formed Unicode (no unpaired surrogates)',
+      ],
+      [
+        () =>
+          http()
+            .post('/probe/orders')
+            .send({ ...order(), 'x\udfff': 1 }),
+        'property names must be well-formed Unicode (no unpaired surrogates)',
       ],
       [() => http().get('/probe/orders/a%00b'), 'ref must not contain control characters'],
       [() => http().get('/probe/orders/a%1Bb'), 'ref must not contain control characters'],

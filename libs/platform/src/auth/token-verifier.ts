@@ -122,7 +122,8 @@ function principalOf(payload: JWTPayload): Principal {
     roles?: unknown;
     tenantId?: unknown;
   };
-  if (typeof sub !== 'string' || !SUB_PATTERN.test(sub)) throw new InvalidTokenError('bad sub');
+  if (typeof sub !== 'string' || !SUB_PATTERN.test(sub) || !sub.isWellFormed())
+    throw new InvalidTokenError('bad sub');
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string' && ROLE_PATTERN.test(r)))
     throw new InvalidTokenError('bad roles');
   if (tenantId !== undefined && (typeof tenantId !== 'string' || !TENANT_PATTERN.test(tenantId)))

@@ -46,6 +46,16 @@ describe('untrustedInputProblem', () => {
       'q.1 must not contain control characters',
     );
   });
+
+  it('refuses unpaired surrogates in values and keys, and takes paired ones', () => {
+    expect(untrustedInputProblem({ name: ['ok', 'x\ud800'] }, NUL_CHARACTERS)).toBe(
+      'name.1 must be well-formed Unicode (no unpaired surrogates)',
+    );
+    expect(untrustedInputProblem({ '\udfff\ud800': 1 }, NUL_CHARACTERS)).toBe(
+      'property names must be well-formed Unicode (no unpaired surrogates)',
+    );
+    expect(untrustedInputProblem({ name: '😀' }, NUL_CHARACTERS)).toBeUndefined();
+  });
 });
 
 describe('nestedArrayProblems', () => {

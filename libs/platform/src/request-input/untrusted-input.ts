@@ -29,7 +29,8 @@ export const CONTROL_CHARACTERS: ForbiddenCharacters = {
 
 /**
  * The first problem of untrusted input before it is validated (nesting deeper than
- * MAX_JSON_DEPTH, a prototype key, a key or string holding a forbidden character), named by its
+ * MAX_JSON_DEPTH, a prototype key, a key or string holding a forbidden character or an unpaired
+ * surrogate, which JSON escapes allow and jsonb and UTF-8 cannot hold), named by its
  * path like validation errors are (`items.0.sku`); undefined when there is none. It walks every
  * request body: the path is only built for a problem.
  */
@@ -50,11 +51,15 @@ export function untrustedInputProblem(
       return `property names must not contain ${forbidden.name}`;
     case 'character':
       return `${where || 'the value'} must not contain ${forbidden.name}`;
+    case 'key-surrogate':
+      return 'property names must be well-formed Unicode (no unpaired surrogates)';
+    case 'surrogate':
+      return `${where || 'the value'} must be well-formed Unicode (no unpaired surrogates)`;
   }
 }
 
 interface Problem {
-  kind: 'depth' | 'prototype-key' | 'key-character' | 'character';
+  kind: 'depth' | 'prototype-key' | 'key-character' | 'character' | 'key-surrogate' | 'surrogate';
   /** From the problem up to the root. */
   keys: string[];
 }
@@ -65,7 +70,8 @@ function problemIn(
   depth: number,
 ): Problem | undefined {
   if (typeof value === 'string') {
-    return forbidden.pattern.test(value) ? { kind: 'character', keys: [] } : undefined;
+    if (forbidden.pattern.test(value)) return { kind: 'character', keys: [] };
+    return value.isWellFormed() ? undefined : { kind: 'surrogate', keys: [] };
   }
   if (typeof value !== 'object' || value === null) return undefined;
   if (depth >= MAX_JSON_DEPTH) return { kind: 'depth', keys: [] };
@@ -82,6 +88,7 @@ function problemIn(
   for (const key of Object.keys(value)) {
     if (PROTOTYPE_KEYS.has(key)) return { kind: 'prototype-key', keys: [key] };
     if (forbidden.pattern.test(key)) return { kind: 'key-character', keys: [key] };
+    if (!key.isWellFormed()) return { kind: 'key-surrogate', keys: [key] };
     const problem = problemIn((value as Record<string, unknown>)[key], forbidden, depth + 1);
     if (problem) {
       problem.keys.push(key);

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, FindOptionsWhere } from 'typeorm';
+import { DataSource, FindOptionsWhere, In } from 'typeorm';
+import { queryPrepared } from '@lib/persistence';
 import { Scope } from '@lib/platform';
 import { SagaStep } from '../order-saga/saga-step.entity';
+import { SagaState } from '../order-saga/order-saga.state';
 import { Saga } from '../order-saga/saga.entity';
 import { Order } from './order.entity';
 
@@ -10,6 +12,22 @@ export interface OrderWithSaga {
   order: Order;
   saga: Saga;
   steps: SagaStep[];
+}
+
+/** Who placed an order under which Idempotency-Key. */
+export interface IdempotencyKeyOf {
+  tenantId: string;
+  customerId: string;
+  idempotencyKey: string;
+}
+
+/** An order placed under an Idempotency-Key, as a retry of its request is answered. */
+export interface KeyedOrder extends IdempotencyKeyOf {
+  orderId: string;
+  sagaId: string;
+  state: SagaState;
+  requestHash: string;
+  createdAt: Date;
 }
 
 /**
@@ -41,23 +59,35 @@ export class OrderRepository {
     });
   }
 
-  /** The order a customer placed under an Idempotency-Key (expired or not), with its saga. */
-  async findByIdempotencyKey(
-    tenantId: string,
-    customerId: string,
-    idempotencyKey: string,
-  ): Promise<{ order: Order; saga: Saga } | undefined> {
-    const order = await this.dataSource
-      .getRepository(Order)
-      .findOneBy({ tenantId, customerId, idempotencyKey });
-    if (!order) return undefined;
-    const saga = await this.dataSource.getRepository(Saga).findOneByOrFail({ orderId: order.id });
-    return { order, saga };
+  /**
+   * The orders placed under these Idempotency-Keys (expired or not), with their sagas' states, in
+   * one statement: a batch of orders looks up all its keys at once.
+   */
+  findByIdempotencyKeys(keys: IdempotencyKeyOf[]): Promise<KeyedOrder[]> {
+    const orders = this.dataSource.getMetadata(Order).tablePath;
+    const sagas = this.dataSource.getMetadata(Saga).tablePath;
+    return queryPrepared<KeyedOrder[]>(
+      this.dataSource.manager,
+      `SELECT o.tenant_id AS "tenantId", o.customer_id AS "customerId",
+              o.idempotency_key AS "idempotencyKey", o.id AS "orderId", s.id AS "sagaId", s.state,
+              o.request_hash AS "requestHash", o.created_at AS "createdAt"
+         FROM ${orders} o
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, customer_id, idempotency_key)
+           USING (tenant_id, customer_id, idempotency_key)
+         JOIN ${sagas} s ON s.order_id = o.id`,
+      [
+        keys.map((key) => key.tenantId),
+        keys.map((key) => key.customerId),
+        keys.map((key) => key.idempotencyKey),
+      ],
+    );
   }
 
-  /** Frees an expired key for the customer's next order under it. */
-  async releaseIdempotencyKey(orderId: string): Promise<void> {
-    await this.dataSource.getRepository(Order).update({ id: orderId }, { idempotencyKey: null });
+  /** Frees expired keys for the customers' next orders under them. */
+  async releaseIdempotencyKeys(orderIds: string[]): Promise<void> {
+    await this.dataSource
+      .getRepository(Order)
+      .update({ id: In(orderIds) }, { idempotencyKey: null });
   }
 }
 

@@ -7,8 +7,7 @@ import {
   InventoryProductPricedV1,
   OrderCreatedV1,
 } from '@lib/contracts';
-import { isUniqueViolation } from '@lib/persistence';
-import { auditEntry, Principal } from '@lib/platform';
+import { auditEntry, IdempotencyKeyReusedError, Principal } from '@lib/platform';
 import { freshSchema, query } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
@@ -21,6 +20,7 @@ import { OrderConfig } from '../config';
 import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 import { OrderModule } from '../order.module';
 import { OrderStartBatcher } from './order-start.batcher';
+import { OrderRepository } from './order.repository';
 import { OrdersService } from './orders.service';
 
 const SCHEMA = 'order_http_test';
@@ -668,9 +668,16 @@ describe('orders HTTP API', () => {
       }
     });
 
-    it('writes the others when one order of the batch reuses an Idempotency-Key', async () => {
+    it('answers, within a batch, the order placed earlier under a key, refuses another request under it, and writes the others', async () => {
       const key = randomUUID();
-      expect((await place(await customer('c-1'), valid, key)).status).toBe(202);
+      const first = await place(await customer('c-1'), valid, key);
+      expect(first.status).toBe(202);
+      const [earlier] = await query<{ request_hash: string }>(
+        `SELECT request_hash FROM ${SCHEMA}.orders WHERE id = $1`,
+        [(first.body as { orderId: string }).orderId],
+      );
+      const retry = newStart(key);
+      retry.order.requestHash = earlier!.request_hash;
       const starts = [newStart(), newStart(key), newStart()];
       const batcher = app.get(OrderStartBatcher);
       const outcomes = await Promise.allSettled(starts.map((start) => batcher.apply(start)));
@@ -679,16 +686,36 @@ describe('orders HTTP API', () => {
         'rejected',
         'fulfilled',
       ]);
-      const reused = outcomes[1] as PromiseRejectedResult;
-      expect(isUniqueViolation(reused.reason, 'orders_idempotency_key')).toBe(true);
-      const ids = starts.map((start) => start.order.id);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(
+        IdempotencyKeyReusedError,
+      );
+      expect(await batcher.apply(retry)).toMatchObject({
+        orderId: (first.body as { orderId: string }).orderId,
+        sagaId: (first.body as { sagaId: string }).sagaId,
+      });
+      const ids = [...starts, retry].map((start) => start.order.id);
       const sagas = await query<{ order_id: string }>(
         `SELECT order_id FROM ${SCHEMA}.sagas WHERE order_id = ANY($1::uuid[])`,
         [ids],
       );
       expect(sagas.map((saga) => saga.order_id).sort()).toEqual([ids[0], ids[2]].sort());
-      // Nor was the audit record of the order that was not placed.
+      // Nor were the audit records of the orders that were not placed.
       expect(await count('audit_log', 'entity_id = ANY($1::text[])', [ids])).toBe(2);
+    });
+
+    it('answers the order of a key that another instance took between the lookup and the insert', async () => {
+      const key = randomUUID();
+      const headers = await customer('c-race');
+      const first = await place(headers, valid, key);
+      const orders = app.get(OrderRepository);
+      // This instance's batch looks the key up before the other instance's order is in.
+      jest.spyOn(orders, 'findByIdempotencyKeys').mockResolvedValueOnce([]);
+      const raced = await place(headers, valid, key);
+      expect([raced.status, raced.body]).toEqual([202, first.body]);
+      jest.spyOn(orders, 'findByIdempotencyKeys').mockResolvedValueOnce([]);
+      const reused = await place(headers, { ...valid, currency: 'USD' }, key);
+      expect(reused.status).toBe(422);
+      expect(await count('orders', `customer_id = 'c-race'`)).toBe(1);
     });
   });
 });

@@ -21,7 +21,7 @@ import { OrderSagaOrchestrator } from '../order-saga/order-saga.orchestrator';
 import { SagaConcurrencyError } from '../order-saga/saga.repository';
 import { OrderStatus, orderStatusOf, SagaState } from '../order-saga/order-saga.state';
 import { OrderStartBatcher } from './order-start.batcher';
-import { OrderRepository, OrderWithSaga } from './order.repository';
+import { KeyedOrder, OrderRepository, OrderWithSaga } from './order.repository';
 import { OrderAlreadyFinishedError, OrderNotFoundError } from './order.errors';
 import { MAX_LINE_QUANTITY, PlaceOrderRequest } from './place-order.request';
 
@@ -148,16 +148,12 @@ export class OrdersService {
     const items = mergeLines(request.items);
     const currency = request.currency ?? this.config.DEFAULT_CURRENCY;
     const requestHash = IdempotentRequests.hash({ currency, items });
-    if (idempotencyKey) {
-      const earlier = await this.replay(principal, idempotencyKey, requestHash);
-      if (earlier) return earlier;
-    }
     const orderId = randomUUID();
     const sagaId = randomUUID();
     const now = new Date();
     const { sub: customerId, tenantId } = principal;
     try {
-      await this.starts.apply({
+      const earlier = await this.starts.apply({
         order: {
           id: orderId,
           customerId,
@@ -181,11 +177,15 @@ export class OrdersService {
           { details: { currency, lines: items } },
         ),
       });
+      if (earlier) return placedOf(earlier);
     } catch (error) {
-      // The same key raced in on another request: answer what that one created.
+      // The same key raced in on another instance: answer what that one created.
       if (idempotencyKey && isUniqueViolation(error, 'orders_idempotency_key')) {
-        const earlier = await this.replay(principal, idempotencyKey, requestHash);
-        if (earlier) return earlier;
+        const [earlier] = await this.orders.findByIdempotencyKeys([
+          { tenantId, customerId, idempotencyKey },
+        ]);
+        if (earlier?.requestHash === requestHash) return placedOf(earlier);
+        if (earlier) throw new IdempotencyKeyReusedError();
       }
       throw error;
     }
@@ -238,30 +238,10 @@ export class OrdersService {
       }
     }
   }
+}
 
-  /**
-   * The order placed earlier under the principal's key, if it is still live. An expired key is
-   * released from its order, so the caller places a new one under it.
-   */
-  private async replay(
-    principal: Principal,
-    idempotencyKey: string,
-    requestHash: string,
-  ): Promise<PlacedOrder | undefined> {
-    const earlier = await this.orders.findByIdempotencyKey(
-      principal.tenantId,
-      principal.sub,
-      idempotencyKey,
-    );
-    if (!earlier) return undefined;
-    const { order, saga } = earlier;
-    if (order.createdAt.getTime() + this.config.IDEMPOTENCY_KEY_TTL_MS <= Date.now()) {
-      await this.orders.releaseIdempotencyKey(order.id);
-      return undefined;
-    }
-    if (order.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-    return { orderId: order.id, sagaId: saga.id, status: orderStatusOf(saga.state) };
-  }
+function placedOf({ orderId, sagaId, state }: KeyedOrder): PlacedOrder {
+  return { orderId, sagaId, status: orderStatusOf(state) };
 }
 
 function view({ order, saga, steps }: OrderWithSaga, operator: boolean): OrderView {

@@ -15,13 +15,13 @@ export interface SagaWorkload {
 
 export const SAGA_SKUS = Array.from({ length: 20 }, (_, i) => `BENCH-${i}`);
 
-/** `npm run bench:saga [-- orders concurrency paced-rate]`; bench:peers takes the same. */
+/** `npm run bench:saga [-- orders concurrency paced-rate paced-seconds]`; bench:peers takes the same. */
 export function sagaWorkloadFromArgs(args: string[]): SagaWorkload {
   return {
     orders: Number(args[0] ?? 2000),
     concurrency: Number(args[1] ?? 32),
     pacedRate: Number(args[2] ?? 150),
-    pacedSeconds: 10,
+    pacedSeconds: Number(args[3] ?? 10),
   };
 }
 

@@ -7,7 +7,7 @@ import { startTracingSink } from './tracing-sink';
 import { latencyRow, loadAverage, percentile, printTable } from './stats';
 
 /*
- * npm run bench:saga [-- orders concurrency paced-rate]; BENCH_TRACING=1 (or 0.1) npm run bench:saga
+ * npm run bench:saga [-- orders concurrency paced-rate paced-seconds]; BENCH_TRACING=1 (or 0.1) npm run bench:saga
  * runs the apps with tracing on at that ratio, to a local OTLP sink (tests/bench/tracing-sink.ts).
  * Orders through POST /orders with the order and inventory apps as processes on a private
  * nats-server and the local Postgres (tests/bench/platform-saga.ts).

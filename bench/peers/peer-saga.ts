@@ -50,7 +50,10 @@ export async function runPeerSaga(
       `INSERT INTO products (sku, stock, price_minor) SELECT unnest($1::text[]), 10000000, 999`,
       [SAGA_SKUS],
     );
-    running = peer === 'DBOS' ? await startDbos(databases) : await startRestate(database);
+    running =
+      peer === 'DBOS'
+        ? await startDbos(databases)
+        : await startRestate(database, workload.concurrency);
     const frontUrl = running.frontUrl;
     const completions = watchCompletions(watcher);
     try {
@@ -118,7 +121,7 @@ async function startDbos([database, systemDatabase]: string[]): Promise<RunningP
 }
 
 /** restate-server, and one Node process: POST /orders and the workflow's service endpoint. */
-async function startRestate(database: string): Promise<RunningPeer> {
+async function startRestate(database: string, concurrency: number): Promise<RunningPeer> {
   const server = await startRestateServer();
   try {
     const [port, sdkPort] = [await freePort(), await freePort()];
@@ -127,6 +130,7 @@ async function startRestate(database: string): Promise<RunningPeer> {
       SDK_PORT: String(sdkPort),
       INGRESS_URL: server.ingressUrl,
       DATABASE_URL: databaseUrl(database),
+      INGRESS_CONNECTIONS: String(concurrency),
       RESTATE_LOGGING: 'WARN',
     });
     await server.register(`http://127.0.0.1:${sdkPort}`);

@@ -16,10 +16,11 @@ import {
  * restate-server) and POST /orders, which hands the saga to restate-server's ingress with `/send`
  * (answered once Restate has logged the invocation). Each step is a journaled ctx.run around its
  * Postgres transaction. DATABASE_URL holds the orders; PORT is the HTTP port, SDK_PORT the
- * endpoint's, INGRESS_URL restate-server's ingress.
+ * endpoint's, INGRESS_URL restate-server's ingress, INGRESS_CONNECTIONS how many connections to it.
  */
 const pool = orderPool(process.env.DATABASE_URL!);
-const ingress = new KeepAliveFetch(Number(process.env.INGRESS_CONNECTIONS ?? 32));
+// As many connections to the ingress as the load has to POST /orders.
+const ingress = new KeepAliveFetch(Number(process.env.INGRESS_CONNECTIONS));
 
 const orderSaga = restate.workflow({
   name: 'OrderSaga',

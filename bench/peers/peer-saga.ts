@@ -26,6 +26,8 @@ interface RunningPeer {
   frontUrl: string;
   /** The processes to meter, by name. */
   processes: Record<string, number>;
+  /** What the processes said last: usually why the work did not finish. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,9 @@ export async function runPeerSaga(
         },
         workload,
       );
+    } catch (error) {
+      process.stderr.write(`--- ${peer} output (tail)\n${running.output()}\n`);
+      throw error;
     } finally {
       await completions.stop();
     }
@@ -116,6 +121,7 @@ async function startDbos([database, systemDatabase]: string[]): Promise<RunningP
   return {
     frontUrl: `http://127.0.0.1:${port}`,
     processes: { 'dbos app': app.child.pid! },
+    output: () => app.output().stderr.slice(-4000),
     stop: () => stopScript(app),
   };
 }
@@ -137,6 +143,7 @@ async function startRestate(database: string, concurrency: number): Promise<Runn
     return {
       frontUrl: `http://127.0.0.1:${port}`,
       processes: { 'restate app': app.child.pid!, 'restate-server': server.pid },
+      output: () => `${app.output().stderr.slice(-4000)}\n--- restate-server\n${server.output()}`,
       stop: async () => {
         await stopScript(app);
         await server.stop();

@@ -134,30 +134,24 @@ async function benchSagas(workload: SagaWorkload): Promise<void> {
   );
   for (const system of SAGA_SYSTEMS) {
     const systemRuns = runs.get(system)!;
-    const perSaga = (phase: 'burst' | 'paced', part: (cost: SystemCost) => number) =>
-      median(systemRuns.map((run) => part(run[phase].cost) / run[phase].sagas));
+    const row = (measure: string, part: (cost: SystemCost) => number) => {
+      const perSaga = (phase: 'burst' | 'paced') =>
+        systemRuns.map((run) => part(run[phase].cost) / run[phase].sagas);
+      const rounds = (values: number[]) => values.map((v) => v.toFixed(1)).join(' ');
+      return {
+        measure,
+        burst: median(perSaga('burst')),
+        [`${pacedRate}/s`]: median(perSaga('paced')),
+        'burst, every round': rounds(perSaga('burst')),
+        [`${pacedRate}/s, every round`]: rounds(perSaga('paced')),
+      };
+    };
     const parts = Object.keys(systemRuns[0]!.burst.cost.cpuMs);
-    printTable(`${system}: per completed saga, medians`, [
-      ...parts.map((part) => ({
-        measure: `CPU ms, ${part}`,
-        burst: perSaga('burst', (cost) => cost.cpuMs[part]!),
-        [`${pacedRate}/s`]: perSaga('paced', (cost) => cost.cpuMs[part]!),
-      })),
-      {
-        measure: 'CPU ms, whole system',
-        burst: perSaga('burst', totalCpuMs),
-        [`${pacedRate}/s`]: perSaga('paced', totalCpuMs),
-      },
-      {
-        measure: 'CPU ms, load generator (not in the total)',
-        burst: perSaga('burst', (cost) => cost.loadGeneratorCpuMs),
-        [`${pacedRate}/s`]: perSaga('paced', (cost) => cost.loadGeneratorCpuMs),
-      },
-      {
-        measure: 'Postgres transactions',
-        burst: perSaga('burst', (cost) => cost.transactions),
-        [`${pacedRate}/s`]: perSaga('paced', (cost) => cost.transactions),
-      },
+    printTable(`${system}: per completed saga (medians, then every round)`, [
+      ...parts.map((part) => row(`CPU ms, ${part}`, (cost) => cost.cpuMs[part]!)),
+      row('CPU ms, whole system', totalCpuMs),
+      row('CPU ms, load generator (not in the total)', (cost) => cost.loadGeneratorCpuMs),
+      row('Postgres transactions (approximate)', (cost) => cost.transactions),
     ]);
     printTable(
       `${system}: every round`,

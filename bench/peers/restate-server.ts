@@ -10,6 +10,8 @@ export interface RestateServer {
   ingressUrl: string;
   /** The server process (benchmarks meter its CPU). */
   pid: number;
+  /** The tail of what the server logged (warnings and errors). */
+  output(): string;
   /** Registers the service endpoint at `uri` (what `restate deployments register` does). */
   register(uri: string): Promise<void>;
   /** Kills the server and deletes its storage. */
@@ -66,6 +68,7 @@ export async function startRestateServer(): Promise<RestateServer> {
   return {
     ingressUrl: `http://127.0.0.1:${ingress}`,
     pid: child.pid!,
+    output: () => output,
     register: async (uri) => {
       const answer = await fetch(`${adminUrl}/deployments`, {
         method: 'POST',

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ensureStreams } from '@lib/messaging';
+import { BaseConfig } from '@lib/platform';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { freshSchema } from '../../tests/harness/database';
 import { startNatsServer } from '../../tests/harness/nats-server';
@@ -160,11 +161,20 @@ async function benchSagas(workload: SagaWorkload): Promise<void> {
   }
 }
 
+/** The apps' own NATS_CONCURRENCY when none is configured. */
+const APPS_CONCURRENCY = new BaseConfig().NATS_CONCURRENCY;
+
 type TransportPath =
-  'raw nats.js' | 'ours' | 'ours, concurrency 1' | 'peer plugin' | 'ours + inbox';
+  | 'raw nats.js'
+  | 'ours'
+  | "ours, the apps' concurrency"
+  | 'ours, concurrency 1'
+  | 'peer plugin'
+  | 'ours + inbox';
 const TRANSPORT_PATHS: TransportPath[] = [
   'raw nats.js',
   'ours',
+  "ours, the apps' concurrency",
   'ours, concurrency 1',
   'peer plugin',
   'ours + inbox',
@@ -184,6 +194,14 @@ async function benchTransport(): Promise<void> {
     const consume: Record<TransportPath, (round: number) => Promise<number>> = {
       'raw nats.js': (round) => rawConsume(nc, `peers-raw-${round}`, EVENTS),
       ours: (round) => transportConsume(natsEnv, `peers-ours-${round}`, NoopHandler, EVENTS),
+      "ours, the apps' concurrency": (round) =>
+        transportConsume(
+          natsEnv,
+          `peers-ours-apps-${round}`,
+          NoopHandler,
+          EVENTS,
+          APPS_CONCURRENCY,
+        ),
       'ours, concurrency 1': (round) =>
         transportConsume(natsEnv, `peers-ours-c1-${round}`, NoopHandler, EVENTS, 1),
       'peer plugin': (round) => pluginConsume(natsEnv, `peers-plugin-${round}`, EVENTS),
@@ -201,7 +219,7 @@ async function benchTransport(): Promise<void> {
     const m = (path: TransportPath) => median(rates.get(path)!);
     const ratio = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
     printTable(
-      `Consume and ack, no-op handler unless said (events/s; ours: NATS_CONCURRENCY=${TRANSPORT_CONCURRENCY} as bench:messaging unless said)`,
+      `Consume and ack, no-op handler unless said (events/s; ours: NATS_CONCURRENCY=${TRANSPORT_CONCURRENCY} as bench:messaging, the apps' default ${APPS_CONCURRENCY}, or 1)`,
       TRANSPORT_PATHS.map((path) => ({
         path,
         'events/s (median)': m(path),

@@ -37,6 +37,9 @@ const { values, positionals } = parseArgs({
     only: { type: 'string' },
   },
 });
+if (values.only !== undefined && !['saga', 'transport'].includes(values.only)) {
+  throw new Error(`--only takes saga or transport, not ${values.only}`);
+}
 const ROUNDS = Number(values.rounds);
 const EVENTS = Number(values.events);
 const WORKLOAD = sagaWorkloadFromArgs(positionals);

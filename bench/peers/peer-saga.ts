@@ -18,8 +18,6 @@ export interface SystemCost {
   cpuMs: Record<string, number>;
   /** CPU ms of the load generator (this process), apart from the system. */
   loadGeneratorCpuMs: number;
-  /** Postgres transactions committed or rolled back in the system's databases. */
-  transactions: number;
 }
 
 interface RunningPeer {
@@ -42,13 +40,15 @@ export async function runPeerSaga(
   const database = `bench_peers_${peer.toLowerCase()}`;
   const databases = peer === 'DBOS' ? [database, `${database}_sys`] : [database];
   for (const name of databases) await freshDatabase(name);
-  const watcher = new Watcher(databaseUrl(database));
-  await watcher.client.connect();
+  // The load generator's one connection to the peer's database: it reads completions and the
+  // backends to meter (and is not one of them).
+  const watcher = new Client({ connectionString: databaseUrl(database) });
+  await watcher.connect();
   let running: RunningPeer | undefined;
   const connections = new KeepAliveFetch(workload.concurrency);
   try {
-    await watcher.client.query(ORDER_TABLES);
-    await watcher.client.query(
+    await watcher.query(ORDER_TABLES);
+    await watcher.query(
       `INSERT INTO products (sku, stock, price_minor) SELECT unnest($1::text[]), 10000000, 999`,
       [SAGA_SKUS],
     );
@@ -88,25 +88,7 @@ export async function runPeerSaga(
   } finally {
     connections.close();
     await running?.stop();
-    await watcher.client.end();
-  }
-}
-
-/**
- * The load generator's one connection to a peer's database: it reads completions and what the
- * system spends, and counts its own transactions so that they are left out.
- */
-class Watcher {
-  readonly client: Client;
-  ownTransactions = 0;
-
-  constructor(url: string) {
-    this.client = new Client({ connectionString: url });
-  }
-
-  query<Row extends object>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    this.ownTransactions++;
-    return this.client.query<Row>(sql, params).then((result) => result.rows);
+    await watcher.end();
   }
 }
 
@@ -180,13 +162,13 @@ async function stopScript(app: ScriptProcess): Promise<void> {
  * once), read every 100 ms. Rows may commit out of completed_at order, so each read goes back two
  * seconds before the latest completion seen.
  */
-function watchCompletions(watcher: Watcher) {
+function watchCompletions(watcher: Client) {
   const completedAt = new Map<string, number>();
   let latest = 0;
   let stopped = false;
   const polling = (async () => {
     while (!stopped) {
-      const rows = await watcher.query<{ id: string; at: number }>(
+      const { rows } = await watcher.query<{ id: string; at: number }>(
         `SELECT id, extract(epoch FROM completed_at) * 1000 AS at FROM orders
          WHERE completed_at > to_timestamp($1 / 1000.0) - interval '2 seconds'`,
         [latest],
@@ -208,7 +190,7 @@ function watchCompletions(watcher: Watcher) {
 }
 
 async function measure(
-  watcher: Watcher,
+  watcher: Client,
   databases: string[],
   processes: Record<string, number>,
   work: () => Promise<void>,
@@ -220,13 +202,8 @@ async function measure(
         new CpuMeter(() => Promise.resolve([pid])),
       ]),
     ),
-    postgres: new CpuMeter(() => {
-      watcher.ownTransactions++;
-      return postgresBackends(watcher.client, databases);
-    }),
+    postgres: new CpuMeter(() => postgresBackends(watcher, databases)),
   };
-  const transactionsBefore = await transactions(watcher, databases);
-  const ownTransactionsBefore = watcher.ownTransactions;
   const ownBefore = process.cpuUsage();
   for (const meter of Object.values(meters)) await meter.start();
   const cpuMs: Record<string, number> = {};
@@ -239,22 +216,7 @@ async function measure(
   return {
     cpuMs,
     loadGeneratorCpuMs: (own.user + own.system) / 1000,
-    transactions:
-      (await transactions(watcher, databases)) -
-      transactionsBefore -
-      (watcher.ownTransactions - ownTransactionsBefore),
   };
-}
-
-/** Committed and rolled back transactions in `databases` (statistics lag by up to a second). */
-async function transactions(watcher: Watcher, databases: string[]): Promise<number> {
-  await sleep(1500);
-  await watcher.query('SELECT pg_stat_clear_snapshot()');
-  const rows = await watcher.query<{ count: string }>(
-    `SELECT sum(xact_commit + xact_rollback) AS count FROM pg_stat_database WHERE datname = ANY($1)`,
-    [databases],
-  );
-  return Number(rows[0]!.count);
 }
 
 function databaseUrl(database: string): string {

@@ -155,7 +155,6 @@ async function benchSagas(workload: SagaWorkload): Promise<void> {
       ...parts.map((part) => row(`CPU ms, ${part}`, (cost) => cost.cpuMs[part]!)),
       row('CPU ms, whole system', totalCpuMs),
       row('CPU ms, load generator (not in the total)', (cost) => cost.loadGeneratorCpuMs),
-      row('Postgres transactions (approximate)', (cost) => cost.transactions),
     ]);
     printTable(
       `${system}: every round`,

@@ -1,27 +1,25 @@
 import { sink } from './messaging-tracing';
 import 'reflect-metadata';
-import { Controller, DynamicModule, Injectable, Module } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { AckPolicy, jetstream, jetstreamManager, JetStreamClient } from '@nats-io/jetstream';
-import { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
-import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
-import {
-  ensureStreams,
-  Inbox,
-  JetStreamContext,
-  NatsClient,
-  Outbox,
-  OutboxPublisher,
-  OutboxRelay,
-} from '@lib/messaging';
-import { BaseConfig, PlatformModule } from '@lib/platform';
+import { createEvent, InventoryLowStockV1 } from '@lib/contracts';
+import { ensureStreams, NatsClient, Outbox, OutboxPublisher, OutboxRelay } from '@lib/messaging';
+import { BaseConfig } from '@lib/platform';
 import { inSpan } from '@lib/observability';
 import { freshSchema } from '../harness/database';
 import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { startNatsServer } from '../harness/nats-server';
 import { startPlatformApp, testConfig } from '../harness/platform-app';
 import { sleep } from '../harness/wait';
+import {
+  benchModule,
+  InboxHandler,
+  NoopHandler,
+  publishAll,
+  rawConsume,
+  SCHEMA,
+  transportConsume,
+} from './messaging-consumers';
 import { loadAverage, median, percentile, perSecond, printTable } from './stats';
 
 /*
@@ -32,128 +30,7 @@ import { loadAverage, median, percentile, perSecond, printTable } from './stats'
  * drain rate. Runs on a private nats-server and the local Postgres (test database).
  */
 const EVENTS = Number(process.argv[2] ?? 20_000);
-const SUBJECT = InventoryLowStockV1.subject;
-const SCHEMA = 'bench_messaging';
 const ROUNDS = 3;
-
-@Injectable()
-class Counter {
-  count = 0;
-  first = 0;
-  last = 0;
-  private done?: () => void;
-  private target = 0;
-
-  hit(): void {
-    if (this.count === 0) this.first = performance.now();
-    this.count++;
-    if (this.count === this.target) {
-      this.last = performance.now();
-      this.done?.();
-    }
-  }
-
-  expect(target: number): Promise<void> {
-    this.target = target;
-    return new Promise((resolve) => (this.done = resolve));
-  }
-}
-
-@Controller()
-class NoopHandler {
-  constructor(private readonly counter: Counter) {}
-  @EventPattern(SUBJECT)
-  handle(): void {
-    this.counter.hit();
-  }
-}
-
-@Controller()
-class InboxHandler {
-  constructor(
-    private readonly counter: Counter,
-    private readonly inbox: Inbox,
-  ) {}
-  @EventPattern(SUBJECT)
-  async handle(@Payload() event: EventEnvelope, @Ctx() context: JetStreamContext): Promise<void> {
-    await this.inbox.handleOnce(context, event, () => Promise.resolve());
-    this.counter.hit();
-  }
-}
-
-function benchModule(
-  service: string,
-  handler: new (...args: never[]) => unknown,
-  config: BaseConfig,
-): DynamicModule {
-  @Module({})
-  class BenchModule {}
-  return {
-    module: BenchModule,
-    imports: [PlatformModule.forRoot({ service, schema: SCHEMA, config })],
-    controllers: [handler],
-    providers: [Counter],
-  };
-}
-
-async function publishAll(js: JetStreamClient, count: number): Promise<number> {
-  const started = performance.now();
-  const window = 500;
-  for (let i = 0; i < count; i += window) {
-    const batch = [];
-    for (let j = i; j < Math.min(count, i + window); j++) {
-      const event = createEvent(InventoryLowStockV1, {
-        sku: `SKU-${j}`,
-        available: 1,
-        threshold: 2,
-      });
-      batch.push(js.publish(SUBJECT, JSON.stringify(event), { msgID: event.eventId }));
-    }
-    await Promise.all(batch);
-  }
-  return perSecond(count, performance.now() - started);
-}
-
-async function rawConsume(nc: NatsConnection, durable: string, count: number): Promise<number> {
-  const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add('INVENTORY', {
-    durable_name: durable,
-    filter_subject: SUBJECT,
-    ack_policy: AckPolicy.Explicit,
-  });
-  const consumer = await jetstream(nc).consumers.get('INVENTORY', durable);
-  const messages = await consumer.consume({ max_messages: 256 });
-  let seen = 0;
-  let first = 0;
-  for await (const message of messages) {
-    if (seen === 0) first = performance.now();
-    JSON.parse(message.string());
-    message.ack();
-    if (++seen === count) break;
-  }
-  const elapsed = performance.now() - first;
-  await messages.close();
-  return perSecond(count, elapsed);
-}
-
-async function transportConsume(
-  natsEnv: Record<string, string>,
-  service: string,
-  handler: new (...args: never[]) => unknown,
-  count: number,
-): Promise<number> {
-  const config = testConfig(BaseConfig, natsEnv, {
-    NATS_CONCURRENCY: '64',
-    DATABASE_POOL_SIZE: '20',
-  });
-  const module = benchModule(service, handler, config);
-  const app = await startPlatformApp(module, service, config);
-  const counter = app.get(Counter);
-  await counter.expect(count);
-  const rate = perSecond(count - 1, counter.last - counter.first);
-  await app.close();
-  return rate;
-}
 
 async function outboxLatency(natsEnv: Record<string, string>, rate: number, seconds: number) {
   const config = testConfig(BaseConfig, natsEnv, { OUTBOX_POLL_MS: '1000' });

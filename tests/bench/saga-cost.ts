@@ -89,12 +89,9 @@ export class SagaCost {
   }
 
   /** The backends of the test database but this one (which only watches). */
-  private async backends(): Promise<number[]> {
+  private backends(): Promise<number[]> {
     this.ownTransactions++;
-    const { rows } = await this.db.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
-    );
-    return rows.map((row) => row.pid);
+    return postgresBackends(this.db);
   }
 
   /** Committed and rolled back transactions of the apps (statistics lag by up to a second). */
@@ -125,4 +122,17 @@ export class SagaCost {
     }
     return total;
   }
+}
+
+/**
+ * The Postgres backends serving `databases` (by default the database `watcher` is connected to),
+ * but the watcher's own: what a system under test costs Postgres.
+ */
+export async function postgresBackends(watcher: Client, databases?: string[]): Promise<number[]> {
+  const { rows } = await watcher.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity
+     WHERE datname = ANY(COALESCE($1, ARRAY[current_database()])) AND pid <> pg_backend_pid()`,
+    [databases ?? null],
+  );
+  return rows.map((row) => row.pid);
 }

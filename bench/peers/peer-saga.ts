@@ -62,17 +62,11 @@ export async function runPeerSaga(
       return await runSagaWorkload(
         {
           placeOrder: async (sku) => {
-            const answer = await connections.fetch(
-              new Request(`${frontUrl}/orders`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ items: [{ sku, quantity: 1 }] }),
-              }),
-            );
-            if (answer.status !== 201) {
-              throw new Error(`POST /orders answered ${answer.status}: ${await answer.text()}`);
-            }
-            return ((await answer.json()) as { orderId: string }).orderId;
+            const { status, text } = await connections.postJson(`${frontUrl}/orders`, {
+              items: [{ sku, quantity: 1 }],
+            });
+            if (status !== 201) throw new Error(`POST /orders answered ${status}: ${text}`);
+            return (JSON.parse(text) as { orderId: string }).orderId;
           },
           completedAt: completions.completedAt,
           measure: (work) => measure(watcher, databases, running!.processes, work),

@@ -1,5 +1,8 @@
 import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
+import { randomUUID } from 'node:crypto';
+import { KeepAliveFetch } from '../harness/keep-alive-fetch';
 import { SagaSystem } from '../harness/saga-system';
+import { tokenFor } from '../harness/tokens';
 import { Cost, countingStatements, SagaCost } from './saga-cost';
 import { runSagaWorkload, SAGA_SKUS, SagaRun, SagaWorkload } from './saga-workload';
 import { RATE_LIMITS_OFF } from './stats';
@@ -24,11 +27,12 @@ export async function runPlatformSaga(
       ...env,
     },
     inventory: { DATABASE_POOL_SIZE: '20', ...counting, ...RATE_LIMITS_OFF, ...env },
-    orderConnections: workload.concurrency,
     paymentProcess: true,
     splitOrder: true,
   });
   const cost = await SagaCost.open(system);
+  const connections = new KeepAliveFetch(workload.concurrency);
+  const authorization = `Bearer ${await tokenFor('bench-customer', ['customer'])}`;
   try {
     for (const sku of SAGA_SKUS) await system.putProduct(sku, 10_000_000, 999);
     const completedAt = new Map<string, number>();
@@ -40,7 +44,16 @@ export async function runPlatformSaga(
     });
     return await runSagaWorkload(
       {
-        placeOrder: (sku) => system.placeOrder([{ sku, quantity: 1 }]),
+        // What the SDK sends (a bearer token, an Idempotency-Key per order), on the lean path.
+        placeOrder: async (sku) => {
+          const { status, text } = await connections.postJson(
+            `${system.order.url}/orders`,
+            { items: [{ sku, quantity: 1 }] },
+            { authorization, 'idempotency-key': randomUUID() },
+          );
+          if (status !== 202) throw new Error(`POST /orders answered ${status}: ${text}`);
+          return (JSON.parse(text) as { orderId: string }).orderId;
+        },
         completedAt,
         measure: (work) => cost.measure(work),
       },
@@ -53,6 +66,7 @@ export async function runPlatformSaga(
     }
     throw error;
   } finally {
+    connections.close();
     await cost.close();
     await system.stop();
   }

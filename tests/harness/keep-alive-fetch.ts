@@ -52,6 +52,41 @@ export class KeepAliveFetch {
     });
   };
 
+  /**
+   * A JSON POST answered as its status and text, without the Request and Response objects that
+   * `fetch` builds: a load generator's path (the benchmarks' POST /orders), at a fraction of the CPU.
+   */
+  postJson(
+    url: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; text: string }> {
+    const payload = Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(payload.length),
+            ...headers,
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   /** Closes the idle connections; call once no request is in flight. */
   close(): void {
     this.agent.destroy();

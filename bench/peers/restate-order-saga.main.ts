@@ -46,14 +46,11 @@ async function main(): Promise<void> {
   await restate.endpoint().bind(orderSaga).listen(Number(process.env.SDK_PORT));
   await serveOrders(Number(process.env.PORT), async ({ orderId, ...line }) => {
     // The order id is the workflow key: Restate runs one workflow per key.
-    const answer = await ingress.fetch(
-      new Request(`${process.env.INGRESS_URL}/OrderSaga/${orderId}/run/send`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(line),
-      }),
+    const { status, text } = await ingress.postJson(
+      `${process.env.INGRESS_URL}/OrderSaga/${orderId}/run/send`,
+      line,
     );
-    if (!answer.ok) throw new Error(`ingress answered ${answer.status}: ${await answer.text()}`);
+    if (status < 200 || status > 299) throw new Error(`ingress answered ${status}: ${text}`);
   });
   process.stdout.write('ready\n');
 }

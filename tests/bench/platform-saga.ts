@@ -5,7 +5,7 @@ import { SagaSystem } from '../harness/saga-system';
 import { tokenFor } from '../harness/tokens';
 import { Cost, countingStatements, SagaCost } from './saga-cost';
 import { runSagaWorkload, SAGA_SKUS, SagaRun, SagaWorkload } from './saga-workload';
-import { RATE_LIMITS_OFF } from './stats';
+import { PRODUCTION_OUTBOX_POLLING, RATE_LIMITS_OFF } from './stats';
 
 /**
  * The saga workload on this platform: the order app as two processes (HTTP and saga worker) and the
@@ -24,9 +24,16 @@ export async function runPlatformSaga(
       DATABASE_POOL_SIZE: '20',
       ...counting,
       ...RATE_LIMITS_OFF,
+      ...PRODUCTION_OUTBOX_POLLING,
       ...env,
     },
-    inventory: { DATABASE_POOL_SIZE: '20', ...counting, ...RATE_LIMITS_OFF, ...env },
+    inventory: {
+      DATABASE_POOL_SIZE: '20',
+      ...counting,
+      ...RATE_LIMITS_OFF,
+      ...PRODUCTION_OUTBOX_POLLING,
+      ...env,
+    },
     paymentProcess: true,
     splitOrder: true,
   });

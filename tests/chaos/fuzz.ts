@@ -3,7 +3,8 @@ import { mintToken } from '@lib/platform';
 import { CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE } from '../../apps/console/src/session/session';
 import { bearer } from '../harness/tokens';
 import { AppName, ChaosPlatform, WEBHOOK_SECRET } from './chaos-platform';
-import { HttpCalls, HttpRequest } from './http-calls';
+import { HttpCalls } from './http-calls';
+import { TextRequest } from '../harness/keep-alive-fetch';
 import { Random } from './random';
 
 /**
@@ -182,7 +183,7 @@ type Target = keyof typeof TARGET_WEIGHTS;
 interface FuzzRequest {
   app: AppName;
   route: string;
-  request: HttpRequest;
+  request: TextRequest;
 }
 
 interface KnownIntent {

@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { requestText, TextAnswer, TextRequest } from '../harness/keep-alive-fetch';
 import type { AppName } from './chaos-platform';
 
 /** Who sent a request: the storefront's customers, the fuzzer, or stripe-local's webhooks. */
@@ -20,18 +21,6 @@ export interface CallRecord {
   evidence?: string;
 }
 
-export interface HttpAnswer {
-  status: number;
-  text: string;
-}
-
-export interface HttpRequest {
-  method: string;
-  url: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-
 /** Longer than any answer a live app should take; a request left hanging this long is unanswered. */
 const ANSWER_TIMEOUT_MS = 20_000;
 
@@ -49,17 +38,14 @@ export class HttpCalls {
     app: AppName,
     route: string,
     source: CallSource,
-    req: HttpRequest,
-  ): Promise<HttpAnswer | undefined> {
+    req: TextRequest,
+  ): Promise<TextAnswer | undefined> {
     const startedAt = Date.now();
+    const record = (outcome: Pick<CallRecord, 'status' | 'error' | 'notJson' | 'evidence'>) =>
+      this.records.push({ app, route, source, startedAt, endedAt: Date.now(), ...outcome });
     try {
-      const answer = await this.exchange(req);
-      this.records.push({
-        app,
-        route,
-        source,
-        startedAt,
-        endedAt: Date.now(),
+      const answer = await requestText(this.agent, req, ANSWER_TIMEOUT_MS);
+      record({
         status: answer.status,
         error: null,
         // A HEAD answer never has a body; the console answers with pages.
@@ -74,12 +60,7 @@ export class HttpCalls {
       return answer;
     } catch (error) {
       const code = (error as { code?: string }).code;
-      this.records.push({
-        app,
-        route,
-        source,
-        startedAt,
-        endedAt: Date.now(),
+      record({
         status: null,
         error: code ?? (error instanceof Error ? error.message : String(error)),
         notJson: false,
@@ -105,34 +86,6 @@ export class HttpCalls {
   close(): void {
     this.agent.destroy();
   }
-
-  private exchange({ method, url, headers = {}, body }: HttpRequest): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method,
-          agent: this.agent,
-          headers:
-            body === undefined
-              ? headers
-              : { 'content-length': Buffer.byteLength(body), ...headers },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(ANSWER_TIMEOUT_MS, () =>
-        req.destroy(Object.assign(new Error('no answer'), { code: 'NO_ANSWER' })),
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
 }
 
 function isJsonObject(text: string): boolean {
@@ -145,7 +98,7 @@ function isJsonObject(text: string): boolean {
 }
 
 /** The request and its answer, each cut to a few hundred characters, as JSON strings. */
-function evidenceOf({ method, url, headers = {}, body }: HttpRequest, answer: HttpAnswer): string {
+function evidenceOf({ method, url, headers = {}, body }: TextRequest, answer: TextAnswer): string {
   const cut = (text: string) => JSON.stringify(text.length > 600 ? `${text.slice(0, 600)}…` : text);
   const sent = body === undefined ? '' : Buffer.isBuffer(body) ? body.toString('latin1') : body;
   const { authorization, ...shown } = headers;

@@ -3,7 +3,8 @@ import { asCustomer } from '../harness/tokens';
 import { sleep } from '../harness/wait';
 import { ChaosConfig } from './chaos.config';
 import { AppName, ChaosPlatform } from './chaos-platform';
-import { HttpAnswer, HttpCalls, HttpRequest } from './http-calls';
+import { HttpCalls } from './http-calls';
+import { TextAnswer, TextRequest } from '../harness/keep-alive-fetch';
 import { Random } from './random';
 
 /** How a customer behaves once the order is placed. */
@@ -247,8 +248,8 @@ export class Storefront {
   private async persist(
     app: AppName,
     route: string,
-    req: HttpRequest,
-  ): Promise<HttpAnswer | undefined> {
+    req: TextRequest,
+  ): Promise<TextAnswer | undefined> {
     const giveUpAt = Date.now() + 60_000;
     let wait = 250;
     for (;;) {

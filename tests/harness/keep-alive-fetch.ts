@@ -56,34 +56,12 @@ export class KeepAliveFetch {
    * A JSON POST answered as its status and text, without the Request and Response objects that
    * `fetch` builds: a load generator's path (the benchmarks' POST /orders), at a fraction of the CPU.
    */
-  postJson(
-    url: string,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; text: string }> {
-    const payload = Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        url,
-        {
-          method: 'POST',
-          agent: this.agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': String(payload.length),
-            ...headers,
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
+  postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<TextAnswer> {
+    return requestText(this.agent, {
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
     });
   }
 
@@ -91,4 +69,52 @@ export class KeepAliveFetch {
   close(): void {
     this.agent.destroy();
   }
+}
+
+export interface TextRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export interface TextAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * One request over node:http on `agent`, answered as its status and text; fails with the code
+ * `NO_ANSWER` when no answer comes within `timeoutMs`.
+ */
+export function requestText(
+  agent: Agent,
+  { method, url, headers = {}, body }: TextRequest,
+  timeoutMs?: number,
+): Promise<TextAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method,
+        agent,
+        headers:
+          body === undefined ? headers : { 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    if (timeoutMs !== undefined) {
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(Object.assign(new Error('no answer'), { code: 'NO_ANSWER' })),
+      );
+    }
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -47,7 +47,7 @@ describe('Outbox relay and publisher', () => {
     };
     client = new NatsClient(options);
     await client.connect();
-    publisher = new OutboxPublisher(dataSource, client);
+    publisher = new OutboxPublisher(dataSource, client, options);
     outbox = new Outbox(dataSource, publisher);
   });
 
@@ -69,7 +69,7 @@ describe('Outbox relay and publisher', () => {
 
   /** An outbox whose process publishes what it commits, as in a running app. */
   function publishingOutbox(): { outbox: Outbox; stop: () => Promise<void> } {
-    const started = new OutboxPublisher(dataSource, client);
+    const started = new OutboxPublisher(dataSource, client, options);
     started.onApplicationBootstrap();
     return {
       outbox: new Outbox(dataSource, started),

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { Batcher } from '@lib/messaging';
+import { readTogether } from '@lib/persistence';
 import { IdempotencyKeyReusedError } from '@lib/platform';
 import { OrderConfig } from '../config';
 import { ORDER_CONFIG } from '../order-config.token';
@@ -10,8 +12,8 @@ import { IdempotencyKeyOf, KeyedOrder, OrderRepository } from './order.repositor
 
 /**
  * The orders placed together, started as one batch (`SagaRepository.start`: one statement and one
- * commit for all of them), after one look at the keys they were placed under and one at the
- * currencies of their products. An order whose Idempotency-Key already placed one answers that
+ * commit for all of them), after one look, in one statement, at the keys they were placed under
+ * and at the currencies of their products. An order whose Idempotency-Key already placed one answers that
  * order (`KeyedOrder`), or is refused when its request differs; an order in a currency some of its
  * products are priced otherwise in is refused alone; both before anything is written. Two orders
  * under one Idempotency-Key of one customer never share a batch, so a reused key fails only its
@@ -20,6 +22,7 @@ import { IdempotencyKeyOf, KeyedOrder, OrderRepository } from './order.repositor
 @Injectable()
 export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined> {
   constructor(
+    dataSource: DataSource,
     sagas: SagaRepository,
     currencies: ProductCurrencies,
     orders: OrderRepository,
@@ -27,19 +30,24 @@ export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined
   ) {
     super(
       async (starts) => {
-        const outcomes = await placedEarlier(starts, orders, config.IDEMPOTENCY_KEY_TTL_MS);
-        const fresh = starts.filter((_, i) => outcomes[i] === undefined);
-        const pricedElsewhere = await currencies.pricedElsewhere(
-          fresh.map(({ order, lines }) => ({
-            tenantId: order.tenantId,
-            currency: order.currency,
-            skus: lines.map((line) => line.sku),
-          })),
-        );
-        const accepted = fresh.filter((start, i) => {
+        // Both looks in one statement: at a moderate rate a batch is an order or two, and a round
+        // trip costs more than either read.
+        const [found, pricedElsewhere] = await readTogether(dataSource.manager, [
+          orders.keyedOrders(idempotencyKeysOf(starts)),
+          currencies.pricedElsewhere(
+            starts.map(({ order, lines }) => ({
+              tenantId: order.tenantId,
+              currency: order.currency,
+              skus: lines.map((line) => line.sku),
+            })),
+          ),
+        ]);
+        const outcomes = await placedEarlier(starts, found, orders, config.IDEMPOTENCY_KEY_TTL_MS);
+        const accepted = starts.filter((start, i) => {
+          if (outcomes[i] !== undefined) return false;
           const products = pricedElsewhere[i]!;
           if (products.length === 0) return true;
-          outcomes[starts.indexOf(start)] = {
+          outcomes[i] = {
             status: 'rejected',
             reason: new CurrencyNotSupportedError(start.order.currency, products),
           };
@@ -56,21 +64,24 @@ export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined
   }
 }
 
+function idempotencyKeysOf(starts: SagaStart[]): IdempotencyKeyOf[] {
+  return starts.flatMap(({ order }): IdempotencyKeyOf[] =>
+    order.idempotencyKey === null ? [] : [{ ...order, idempotencyKey: order.idempotencyKey }],
+  );
+}
+
 /**
  * For each start, the answer of the order its Idempotency-Key placed while the key lives (or the
- * refusal of another request under it); undefined for a start that places a new order. Expired
- * keys are released first, so their new orders can take them.
+ * refusal of another request under it), from the orders `found` under the batch's keys; undefined
+ * for a start that places a new order. Expired keys are released first, so their new orders can
+ * take them.
  */
 async function placedEarlier(
   starts: SagaStart[],
+  found: KeyedOrder[],
   orders: OrderRepository,
   keyTtlMs: number,
 ): Promise<(PromiseSettledResult<KeyedOrder> | undefined)[]> {
-  const keys = starts.flatMap(({ order }): IdempotencyKeyOf[] =>
-    order.idempotencyKey === null ? [] : [{ ...order, idempotencyKey: order.idempotencyKey }],
-  );
-  if (keys.length === 0) return starts.map(() => undefined);
-  const found = await orders.findByIdempotencyKeys(keys);
   const expiredBefore = Date.now() - keyTtlMs;
   const expired = found.filter((earlier) => earlier.createdAt.getTime() <= expiredBefore);
   if (expired.length > 0) await orders.releaseIdempotencyKeys(expired.map((e) => e.orderId));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In } from 'typeorm';
-import { queryPrepared } from '@lib/persistence';
+import { JsonRead, readTogether } from '@lib/persistence';
 import { Scope } from '@lib/platform';
 import { SagaStep } from '../order-saga/saga-step.entity';
 import { SagaState } from '../order-saga/order-saga.state';
@@ -63,24 +63,34 @@ export class OrderRepository {
    * The orders placed under these Idempotency-Keys (expired or not), with their sagas' states, in
    * one statement: a batch of orders looks up all its keys at once.
    */
-  findByIdempotencyKeys(keys: IdempotencyKeyOf[]): Promise<KeyedOrder[]> {
+  async findByIdempotencyKeys(keys: IdempotencyKeyOf[]): Promise<KeyedOrder[]> {
+    const [found] = await readTogether(this.dataSource.manager, [this.keyedOrders(keys)]);
+    return found;
+  }
+
+  /** `findByIdempotencyKeys` as a read that can share its statement (`readTogether`). */
+  keyedOrders(keys: IdempotencyKeyOf[]): JsonRead<KeyedOrder[]> {
     const orders = this.dataSource.getMetadata(Order).tablePath;
     const sagas = this.dataSource.getMetadata(Saga).tablePath;
-    return queryPrepared<KeyedOrder[]>(
-      this.dataSource.manager,
-      `SELECT o.tenant_id AS "tenantId", o.customer_id AS "customerId",
+    return {
+      select: (params) => {
+        const column = (value: (key: IdempotencyKeyOf) => string) =>
+          params.array(keys, value, 'text');
+        return `SELECT o.tenant_id AS "tenantId", o.customer_id AS "customerId",
               o.idempotency_key AS "idempotencyKey", o.id AS "orderId", s.id AS "sagaId", s.state,
               o.request_hash AS "requestHash", o.created_at AS "createdAt"
          FROM ${orders} o
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, customer_id, idempotency_key)
+         JOIN unnest(${column((key) => key.tenantId)}, ${column((key) => key.customerId)},
+              ${column((key) => key.idempotencyKey)}) AS k(tenant_id, customer_id, idempotency_key)
            USING (tenant_id, customer_id, idempotency_key)
-         JOIN ${sagas} s ON s.order_id = o.id`,
-      [
-        keys.map((key) => key.tenantId),
-        keys.map((key) => key.customerId),
-        keys.map((key) => key.idempotencyKey),
-      ],
-    );
+         JOIN ${sagas} s ON s.order_id = o.id`;
+      },
+      fromJson: (rows) =>
+        (rows as (Omit<KeyedOrder, 'createdAt'> & { createdAt: string })[]).map((row) => ({
+          ...row,
+          createdAt: new Date(row.createdAt),
+        })),
+    };
   }
 
   /** Frees expired keys for the customers' next orders under them. */

@@ -709,10 +709,15 @@ describe('orders HTTP API', () => {
       const first = await place(headers, valid, key);
       const orders = app.get(OrderRepository);
       // This instance's batch looks the key up before the other instance's order is in.
-      jest.spyOn(orders, 'findByIdempotencyKeys').mockResolvedValueOnce([]);
+      const keyedOrders = orders.keyedOrders.bind(orders);
+      const lookupMisses = () =>
+        jest
+          .spyOn(orders, 'keyedOrders')
+          .mockImplementationOnce((keys) => ({ ...keyedOrders(keys), fromJson: () => [] }));
+      lookupMisses();
       const raced = await place(headers, valid, key);
       expect([raced.status, raced.body]).toEqual([202, first.body]);
-      jest.spyOn(orders, 'findByIdempotencyKeys').mockResolvedValueOnce([]);
+      lookupMisses();
       const reused = await place(headers, { ...valid, currency: 'USD' }, key);
       expect(reused.status).toBe(422);
       expect(await count('orders', `customer_id = 'c-race'`)).toBe(1);

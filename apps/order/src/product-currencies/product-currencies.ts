@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, InventoryProductPricedV1Payload } from '@lib/contracts';
-import { queryPrepared } from '@lib/persistence';
+import { JsonRead, queryPrepared } from '@lib/persistence';
 import { DEFAULT_TENANT } from '@lib/platform';
 import { ProductCurrency } from './product-currency.entity';
 
@@ -9,6 +9,13 @@ import { ProductCurrency } from './product-currency.entity';
 export interface PricedElsewhere {
   sku: string;
   currency: string;
+}
+
+/** An order's currency and the products it names. */
+export interface OrderCurrency {
+  tenantId: string;
+  currency: string;
+  skus: string[];
 }
 
 /**
@@ -43,24 +50,30 @@ export class ProductCurrencies {
 
   /**
    * For each order, its products known to be priced in another currency than the order's, by SKU:
-   * one query for all the orders placed together.
+   * one read for all the orders placed together, which can share its statement (`readTogether`).
    */
-  async pricedElsewhere(
-    orders: { tenantId: string; currency: string; skus: string[] }[],
-  ): Promise<PricedElsewhere[][]> {
+  pricedElsewhere(orders: OrderCurrency[]): JsonRead<PricedElsewhere[][]> {
     const pairs = orders.flatMap(({ tenantId, skus }) => skus.map((sku) => ({ tenantId, sku })));
-    const rows = await queryPrepared<(PricedElsewhere & { tenantId: string })[]>(
-      this.dataSource.manager,
-      `SELECT p.tenant_id AS "tenantId", p.sku, p.currency FROM ${this.table} p
-        JOIN unnest($1::text[], $2::text[]) AS o(tenant_id, sku) USING (tenant_id, sku)`,
-      [pairs.map((pair) => pair.tenantId), pairs.map((pair) => pair.sku)],
-    );
-    const currencyOf = new Map(rows.map((row) => [`${row.tenantId}/${row.sku}`, row.currency]));
-    return orders.map(({ tenantId, currency, skus }) =>
-      [...skus].sort().flatMap((sku) => {
-        const priced = currencyOf.get(`${tenantId}/${sku}`);
-        return priced !== undefined && priced !== currency ? [{ sku, currency: priced }] : [];
-      }),
-    );
+    return {
+      select: (params) =>
+        `SELECT p.tenant_id AS "tenantId", p.sku, p.currency FROM ${this.table} p
+          JOIN unnest(${params.array(pairs, (pair) => pair.tenantId, 'text')},
+            ${params.array(pairs, (pair) => pair.sku, 'text')}) AS o(tenant_id, sku)
+          USING (tenant_id, sku)`,
+      fromJson: (rows) => {
+        const currencyOf = new Map(
+          (rows as (PricedElsewhere & { tenantId: string })[]).map((row) => [
+            `${row.tenantId}/${row.sku}`,
+            row.currency,
+          ]),
+        );
+        return orders.map(({ tenantId, currency, skus }) =>
+          [...skus].sort().flatMap((sku) => {
+            const priced = currencyOf.get(`${tenantId}/${sku}`);
+            return priced !== undefined && priced !== currency ? [{ sku, currency: priced }] : [];
+          }),
+        );
+      },
+    };
   }
 }

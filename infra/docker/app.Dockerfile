@@ -16,4 +16,5 @@ COPY --from=build /src/dist/apps/${APP} ./dist
 RUN ln -s "dist/apps/${APP}/src/main.js" main.js
 USER node
 # Arguments go to the app: `docker run saga-platform/order --setup-only` migrates and exits.
-ENTRYPOINT ["node", "main.js"]
+# The flag is APP_NODE_FLAGS (libs/platform/src/node-flags.ts): AsyncLocalStorage without promise hooks.
+ENTRYPOINT ["node", "--experimental-async-context-frame", "main.js"]

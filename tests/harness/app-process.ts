@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { APP_NODE_FLAGS } from '../../libs/platform/src/node-flags';
 import { freePort } from './nats-server';
 import { eventually } from './wait';
 import { killOnExit } from './orphans';
@@ -41,7 +42,7 @@ export function spawnBuilt(
 
 function spawnNode(args: string[], env: Record<string, string>): ScriptProcess {
   const child = killOnExit(
-    spawn(process.execPath, [...profiling(), ...args], {
+    spawn(process.execPath, [...APP_NODE_FLAGS, ...profiling(), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CONSOLE_SERVICE } from '@lib/contracts';
 import { DEV_DATABASE_URL } from '@lib/platform';
+import { APP_NODE_FLAGS } from '../../libs/platform/src/node-flags';
 import { DEV_STRIPE_SECRET_KEY } from '../../apps/payment/src/config';
 import {
   devAppDatabaseUrl,
@@ -59,8 +60,8 @@ type Process = AppName | typeof CONSOLE_SERVICE;
 /** How to run an app: its TypeScript source, or with --built its compiled entry point. */
 function appCommand(app: Process): string[] {
   return BUILT
-    ? [join('dist', 'apps', app, 'apps', app, 'src', 'main.js')]
-    : ['-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')];
+    ? [...APP_NODE_FLAGS, join('dist', 'apps', app, 'apps', app, 'src', 'main.js')]
+    : [...APP_NODE_FLAGS, '-r', '@swc-node/register', join('apps', app, 'src', 'main.ts')];
 }
 
 /** Long enough for a working day; `npm run cli -- token` mints others. */

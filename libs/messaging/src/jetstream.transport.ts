@@ -226,11 +226,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
    */
   private async consumeAll(messages: ConsumerMessages, route: Route): Promise<void> {
     for await (const message of messages) {
-      this.inFlight.add(message);
-      void this.handle(message, route).finally(() => {
-        this.inFlight.delete(message);
-        if (this.inFlight.size === 0) this.drained?.();
-      });
+      void this.handle(message, route);
       if (this.slots.queueFull) await this.slots.roomInQueue();
       // Messages read after close would not be awaited: the server redelivers them instead.
       if (this.closed) break;
@@ -242,40 +238,47 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
    * every dependency is up; a held message waits without one.
    */
   private async handle(message: JsMsg, route: Route): Promise<void> {
-    let waitFor: (() => Promise<void>) | undefined;
-    let deadLetter: string | undefined;
-    for (;;) {
-      if (waitFor || !this.gates.open) {
-        if (!(await this.hold(message, waitFor ?? (() => this.gates.opened())))) {
-          message.nak(retryDelayMs(message.info.deliveryCount, this.options));
-          route.consumed.nak.inc();
-          return;
+    // In flight (kept alive, awaited at close) from its read to its ack, nak or term.
+    this.inFlight.add(message);
+    try {
+      let waitFor: (() => Promise<void>) | undefined;
+      let deadLetter: string | undefined;
+      for (;;) {
+        if (waitFor || !this.gates.open) {
+          if (!(await this.hold(message, waitFor ?? (() => this.gates.opened())))) {
+            message.nak(retryDelayMs(message.info.deliveryCount, this.options));
+            route.consumed.nak.inc();
+            return;
+          }
+          waitFor = undefined;
         }
-        waitFor = undefined;
-      }
-      if (!this.slots.tryTake()) await this.slots.take();
-      // A dependency may have gone down while this message waited for its slot.
-      if (!this.gates.open) {
+        if (!this.slots.tryTake()) await this.slots.take();
+        // A dependency may have gone down while this message waited for its slot.
+        if (!this.gates.open) {
+          this.slots.give();
+          continue;
+        }
+        const stopTimer = route.handlerSeconds.startTimer();
+        const verdict = deadLetter
+          ? await this.giveUp(message, route, deadLetter)
+          : await this.dispatch(message, route);
+        stopTimer();
         this.slots.give();
-        continue;
+        if (verdict instanceof Held) {
+          route.consumed.held.inc();
+          ({ until: waitFor, deadLetter } = verdict);
+          continue;
+        }
+        // Only compensations are tracked; reading `seq` parses the reply subject.
+        if (route.compensation && verdict !== 'nak') {
+          this.pendingCompensations.done(route.consumer, message.seq);
+        }
+        route.consumed[verdict].inc();
+        return;
       }
-      const stopTimer = route.handlerSeconds.startTimer();
-      const verdict = deadLetter
-        ? await this.giveUp(message, route, deadLetter)
-        : await this.dispatch(message, route);
-      stopTimer();
-      this.slots.give();
-      if (verdict instanceof Held) {
-        route.consumed.held.inc();
-        ({ until: waitFor, deadLetter } = verdict);
-        continue;
-      }
-      // Only compensations are tracked; reading `seq` parses the reply subject.
-      if (route.compensation && verdict !== 'nak') {
-        this.pendingCompensations.done(route.consumer, message.seq);
-      }
-      route.consumed[verdict].inc();
-      return;
+    } finally {
+      this.inFlight.delete(message);
+      if (this.inFlight.size === 0) this.drained?.();
     }
   }
 

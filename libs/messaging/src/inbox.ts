@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
@@ -17,9 +18,26 @@ export interface InboxEntry {
   eventId: string;
 }
 
+interface InboxDelivery<E extends EventEnvelope = EventEnvelope> {
+  context: JetStreamContext;
+  event: E;
+}
+
+/** A `handleOnce` call waiting for its batch's transaction. */
+interface PendingCall extends InboxDelivery {
+  effect: (manager: EntityManager) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most `handleOnce` calls that share one transaction. */
+const MAX_BATCH = 100;
+
 @Injectable()
 export class Inbox {
   private readonly table: string;
+  /** The calls of this event-loop turn so far: they will share a transaction. */
+  private gathering: PendingCall[] = [];
 
   constructor(private readonly dataSource: DataSource) {
     this.table = dataSource.getMetadata(InboxRecord).tablePath;
@@ -30,13 +48,32 @@ export class Inbox {
    * so a redelivered or replayed event is skipped (and acked) instead of applied again. Two
    * deliveries racing each other serialise on the primary key. Answers what the effect returned,
    * or undefined for a duplicate.
+   *
+   * The calls of one event-loop turn (the transport hands a NATS read's messages to their handlers
+   * together) share one transaction, each fresh event's effect run in turn: a commit per batch
+   * instead of per event. If that transaction fails, each call runs again alone, so an error reaches
+   * only the caller whose effect threw, and the others commit once. Hence an effect must keep to
+   * the manager it is given: one with a side effect outside the database (a Stripe call) may run
+   * twice, as on a redelivery.
    */
-  async handleOnce<T>(
+  handleOnce<T>(
     context: JetStreamContext,
     event: EventEnvelope,
     effect: (manager: EntityManager) => Promise<T>,
   ): Promise<T | undefined> {
-    return this.handleAllOnce([{ context, event }], (manager) => effect(manager));
+    return new Promise((resolve, reject) => {
+      const batch = this.gathering;
+      batch.push({
+        context,
+        event,
+        // Runs in its caller's async context (log context, trace), whichever call started the batch.
+        effect: AsyncResource.bind(effect),
+        resolve: (value) => resolve(value as T | undefined),
+        reject,
+      });
+      if (batch.length === 1) setImmediate(() => void this.runBatch(batch));
+      if (batch.length === MAX_BATCH) this.gathering = [];
+    });
   }
 
   /**
@@ -44,25 +81,62 @@ export class Inbox {
    * before (in delivery order), and is not called when there are none.
    */
   async handleAllOnce<E extends EventEnvelope, T>(
-    deliveries: { context: JetStreamContext; event: E }[],
+    deliveries: InboxDelivery<E>[],
     effect: (manager: EntityManager, events: E[]) => Promise<T>,
   ): Promise<T | undefined> {
     return this.dataSource.transaction(async (manager) => {
-      const recorded = await this.recordAll(
-        manager,
-        deliveries.map(({ context, event }) => ({
-          consumer: context.consumer,
-          eventId: event.eventId,
-        })),
-      );
-      const fresh: E[] = [];
-      for (const { context, event } of deliveries) {
-        // `delete` also makes a second delivery of one event in the same call a duplicate.
-        if (recorded.delete(inboxKey(context.consumer, event.eventId))) fresh.push(event);
-        else context.duplicate = true;
-      }
-      return fresh.length > 0 ? effect(manager, fresh) : undefined;
+      const fresh = await this.recordFresh(manager, deliveries);
+      deliveries.forEach(({ context }, i) => (context.duplicate = !fresh[i]));
+      const events = deliveries.filter((_, i) => fresh[i]).map(({ event }) => event);
+      return events.length > 0 ? effect(manager, events) : undefined;
     });
+  }
+
+  /**
+   * Runs the calls in one transaction: records their events, then each new one's effect in turn.
+   * If it fails, each call runs again alone (see `handleOnce`).
+   */
+  private async runBatch(calls: PendingCall[]): Promise<void> {
+    if (this.gathering === calls) this.gathering = [];
+    let fresh: boolean[];
+    const values: unknown[] = [];
+    try {
+      fresh = await this.dataSource.transaction(async (manager) => {
+        const recorded = await this.recordFresh(manager, calls);
+        for (const [i, call] of calls.entries()) {
+          values.push(recorded[i] ? await call.effect(manager) : undefined);
+        }
+        return recorded;
+      });
+    } catch (error) {
+      if (calls.length === 1) calls[0]!.reject(error);
+      else await Promise.all(calls.map((call) => this.runBatch([call])));
+      return;
+    }
+    calls.forEach(({ context, resolve }, i) => {
+      context.duplicate = !fresh[i];
+      resolve(values[i]);
+    });
+  }
+
+  /**
+   * Records the deliveries' events in one statement; answers, in order, whether each one is new.
+   * A second delivery of one event in the same call is not (`delete`).
+   */
+  private async recordFresh(
+    manager: EntityManager,
+    deliveries: InboxDelivery[],
+  ): Promise<boolean[]> {
+    const recorded = await this.recordAll(
+      manager,
+      deliveries.map(({ context, event }) => ({
+        consumer: context.consumer,
+        eventId: event.eventId,
+      })),
+    );
+    return deliveries.map(({ context, event }) =>
+      recorded.delete(inboxKey(context.consumer, event.eventId)),
+    );
   }
 
   /** Records an event that has no effect (e.g. a late reply); false if it was already recorded. */

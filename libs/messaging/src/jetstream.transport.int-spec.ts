@@ -21,6 +21,7 @@ import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
 import { durableName } from './stream-setup';
+import { pullBatch } from './jetstream.transport';
 
 const SCHEMA = 'messaging_transport_test';
 const SERVICE = 'probe';
@@ -48,6 +49,8 @@ describe('JetStream transport', () => {
   });
 
   afterAll(async () => {
+    // A test that failed while handlers were held would otherwise keep the app from closing.
+    probe?.stopHolding();
     await app?.close();
     await nats?.destroy();
   });
@@ -242,4 +245,47 @@ describe('JetStream transport', () => {
     );
     expect(probe.maxHeld).toBe(concurrency);
   });
+
+  /** Releases held handlers until every `sku` has had its effect. */
+  async function releaseUntilApplied(skus: string[]): Promise<void> {
+    await eventually(
+      async () => {
+        probe.releaseHeld();
+        const applied = await Promise.all(skus.map(effects));
+        return applied.every((n) => n === 1);
+      },
+      { what: 'every held message to be handled' },
+    );
+  }
+
+  it('keeps the messages waiting for a slot from redelivery, however long they wait', async () => {
+    const { concurrency } = app.get<MessagingOptions>(MESSAGING_OPTIONS);
+    // One message per slot, and as many waiting for one.
+    const skus = Array.from({ length: 2 * concurrency }, (_, i) => `HOLD-QUEUED-${i}`);
+    for (const sku of skus) await publish(lowStock(sku));
+    await eventually(() => probe.heldNow === concurrency, { what: 'every slot to be taken' });
+    // Past two ack waits: a waiting message the server was not told about would be redelivered.
+    await sleep(ACK_WAIT_MS * 2 + 500);
+    await releaseUntilApplied(skus);
+    for (const sku of skus) expect(probe.of(sku).map((d) => d.deliveryCount)).toEqual([1]);
+  }, 30_000);
+
+  it('reads ahead no more than the slots, as many waiting, and one pull batch', async () => {
+    const { concurrency } = app.get<MessagingOptions>(MESSAGING_OPTIONS);
+    const bound = 2 * concurrency + pullBatch(concurrency);
+    const skus = Array.from({ length: bound + 50 }, (_, i) => `HOLD-AHEAD-${i}`);
+    for (const sku of skus) await publish(lowStock(sku));
+    const consumer = durableName(SERVICE, InventoryLowStockV1.subject);
+    const info = () => client.jsm.consumers.info('INVENTORY', consumer);
+    await eventually(() => probe.heldNow === concurrency, { what: 'every slot to be taken' });
+    await eventually(async () => (await info()).num_ack_pending >= 2 * concurrency, {
+      what: 'the slots and the queue to fill up',
+    });
+    // Room for the server to deliver more, were reading unbounded.
+    await sleep(500);
+    const { num_ack_pending: delivered, num_pending: inStream } = await info();
+    expect(delivered).toBeLessThanOrEqual(bound);
+    expect(inStream).toBeGreaterThan(0);
+    await releaseUntilApplied(skus);
+  }, 60_000);
 });

@@ -58,6 +58,19 @@ class Held {
 export const PULL_TIMING = { expires: 5_000, idle_heartbeat: 1_000 };
 
 /**
+ * Messages a consumer keeps asked for (`max_messages`; nats.js asks for more each time a quarter of
+ * them has arrived). At least 64, so that a low concurrency still pulls in batches rather than a
+ * message per round trip; else three slots' worth, so that with the messages in the slots and
+ * those waiting for one (`consumeAll`) an instance takes at most 5 × concurrency per consumer, as
+ * before. That is the trade-off, fairness between instances: what one has taken waits for its
+ * handlers while another may be idle. And what is still in nats.js's buffer is not kept alive:
+ * handlers slower on average than ack wait × concurrency / this would see it redelivered.
+ */
+export function pullBatch(concurrency: number): number {
+  return Math.max(3 * concurrency, 64);
+}
+
+/**
  * Nest microservice transport on JetStream pull consumers. Each `@EventPattern(subject)` gets a
  * durable consumer; a message is acked only after its handler's promise resolves, retried with
  * back-off on transient errors, and terminated into the DLQ when it is invalid, permanently
@@ -71,12 +84,16 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   /** Stop reporting each consumer's state in the metrics. */
   private readonly unwatch: (() => void)[] = [];
   private readonly acks = new AckBatch();
-  /** Messages being handled: kept alive at the server (it must not redeliver them) and awaited at close. */
+  /**
+   * Messages read, being handled or waiting (for a slot, or held): kept alive at the server (it must
+   * not redeliver them) and awaited at close.
+   */
   private readonly inFlight = new Set<JsMsg>();
   private drained?: () => void;
   private keepAlive?: NodeJS.Timeout;
   /** Resolves when the transport closes: held messages are let go then. */
   private readonly closing: Promise<void>;
+  private closed = false;
   private close$!: () => void;
   private readonly pendingCompensations: PendingCompensations;
   private unwatchGates?: () => void;
@@ -112,6 +129,7 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
    * dependency are handed back to the server (nak) for another instance, or the next boot.
    */
   async close(): Promise<void> {
+    this.closed = true;
     this.close$();
     this.unwatchGates?.();
     await Promise.all(this.subscriptions.map((messages) => messages.close()));
@@ -142,9 +160,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     for (const [subject, handler] of this.messageHandlers) {
       const route = await this.prepareRoute(subject, handler);
       const consumer = await this.nats.js.consumers.get(route.stream, route.consumer);
-      // A buffer beyond what is in flight keeps handlers busy while the next pull is under way.
       const messages = await consumer.consume({
-        max_messages: this.options.concurrency * 4,
+        max_messages: pullBatch(this.options.concurrency),
         ...PULL_TIMING,
       });
       this.subscriptions.push(messages);
@@ -200,64 +217,68 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
   }
 
   /**
-   * Handles messages within the app's `concurrency`; the iterator stops when the transport closes.
-   * A message waits for a free slot before the next one is read, so pulls follow the handlers.
-   * While a dependency is down every message delivered is taken at once and held (kept from
-   * redelivery, not handled): left in the client's buffer instead, it would come back after the
-   * ack wait and spend a delivery. The server stops delivering at the consumer's max_ack_pending.
+   * Reads each message as it arrives and hands it to `handle`, where it waits for a slot: a message
+   * read is in flight, so kept alive however long it waits. Reading stops while as many messages
+   * wait for a slot as there are slots (over all consumers), so pulls still follow the handlers.
+   * While a dependency is down a message is held at once, without waiting: left in the client's
+   * buffer instead, it would come back after the ack wait and spend a delivery. The server stops
+   * delivering at the consumer's max_ack_pending.
    */
   private async consumeAll(messages: ConsumerMessages, route: Route): Promise<void> {
     for await (const message of messages) {
-      this.inFlight.add(message);
-      let slotTaken = false;
-      if (this.gates.open) {
-        if (!this.slots.tryTake()) await this.slots.take();
-        slotTaken = true;
-      }
-      void this.handle(message, route, slotTaken).finally(() => {
-        this.inFlight.delete(message);
-        if (this.inFlight.size === 0) this.drained?.();
-      });
+      void this.handle(message, route);
+      if (this.slots.queueFull) await this.slots.roomInQueue();
+      // Messages read after close would not be awaited: the server redelivers them instead.
+      if (this.closed) break;
     }
   }
 
   /**
    * Never rejects: every path ends in ack, nak or term. An attempt runs in a slot, and only while
-   * every dependency is up; a held message gives its slot back while it waits.
+   * every dependency is up; a held message waits without one.
    */
-  private async handle(message: JsMsg, route: Route, slotTaken: boolean): Promise<void> {
-    let hasSlot = slotTaken;
-    let waitFor: (() => Promise<void>) | undefined;
-    let deadLetter: string | undefined;
-    for (;;) {
-      if (waitFor || !hasSlot || !this.gates.open) {
-        if (hasSlot) this.slots.give();
-        hasSlot = false;
-        if (!(await this.hold(message, waitFor ?? (() => this.gates.opened())))) {
-          message.nak(retryDelayMs(message.info.deliveryCount, this.options));
-          route.consumed.nak.inc();
-          return;
+  private async handle(message: JsMsg, route: Route): Promise<void> {
+    // In flight (kept alive, awaited at close) from its read to its ack, nak or term.
+    this.inFlight.add(message);
+    try {
+      let waitFor: (() => Promise<void>) | undefined;
+      let deadLetter: string | undefined;
+      for (;;) {
+        if (waitFor || !this.gates.open) {
+          if (!(await this.hold(message, waitFor ?? (() => this.gates.opened())))) {
+            message.nak(retryDelayMs(message.info.deliveryCount, this.options));
+            route.consumed.nak.inc();
+            return;
+          }
+          waitFor = undefined;
         }
-        waitFor = undefined;
         if (!this.slots.tryTake()) await this.slots.take();
-        hasSlot = true;
-        // A dependency may have gone down again while this message waited for its slot.
-        if (!this.gates.open) continue;
+        // A dependency may have gone down while this message waited for its slot.
+        if (!this.gates.open) {
+          this.slots.give();
+          continue;
+        }
+        const stopTimer = route.handlerSeconds.startTimer();
+        const verdict = deadLetter
+          ? await this.giveUp(message, route, deadLetter)
+          : await this.dispatch(message, route);
+        stopTimer();
+        this.slots.give();
+        if (verdict instanceof Held) {
+          route.consumed.held.inc();
+          ({ until: waitFor, deadLetter } = verdict);
+          continue;
+        }
+        // Only compensations are tracked; reading `seq` parses the reply subject.
+        if (route.compensation && verdict !== 'nak') {
+          this.pendingCompensations.done(route.consumer, message.seq);
+        }
+        route.consumed[verdict].inc();
+        return;
       }
-      const stopTimer = route.handlerSeconds.startTimer();
-      const verdict = deadLetter
-        ? await this.giveUp(message, route, deadLetter)
-        : await this.dispatch(message, route);
-      stopTimer();
-      if (verdict instanceof Held) {
-        route.consumed.held.inc();
-        ({ until: waitFor, deadLetter } = verdict);
-        continue;
-      }
-      this.slots.give();
-      if (verdict !== 'nak') this.pendingCompensations.done(route.consumer, message.seq);
-      route.consumed[verdict].inc();
-      return;
+    } finally {
+      this.inFlight.delete(message);
+      if (this.inFlight.size === 0) this.drained?.();
     }
   }
 
@@ -461,12 +482,16 @@ class AckBatch {
   }
 }
 
-/** A counting semaphore: `take` waits while every slot is busy. */
+/**
+ * A counting semaphore: `take` waits while every slot is busy. Whoever fills its queue keeps it as
+ * long as the slots are many: `queueFull`, then `roomInQueue` waits until a taker got its slot.
+ */
 class Slots {
   private free: number;
-  private readonly waiting: (() => void)[] = [];
+  private readonly takers: (() => void)[] = [];
+  private readonly fillers: (() => void)[] = [];
 
-  constructor(size: number) {
+  constructor(private readonly size: number) {
     this.free = size;
   }
 
@@ -478,12 +503,24 @@ class Slots {
 
   /** Waits for a slot that `give` hands over directly. */
   take(): Promise<void> {
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>((resolve) => this.takers.push(resolve));
   }
 
   give(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
+    const next = this.takers.shift();
+    if (!next) {
+      this.free++;
+      return;
+    }
+    next();
+    this.fillers.shift()?.();
+  }
+
+  get queueFull(): boolean {
+    return this.takers.length >= this.size;
+  }
+
+  roomInQueue(): Promise<void> {
+    return new Promise<void>((resolve) => this.fillers.push(resolve));
   }
 }

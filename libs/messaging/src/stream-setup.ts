@@ -67,9 +67,9 @@ export interface ConsumerSettings {
 }
 
 /**
- * Unacked messages a durable consumer hands out over all instances. An instance buffers up to
- * 4 × NATS_CONCURRENCY (see the transport): room for four instances at the order and inventory
- * default of 64, or 32 at the default of 8.
+ * Unacked messages a durable consumer hands out over all instances. An instance takes up to
+ * 5 × NATS_CONCURRENCY, and at least 64 + 2 × NATS_CONCURRENCY (see the transport's `pullBatch`):
+ * room for three instances at the order and inventory default of 64, or twelve at the default of 8.
  */
 const MAX_ACK_PENDING = 1024;
 

@@ -37,6 +37,8 @@ export class Probe {
   /** The most handlers held at once, over both consumers. */
   maxHeld = 0;
   released = 0;
+  /** Set by `stopHolding`: a suite that ends lets every handler finish, so the app can close. */
+  private holding = true;
 
   constructor(
     private readonly inbox: Inbox,
@@ -91,6 +93,7 @@ export class Probe {
   }
 
   hold(): Promise<void> {
+    if (!this.holding) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.held.push(resolve);
       this.maxHeld = Math.max(this.maxHeld, this.held.length);
@@ -106,6 +109,11 @@ export class Probe {
       this.released++;
       release();
     }
+  }
+
+  stopHolding(): void {
+    this.holding = false;
+    this.releaseHeld();
   }
 
   of(sku: string): Delivery[] {

@@ -49,15 +49,15 @@ export function loadAverage(): string {
 }
 
 /**
- * A bench drives every order from one principal and one address, far past what the rate limits
- * allow a single client: they are turned off, and the bench measures the rest of the edge.
- */
-/**
  * The outbox relay as production runs it (the defaults): the harness polls five times as often so
  * that tests finish sooner, which a benchmark would count as the cost of every saga.
  */
 export const PRODUCTION_OUTBOX_POLLING = { OUTBOX_POLL_MS: '1000', OUTBOX_RELAY_AFTER_MS: '5000' };
 
+/**
+ * A bench drives every order from one principal and one address, far past what the rate limits
+ * allow a single client: they are turned off, and the bench measures the rest of the edge.
+ */
 export const RATE_LIMITS_OFF = {
   RATE_LIMIT_IP_READS: '0',
   RATE_LIMIT_IP_WRITES: '0',

@@ -1,12 +1,11 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
 import { currentLogContext, withLogContext } from '@lib/observability';
-import { openAppDataSource } from '@lib/persistence';
-import { freshSchema, query, TEST_DATABASE_URL } from '../../../tests/harness/database';
+import { query } from '../../../tests/harness/database';
 import { PermanentEventError } from './errors';
 import { Inbox } from './inbox';
-import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS } from './index';
 import { JetStreamContext } from './jetstream.context';
+import { messagingDataSource } from '../test/messaging-data-source';
 
 const SCHEMA = 'messaging_inbox_test';
 const CONSUMER = 'inbox-test';
@@ -17,13 +16,7 @@ describe('Inbox.handleOnce', () => {
   let transactions: jest.SpyInstance;
 
   beforeAll(async () => {
-    await freshSchema(SCHEMA);
-    dataSource = await openAppDataSource({
-      url: TEST_DATABASE_URL,
-      schema: SCHEMA,
-      entities: MESSAGING_ENTITIES,
-      migrations: MESSAGING_MIGRATIONS,
-    });
+    dataSource = await messagingDataSource(SCHEMA);
     await query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid NOT NULL)`);
     inbox = new Inbox(dataSource);
     // Counts the transactions the inbox opens; they still run.

@@ -2,18 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts';
 import { tracingOn } from '@lib/observability';
-import { openAppDataSource } from '@lib/persistence';
-import { freshSchema, TEST_DATABASE_URL } from '../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-server';
 import { developmentPassword, OPERATOR_USER } from '../../../infra/nats/permissions';
 import { readStream } from '../../../tests/harness/streams';
 import { eventually, sleep } from '../../../tests/harness/wait';
-import { MESSAGING_ENTITIES, MESSAGING_MIGRATIONS } from './index';
 import { MESSAGING_DEFAULTS, MessagingOptions } from './messaging.options';
 import { NatsClient } from './nats.client';
 import { Outbox } from './outbox';
 import { OutboxPublisher } from './outbox.publisher';
 import { OutboxRelay } from './outbox.relay';
+import { messagingDataSource } from '../test/messaging-data-source';
 
 const SCHEMA = 'messaging_outbox_test';
 
@@ -29,13 +27,7 @@ describe('Outbox relay and publisher', () => {
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    await freshSchema(SCHEMA);
-    dataSource = await openAppDataSource({
-      url: TEST_DATABASE_URL,
-      schema: SCHEMA,
-      entities: MESSAGING_ENTITIES,
-      migrations: MESSAGING_MIGRATIONS,
-    });
+    dataSource = await messagingDataSource(SCHEMA);
     // A long poll interval: only an explicit call moves rows, and they are taken at any age.
     options = {
       ...MESSAGING_DEFAULTS,

@@ -6,7 +6,7 @@ interface Item {
 }
 
 /** A batcher whose run records each batch and fails a batch holding an item marked to fail. */
-function recordingBatcher(windowMs = 0) {
+function recordingBatcher(windowMs = 0, fullAt?: number) {
   const batches: string[][] = [];
   const batcher = new Batcher<Item, string>(
     (items) => {
@@ -17,7 +17,7 @@ function recordingBatcher(windowMs = 0) {
       );
     },
     (item) => item.key,
-    windowMs,
+    { windowMs, fullAt },
   );
   return { batcher, batches };
 }
@@ -37,6 +37,15 @@ describe('Batcher', () => {
     expect(batches).toEqual([]);
     await Promise.all([first, batcher.apply({ key: 'b' })]);
     expect(batches).toEqual([['a', 'b']]);
+  });
+
+  it('ends its window once as many items wait as it is full at', async () => {
+    const { batcher, batches } = recordingBatcher(60_000, 3);
+    const firstTwo = [batcher.apply({ key: 'a' }), batcher.apply({ key: 'b' })];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([]);
+    await Promise.all([...firstTwo, batcher.apply({ key: 'c' })]);
+    expect(batches).toEqual([['a', 'b', 'c']]);
   });
 
   it('without a window, runs the first batch after one event-loop turn', async () => {

@@ -1,3 +1,5 @@
+import { MessagingOptions } from './messaging.options';
+
 /** Applies a batch of items at once; answers each item's outcome, in order. */
 export type BatchRun<I, O> = (items: I[]) => Promise<PromiseSettledResult<O>[]>;
 
@@ -15,41 +17,61 @@ interface Waiting<I, O> {
   reject: (error: unknown) => void;
 }
 
-/**
- * Resolves after `windowMs`, or after one event-loop turn when it is 0, so that the work handed in
- * meanwhile (messages the transport holds, rows committed) joins the batch that waits for it.
- */
-export function afterBatchWindow(windowMs: number): Promise<void> {
-  return new Promise((resolve) =>
-    windowMs > 0 ? setTimeout(resolve, windowMs) : setImmediate(resolve),
-  );
+/** How long a batch waits for others to join its first item. */
+export interface BatchWindow {
+  /** At most this long; 0: one event-loop turn. */
+  windowMs: number;
+  /**
+   * At most until this many items wait: a consumer's batch can hold no more than the messages its
+   * app handles at once, so waiting longer would add latency for nothing.
+   */
+  fullAt?: number;
+}
+
+/** The window of a consumer's batches: the app's batch window, until its every slot waits in it. */
+export function batchWindow({ batchWindowMs, concurrency }: MessagingOptions): BatchWindow {
+  return { windowMs: batchWindowMs, fullAt: concurrency };
 }
 
 /**
- * Gathers the items handed in during the batch window (one event-loop turn with a window of 0), and
- * those handed in while a batch runs, into one batch for `run`: handlers of messages that arrive
- * together share one transaction instead of paying a round trip and a commit each. Two items with
- * the same key never share a batch: the second waits for the next one, so it applies to what the
- * first wrote. A batch that fails as a whole is run again item by item, so one bad item costs the
- * others nothing.
+ * Gathers the items handed in during the batch window, and those handed in while a batch runs, into
+ * one batch for `run`: handlers of messages that arrive together share one transaction instead of
+ * paying a round trip and a commit each. Two items with the same key never share a batch: the
+ * second waits for the next one, so it applies to what the first wrote. A batch that fails as a
+ * whole is run again item by item, so one bad item costs the others nothing.
  */
 export class Batcher<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private running = false;
+  private windowTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly run: BatchRun<I, O>,
     private readonly keyOf: (item: I) => string,
-    private readonly windowMs = 0,
+    private readonly window: BatchWindow = { windowMs: 0 },
   ) {}
 
   apply(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
+      if (this.windowTimer && this.waiting.length >= (this.window.fullAt ?? Infinity)) {
+        this.endWindow();
+        return;
+      }
       if (this.running) return;
       this.running = true;
-      void afterBatchWindow(this.windowMs).then(() => this.drain());
+      if (this.window.windowMs > 0) {
+        this.windowTimer = setTimeout(() => this.endWindow(), this.window.windowMs);
+      } else {
+        setImmediate(() => void this.drain());
+      }
     });
+  }
+
+  private endWindow(): void {
+    clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
+    void this.drain();
   }
 
   private async drain(): Promise<void> {

@@ -49,6 +49,6 @@ export const MESSAGING_DEFAULTS: Omit<MessagingOptions, 'service'> = {
   outboxPollMs: 1000,
   outboxRelayAfterMs: 5000,
   outboxBatchSize: 200,
-  batchWindowMs: 10,
+  batchWindowMs: 30,
   worker: true,
 };

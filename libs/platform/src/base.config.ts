@@ -271,7 +271,7 @@ export class BaseConfig {
   OUTBOX_RELAY_AFTER_MS = 5000;
 
   @IntVariable('BATCH_WINDOW_MS', 0, 1000)
-  BATCH_WINDOW_MS = 10;
+  BATCH_WINDOW_MS = 30;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {

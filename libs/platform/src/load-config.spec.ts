@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     expect(config.NATS_MAX_DELIVER).toBe(7);
     expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(config.DATABASE_URL).toMatch(/^postgres:\/\//);
-    expect(config.BATCH_WINDOW_MS).toBe(10);
+    expect(config.BATCH_WINDOW_MS).toBe(30);
   });
 
   it('sets the HTTP hardening and the rate limits by default, and takes 0 to turn a limit off', () => {

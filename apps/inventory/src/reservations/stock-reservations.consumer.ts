@@ -12,6 +12,7 @@ import {
 } from '@lib/contracts';
 import {
   Batcher,
+  batchWindow,
   Inbox,
   JetStreamContext,
   MESSAGING_OPTIONS,
@@ -80,7 +81,7 @@ export class StockReservationsConsumer {
         recordPublished((await this.inbox.handleAllOnce(deliveries, effect)) ?? []);
       }),
       ({ event }) => event.payload.orderId,
-      this.messaging.batchWindowMs,
+      batchWindow(this.messaging),
     );
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Batcher, MESSAGING_OPTIONS, MessagingOptions } from '@lib/messaging';
+import { Batcher, batchWindow, MESSAGING_OPTIONS, MessagingOptions } from '@lib/messaging';
 import { OrderSagaOrchestrator, SagaOutcome, SagaReply } from './order-saga.orchestrator';
 
 /**
@@ -11,12 +11,12 @@ import { OrderSagaOrchestrator, SagaOutcome, SagaReply } from './order-saga.orch
 export class SagaReplyBatcher extends Batcher<SagaReply, SagaOutcome> {
   constructor(
     orchestrator: OrderSagaOrchestrator,
-    @Inject(MESSAGING_OPTIONS) { batchWindowMs }: MessagingOptions,
+    @Inject(MESSAGING_OPTIONS) messaging: MessagingOptions,
   ) {
     super(
       (replies) => orchestrator.applyAll(replies),
       (reply) => reply.orderId,
-      batchWindowMs,
+      batchWindow(messaging),
     );
   }
 }

@@ -43,6 +43,12 @@ export interface SagaStart {
   audit: AuditEntry;
 }
 
+/**
+ * An SQL condition on a placed order (`order`: its columns `order_id`, `tenant_id`, `customer_id`,
+ * `idempotency_key`, `currency`) and the placed lines (`lines`: `order_id`, `sku`, `quantity`).
+ */
+export type SkipCondition = (order: string, lines: string) => string;
+
 const SAGA_COLUMNS = `id, order_id AS "orderId", customer_id AS "customerId", state, version,
   deadline_at AS "deadlineAt", reservation_id AS "reservationId",
   amount_minor::float8 AS "amountMinor", currency, payment_intent_id AS "paymentIntentId",
@@ -75,27 +81,31 @@ export class SagaRepository {
 
   /**
    * New orders, each with its lines, its saga in STARTED, the first step, `order.created` and its
-   * audit record, in one statement. A reused idempotency key fails it with a unique violation,
-   * writing nothing.
+   * audit record, in one statement, except the orders for which `skipped` holds: nothing of theirs
+   * is written. Answers the ids of the orders it started. A key that another instance takes while
+   * this statement runs fails it with a unique violation, writing nothing.
    */
-  async start(starts: SagaStart[]): Promise<void> {
+  async start(starts: SagaStart[], skipped: SkipCondition): Promise<Set<string>> {
     const p = new SqlParams();
     const column = (value: (start: SagaStart) => unknown, type: string) =>
       p.array(starts, value, type);
     const lines = starts.flatMap(({ order, lines }) =>
       lines.map((line) => ({ ...line, orderId: order.id })),
     );
+    const startedWith = { cte: '"order"', keys: starts.map((s) => s.order.id) };
     const audit = this.audit.insert(
       starts.map((s) => s.audit),
       p,
+      startedWith,
     );
     const events = this.outbox.insert(
       starts.map((s) => s.created),
       p,
+      startedWith,
     );
-    await queryPrepared(
+    const rows = await queryPrepared<{ id: string }[]>(
       this.dataSource,
-      `WITH started AS (SELECT * FROM unnest(${column((s) => s.order.id, 'uuid')},
+      `WITH placed AS (SELECT * FROM unnest(${column((s) => s.order.id, 'uuid')},
             ${column((s) => s.order.customerId, 'text')}, ${column((s) => s.order.currency, 'text')},
             ${column((s) => s.order.tenantId, 'text')}, ${column((s) => s.order.idempotencyKey, 'text')},
             ${column((s) => s.order.requestHash, 'text')}, ${column((s) => s.order.createdAt, 'timestamptz')},
@@ -104,13 +114,17 @@ export class SagaRepository {
             ${column((s) => s.created.eventId, 'uuid')}, ${column((s) => traceContextOf(s.created), 'jsonb')})
           AS s(order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at,
             saga_id, deadline_at, trigger, event_id, trace_context)),
+        placed_lines AS (SELECT * FROM unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
+            ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})
+          AS l(order_id, sku, quantity)),
+        started AS (SELECT * FROM placed s WHERE NOT (${skipped('s', 'placed_lines')})),
         "order" AS (INSERT INTO ${this.tables.orders}
           (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
           SELECT order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at
-            FROM started),
+            FROM started
+          RETURNING id),
         lines AS (INSERT INTO ${this.tables.lines} (order_id, sku, quantity)
-          SELECT * FROM unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
-            ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})),
+          SELECT l.order_id, l.sku, l.quantity FROM placed_lines l JOIN started USING (order_id)),
         -- The order is the conversation: every event of this saga carries its id.
         saga AS (INSERT INTO ${this.tables.sagas} (id, order_id, customer_id, state, version,
             deadline_at, currency, correlation_id, tenant_id, created_at, updated_at, trace_context)
@@ -119,14 +133,17 @@ export class SagaRepository {
             FROM started),
         step AS (INSERT INTO ${this.tables.steps} (saga_id, from_state, to_state, trigger, event_id)
           SELECT saga_id, NULL, 'STARTED', trigger, event_id FROM started),
-        audit AS (${audit})
-      ${events}`,
+        audit AS (${audit}),
+        events AS (${events})
+      SELECT id FROM "order"`,
       p.values,
     );
+    const started = new Set(rows.map((row) => row.id));
     this.outbox.publishOnCommit(
       this.dataSource,
-      starts.map((s) => s.created),
+      starts.filter((s) => started.has(s.order.id)).map((s) => s.created),
     );
+    return started;
   }
 
   /**

@@ -10,14 +10,19 @@ import { ProductCurrencies } from '../product-currencies/product-currencies';
 import { CurrencyNotSupportedError } from './order.errors';
 import { IdempotencyKeyOf, KeyedOrder, OrderRepository } from './order.repository';
 
+/** Rounds of starting and looking before a batch gives up: only an expired key needs a second. */
+const START_ROUNDS = 3;
+
 /**
  * The orders placed together, started as one batch (`SagaRepository.start`: one statement and one
- * commit for all of them), after one look, in one statement, at the keys they were placed under
- * and at the currencies of their products. An order whose Idempotency-Key already placed one answers that
- * order (`KeyedOrder`), or is refused when its request differs; an order in a currency some of its
- * products are priced otherwise in is refused alone; both before anything is written. Two orders
- * under one Idempotency-Key of one customer never share a batch, so a reused key fails only its
- * own order. No batch window: a request does not wait for others.
+ * commit for all of them), except those whose Idempotency-Key already placed an order or whose
+ * products are priced in another currency: the usual order costs one round trip. The statement
+ * skips the others, which are then looked at, in one statement: an order whose key placed one
+ * answers that order (`KeyedOrder`), or is refused when its request differs; an order in a currency
+ * some of its products are priced otherwise in is refused alone; an expired key is released and its
+ * order starts in the next round. Two orders under one Idempotency-Key of one customer never share
+ * a batch, so a reused key fails only its own order. No batch window: a request does not wait for
+ * others.
  */
 @Injectable()
 export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined> {
@@ -30,33 +35,51 @@ export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined
   ) {
     super(
       async (starts) => {
-        // Both looks in one statement: at a moderate rate a batch is an order or two, and a round
-        // trip costs more than either read.
-        const [found, pricedElsewhere] = await readTogether(dataSource.manager, [
-          orders.keyedOrders(idempotencyKeysOf(starts)),
-          currencies.pricedElsewhere(
-            starts.map(({ order, lines }) => ({
-              tenantId: order.tenantId,
-              currency: order.currency,
-              skus: lines.map((line) => line.sku),
-            })),
-          ),
-        ]);
-        const outcomes = await placedEarlier(starts, found, orders, config.IDEMPOTENCY_KEY_TTL_MS);
-        const accepted = starts.filter((start, i) => {
-          if (outcomes[i] !== undefined) return false;
-          const products = pricedElsewhere[i]!;
-          if (products.length === 0) return true;
-          outcomes[i] = {
-            status: 'rejected',
-            reason: new CurrencyNotSupportedError(start.order.currency, products),
-          };
-          return false;
-        });
-        if (accepted.length > 0) await sagas.start(accepted);
-        return outcomes.map(
-          (outcome): PromiseSettledResult<KeyedOrder | undefined> =>
-            outcome ?? { status: 'fulfilled', value: undefined },
+        const outcomes = new Map<SagaStart, PromiseSettledResult<KeyedOrder>>();
+        let pending = starts;
+        for (let round = 1; pending.length > 0; round++) {
+          const started = await sagas.start(
+            pending,
+            (order, lines) =>
+              `${orders.keyTaken(order)} OR ${currencies.pricedElsewhereIn(order, lines)}`,
+          );
+          const skipped = pending.filter((start) => !started.has(start.order.id));
+          if (skipped.length === 0) break;
+          if (round === START_ROUNDS)
+            throw new Error('orders not started: their keys keep changing');
+          const [found, pricedElsewhere] = await readTogether(dataSource.manager, [
+            orders.keyedOrders(idempotencyKeysOf(skipped)),
+            currencies.pricedElsewhere(
+              skipped.map(({ order, lines }) => ({
+                tenantId: order.tenantId,
+                currency: order.currency,
+                skus: lines.map((line) => line.sku),
+              })),
+            ),
+          ]);
+          const earlier = await placedEarlier(
+            skipped,
+            found,
+            orders,
+            config.IDEMPOTENCY_KEY_TTL_MS,
+          );
+          pending = skipped.filter((start, i) => {
+            const products = pricedElsewhere[i]!;
+            const outcome =
+              earlier[i] ??
+              (products.length > 0
+                ? {
+                    status: 'rejected',
+                    reason: new CurrencyNotSupportedError(start.order.currency, products),
+                  }
+                : undefined);
+            if (outcome) outcomes.set(start, outcome);
+            return !outcome;
+          });
+        }
+        return starts.map(
+          (start): PromiseSettledResult<KeyedOrder | undefined> =>
+            outcomes.get(start) ?? { status: 'fulfilled', value: undefined },
         );
       },
       ({ order }) => (order.idempotencyKey === null ? order.id : keyOf(order)),

@@ -68,6 +68,16 @@ export class OrderRepository {
     return found;
   }
 
+  /**
+   * An SQL condition (`SkipCondition`): the placed `order`'s Idempotency-Key already placed an
+   * order of its customer, expired or not.
+   */
+  keyTaken(order: string): string {
+    return `EXISTS (SELECT 1 FROM ${this.dataSource.getMetadata(Order).tablePath} o
+      WHERE o.tenant_id = ${order}.tenant_id AND o.customer_id = ${order}.customer_id
+        AND o.idempotency_key = ${order}.idempotency_key)`;
+  }
+
   /** `findByIdempotencyKeys` as a read that can share its statement (`readTogether`). */
   keyedOrders(keys: IdempotencyKeyOf[]): JsonRead<KeyedOrder[]> {
     const orders = this.dataSource.getMetadata(Order).tablePath;

@@ -1,5 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import request from 'supertest';
 import {
   createEvent,
@@ -8,7 +9,7 @@ import {
   OrderCreatedV1,
 } from '@lib/contracts';
 import { auditEntry, IdempotencyKeyReusedError, Principal } from '@lib/platform';
-import { freshSchema, query } from '../../../../tests/harness/database';
+import { freshSchema, query, TEST_DATABASE_URL } from '../../../../tests/harness/database';
 import { startNatsServer, TestNatsServer } from '../../../../tests/harness/nats-server';
 import { startPlatformApp, testConfig } from '../../../../tests/harness/platform-app';
 import { untilHandled } from '../../../../tests/harness/app-probes';
@@ -20,7 +21,6 @@ import { OrderConfig } from '../config';
 import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 import { OrderModule } from '../order.module';
 import { OrderStartBatcher } from './order-start.batcher';
-import { OrderRepository } from './order.repository';
 import { OrdersService } from './orders.service';
 
 const SCHEMA = 'order_http_test';
@@ -235,7 +235,7 @@ describe('orders HTTP API', () => {
       await placed(await customer('c-cur'), { ...line, currency: 'GBP' });
     });
 
-    it('refuses an order placed together with others alone, and starts the others in one statement', async () => {
+    it('refuses an order placed together with others alone, and starts the others in the same statement', async () => {
       await priced('CUR-BATCH', 'EUR');
       const start = jest.spyOn(app.get(SagaRepository), 'start');
       const service = app.get(OrdersService);
@@ -254,11 +254,17 @@ describe('orders HTTP API', () => {
         code: 'ORDER.CURRENCY_NOT_SUPPORTED',
         message: 'not priced in JPY: CUR-BATCH (EUR)',
       });
+      // One statement for the three, which skipped the one priced otherwise.
       expect(start).toHaveBeenCalledTimes(1);
-      expect(start.mock.calls[0]![0].map((started) => started.order.customerId)).toEqual([
-        'c-batch-1',
-        'c-batch-3',
-      ]);
+      const [placedTogether] = start.mock.calls[0]!;
+      const started = await (start.mock.results[0]!.value as Promise<Set<string>>);
+      expect(
+        placedTogether
+          .filter(({ order }) => started.has(order.id))
+          .map(({ order }) => order.customerId),
+      ).toEqual(['c-batch-1', 'c-batch-3']);
+      expect(await count('orders', `customer_id = 'c-batch-2'`)).toBe(0);
+      expect(await count('audit_log', `actor = 'c-batch-2'`)).toBe(0);
       start.mockRestore();
     });
 
@@ -703,22 +709,41 @@ describe('orders HTTP API', () => {
       expect(await count('audit_log', 'entity_id = ANY($1::text[])', [ids])).toBe(2);
     });
 
-    it('answers the order of a key that another instance took between the lookup and the insert', async () => {
-      const key = randomUUID();
+    it('answers the order of a key that another instance takes while its statement runs', async () => {
       const headers = await customer('c-race');
-      const first = await place(headers, valid, key);
-      const orders = app.get(OrderRepository);
-      // This instance's batch looks the key up before the other instance's order is in.
-      const keyedOrders = orders.keyedOrders.bind(orders);
-      const lookupMisses = () =>
-        jest
-          .spyOn(orders, 'keyedOrders')
-          .mockImplementationOnce((keys) => ({ ...keyedOrders(keys), fromJson: () => [] }));
-      lookupMisses();
-      const raced = await place(headers, valid, key);
-      expect([raced.status, raced.body]).toEqual([202, first.body]);
-      lookupMisses();
-      const reused = await place(headers, { ...valid, currency: 'USD' }, key);
+      const first = (await place(headers, valid, randomUUID())).body as { orderId: string };
+      /**
+       * Places an order under `key` while another instance's transaction holds `key` for the first
+       * order: this instance's statement finds the key free, waits on it, and loses the race when
+       * the other commits.
+       */
+      const placeWhileTaken = async (key: string, body: object) => {
+        const other = new Client({ connectionString: TEST_DATABASE_URL });
+        await other.connect();
+        try {
+          await other.query('BEGIN');
+          await other.query(`UPDATE ${SCHEMA}.orders SET idempotency_key = $1 WHERE id = $2`, [
+            key,
+            first.orderId,
+          ]);
+          const placing = place(headers, body, key);
+          await eventually(async () => {
+            const [waiting] = await query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND datname = current_database()
+                  AND query LIKE 'WITH placed AS%'`,
+            );
+            return waiting!.n === 1;
+          });
+          await other.query('COMMIT');
+          return await placing;
+        } finally {
+          await other.end();
+        }
+      };
+      const raced = await placeWhileTaken(randomUUID(), valid);
+      expect([raced.status, raced.body]).toMatchObject([202, { orderId: first.orderId }]);
+      const reused = await placeWhileTaken(randomUUID(), { ...valid, currency: 'USD' });
       expect(reused.status).toBe(422);
       expect(await count('orders', `customer_id = 'c-race'`)).toBe(1);
     });

@@ -49,6 +49,16 @@ export class ProductCurrencies {
   }
 
   /**
+   * An SQL condition (`SkipCondition`): some of the placed `order`'s `lines` name a product known to
+   * be priced in another currency than the order's.
+   */
+  pricedElsewhereIn(order: string, lines: string): string {
+    return `EXISTS (SELECT 1 FROM ${lines} l JOIN ${this.table} p ON p.sku = l.sku
+      WHERE l.order_id = ${order}.order_id AND p.tenant_id = ${order}.tenant_id
+        AND p.currency <> ${order}.currency)`;
+  }
+
+  /**
    * For each order, its products known to be priced in another currency than the order's, by SKU:
    * one read for all the orders placed together, which can share its statement (`readTogether`).
    */

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { currentLogContext } from '@lib/observability';
-import { SqlParams, WriteSet } from '@lib/persistence';
+import { SqlParams, unnestWrittenWith, WriteSet, WrittenWith } from '@lib/persistence';
 import { Principal } from '../auth/principal';
 import { AuditRecord, AuditResult } from './audit-record.entity';
 
@@ -111,7 +111,11 @@ export class AuditLog {
     };
   }
 
-  insert(entries: AuditEntry[], params: SqlParams): string {
+  /**
+   * The insert of `entries` as SQL, a sub-statement of the caller's; with `writtenWith`, each entry
+   * is written only when the change it records was.
+   */
+  insert(entries: AuditEntry[], params: SqlParams, writtenWith?: WrittenWith): string {
     const column = (value: (entry: AuditEntry) => string | null | undefined, type: string) =>
       params.array(entries, (entry) => value(entry) ?? null, type);
     const columns = [
@@ -138,7 +142,10 @@ export class AuditLog {
       'correlation_id',
       'details',
     ];
+    const source = writtenWith
+      ? unnestWrittenWith(params, columns, names, 'a', writtenWith)
+      : `FROM unnest(${columns.join(', ')}) AS a(${names.join(', ')})`;
     return `INSERT INTO ${this.table} (${names.join(', ')})
-      SELECT * FROM unnest(${columns.join(', ')})`;
+      SELECT ${names.map((name) => `a.${name}`).join(', ')} ${source}`;
   }
 }

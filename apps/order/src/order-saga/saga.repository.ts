@@ -45,7 +45,8 @@ export interface SagaStart {
 
 /**
  * An SQL condition on a placed order (`order`: its columns `order_id`, `tenant_id`, `customer_id`,
- * `idempotency_key`, `currency`) and the placed lines (`lines`: `order_id`, `sku`, `quantity`).
+ * `idempotency_key`, `currency`) and the placed lines (`lines`: `order_id`, `sku`, `quantity`); an
+ * order is skipped only when it is true (not when it is null).
  */
 export type SkipCondition = (order: string, lines: string) => string;
 
@@ -117,7 +118,7 @@ export class SagaRepository {
         placed_lines AS (SELECT * FROM unnest(${p.array(lines, (l) => l.orderId, 'uuid')},
             ${p.array(lines, (l) => l.sku, 'text')}, ${p.array(lines, (l) => l.quantity, 'int')})
           AS l(order_id, sku, quantity)),
-        started AS (SELECT * FROM placed s WHERE NOT (${skipped('s', 'placed_lines')})),
+        started AS (SELECT * FROM placed s WHERE (${skipped('s', 'placed_lines')}) IS NOT TRUE),
         "order" AS (INSERT INTO ${this.tables.orders}
           (id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at)
           SELECT order_id, customer_id, currency, tenant_id, idempotency_key, request_hash, created_at

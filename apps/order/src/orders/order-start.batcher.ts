@@ -10,7 +10,7 @@ import { ProductCurrencies } from '../product-currencies/product-currencies';
 import { CurrencyNotSupportedError } from './order.errors';
 import { IdempotencyKeyOf, KeyedOrder, OrderRepository } from './order.repository';
 
-/** Rounds of starting and looking before a batch gives up: only an expired key needs a second. */
+/** Statements starting a batch's orders before it gives up: only an expired key needs a second. */
 const START_ROUNDS = 3;
 
 /**
@@ -21,8 +21,9 @@ const START_ROUNDS = 3;
  * answers that order (`KeyedOrder`), or is refused when its request differs; an order in a currency
  * some of its products are priced otherwise in is refused alone; an expired key is released and its
  * order starts in the next round. Two orders under one Idempotency-Key of one customer never share
- * a batch, so a reused key fails only its own order. No batch window: a request does not wait for
- * others.
+ * a batch, so a reused key fails only its own order. A batch that fails before it wrote an order is
+ * run again order by order (Batcher); after, a failure fails only the orders still undecided. No
+ * batch window: a request does not wait for others.
  */
 @Injectable()
 export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined> {
@@ -33,49 +34,58 @@ export class OrderStartBatcher extends Batcher<SagaStart, KeyedOrder | undefined
     orders: OrderRepository,
     @Inject(ORDER_CONFIG) config: OrderConfig,
   ) {
+    /** Why the orders a start skipped were skipped; answers those still to start. */
+    const lookUpSkipped = async (
+      skipped: SagaStart[],
+      outcomes: Map<SagaStart, PromiseSettledResult<KeyedOrder>>,
+    ): Promise<SagaStart[]> => {
+      const [found, pricedElsewhere] = await readTogether(dataSource.manager, [
+        orders.keyedOrders(idempotencyKeysOf(skipped)),
+        currencies.pricedElsewhere(
+          skipped.map(({ order, lines }) => ({
+            tenantId: order.tenantId,
+            currency: order.currency,
+            skus: lines.map((line) => line.sku),
+          })),
+        ),
+      ]);
+      const earlier = await placedEarlier(skipped, found, orders, config.IDEMPOTENCY_KEY_TTL_MS);
+      return skipped.filter((start, i) => {
+        const products = pricedElsewhere[i]!;
+        const outcome =
+          earlier[i] ??
+          (products.length > 0
+            ? {
+                status: 'rejected',
+                reason: new CurrencyNotSupportedError(start.order.currency, products),
+              }
+            : undefined);
+        if (outcome) outcomes.set(start, outcome);
+        return !outcome;
+      });
+    };
     super(
       async (starts) => {
         const outcomes = new Map<SagaStart, PromiseSettledResult<KeyedOrder>>();
-        let pending = starts;
-        for (let round = 1; pending.length > 0; round++) {
-          const started = await sagas.start(
-            pending,
-            (order, lines) =>
-              `${orders.keyTaken(order)} OR ${currencies.pricedElsewhereIn(order, lines)}`,
-          );
-          const skipped = pending.filter((start) => !started.has(start.order.id));
-          if (skipped.length === 0) break;
-          if (round === START_ROUNDS)
-            throw new Error('orders not started: their keys keep changing');
-          const [found, pricedElsewhere] = await readTogether(dataSource.manager, [
-            orders.keyedOrders(idempotencyKeysOf(skipped)),
-            currencies.pricedElsewhere(
-              skipped.map(({ order, lines }) => ({
-                tenantId: order.tenantId,
-                currency: order.currency,
-                skus: lines.map((line) => line.sku),
-              })),
-            ),
-          ]);
-          const earlier = await placedEarlier(
-            skipped,
-            found,
-            orders,
-            config.IDEMPOTENCY_KEY_TTL_MS,
-          );
-          pending = skipped.filter((start, i) => {
-            const products = pricedElsewhere[i]!;
-            const outcome =
-              earlier[i] ??
-              (products.length > 0
-                ? {
-                    status: 'rejected',
-                    reason: new CurrencyNotSupportedError(start.order.currency, products),
-                  }
-                : undefined);
-            if (outcome) outcomes.set(start, outcome);
-            return !outcome;
-          });
+        let undecided = starts;
+        let written = false;
+        try {
+          for (let round = 1; undecided.length > 0; round++) {
+            if (round > START_ROUNDS)
+              throw new Error('orders not started: their keys kept changing');
+            const started = await sagas.start(
+              undecided,
+              (order, lines) =>
+                `${orders.keyTaken(order)} OR ${currencies.pricedElsewhereIn(order, lines)}`,
+            );
+            written ||= started.size > 0;
+            undecided = undecided.filter((start) => !started.has(start.order.id));
+            if (undecided.length > 0) undecided = await lookUpSkipped(undecided, outcomes);
+          }
+        } catch (error) {
+          // Running the written orders again would place them twice.
+          if (!written) throw error;
+          for (const start of undecided) outcomes.set(start, { status: 'rejected', reason: error });
         }
         return starts.map(
           (start): PromiseSettledResult<KeyedOrder | undefined> =>

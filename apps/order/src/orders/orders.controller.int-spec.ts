@@ -21,6 +21,7 @@ import { OrderConfig } from '../config';
 import { SagaRepository, SagaStart } from '../order-saga/saga.repository';
 import { OrderModule } from '../order.module';
 import { OrderStartBatcher } from './order-start.batcher';
+import { OrderRepository } from './order.repository';
 import { OrdersService } from './orders.service';
 
 const SCHEMA = 'order_http_test';
@@ -746,6 +747,44 @@ describe('orders HTTP API', () => {
       const reused = await placeWhileTaken(randomUUID(), { ...valid, currency: 'USD' });
       expect(reused.status).toBe(422);
       expect(await count('orders', `customer_id = 'c-race'`)).toBe(1);
+    });
+
+    it('fails only the orders still undecided when a look-up fails after others were written', async () => {
+      const key = randomUUID();
+      const orders = app.get(OrderRepository);
+      // The statement skips the keyed order, as for a key in use, and its look-up then fails.
+      const keyTaken = jest
+        .spyOn(orders, 'keyTaken')
+        .mockImplementation((order) => `${order}.idempotency_key = '${key}'`);
+      const lookUp = jest.spyOn(orders, 'keyedOrders').mockImplementation(() => {
+        throw new Error('look-up failed');
+      });
+      const [unkeyed, keyed] = [newStart(), newStart(key)];
+      const batcher = app.get(OrderStartBatcher);
+      const outcomes = await Promise.allSettled([unkeyed, keyed].map((s) => batcher.apply(s)));
+      keyTaken.mockRestore();
+      lookUp.mockRestore();
+      // Written once and answered as placed, not run again (which would fail on its own order id).
+      expect(outcomes).toEqual([
+        { status: 'fulfilled', value: undefined },
+        { status: 'rejected', reason: new Error('look-up failed') },
+      ]);
+      expect(await count('orders', 'id = $1', [unkeyed.order.id])).toBe(1);
+      expect(await count('orders', 'id = $1', [keyed.order.id])).toBe(0);
+    });
+
+    it('gives up on an order whose key the statement keeps finding taken and the look-up does not', async () => {
+      const orders = app.get(OrderRepository);
+      const keyTaken = jest.spyOn(orders, 'keyTaken').mockReturnValue('true');
+      const start = jest.spyOn(app.get(SagaRepository), 'start');
+      const stuck = newStart(randomUUID());
+      await expect(app.get(OrderStartBatcher).apply(stuck)).rejects.toThrow(
+        'orders not started: their keys kept changing',
+      );
+      expect(start).toHaveBeenCalledTimes(3);
+      keyTaken.mockRestore();
+      start.mockRestore();
+      expect(await count('orders', 'id = $1', [stuck.order.id])).toBe(0);
     });
   });
 });

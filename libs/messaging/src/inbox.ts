@@ -6,7 +6,7 @@ import {
   isUniqueViolation,
   queryPrepared,
   SqlParams,
-  unnestWrittenWith,
+  insertRows,
   WrittenWith,
 } from '@lib/persistence';
 import { InboxRecord } from './inbox.entity';
@@ -166,8 +166,7 @@ export class Inbox {
       params.array(entries, (entry) => entry.consumer, 'text'),
       params.array(entries, (entry) => entry.eventId, 'uuid'),
     ];
-    return `INSERT INTO ${this.table} (consumer, event_id) SELECT i.consumer, i.event_id
-      ${unnestWrittenWith(params, columns, ['consumer', 'event_id'], 'i', writtenWith)}`;
+    return insertRows(this.table, ['consumer', 'event_id'], columns, params, writtenWith);
   }
 
   /** The error of a statement from `insert` whose event had already been handled. */

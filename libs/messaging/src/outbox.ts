@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope, subjectFor } from '@lib/contracts';
 import { traceContextOf, tracingOn } from '@lib/observability';
-import { afterCommit, SqlParams, unnestWrittenWith, WriteSet, WrittenWith } from '@lib/persistence';
+import { afterCommit, insertRows, SqlParams, WriteSet, WrittenWith } from '@lib/persistence';
 import { OutboxRecord } from './outbox.entity';
 import { OutboxMessage, OutboxPublisher } from './outbox.publisher';
 
@@ -57,11 +57,7 @@ export class Outbox {
       columns.push(column((e) => traceContextOf(e), 'jsonb'));
       names.push('trace_context');
     }
-    const source = writtenWith
-      ? unnestWrittenWith(params, columns, names, 'e', writtenWith)
-      : `FROM unnest(${columns.join(', ')}) AS e(${names.join(', ')})`;
-    return `INSERT INTO ${this.table} (${names.join(', ')})
-      SELECT ${names.map((name) => `e.${name}`).join(', ')} ${source}`;
+    return insertRows(this.table, names, columns, params, writtenWith);
   }
 
   /**

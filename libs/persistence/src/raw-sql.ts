@@ -30,17 +30,24 @@ export interface WrittenWith {
   keys: string[];
 }
 
-/** `FROM unnest(<columns>, <keys>) AS <alias>(<names>, key)` filtered by `writtenWith`. */
-export function unnestWrittenWith(
-  params: SqlParams,
-  columns: string[],
+/**
+ * The insert of rows given column by column (`columns[i]` an array parameter for column `names[i]`)
+ * into `table`, for a sub-statement of a data-modifying CTE; with `writtenWith`, only the rows whose
+ * state change was written.
+ */
+export function insertRows(
+  table: string,
   names: string[],
-  alias: string,
-  writtenWith: WrittenWith,
+  columns: string[],
+  params: SqlParams,
+  writtenWith?: WrittenWith,
 ): string {
-  return `FROM unnest(${columns.join(', ')}, ${params.add(writtenWith.keys)}::text[])
-    AS ${alias}(${names.join(', ')}, key)
-    WHERE ${alias}.key IN (SELECT id::text FROM ${writtenWith.cte})`;
+  const insert = `INSERT INTO ${table} (${names.join(', ')})
+    SELECT ${names.map((name) => `r.${name}`).join(', ')}`;
+  if (!writtenWith) return `${insert} FROM unnest(${columns.join(', ')}) AS r(${names.join(', ')})`;
+  return `${insert} FROM unnest(${columns.join(', ')}, ${params.add(writtenWith.keys)}::text[])
+      AS r(${names.join(', ')}, key)
+    WHERE r.key IN (SELECT id::text FROM ${writtenWith.cte})`;
 }
 
 const UNIQUE_VIOLATION = '23505';

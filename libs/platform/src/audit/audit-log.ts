@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { currentLogContext } from '@lib/observability';
-import { SqlParams, unnestWrittenWith, WriteSet, WrittenWith } from '@lib/persistence';
+import { insertRows, SqlParams, WriteSet, WrittenWith } from '@lib/persistence';
 import { Principal } from '../auth/principal';
 import { AuditRecord, AuditResult } from './audit-record.entity';
 
@@ -142,10 +142,6 @@ export class AuditLog {
       'correlation_id',
       'details',
     ];
-    const source = writtenWith
-      ? unnestWrittenWith(params, columns, names, 'a', writtenWith)
-      : `FROM unnest(${columns.join(', ')}) AS a(${names.join(', ')})`;
-    return `INSERT INTO ${this.table} (${names.join(', ')})
-      SELECT ${names.map((name) => `a.${name}`).join(', ')} ${source}`;
+    return insertRows(this.table, names, columns, params, writtenWith);
   }
 }

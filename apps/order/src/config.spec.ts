@@ -26,4 +26,19 @@ describe('OrderConfig', () => {
       );
     },
   );
+
+  it('waits 20 ms for orders placed close behind one another, and takes 0 for never', () => {
+    expect(loadConfig(OrderConfig, {}).ORDER_START_WINDOW_MS).toBe(20);
+    expect(loadConfig(OrderConfig, { ORDER_START_WINDOW_MS: '0' }).ORDER_START_WINDOW_MS).toBe(0);
+  });
+
+  it.each([
+    ['-1', 'must be between 0 and 1000'],
+    ['1001', 'must be between 0 and 1000'],
+    ['soon', 'must be an integer'],
+  ])('rejects ORDER_START_WINDOW_MS=%s', (value, problem) => {
+    expect(() => loadConfig(OrderConfig, { ORDER_START_WINDOW_MS: value })).toThrow(
+      new ConfigError(`Invalid configuration: ORDER_START_WINDOW_MS ${problem}`),
+    );
+  });
 });

@@ -30,6 +30,14 @@ export class OrderConfig extends BaseConfig {
   })
   DEFAULT_CURRENCY = 'EUR';
 
+  /**
+   * How long an order waits for others placed close behind it, to start in one statement with them
+   * (OrderStartBatcher); only while orders come closer together than this, so an order placed
+   * after a quiet spell waits for nothing. 0: never.
+   */
+  @IntVariable('ORDER_START_WINDOW_MS', 0, 1000)
+  ORDER_START_WINDOW_MS = 20;
+
   @IntVariable('SAGA_STOCK_TIMEOUT_MS', 100)
   SAGA_STOCK_TIMEOUT_MS = 30_000;
 

@@ -1,4 +1,4 @@
-import { Batcher } from './batcher';
+import { Batcher, BatchWindow } from './batcher';
 
 interface Item {
   key: string;
@@ -6,7 +6,7 @@ interface Item {
 }
 
 /** A batcher whose run records each batch and fails a batch holding an item marked to fail. */
-function recordingBatcher(windowMs = 0, fullAt?: number) {
+function recordingBatcher(window: BatchWindow = { windowMs: 0 }) {
   const batches: string[][] = [];
   const batcher = new Batcher<Item, string>(
     (items) => {
@@ -17,10 +17,12 @@ function recordingBatcher(windowMs = 0, fullAt?: number) {
       );
     },
     (item) => item.key,
-    { windowMs, fullAt },
+    window,
   );
   return { batcher, batches };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Batcher', () => {
   it('runs the items of one event-loop turn as one batch and answers each', async () => {
@@ -31,27 +33,51 @@ describe('Batcher', () => {
   });
 
   it('waits its batch window for later items to join the first', async () => {
-    const { batcher, batches } = recordingBatcher(50);
+    const { batcher, batches } = recordingBatcher({ windowMs: 50 });
     const first = batcher.apply({ key: 'a' });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     expect(batches).toEqual([]);
     await Promise.all([first, batcher.apply({ key: 'b' })]);
     expect(batches).toEqual([['a', 'b']]);
   });
 
   it('ends its window once as many items wait as it is full at', async () => {
-    const { batcher, batches } = recordingBatcher(60_000, 3);
+    const { batcher, batches } = recordingBatcher({ windowMs: 60_000, fullAt: 3 });
     const firstTwo = [batcher.apply({ key: 'a' }), batcher.apply({ key: 'b' })];
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     expect(batches).toEqual([]);
     await Promise.all([...firstTwo, batcher.apply({ key: 'c' })]);
     expect(batches).toEqual([['a', 'b', 'c']]);
   });
 
+  it('waiting only when busy, starts an item after a quiet spell at once', async () => {
+    const { batcher, batches } = recordingBatcher({ windowMs: 60_000, onlyWhenBusy: true });
+    const first = batcher.apply({ key: 'a' });
+    await sleep(10);
+    expect(batches).toEqual([['a']]);
+    await first;
+  });
+
+  it('waiting only when busy, waits its window for an item close behind the one before', async () => {
+    const { batcher, batches } = recordingBatcher({ windowMs: 500, onlyWhenBusy: true });
+    await batcher.apply({ key: 'a' });
+    const second = batcher.apply({ key: 'b' });
+    await sleep(20);
+    expect(batches).toEqual([['a']]);
+    await Promise.all([second, batcher.apply({ key: 'c' })]);
+    expect(batches).toEqual([['a'], ['b', 'c']]);
+    // Quiet for longer than the window again: the next item starts at once.
+    await sleep(550);
+    const fourth = batcher.apply({ key: 'd' });
+    await sleep(20);
+    expect(batches).toEqual([['a'], ['b', 'c'], ['d']]);
+    await fourth;
+  });
+
   it('without a window, runs the first batch after one event-loop turn', async () => {
     const { batcher, batches } = recordingBatcher();
     const first = batcher.apply({ key: 'a' });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     expect(batches).toEqual([['a']]);
     await Promise.all([first, batcher.apply({ key: 'b' })]);
     expect(batches).toEqual([['a'], ['b']]);

@@ -26,6 +26,12 @@ export interface BatchWindow {
    * app handles at once, so waiting longer would add latency for nothing.
    */
   fullAt?: number;
+  /**
+   * Wait only while items come closer together than the window: an item after a quiet spell of at
+   * least the window starts at once, since none is likely to join it. An idle app adds no latency,
+   * and a busy one gathers the items of a window, as many as its rate brings.
+   */
+  onlyWhenBusy?: boolean;
 }
 
 /** The window of a consumer's batches: the app's batch window, until its every slot waits in it. */
@@ -44,6 +50,7 @@ export class Batcher<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private running = false;
   private windowTimer?: NodeJS.Timeout;
+  private lastItemAt = -Infinity;
 
   constructor(
     private readonly run: BatchRun<I, O>,
@@ -53,6 +60,7 @@ export class Batcher<I, O> {
 
   apply(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
+      const quietMs = this.quietBefore();
       this.waiting.push({ item, resolve, reject });
       if (this.windowTimer && this.waiting.length >= (this.window.fullAt ?? Infinity)) {
         this.endWindow();
@@ -60,12 +68,26 @@ export class Batcher<I, O> {
       }
       if (this.running) return;
       this.running = true;
-      if (this.window.windowMs > 0) {
+      if (this.waitsAfter(quietMs)) {
         this.windowTimer = setTimeout(() => this.endWindow(), this.window.windowMs);
       } else {
         setImmediate(() => void this.drain());
       }
     });
+  }
+
+  /** Ms since the item before the one now handed in. */
+  private quietBefore(): number {
+    const now = performance.now();
+    const quietMs = now - this.lastItemAt;
+    this.lastItemAt = now;
+    return quietMs;
+  }
+
+  /** Whether a batch whose first item came `quietMs` after the one before waits its window. */
+  private waitsAfter(quietMs: number): boolean {
+    const { windowMs, onlyWhenBusy } = this.window;
+    return windowMs > 0 && !(onlyWhenBusy && quietMs >= windowMs);
   }
 
   private endWindow(): void {

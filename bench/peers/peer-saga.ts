@@ -131,7 +131,11 @@ async function startRestate(database: string, concurrency: number): Promise<Runn
   }
 }
 
-async function startScript(script: string, env: Record<string, string>): Promise<ScriptProcess> {
+/** Starts a bench entry point and waits for it to print `ready`. */
+export async function startScript(
+  script: string,
+  env: Record<string, string>,
+): Promise<ScriptProcess> {
   const app = spawnScript(script, env);
   await eventually(
     () => {
@@ -146,7 +150,8 @@ async function startScript(script: string, env: Record<string, string>): Promise
   return app;
 }
 
-async function stopScript(app: ScriptProcess): Promise<void> {
+/** Stops a bench entry point at once: nothing of it is kept. */
+export async function stopScript(app: ScriptProcess): Promise<void> {
   app.child.kill('SIGKILL');
   await app.exited;
 }

@@ -19,15 +19,18 @@ import { runPlatformSaga } from '../../tests/bench/platform-saga';
 import { sagaWorkloadFromArgs, SagaRun, SagaWorkload } from '../../tests/bench/saga-workload';
 import { loadAverage, median, percentile, printTable } from '../../tests/bench/stats';
 import { runPeerSaga, SystemCost } from './peer-saga';
+import { FrontCost, HTTP_FRONTS, HttpFront, measureFront } from './http-front';
 import { pluginConsume } from './plugin-transport';
 
 /*
  * npm run bench:peers [-- orders concurrency paced-rate paced-seconds] [--rounds 3] [--events 20000]
- *   [--only saga|transport]
+ *   [--only saga|transport|http]
  * (a) the order saga on this platform, DBOS Transact and Restate, same workload as bench:saga, same
  * Postgres; (b) the project's JetStream transport against @nestjs-plugins/nestjs-nats-jetstream-transport
- * and raw nats.js on one private nats-server. Both in alternating rounds (each round starts with the
- * next system), printing every round and the medians. bench/peers/README.md says what differs.
+ * and raw nats.js on one private nats-server; (c) the HTTP front alone (node:http, as the peers'
+ * fronts, Express, Nest on Express, as the platform's, and Nest on Fastify) at the paced rate. All
+ * in alternating rounds (each round starts with the next system), printing every round and the
+ * medians. bench/peers/README.md says what differs.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,8 +40,8 @@ const { values, positionals } = parseArgs({
     only: { type: 'string' },
   },
 });
-if (values.only !== undefined && !['saga', 'transport'].includes(values.only)) {
-  throw new Error(`--only takes saga or transport, not ${values.only}`);
+if (values.only !== undefined && !['saga', 'transport', 'http'].includes(values.only)) {
+  throw new Error(`--only takes saga, transport or http, not ${values.only}`);
 }
 const ROUNDS = Number(values.rounds);
 const EVENTS = Number(values.events);
@@ -240,10 +243,44 @@ async function benchTransport(): Promise<void> {
   }
 }
 
+async function benchHttpFronts({ pacedRate, pacedSeconds }: SagaWorkload): Promise<void> {
+  process.stdout.write(
+    `\n(c) HTTP front alone: POST /orders with nothing behind it, ${pacedRate}/s for ${pacedSeconds} s; ${ROUNDS} rounds\n`,
+  );
+  const fronts = Object.keys(HTTP_FRONTS) as HttpFront[];
+  const costs = new Map<HttpFront, FrontCost[]>(fronts.map((front) => [front, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const front of inRoundOrder(fronts, round)) {
+      const cost = await measureFront(front, pacedRate, pacedSeconds);
+      costs.get(front)!.push(cost);
+      process.stdout.write(
+        `round ${round} ${front}: ${cost.cpuMsPerRequest.toFixed(2)} CPU ms a request, p50 ${cost.p50.toFixed(1)} ms, p99 ${cost.p99.toFixed(1)} ms\n`,
+      );
+    }
+  }
+  const m = (front: HttpFront, figure: keyof FrontCost) =>
+    median(costs.get(front)!.map((cost) => cost[figure]));
+  const platform = m('Nest + Express (the platform)', 'cpuMsPerRequest');
+  printTable(
+    `The server process's CPU per request at ${pacedRate}/s (medians; ms)`,
+    fronts.map((front) => ({
+      front,
+      'CPU ms a request': m(front, 'cpuMsPerRequest').toFixed(2),
+      'vs the platform': `${Math.round((m(front, 'cpuMsPerRequest') / platform) * 100)}%`,
+      'p50 / p99': `${m(front, 'p50').toFixed(1)} / ${m(front, 'p99').toFixed(1)}`,
+      rounds: costs
+        .get(front)!
+        .map((cost) => cost.cpuMsPerRequest.toFixed(2))
+        .join(' '),
+    })),
+  );
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`bench:peers: load average ${loadAverage()}\n`);
-  if (values.only !== 'transport') await benchSagas(WORKLOAD);
-  if (values.only !== 'saga') await benchTransport();
+  if (values.only === undefined || values.only === 'saga') await benchSagas(WORKLOAD);
+  if (values.only === undefined || values.only === 'transport') await benchTransport();
+  if (values.only === undefined || values.only === 'http') await benchHttpFronts(WORKLOAD);
   process.stdout.write(`\nload average now ${loadAverage()}\n`);
 }
 

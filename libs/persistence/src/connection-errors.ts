@@ -23,17 +23,56 @@ const BROKEN_CONNECTION =
  * SQLSTATE's "connection exception".
  */
 export function isConnectionError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
+  for (const { code, message } of errorChain(error)) {
     if (
       typeof code === 'string' &&
       (NETWORK_CODES.has(code) || SERVER_GOING_AWAY.has(code) || code.startsWith('08'))
     )
       return true;
     if (typeof message === 'string' && BROKEN_CONNECTION.test(message)) return true;
+  }
+  return false;
+}
+
+/** Postgres rolling a transaction back for another's sake: deadlock_detected, serialization_failure. */
+const CONFLICT_CODES = new Set(['40P01', '40001']);
+
+/**
+ * Whether Postgres rolled the transaction back because it met another one (a deadlock, a
+ * serialization failure): nothing of it was applied, and running it again may well succeed.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  for (const { code } of errorChain(error)) {
+    if (typeof code === 'string' && CONFLICT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `transaction` again while Postgres rolls it back in a conflict with another
+ * (`isTransactionConflict`), `attempts` times in all, with a short random pause between so the two
+ * are unlikely to meet again. Any other error, or the last conflict, is thrown.
+ */
+export async function retryingConflicts<T>(
+  transaction: () => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= attempts || !isTransactionConflict(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
+  }
+}
+
+/** `error` and what it wraps (TypeORM's `driverError`, a `cause`), outermost first. */
+function* errorChain(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    yield current;
     const wrapped = current as { driverError?: unknown; cause?: unknown };
     current = wrapped.driverError ?? wrapped.cause;
   }
-  return false;
 }

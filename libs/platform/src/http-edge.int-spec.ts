@@ -100,6 +100,15 @@ class ProbeController {
       'existing-customer@example.com',
     ]);
   }
+
+  /** A transaction Postgres undoes as a deadlock's victim (SQLSTATE 40P01), raised by Postgres. */
+  @Post('deadlock')
+  @Requires('orders:place')
+  async deadlock() {
+    await this.dataSource.query(
+      `DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected'; END $$`,
+    );
+  }
 }
 
 @Controller('webhooks')
@@ -452,6 +461,18 @@ describe('the HTTP edge with the default limits', () => {
     const logged = JSON.stringify(logLines);
     expect(logged).not.toContain('customer@example.com');
     expect(logged).not.toContain('INSERT');
+  });
+
+  it('answers 503 SERVICE.UNAVAILABLE with Retry-After, never 500, to a request Postgres undid in a deadlock', async () => {
+    const res = await http()
+      .post('/probe/deadlock')
+      .set(await customer());
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({
+      code: 'SERVICE.UNAVAILABLE',
+      message: 'the request met another in the database and was undone; retry shortly',
+    });
   });
 });
 

@@ -13,7 +13,7 @@ import { Response } from 'express';
 import { Observable, throwError } from 'rxjs';
 import { ValidationError, ValidatorOptions } from 'class-validator';
 import { describeErrors, passesValidation } from '@lib/contracts';
-import { isConnectionError } from '@lib/persistence';
+import { isConnectionError, isTransactionConflict } from '@lib/persistence';
 import {
   CONTROL_CHARACTERS,
   nestedArrayProblems,
@@ -66,14 +66,18 @@ export class DatabaseUnavailableError extends DomainError {
   readonly status = 503;
   override readonly headers = { 'Retry-After': '1' };
 
-  constructor() {
-    super('the database is out of reach; retry shortly');
+  constructor(message = 'the database is out of reach; retry shortly') {
+    super(message);
   }
 }
 
+const TRANSACTION_CONFLICT =
+  'the request met another in the database and was undone; retry shortly';
+
 /**
  * What no other filter takes. A request that failed because Postgres is out of reach (stopped,
- * restarting, the network) met a passing state of the server, not a bug: it answers 503 like
+ * restarting, the network), or because Postgres rolled its transaction back in a conflict with
+ * another (a deadlock), met a passing state of the server, not a bug: it answers 503 like
  * `DatabaseUnavailableError`, never a 500. Anything else keeps Nest's answer. Register it before
  * DomainErrorFilter, so that one is asked first.
  */
@@ -85,6 +89,8 @@ export class DatabaseUnavailableFilter extends BaseExceptionFilter {
     if (host.getType() !== 'http') return throwError(() => error);
     if (isConnectionError(error))
       return this.domainErrors.catch(new DatabaseUnavailableError(), host);
+    if (isTransactionConflict(error))
+      return this.domainErrors.catch(new DatabaseUnavailableError(TRANSACTION_CONFLICT), host);
     super.catch(error, host);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import Stripe from 'stripe';
-import { query } from '../../../../tests/harness/database';
+import { query, TEST_DATABASE_URL } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
 import {
   paymentRequested,
@@ -276,6 +277,50 @@ describe('POST /webhooks/stripe', () => {
     // The saga's conversation carries over from the request, though no event caused this one.
     expect(events[1]!.correlationId).toBe(events[0]!.correlationId);
     expect(events[1]!.sagaId).toBe(events[0]!.sagaId);
+  });
+
+  it('applies an event whose transaction Postgres undid as a deadlock victim: it runs again, never 500', async () => {
+    const view = await pendingPayment();
+    const event = intentEvent('payment_intent.succeeded', view);
+    const other = new Client({ connectionString: TEST_DATABASE_URL });
+    await other.connect();
+    try {
+      // Long enough that Postgres breaks the cycle below in the webhook's session, not this one.
+      await other.query(`SET deadlock_timeout = '10s'`);
+      const [{ pid }] = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+        .rows as [{ pid: number }];
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM "${SCHEMA}".payments WHERE order_id = $1 FOR UPDATE`, [
+        view.orderId,
+      ]);
+      const delivery = send(JSON.stringify(event)).then((response) => response);
+      await eventually(
+        async () => {
+          const [row] = await query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%' AND pid <> $1`,
+            [pid],
+          );
+          return row!.n > 0;
+        },
+        { timeoutMs: 10_000, what: 'the webhook, its event stored, to wait for the payment' },
+      );
+      // Now this transaction waits for the webhook's event row, and the webhook for this one's
+      // payment row: a deadlock, which Postgres breaks by undoing the webhook's transaction.
+      await other.query(
+        `INSERT INTO "${SCHEMA}".stripe_events (id, type, outcome) VALUES ($1, 'probe', 'ignored')
+         ON CONFLICT DO NOTHING`,
+        [event.id],
+      );
+      await other.query('ROLLBACK');
+      const response = await delivery;
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ received: true, outcome: 'applied' });
+    } finally {
+      await other.end();
+    }
+    expect(await payment.payment(view.orderId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await eventNames(view.orderId)).toEqual(['payment.pending', 'payment.succeeded']);
   });
 
   it("applies Stripe's duplicated deliveries once", async () => {

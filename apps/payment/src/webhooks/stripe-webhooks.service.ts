@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
 import { continueTrace } from '@lib/observability';
+import { retryingConflicts } from '@lib/persistence';
 import { DomainError } from '@lib/platform';
 import { paymentMetrics, recordPublished } from '../payment.metrics';
 import { PaymentTransitions } from '../payments/payment.transitions';
@@ -83,49 +84,55 @@ export class StripeWebhooksService {
   ): Promise<WebhookReceipt> {
     let mismatch: WebhookMismatch | undefined;
     let moneyOfCancelledOrder: string | undefined;
-    const { outcome, published } = await this.dataSource.transaction(
-      async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
-        const stored: unknown[] = await manager
-          .createQueryBuilder()
-          .insert()
-          .into(StripeEventRecord)
-          .values({
-            id: event.id,
-            type: event.type,
-            paymentIntentId: decision?.paymentIntentId ?? null,
-            outcome: 'ignored',
-          })
-          .orIgnore()
-          .returning('id')
-          .execute()
-          .then((result) => result.raw as unknown[]);
-        if (stored.length === 0) return { outcome: 'duplicate', published: [] };
-        const payment = decision && (await this.paymentOf(manager, decision));
-        // No intent recorded yet: its creation has not committed, so there is nothing to compare.
-        if (!decision || !payment?.paymentIntentId) return { outcome: 'ignored', published: [] };
-        mismatch = checkWebhook(event, decision, payment, this.stripe.liveKey);
-        if (mismatch) {
-          await manager.update(
-            StripeEventRecord,
-            { id: event.id },
-            { outcome: 'rejected', reason: `${mismatch.reason}: ${mismatch.detail}` },
+    // Two transactions that lock payments in opposite orders (consumers' batches) can take this
+    // one, queued on one of their rows, into their deadlock: Postgres undoes it, so it runs again.
+    const { outcome, published } = await retryingConflicts(() =>
+      this.dataSource.transaction(
+        async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
+          mismatch = undefined;
+          moneyOfCancelledOrder = undefined;
+          const stored: unknown[] = await manager
+            .createQueryBuilder()
+            .insert()
+            .into(StripeEventRecord)
+            .values({
+              id: event.id,
+              type: event.type,
+              paymentIntentId: decision?.paymentIntentId ?? null,
+              outcome: 'ignored',
+            })
+            .orIgnore()
+            .returning('id')
+            .execute()
+            .then((result) => result.raw as unknown[]);
+          if (stored.length === 0) return { outcome: 'duplicate', published: [] };
+          const payment = decision && (await this.paymentOf(manager, decision));
+          // No intent recorded yet: its creation has not committed, so there is nothing to compare.
+          if (!decision || !payment?.paymentIntentId) return { outcome: 'ignored', published: [] };
+          mismatch = checkWebhook(event, decision, payment, this.stripe.liveKey);
+          if (mismatch) {
+            await manager.update(
+              StripeEventRecord,
+              { id: event.id },
+              { outcome: 'rejected', reason: `${mismatch.reason}: ${mismatch.detail}` },
+            );
+            return { outcome: 'rejected', published: [] };
+          }
+          const before = payment.status;
+          const events = await this.transitions.apply(
+            manager,
+            payment,
+            decision.trigger,
+            decision.changes,
           );
-          return { outcome: 'rejected', published: [] };
-        }
-        const before = payment.status;
-        const events = await this.transitions.apply(
-          manager,
-          payment,
-          decision.trigger,
-          decision.changes,
-        );
-        const result = payment.status === before ? 'unchanged' : 'applied';
-        await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
-        if (payment.orderCancelledAt && HOLDS_MONEY.includes(payment.status)) {
-          moneyOfCancelledOrder = payment.orderId;
-        }
-        return { outcome: result, published: events };
-      },
+          const result = payment.status === before ? 'unchanged' : 'applied';
+          await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
+          if (payment.orderCancelledAt && HOLDS_MONEY.includes(payment.status)) {
+            moneyOfCancelledOrder = payment.orderId;
+          }
+          return { outcome: result, published: events };
+        },
+      ),
     );
     recordPublished(published);
     // Paid after its order was cancelled: given back now, not when (if) the saga hears of it.

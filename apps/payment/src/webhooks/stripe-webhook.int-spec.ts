@@ -119,6 +119,13 @@ describe('POST /webhooks/stripe', () => {
       ],
       ['a signed body that is not JSON', () => send('{"id": "evt_1", ')],
       ['a signed JSON body that is not an event', () => send('{"hello":"stripe"}')],
+      ...[null, 'pi_1', []].map(
+        (object) =>
+          [
+            `a signed event whose data.object is ${JSON.stringify(object)}`,
+            () => send(JSON.stringify({ ...JSON.parse(succeeded), data: { object } })),
+          ] as [string, () => ReturnType<typeof send>],
+      ),
       ...['', 'true', 'evt_', 'evt_1 OR 1=1', 'pi_123'].map(
         (id) =>
           [

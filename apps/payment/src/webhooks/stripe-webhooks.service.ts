@@ -194,7 +194,7 @@ export class StripeWebhooksService {
     if (
       typeof event.id !== 'string' ||
       typeof event.type !== 'string' ||
-      typeof data?.object !== 'object'
+      !isPlainObject(data?.object)
     ) {
       return reject('the body is not a Stripe event (id, type and data.object are required)');
     }
@@ -202,4 +202,9 @@ export class StripeWebhooksService {
       return reject('the event id is not of the shape Stripe makes (evt_…)');
     return event;
   }
+}
+
+/** An object that is not null and not an array: what Stripe puts in `data.object`. */
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

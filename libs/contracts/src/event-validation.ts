@@ -102,7 +102,8 @@ function nestedTypesOf(
   return types;
 }
 
-function isPlainObject(value: unknown): value is object {
+/** An object that is not null and not an array: a JSON object, as parsed. */
+export function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type Stripe from 'stripe';
 import { DataSource, EntityManager } from 'typeorm';
-import { EventEnvelope } from '@lib/contracts';
+import { EventEnvelope, isPlainObject } from '@lib/contracts';
 import { errorMessage } from '@lib/messaging';
 import { continueTrace } from '@lib/observability';
 import { retryingConflicts } from '@lib/persistence';
@@ -50,6 +50,16 @@ export interface WebhookReceipt {
   outcome: WebhookOutcome;
 }
 
+/** What storing a webhook's event did, and what follows its commit. */
+interface StoredWebhook {
+  outcome: WebhookOutcome;
+  published: EventEnvelope[];
+  /** The event did not match its payment: stored rejected, logged and counted after the commit. */
+  mismatch?: WebhookMismatch;
+  /** Paid after its order was cancelled: the order whose money goes back after the commit. */
+  moneyOfCancelledOrder?: string;
+}
+
 /**
  * Verifies, stores and applies a Stripe event in one transaction: the event id (stored once), the
  * payment's transition and its `payment.*` event (outbox). A redelivery finds the id and does
@@ -82,57 +92,10 @@ export class StripeWebhooksService {
     event: Stripe.Event,
     decision: WebhookDecision | undefined,
   ): Promise<WebhookReceipt> {
-    let mismatch: WebhookMismatch | undefined;
-    let moneyOfCancelledOrder: string | undefined;
     // Two transactions that lock payments in opposite orders (consumers' batches) can take this
     // one, queued on one of their rows, into their deadlock: Postgres undoes it, so it runs again.
-    const { outcome, published } = await retryingConflicts(() =>
-      this.dataSource.transaction(
-        async (manager): Promise<{ outcome: WebhookOutcome; published: EventEnvelope[] }> => {
-          mismatch = undefined;
-          moneyOfCancelledOrder = undefined;
-          const stored: unknown[] = await manager
-            .createQueryBuilder()
-            .insert()
-            .into(StripeEventRecord)
-            .values({
-              id: event.id,
-              type: event.type,
-              paymentIntentId: decision?.paymentIntentId ?? null,
-              outcome: 'ignored',
-            })
-            .orIgnore()
-            .returning('id')
-            .execute()
-            .then((result) => result.raw as unknown[]);
-          if (stored.length === 0) return { outcome: 'duplicate', published: [] };
-          const payment = decision && (await this.paymentOf(manager, decision));
-          // No intent recorded yet: its creation has not committed, so there is nothing to compare.
-          if (!decision || !payment?.paymentIntentId) return { outcome: 'ignored', published: [] };
-          mismatch = checkWebhook(event, decision, payment, this.stripe.liveKey);
-          if (mismatch) {
-            await manager.update(
-              StripeEventRecord,
-              { id: event.id },
-              { outcome: 'rejected', reason: `${mismatch.reason}: ${mismatch.detail}` },
-            );
-            return { outcome: 'rejected', published: [] };
-          }
-          const before = payment.status;
-          const events = await this.transitions.apply(
-            manager,
-            payment,
-            decision.trigger,
-            decision.changes,
-          );
-          const result = payment.status === before ? 'unchanged' : 'applied';
-          await manager.update(StripeEventRecord, { id: event.id }, { outcome: result });
-          if (payment.orderCancelledAt && HOLDS_MONEY.includes(payment.status)) {
-            moneyOfCancelledOrder = payment.orderId;
-          }
-          return { outcome: result, published: events };
-        },
-      ),
+    const { outcome, published, mismatch, moneyOfCancelledOrder } = await retryingConflicts(() =>
+      this.dataSource.transaction((manager) => this.store(manager, event, decision)),
     );
     recordPublished(published);
     // Paid after its order was cancelled: given back now, not when (if) the saga hears of it.
@@ -158,6 +121,57 @@ export class StripeWebhooksService {
       outcome,
     });
     return { received: true, eventId: event.id, outcome };
+  }
+
+  /** Stores the event once and applies it to its payment, in the caller's transaction. */
+  private async store(
+    manager: EntityManager,
+    event: Stripe.Event,
+    decision: WebhookDecision | undefined,
+  ): Promise<StoredWebhook> {
+    const stored: unknown[] = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(StripeEventRecord)
+      .values({
+        id: event.id,
+        type: event.type,
+        paymentIntentId: decision?.paymentIntentId ?? null,
+        outcome: 'ignored',
+      })
+      .orIgnore()
+      .returning('id')
+      .execute()
+      .then((result) => result.raw as unknown[]);
+    if (stored.length === 0) return { outcome: 'duplicate', published: [] };
+    const payment = decision && (await this.paymentOf(manager, decision));
+    // No intent recorded yet: its creation has not committed, so there is nothing to compare.
+    if (!decision || !payment?.paymentIntentId) return { outcome: 'ignored', published: [] };
+    const mismatch = checkWebhook(event, decision, payment, this.stripe.liveKey);
+    if (mismatch) {
+      await manager.update(
+        StripeEventRecord,
+        { id: event.id },
+        { outcome: 'rejected', reason: `${mismatch.reason}: ${mismatch.detail}` },
+      );
+      return { outcome: 'rejected', published: [], mismatch };
+    }
+    const before = payment.status;
+    const events = await this.transitions.apply(
+      manager,
+      payment,
+      decision.trigger,
+      decision.changes,
+    );
+    const outcome = payment.status === before ? 'unchanged' : 'applied';
+    await manager.update(StripeEventRecord, { id: event.id }, { outcome });
+    const holdsMoneyOfCancelledOrder =
+      payment.orderCancelledAt && HOLDS_MONEY.includes(payment.status);
+    return {
+      outcome,
+      published: events,
+      moneyOfCancelledOrder: holdsMoneyOfCancelledOrder ? payment.orderId : undefined,
+    };
   }
 
   /**
@@ -202,9 +216,4 @@ export class StripeWebhooksService {
       return reject('the event id is not of the shape Stripe makes (evt_…)');
     return event;
   }
-}
-
-/** An object that is not null and not an array: what Stripe puts in `data.object`. */
-function isPlainObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,5 +1,5 @@
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
-import { CONTROL_CHARACTER, NUL } from '@lib/contracts';
+import { CONTROL_CHARACTER, isPlainObject, NUL } from '@lib/contracts';
 
 /**
  * Deeper than any request or Stripe event nests. A body nesting deeper is refused before
@@ -111,11 +111,11 @@ export function nestedArrayProblems(instance: object, path = ''): string[] {
     const propertyPath = `${path}${propertyName}`;
     if (!each) {
       if (Array.isArray(value)) return [`${propertyPath} must be an object`];
-      return isObject(value) ? nestedArrayProblems(value, `${propertyPath}.`) : [];
+      return isPlainObject(value) ? nestedArrayProblems(value, `${propertyPath}.`) : [];
     }
     if (!Array.isArray(value)) return [];
     return value.flatMap((element: unknown, index) =>
-      isObject(element)
+      isPlainObject(element)
         ? nestedArrayProblems(element, `${propertyPath}.${index}.`)
         : [`each value in ${propertyPath} must be an object`],
     );
@@ -135,8 +135,4 @@ function nestedPropertiesOf(type: unknown): { propertyName: string; each: boolea
     nestedProperties.set(type, properties);
   }
   return properties;
-}
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -8,8 +8,8 @@ import { startScript, stopScript } from './peer-saga';
 export const HTTP_FRONTS = {
   'node:http (the peers)': 'node',
   'Express 5': 'express',
-  'Nest + Express (the platform)': 'nest-express',
-  'Nest + Fastify': 'nest-fastify',
+  'Nest + Express': 'nest-express',
+  'Nest + Fastify (the platform)': 'nest-fastify',
 } as const;
 export type HttpFront = keyof typeof HTTP_FRONTS;
 

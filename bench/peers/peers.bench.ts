@@ -28,7 +28,7 @@ import { pluginConsume } from './plugin-transport';
  * (a) the order saga on this platform, DBOS Transact and Restate, same workload as bench:saga, same
  * Postgres; (b) the project's JetStream transport against @nestjs-plugins/nestjs-nats-jetstream-transport
  * and raw nats.js on one private nats-server; (c) the HTTP front alone (node:http, as the peers'
- * fronts, Express, Nest on Express, as the platform's, and Nest on Fastify) at the paced rate. All
+ * fronts, Express, Nest on Express, and Nest on Fastify, as the platform's) at the paced rate. All
  * in alternating rounds (each round starts with the next system), printing every round and the
  * medians. bench/peers/README.md says what differs.
  */
@@ -260,7 +260,7 @@ async function benchHttpFronts({ pacedRate, pacedSeconds }: SagaWorkload): Promi
   }
   const m = (front: HttpFront, figure: keyof FrontCost) =>
     median(costs.get(front)!.map((cost) => cost[figure]));
-  const platform = m('Nest + Express (the platform)', 'cpuMsPerRequest');
+  const platform = m('Nest + Fastify (the platform)', 'cpuMsPerRequest');
   printTable(
     `The server process's CPU per request at ${pacedRate}/s (medians; ms)`,
     fronts.map((front) => ({

@@ -1,5 +1,9 @@
 import { DynamicModule } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { HTTPMethods } from 'fastify';
 import request from 'supertest';
 import { BaseConfig, mintToken, Role, ROLES } from '@lib/platform';
 import { InventoryConfig } from '../../apps/inventory/src/config';
@@ -180,26 +184,37 @@ const product = () => ({
 });
 const WEBHOOK_SECRET = 'whsec_access_suite';
 
-/** The routes an app serves, from Express's router (what Nest registered), as `METHOD /path`. */
-function servedRoutes(app: NestExpressApplication): string[] {
-  const router = (
-    app.getHttpAdapter().getInstance() as {
-      router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
-    }
-  ).router;
-  return router.stack.flatMap(({ route }) =>
-    route
-      ? Object.keys(route.methods)
-          .filter((method) => method !== '_all')
-          .map((method) => `${method.toUpperCase()} ${route.path}`)
-      : [],
+/** The routes an app serves, as Nest registered them from its controllers, as `METHOD /path`. */
+function servedRoutes(app: NestFastifyApplication): string[] {
+  const fastify = app.getHttpAdapter().getInstance();
+  const candidates = [...app.get(ModulesContainer).values()].flatMap((module) =>
+    [...module.controllers.values()].flatMap(({ metatype }) => {
+      if (!metatype) return [];
+      const prototype = (metatype as { prototype: object }).prototype;
+      const base = String(Reflect.getMetadata(PATH_METADATA, metatype) ?? '');
+      return Object.getOwnPropertyNames(prototype).flatMap((name) => {
+        const handler = (prototype as Record<string, unknown>)[name] as object;
+        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
+        if (path === undefined || name === 'constructor') return [];
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
+        const url = `/${[base, path]
+          .map((part) => part.replace(/^\/|\/$/g, ''))
+          .filter(Boolean)
+          .join('/')}`;
+        return [{ method: method as HTTPMethods, url }];
+      });
+    }),
   );
+  // Registered with Fastify, not only declared.
+  return candidates
+    .filter((route) => fastify.hasRoute(route))
+    .map(({ method, url }) => `${method} ${url}`);
 }
 
 describe('who may call what: every route of every app', () => {
   let nats: TestNatsServer;
   let stripeLocal: StripeLocal;
-  const apps: Record<string, NestExpressApplication> = {};
+  const apps: Record<string, NestFastifyApplication> = {};
   let fixtures: Fixtures;
   const http = (app: string) => request(apps[app]!.getHttpServer());
 

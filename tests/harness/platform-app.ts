@@ -1,5 +1,5 @@
 import { DynamicModule } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BaseConfig, createPlatformApp, loadConfig } from '@lib/platform';
 import { TEST_DATABASE_URL } from './database';
 import { TEST_LOG_LEVEL, testLogDestination } from './test-logs';
@@ -32,6 +32,6 @@ export function startPlatformApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
-): Promise<NestExpressApplication> {
+): Promise<NestFastifyApplication> {
   return createPlatformApp(module, service, config, testLogDestination());
 }

@@ -1,15 +1,21 @@
 import { DynamicModule, Logger } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { urlencoded } from 'express';
+import helmet from 'helmet';
+import { createLogger, LogLevel, PinoNestLogger, withLogContext } from '@lib/observability';
 import {
-  createHttpApp,
+  BaseConfig,
+  correlate,
+  createHardenedServer,
   hasBody,
-  HttpEdge,
   InvalidRequestError,
   RequestTooLargeError,
+  SecurityHeaders,
   serveMetricsPort,
   UnsupportedMediaTypeError,
+  watchRequest,
 } from '@lib/platform';
 import { ConsoleConfig } from './config';
 import { ConsoleErrorsFilter } from './pages/console-errors.filter';
@@ -23,7 +29,7 @@ const FORM_LIMIT = '32kb';
  * at all (none is needed), no frames, no other origin. The referrer goes to the console only:
  * with `no-referrer` browsers send `Origin: null` on form posts, which the CSRF check refuses.
  */
-const PAGE_SECURITY_HEADERS: HttpEdge['securityHeaders'] = {
+const PAGE_SECURITY_HEADERS: SecurityHeaders = {
   referrerPolicy: { policy: 'same-origin' },
   contentSecurityPolicy: {
     useDefaults: false,
@@ -62,20 +68,52 @@ export function formBody(): RequestHandler {
   };
 }
 
-/** The console's HTTP app: the platform's hardened edge, with pages, forms and CSRF cookies. */
+/**
+ * The console's HTTP app: the platform's hardened server, ids, metrics, access log and security
+ * headers, with pages, forms and CSRF cookies. On Express, not the apps' Fastify: it serves a few
+ * operators, and its cookies, forms and redirects are Express's own.
+ */
 export async function createConsoleApp(
   module: DynamicModule,
   service: string,
   config: ConsoleConfig,
 ): Promise<NestExpressApplication> {
   const secure = config.NODE_ENV === 'production';
-  const app = await createHttpApp(module, service, config, {
-    securityHeaders: PAGE_SECURITY_HEADERS,
-    bodyParser: formBody(),
+  const logger = createLogger(service, config.LOG_LEVEL as LogLevel);
+  const app = await NestFactory.create<NestExpressApplication>(
+    module,
+    new HardenedExpressAdapter(config),
+    {
+      // formBody is the only parser.
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+      logger: new PinoNestLogger(logger),
+    },
+  );
+  app.disable('x-powered-by');
+  if (config.HTTP_TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.HTTP_TRUST_PROXY_HOPS);
+  app.use(helmet(PAGE_SECURITY_HEADERS));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const ids = correlate(req.headers, res);
+    watchRequest(logger, req, res, ids.requestId);
+    withLogContext(ids, next);
   });
+  app.use(formBody());
   app.use(csrfCookie(secure));
   app.useGlobalFilters(new ConsoleErrorsFilter(secure));
   await app.init();
   await serveMetricsPort(app, config);
   return app;
+}
+
+/** Express on the platform's hardened server (timeouts and connection limit). */
+class HardenedExpressAdapter extends ExpressAdapter {
+  constructor(private readonly config: BaseConfig) {
+    super();
+  }
+
+  override initHttpServer(): void {
+    this.httpServer = createHardenedServer(this.config, this.getInstance());
+  }
 }

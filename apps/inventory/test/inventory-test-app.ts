@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import {
@@ -33,7 +33,7 @@ export const merchantOf = (tenantId: string): Promise<Caller> =>
 
 /** What an inventory suite drives: the app on a schema of its own, with a private NATS server. */
 export interface InventoryTestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   http: () => ReturnType<typeof request>;
   /** Publishes an event as the order app would; `asCopy` publishes it again under a new id. */
   publish(event: EventEnvelope, options?: { asCopy?: boolean }): Promise<number>;

@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import {
@@ -34,7 +34,7 @@ export const asTenantOperator = () => bearer(OPERATOR.sub, OPERATOR.roles, TENAN
 
 /** What a payment suite drives: the app on its own schema and port, a private NATS, stripe-local. */
 export interface PaymentTestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   stripeLocal: StripeLocal;
   stripe: StripeLocalClient;
   http: () => ReturnType<typeof request>;

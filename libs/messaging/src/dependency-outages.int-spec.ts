@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { Gauge } from 'prom-client';
 import {
@@ -34,7 +34,7 @@ const CANCELLED = durableName(SERVICE, OrderCancelledV1.subject);
 describe('JetStream transport when a dependency is down', () => {
   let nats: TestNatsServer;
   let postgres: TcpProxy;
-  let app: NestExpressApplication | undefined;
+  let app: NestFastifyApplication | undefined;
   let probe: Probe;
   let client: NatsClient;
 

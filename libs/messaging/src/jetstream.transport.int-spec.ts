@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +30,7 @@ const ACK_WAIT_MS = 1500;
 
 describe('JetStream transport', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let probe: Probe;
   let client: NatsClient;
 

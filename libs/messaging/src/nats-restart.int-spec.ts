@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createEvent, InventoryLowStockV1 } from '@lib/contracts';
@@ -17,7 +17,7 @@ const EVENTS = 300;
 
 describe('a NATS restart mid-stream', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
 
   beforeAll(async () => {
     nats = await startNatsServer();

@@ -11,6 +11,7 @@ import {
   trace,
   TraceFlags,
 } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 
 /*
  * Tracing as the libs see it, on OpenTelemetry's API only (the SDK is started by `startTracing`).
@@ -28,6 +29,17 @@ export function tracingOn(): boolean {
 /** Called by `startTracing` once the SDK is registered. */
 export function markTracingOn(): void {
   tracing = true;
+}
+
+/**
+ * The HTTP server span of the request being served takes its route template (`http.route`, and
+ * the span's name `POST /orders/:id`) when it ends: what the Express instrumentation does for
+ * Express, here for the apps' Fastify edge.
+ */
+export function setHttpRoute(route: string): void {
+  if (!tracing) return;
+  const metadata = getRPCMetadata(context.active());
+  if (metadata?.type === RPCType.HTTP) metadata.route = route;
 }
 
 /**

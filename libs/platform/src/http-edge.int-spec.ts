@@ -12,10 +12,10 @@ import {
   UsePipes,
 } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Type } from 'class-transformer';
 import { IsArray, IsOptional, ValidateNested } from 'class-validator';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { connect, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import request from 'supertest';
@@ -116,7 +116,7 @@ class ProbeWebhookController {
   @Post('probe')
   @HttpCode(200)
   @Public('a test webhook')
-  receive(@Req() req: RawBodyRequest<Request>) {
+  receive(@Req() req: RawBodyRequest<FastifyRequest>) {
     return { bytes: req.rawBody?.length };
   }
 }
@@ -165,7 +165,7 @@ afterAll(async () => {
 });
 
 describe('the HTTP edge with the default limits', () => {
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   const http = () => request(app.getHttpServer());
   const customer = () => bearer('alice', ['customer'], 't1');
 
@@ -223,6 +223,34 @@ describe('the HTTP edge with the default limits', () => {
         message: 'request bodies must be application/json',
       });
     }
+    // JSON in another charset or compressed: not read (a gzip body could inflate past the limit).
+    for (const [name, value] of [
+      ['content-type', 'application/json; charset=utf-16le'],
+      ['content-type', 'application/json; charset=latin1'],
+      ['content-encoding', 'gzip'],
+    ]) {
+      const res = await http()
+        .post('/probe/orders')
+        .set(await customer())
+        .set('content-type', 'application/json')
+        .set(name!, value!)
+        .send(JSON.stringify(order()));
+      expect({ status: res.status, body: res.body as unknown }).toEqual({
+        status: 415,
+        body: {
+          statusCode: 415,
+          code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+          message: 'unsupported body encoding or charset',
+        },
+      });
+    }
+    // A body is refused on any method, not only those whose bodies are read.
+    const get = await http()
+      .get('/probe/orders/ref-1')
+      .set(await customer())
+      .set('content-type', 'text/plain')
+      .send('hello');
+    expect(get.status).toBe(415);
     expect(await ordersWritten()).toBe(before);
   });
 
@@ -477,7 +505,7 @@ describe('the HTTP edge with the default limits', () => {
 });
 
 describe('the HTTP edge with tight limits, its own metrics port and short timeouts', () => {
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let port: number;
   let metricsPort: number;
   const http = () => request(`http://127.0.0.1:${port}`);
@@ -643,7 +671,7 @@ describe('the HTTP edge with tight limits, its own metrics port and short timeou
 });
 
 describe('the HTTP edge while Postgres is out of reach', () => {
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let proxy: TcpProxy;
   const http = () => request(app.getHttpServer());
 

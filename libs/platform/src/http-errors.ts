@@ -9,7 +9,6 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import { Response } from 'express';
 import { Observable, throwError } from 'rxjs';
 import { ValidationError, ValidatorOptions } from 'class-validator';
 import { describeErrors, passesValidation } from '@lib/contracts';
@@ -47,16 +46,22 @@ export class InvalidRequestError extends DomainError {
   readonly status = 400;
 }
 
+/** What a filter answers with, on Fastify's reply and Express's response alike. */
+export interface HttpResponse {
+  header(name: string, value: string): unknown;
+  status(code: number): { send(body: unknown): unknown };
+}
+
 @Catch(DomainError)
 export class DomainErrorFilter implements ExceptionFilter {
   catch(error: DomainError, host: ArgumentsHost): Observable<never> | void {
     // In an event handler the transport decides what the error means (retry or dead-letter).
     if (host.getType() !== 'http') return throwError(() => error);
-    const response = host.switchToHttp().getResponse<Response>();
-    if (error.headers) response.set(error.headers);
+    const response = host.switchToHttp().getResponse<HttpResponse>();
+    for (const [name, value] of Object.entries(error.headers ?? {})) response.header(name, value);
     response
       .status(error.status)
-      .json({ statusCode: error.status, code: error.code, message: error.message });
+      .send({ statusCode: error.status, code: error.code, message: error.message });
   }
 }
 

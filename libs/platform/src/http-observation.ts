@@ -1,4 +1,4 @@
-import { NextFunction, Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { Logger } from 'pino';
 import { counter, histogram } from '@lib/observability';
 import { AuthenticatedRequest } from './auth/auth.decorators';
@@ -23,46 +23,58 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** Probes and scrapes: counted, but not logged (they arrive every few seconds). */
 const QUIET_ROUTES = /^\/(health|metrics)(\/|$)/;
 
+/** A request as Fastify (the apps) or Express (the console) hands it over. */
+type AnyRequest = AuthenticatedRequest & {
+  routeOptions?: { url?: string };
+  route?: { path?: unknown };
+  baseUrl?: string;
+  originalUrl?: string;
+};
+
 /**
  * `/orders/:id`: the template of the route that took the request, never its path, so that the
  * metrics' labels stay few and neither labels nor logs carry ids or input.
  */
-export function routeOf(request: Request): string {
-  const path = (request.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? `${request.baseUrl}${path}` : UNMATCHED_ROUTE;
+export function routeOf(request: AnyRequest): string {
+  if (request.routeOptions) return request.routeOptions.url ?? UNMATCHED_ROUTE;
+  const path = request.route?.path;
+  return typeof path === 'string' ? `${request.baseUrl ?? ''}${path}` : UNMATCHED_ROUTE;
 }
 
 /**
  * Each request, once answered (or abandoned by its client): counted and timed in the HTTP metrics,
  * and one JSON access log line (method, route, status, duration, request id, principal when
- * known). Never the body, the query string or a header: they may carry secrets.
+ * known). Never the body, the query string or a header: they may carry secrets. Called as the
+ * request arrives, by either adapter.
  */
-export function observeRequests(logger: Logger) {
-  return (request: Request, response: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    response.once('close', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeOf(request);
-      const { method } = request;
-      const status = response.statusCode;
-      httpMetrics.requests.inc({ method, route, status });
-      httpMetrics.duration.observe({ method, route }, seconds);
-      const level = status >= 500 ? 'error' : 'info';
-      if (QUIET_ROUTES.test(route) || !logger.isLevelEnabled(level)) return;
-      const principal = (request as AuthenticatedRequest).principal;
-      logger[level]({
-        msg: 'request',
-        method,
-        route,
-        path: request.path,
-        status,
-        durationMs: Math.round(seconds * 1e4) / 10,
-        requestId: response.getHeader('x-request-id'),
-        ...(principal && { principal: { sub: principal.sub, tenantId: principal.tenantId } }),
-        // The client went away before the answer was sent.
-        ...(!response.writableFinished && { aborted: true }),
-      });
+export function watchRequest(
+  logger: Logger,
+  request: AnyRequest & { method?: string; url?: string },
+  response: ServerResponse,
+  requestId: string,
+): void {
+  const started = process.hrtime.bigint();
+  response.once('close', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const route = routeOf(request);
+    const method = request.method ?? 'GET';
+    const status = response.statusCode;
+    httpMetrics.requests.inc({ method, route, status });
+    httpMetrics.duration.observe({ method, route }, seconds);
+    const level = status >= 500 ? 'error' : 'info';
+    if (QUIET_ROUTES.test(route) || !logger.isLevelEnabled(level)) return;
+    const principal = request.principal;
+    logger[level]({
+      msg: 'request',
+      method,
+      route,
+      path: (request.originalUrl ?? request.url ?? '').split('?', 1)[0],
+      status,
+      durationMs: Math.round(seconds * 1e4) / 10,
+      requestId,
+      ...(principal && { principal: { sub: principal.sub, tenantId: principal.tenantId } }),
+      // The client went away before the answer was sent.
+      ...(!response.writableFinished && { aborted: true }),
     });
-    next();
-  };
+  });
 }

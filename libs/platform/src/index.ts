@@ -19,5 +19,6 @@ export * from './idempotency/idempotency-key';
 export * from './idempotency/idempotent-requests';
 export * from './rate-limits/rate-limit.guard';
 export * from './request-input/json-body';
+export * from './http-observation';
 export * from './metrics/metrics.controller';
 export * from './metrics/metrics-server';

@@ -1,53 +1,63 @@
-import { DynamicModule } from '@nestjs/common';
+import { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { connectJetStream } from '@lib/messaging';
 import {
   createLogger,
   LogLevel,
   PinoNestLogger,
+  setHttpRoute,
   stopTracing,
   withLogContext,
 } from '@lib/observability';
 import helmet from 'helmet';
-import { DestinationStream } from 'pino';
+import { DestinationStream, Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { createServer, Server, ServerOptions } from 'node:http';
-import { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  createServer,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
 import { BaseConfig } from './base.config';
 import { DatabaseUnavailableFilter, DomainErrorFilter } from './http-errors';
 import { ConfigError, loadConfig } from './load-config';
 import { MetricsServer } from './metrics/metrics-server';
-import { jsonBody } from './request-input/json-body';
-import { observeRequests } from './http-observation';
+import { acceptJsonBodies } from './request-input/json-body';
+import { routeOf, UNMATCHED_ROUTE, watchRequest } from './http-observation';
 
-/** What differs between an app's HTTP edge and the console's: the headers and the body parser. */
-export interface HttpEdge {
-  /** helmet's options: the apps answer JSON, the console serves pages. */
-  securityHeaders: Parameters<typeof helmet>[0];
-  /** The only body parser. */
-  bodyParser: RequestHandler;
-}
+/** helmet's options: the apps answer JSON, the console serves pages. */
+export type SecurityHeaders = Parameters<typeof helmet>[0];
 
 /**
- * A Nest app on the hardened HTTP server, with JSON logs (on stdout, or `logDestination`: the test
+ * HTTP and JetStream on one Nest app, on Fastify (its per-request cost is about half Express's:
+ * docs/performance.md): the hardened server, JSON logs (on stdout, or `logDestination`: the test
  * harness keeps them), request correlation ids, HTTP metrics and an access log line per request,
- * security headers and one body parser; not initialised yet (filters are added first). Shared by
- * the apps (createPlatformApp) and the console.
+ * security headers, JSON bodies only, JSON errors, and /metrics on METRICS_PORT when set. Shared
+ * by every app's main.ts and the test harness.
  */
-export async function createHttpApp(
+export async function createPlatformApp(
   module: DynamicModule,
   service: string,
   config: BaseConfig,
-  edge: HttpEdge,
   logDestination?: DestinationStream,
-): Promise<NestExpressApplication> {
+): Promise<NestFastifyApplication> {
   const logger = createLogger(service, config.LOG_LEVEL as LogLevel, logDestination);
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new HardenedAdapter(config),
+    new FastifyAdapter({
+      serverFactory: (handler: Parameters<typeof createHardenedServer>[1]) =>
+        createHardenedServer(config, handler),
+      trustProxy: config.HTTP_TRUST_PROXY_HOPS > 0 ? config.HTTP_TRUST_PROXY_HOPS : false,
+      // No Express-style middleware: the edge below is Fastify hooks.
+      skipMiddie: true,
+      // As Express routes: `/orders/` is `/orders`, and a long id is refused by its pipe, not 404.
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    }),
     {
-      // edge.bodyParser is the only parser.
+      // acceptJsonBodies is the only parser.
       bodyParser: false,
       bufferLogs: true,
       // A failed boot is thrown to the caller (runApp reports it in one line) instead of exiting here.
@@ -55,33 +65,9 @@ export async function createHttpApp(
       logger: new PinoNestLogger(logger),
     },
   );
-  app.disable('x-powered-by');
-  if (config.HTTP_TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.HTTP_TRUST_PROXY_HOPS);
-  app.use(helmet(edge.securityHeaders));
-  app.use(correlate);
-  app.use(observeRequests(logger));
-  app.use(edge.bodyParser);
-  return app;
-}
-
-/**
- * HTTP and JetStream on one Nest app: the HTTP edge (JSON only, a policy for JSON answers), JSON
- * errors, and /metrics on METRICS_PORT when set. Shared by every app's main.ts and the test
- * harness, whose apps log to `logDestination`.
- */
-export async function createPlatformApp(
-  module: DynamicModule,
-  service: string,
-  config: BaseConfig,
-  logDestination?: DestinationStream,
-): Promise<NestExpressApplication> {
-  const app = await createHttpApp(
-    module,
-    service,
-    config,
-    { securityHeaders: API_SECURITY_HEADERS, bodyParser: jsonBody() },
-    logDestination,
-  );
+  const fastify = app.getHttpAdapter().getInstance();
+  serveRequests(fastify, logger);
+  acceptJsonBodies(fastify);
   // Before init: HTTP routes take their filters when they are registered.
   // Nest asks the last registered first: a DomainError is answered by its filter, the rest here.
   app.useGlobalFilters(
@@ -90,23 +76,40 @@ export async function createPlatformApp(
   );
   // Database, NATS and the outbox relay are up before the first message is consumed.
   await app.init();
+  // Routes are fixed; the server answers (tests call it without listening).
+  await fastify.ready();
   await connectJetStream(app);
   await serveMetricsPort(app, config);
   return app;
 }
 
+/**
+ * Every request, as it arrives: its ids (`correlate`) in the log context of everything that
+ * follows, its metrics and access log line (`watchRequest`), its route on the trace's server span,
+ * and the security headers.
+ */
+function serveRequests(fastify: FastifyInstance, logger: Logger): void {
+  const securityHeaders = helmet(API_SECURITY_HEADERS);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const ids = correlate(request.headers, reply.raw);
+    watchRequest(logger, request, reply.raw, ids.requestId);
+    const route = routeOf(request);
+    if (route !== UNMATCHED_ROUTE) setHttpRoute(route);
+    securityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      withLogContext(ids, () => done(error as Error | undefined));
+    });
+  });
+}
+
 /** /metrics on a port of its own when METRICS_PORT is set (the app needs MetricsServer). */
-export async function serveMetricsPort(
-  app: NestExpressApplication,
-  config: BaseConfig,
-): Promise<void> {
+export async function serveMetricsPort(app: INestApplication, config: BaseConfig): Promise<void> {
   if (config.METRICS_PORT !== undefined) {
     await app.get(MetricsServer).listen(config.METRICS_PORT, config.HTTP_HOST);
   }
 }
 
 /** helmet's defaults, with a policy for JSON answers: nothing in them may load or frame anything. */
-const API_SECURITY_HEADERS: HttpEdge['securityHeaders'] = {
+const API_SECURITY_HEADERS: SecurityHeaders = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -114,25 +117,25 @@ const API_SECURITY_HEADERS: HttpEdge['securityHeaders'] = {
 };
 
 /**
- * Express on a Node server built with the configured timeouts: Node checks the headers and
+ * A Node server with the configured timeouts and connection limit: Node checks the headers and
  * request timeouts every `connectionsCheckingInterval`, which is fixed when the server is made.
+ * The apps' Fastify and the console's Express both run on one.
  */
-class HardenedAdapter extends ExpressAdapter {
-  constructor(private readonly config: BaseConfig) {
-    super();
-  }
-
-  override initHttpServer(): void {
-    const options: ServerOptions = {
-      headersTimeout: this.config.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeout: this.config.HTTP_REQUEST_TIMEOUT_MS,
-      keepAliveTimeout: this.config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+export function createHardenedServer(
+  config: BaseConfig,
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Server {
+  const server = createServer(
+    {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval: 1000,
-    };
-    const server: Server = createServer(options, this.getInstance());
-    server.maxConnections = this.config.HTTP_MAX_CONNECTIONS;
-    this.httpServer = server;
-  }
+    },
+    handler,
+  );
+  server.maxConnections = config.HTTP_MAX_CONNECTIONS;
+  return server;
 }
 
 /** `main.js --setup-only`: migrate the app's schema and apply the streams, then exit (deploy jobs). */
@@ -147,7 +150,7 @@ export async function runApp<C extends BaseConfig>(
     module: DynamicModule,
     service: string,
     config: C,
-  ) => Promise<NestExpressApplication> = createPlatformApp,
+  ) => Promise<INestApplication> = createPlatformApp,
 ): Promise<void> {
   let config: C;
   try {
@@ -157,7 +160,7 @@ export async function runApp<C extends BaseConfig>(
     process.stderr.write(`${service}: ${error.message}\n`);
     process.exit(1);
   }
-  let app: NestExpressApplication;
+  let app: INestApplication;
   try {
     if (process.argv.includes(SETUP_ONLY)) {
       // Booting the modules migrates the schema and applies the streams; nothing is served.
@@ -202,14 +205,17 @@ const ID_HEADER = /^[\x21-\x7e]{1,100}$/;
  * Every request carries a correlation id (the caller's `X-Correlation-Id` or a new one) and a
  * request id (`X-Request-Id`, likewise), both returned and in every log line and audit record.
  */
-function correlate(req: Request, res: Response, next: NextFunction): void {
+export function correlate(
+  headers: IncomingHttpHeaders,
+  response: ServerResponse,
+): { correlationId: string; requestId: string } {
   const idFrom = (name: string) => {
-    const header = req.header(name);
-    return header && ID_HEADER.test(header) ? header : randomUUID();
+    const header = headers[name];
+    return typeof header === 'string' && ID_HEADER.test(header) ? header : randomUUID();
   };
   const correlationId = idFrom('x-correlation-id');
   const requestId = idFrom('x-request-id');
-  res.setHeader('X-Correlation-Id', correlationId);
-  res.setHeader('X-Request-Id', requestId);
-  withLogContext({ correlationId, requestId }, next);
+  response.setHeader('X-Correlation-Id', correlationId);
+  response.setHeader('X-Request-Id', requestId);
+  return { correlationId, requestId };
 }

@@ -9,7 +9,7 @@ export const CSRF_COOKIE = 'console_csrf';
 export const CSRF_FIELD = '_csrf';
 
 /** A request to the console: the CSRF value of its browser, and once signed in its token. */
-export interface ConsoleRequest extends AuthenticatedRequest {
+export interface ConsoleRequest extends Request, AuthenticatedRequest {
   csrfToken: string;
   /** The operator's bearer token, which the console sends on to the apps. */
   sessionToken?: string;

@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import {
@@ -40,9 +40,9 @@ const IN_TENANT = { tenantId: TENANT };
 /** The order app alone: the tests answer for inventory and payment. */
 describe('OrderSaga in the order app', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let client: JetStreamClients;
-  let http: ReturnType<NestExpressApplication['getHttpServer']>;
+  let http: ReturnType<NestFastifyApplication['getHttpServer']>;
   let customer: { authorization: string };
 
   beforeAll(async () => {

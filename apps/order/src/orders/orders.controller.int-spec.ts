@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -34,8 +34,8 @@ const operator = (tenantId?: string) => bearer('op-1', ['operator'], tenantId);
 
 describe('orders HTTP API', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
-  let http: ReturnType<NestExpressApplication['getHttpServer']>;
+  let app: NestFastifyApplication;
+  let http: ReturnType<NestFastifyApplication['getHttpServer']>;
 
   beforeAll(async () => {
     nats = await startNatsServer();

@@ -1,4 +1,4 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -60,9 +60,9 @@ const ALLOWED: Record<SagaAction, Partial<Record<SagaState, [SagaState, string]>
 /** The order app alone: the tests answer for inventory and payment, or put sagas in a state. */
 describe('operator API on sagas', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let client: JetStreamClients;
-  let http: ReturnType<NestExpressApplication['getHttpServer']>;
+  let http: ReturnType<NestFastifyApplication['getHttpServer']>;
   let operator: Headers;
 
   beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { ArgumentsHost, Catch, Controller, Get, Header, Param, UseFilters } from '@nestjs/common';
-import type { Response } from 'express';
 import {
   CurrentPrincipal,
   DomainError,
   DomainErrorFilter,
+  HttpResponse,
   Principal,
   Refuses,
   Requires,
@@ -21,7 +21,7 @@ import { PaymentsService, PaymentView } from './payments.service';
 export class NoStoreErrorFilter extends DomainErrorFilter {
   override catch(error: DomainError, host: ArgumentsHost) {
     if (host.getType() === 'http') {
-      host.switchToHttp().getResponse<Response>().setHeader('Cache-Control', 'no-store');
+      host.switchToHttp().getResponse<HttpResponse>().header('Cache-Control', 'no-store');
     }
     return super.catch(error, host);
   }

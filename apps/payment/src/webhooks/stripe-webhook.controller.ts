@@ -1,6 +1,6 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Public, Refuses } from '@lib/platform';
 import {
   InvalidWebhookError,
@@ -21,7 +21,7 @@ export class StripeWebhookController {
   @HttpCode(200)
   @Refuses(InvalidWebhookError)
   receive(
-    @Req() request: RawBodyRequest<Request>,
+    @Req() request: RawBodyRequest<FastifyRequest>,
     @Headers('stripe-signature') signature?: string,
   ): Promise<WebhookReceipt> {
     return this.webhooks.receive(request.rawBody, signature);

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Permission } from './permissions';
 import { Principal } from './principal';
 
@@ -15,7 +15,11 @@ export const Requires = (permission: Permission) => SetMetadata(REQUIRES_METADAT
  */
 export const Public = (reason: string) => SetMetadata(PUBLIC_METADATA, reason);
 
-export interface AuthenticatedRequest extends Request {
+/** A request as either adapter hands it over (Fastify for the apps, Express for the console). */
+export interface AuthenticatedRequest {
+  headers: IncomingHttpHeaders;
+  method: string;
+  readonly ip: string | undefined;
   principal?: Principal;
 }
 
@@ -27,3 +31,12 @@ export const CurrentPrincipal = createParamDecorator(
     return principal;
   },
 );
+
+/** A request header sent once (Node joins repeated ones), or undefined. */
+export function headerOf(
+  request: { headers: IncomingHttpHeaders },
+  name: string,
+): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}

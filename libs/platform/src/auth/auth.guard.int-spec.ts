@@ -1,6 +1,8 @@
 import { Body, Controller, Get, Module, Post, UsePipes } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsString } from 'class-validator';
+import { request as httpRequest } from 'node:http';
+import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { EntityManager } from 'typeorm';
 import { freshSchema, query } from '../../../../tests/harness/database';
@@ -85,7 +87,7 @@ class ProbeModule {
 
 describe('bearer tokens, permissions, audit and Idempotency-Key on HTTP routes', () => {
   let nats: TestNatsServer;
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   const http = () => request(app.getHttpServer());
   const customer = () => bearer('alice', ['customer'], 't1');
 
@@ -175,6 +177,33 @@ describe('bearer tokens, permissions, audit and Idempotency-Key on HTTP routes',
     expect(res.body).toMatchObject({ code: 'AUTH.FORBIDDEN' });
     expect(await audit(`actor = 'mallory'`)).toEqual([
       expect.objectContaining({ tenant_id: 't1', result: 'denied', reason: 'AUTH.FORBIDDEN' }),
+    ]);
+  });
+
+  it('keeps the request id in the audit record of a request whose body arrived later', async () => {
+    // The body's second half arrives outside the request's async context; the guard runs after it.
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const status = await new Promise<number>((resolve, reject) => {
+      void bearer('oscar', ['merchant'], 't1').then((headers) => {
+        const req = httpRequest({
+          port,
+          method: 'POST',
+          path: '/probe/notes',
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'x-request-id': 'req-403-body',
+          },
+        });
+        req.on('response', (res) => resolve(res.resume().statusCode!)).on('error', reject);
+        req.write('{"text":');
+        setTimeout(() => req.end('"late"}'), 100);
+      }, reject);
+    });
+    expect(status).toBe(403);
+    expect(await audit(`actor = 'oscar'`)).toEqual([
+      expect.objectContaining({ entity_id: 'POST /probe/notes', request_id: 'req-403-body' }),
     ]);
   });
 

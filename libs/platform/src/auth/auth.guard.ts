@@ -3,7 +3,12 @@ import { Reflector } from '@nestjs/core';
 import { AuditLog } from '../audit/audit-log';
 import { routeOf } from '../http-observation';
 import { currentLogContext } from '@lib/observability';
-import { AuthenticatedRequest, PUBLIC_METADATA, REQUIRES_METADATA } from './auth.decorators';
+import {
+  AuthenticatedRequest,
+  headerOf,
+  PUBLIC_METADATA,
+  REQUIRES_METADATA,
+} from './auth.decorators';
 import { ForbiddenError, UnauthenticatedError } from './auth.errors';
 import { Permission } from './permissions';
 import { Principal } from './principal';
@@ -43,7 +48,7 @@ export class AuthGuard implements CanActivate {
     const access = this.accessOf(context);
     if (access.public) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = BEARER.exec(request.header('authorization') ?? '')?.[1];
+    const token = BEARER.exec(headerOf(request, 'authorization') ?? '')?.[1];
     if (!token) {
       return this.deny(request, undefined, 'AUTH.UNAUTHENTICATED: no bearer token').then(() => {
         throw new UnauthenticatedError('a bearer token is required');

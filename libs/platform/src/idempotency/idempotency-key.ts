@@ -1,5 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { AuthenticatedRequest } from '../auth/auth.decorators';
+import { AuthenticatedRequest, headerOf } from '../auth/auth.decorators';
+import { routeOf } from '../http-observation';
 import { DomainError, InvalidRequestError } from '../http-errors';
 
 /** Where a key is valid: one tenant, one principal, one route. */
@@ -33,7 +34,7 @@ export function idempotencyScopeOf(
   context: ExecutionContext,
 ): IdempotencyScope | undefined {
   const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-  const key = request.header('idempotency-key');
+  const key = headerOf(request, 'idempotency-key');
   if (key === undefined) return undefined;
   if (!KEY_PATTERN.test(key)) {
     throw new InvalidRequestError(
@@ -42,11 +43,10 @@ export function idempotencyScopeOf(
   }
   const { principal } = request;
   if (!principal) throw new Error('IdempotencyKey on a route without @Requires');
-  const path = (request.route as { path?: string } | undefined)?.path ?? request.path;
   return {
     tenantId: principal.tenantId,
     principal: principal.sub,
-    route: `${request.method} ${path}`,
+    route: `${request.method} ${routeOf(request)}`,
     key,
   };
 }

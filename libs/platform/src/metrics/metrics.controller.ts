@@ -1,5 +1,4 @@
-import { Controller, Get, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Header } from '@nestjs/common';
 import { register } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
 import { SkipRateLimit } from '../rate-limits/rate-limit.guard';
@@ -10,8 +9,8 @@ import { SkipRateLimit } from '../rate-limits/rate-limit.guard';
 @SkipRateLimit()
 export class MetricsController {
   @Get()
-  metrics(@Res({ passthrough: true }) response: Response): Promise<string> {
-    response.type(register.contentType);
+  @Header('Content-Type', register.contentType)
+  metrics(): Promise<string> {
     return register.metrics();
   }
 }

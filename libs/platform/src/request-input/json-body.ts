@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { json } from 'express';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { DomainError, InvalidRequestError } from '../http-errors';
 import { NUL_CHARACTERS, untrustedInputProblem } from './untrusted-input';
 
@@ -9,6 +10,8 @@ export const BODY_LIMIT = '64kb';
 /** Third parties' deliveries under `/webhooks/`: a Stripe event can exceed 64 KB. */
 export const WEBHOOK_BODY_LIMIT = '1mb';
 export const WEBHOOK_PATH_PREFIX = '/webhooks/';
+
+const LIMIT_BYTES = { [BODY_LIMIT]: 64 * 1024, [WEBHOOK_BODY_LIMIT]: 1024 * 1024 };
 
 export class RequestTooLargeError extends DomainError {
   readonly code = 'REQUEST.TOO_LARGE';
@@ -26,53 +29,126 @@ export class MalformedJsonError extends DomainError {
 }
 
 /** The body's bytes, kept for webhook signatures (Nest's `RawBodyRequest`). */
-type RawBodyRequest = Request & { rawBody?: Buffer };
+type RawBodyRequest = FastifyRequest & { rawBody?: Buffer };
 
 /**
- * The only body parser: JSON objects and arrays up to BODY_LIMIT (WEBHOOK_BODY_LIMIT under
- * /webhooks/), nesting at most MAX_JSON_DEPTH levels, without prototype keys or NUL characters;
- * any other body is refused before it reaches a guard or a handler. Refusals are the client's
- * fault: a JSON error that never echoes the input (a parser's message quotes it), and a warning
- * without a stack.
+ * The only body parser of the apps' Fastify edge: JSON objects and arrays in UTF-8, unencoded, up
+ * to BODY_LIMIT (WEBHOOK_BODY_LIMIT under /webhooks/), nesting at most MAX_JSON_DEPTH levels,
+ * without prototype keys or NUL characters; any other body is refused before it reaches a guard
+ * or a handler, on every method. Refusals are the client's fault: a JSON error that never echoes
+ * the input (a parser's message quotes it), and a warning without a stack.
  */
-export function jsonBody(): RequestHandler {
-  const keepRawBody = (req: RawBodyRequest, _res: Response, buffer: Buffer) => {
-    req.rawBody = buffer;
-  };
-  const parserOf = (limit: string) => ({
-    limit,
-    parse: json({ limit, strict: true, verify: keepRawBody }),
-  });
-  const api = parserOf(BODY_LIMIT);
-  const webhook = parserOf(WEBHOOK_BODY_LIMIT);
+export function acceptJsonBodies(fastify: FastifyInstance): void {
   const logger = new Logger('RequestBody');
-  return (req: Request, res: Response, next: NextFunction) => {
-    const refuse = (error: DomainError) => {
-      logger.warn({ msg: 'request body refused', code: error.code, method: req.method });
-      next(error);
-    };
-    if (hasBody(req) && !req.is('application/json')) {
-      return refuse(new UnsupportedMediaTypeError('request bodies must be application/json'));
-    }
-    const { limit, parse } = req.path.startsWith(WEBHOOK_PATH_PREFIX) ? webhook : api;
-    parse(req, res, (error?: unknown) => {
-      if (error) return refuse(parserError(error, limit));
-      const problem = untrustedInputProblem(req.body, NUL_CHARACTERS);
-      if (problem) return refuse(new InvalidRequestError(problem));
-      next();
-    });
+  const refused = (error: DomainError, method: string) => {
+    logger.warn({ msg: 'request body refused', code: error.code, method });
+    return error;
   };
+  fastify.removeAllContentTypeParsers();
+  // Before the body is read: Fastify itself would parse bodies of some methods only.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const problem = hasBody(request) && mediaTypeProblem(request.headers);
+    done(problem ? refused(new UnsupportedMediaTypeError(problem), request.method) : undefined);
+  });
+  fastify.addContentTypeParser('application/json', (request, payload, done) => {
+    const limit = request.url.startsWith(WEBHOOK_PATH_PREFIX) ? WEBHOOK_BODY_LIMIT : BODY_LIMIT;
+    readBody(payload, request.headers, LIMIT_BYTES[limit]).then(
+      (raw) => {
+        if (raw === undefined) {
+          return done(
+            refused(
+              new RequestTooLargeError(`request bodies are limited to ${limit}`),
+              request.method,
+            ),
+          );
+        }
+        const body = parseJson(raw);
+        if (body === undefined) {
+          return done(
+            refused(
+              new MalformedJsonError('the body is not a JSON object or array'),
+              request.method,
+            ),
+          );
+        }
+        const problem = untrustedInputProblem(body, NUL_CHARACTERS);
+        if (problem) return done(refused(new InvalidRequestError(problem), request.method));
+        (request as RawBodyRequest).rawBody = raw;
+        done(null, body);
+      },
+      () => done(refused(new MalformedJsonError('the body could not be read'), request.method)),
+    );
+  });
 }
 
-/** As body-parser decides (Content-Length or chunked), so a body it would skip is not refused. */
-export function hasBody(req: Request): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+/** Whether the request carries a body (Content-Length or chunked), as Node frames it. */
+export function hasBody(request: { headers: IncomingHttpHeaders }): boolean {
+  const length = request.headers['content-length'];
+  return (
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  );
 }
 
-function parserError(error: unknown, limit: string): DomainError {
-  const status = (error as { status?: unknown }).status;
-  if (status === 413) return new RequestTooLargeError(`request bodies are limited to ${limit}`);
-  if (status === 415) return new UnsupportedMediaTypeError('unsupported body encoding or charset');
-  return new MalformedJsonError('the body is not a JSON object or array');
+/** Why a body of these headers is not JSON the apps read, or false. */
+function mediaTypeProblem(headers: IncomingHttpHeaders): string | false {
+  const [type, ...parameters] = (headers['content-type'] ?? '').split(';');
+  if (type!.trim().toLowerCase() !== 'application/json') {
+    return 'request bodies must be application/json';
+  }
+  const charset = parameters
+    .map((parameter) => parameter.trim().toLowerCase())
+    .find((parameter) => parameter.startsWith('charset='));
+  const encoding = headers['content-encoding'];
+  if ((charset && !/^charset="?utf-8"?$/.test(charset)) || (encoding && encoding !== 'identity')) {
+    return 'unsupported body encoding or charset';
+  }
+  return false;
+}
+
+/**
+ * The body's bytes, or undefined once it passes `limit` (declared or received). The stream's
+ * events arrive outside the request's async context; what follows the promise runs in it again, so
+ * the guards and the handler keep the request's log context.
+ */
+function readBody(
+  payload: Readable,
+  headers: IncomingHttpHeaders,
+  limit: number,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    if (Number(headers['content-length']) > limit) return resolve(undefined);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      payload.off('data', onData).off('end', onEnd).off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size <= limit) return;
+      stop();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    payload.on('data', onData).on('end', onEnd).on('error', onError);
+  });
+}
+
+/** An object or an array (a JSON text with anything else at its top is refused). */
+function parseJson(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '{' && first !== '[') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

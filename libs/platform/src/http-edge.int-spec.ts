@@ -318,6 +318,19 @@ describe('the HTTP edge with the default limits', () => {
     expect(tooLarge.body).toMatchObject({ code: 'REQUEST.TOO_LARGE' });
   });
 
+  it('routes as before: a trailing slash and a long parameter reach the route, not a 404', async () => {
+    const long = 'r'.repeat(500);
+    for (const path of ['/probe/orders/ref-2/', `/probe/orders/${long}`]) {
+      const res = await http()
+        .get(path)
+        .set(await customer());
+      expect({ status: res.status, body: res.body as unknown }).toEqual({
+        status: 200,
+        body: { ref: path.split('/')[3] },
+      });
+    }
+  });
+
   it('refuses deeply nested JSON with 400 before validation, on every route', async () => {
     const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
     const before = await ordersWritten();

@@ -316,6 +316,15 @@ describe('the HTTP edge with the default limits', () => {
       .send(JSON.stringify({ note: 'x'.repeat(1_100_000) }));
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body).toMatchObject({ code: 'REQUEST.TOO_LARGE' });
+    // An empty JSON body (Content-Length: 0) is no body, not malformed JSON.
+    const empty = await http()
+      .post('/webhooks/probe')
+      .set('content-type', 'application/json')
+      .send('');
+    expect({ status: empty.status, body: empty.body as unknown }).toEqual({
+      status: 200,
+      body: { bytes: 0 },
+    });
   });
 
   it('routes as before: a trailing slash and a long parameter reach the route, not a 404', async () => {

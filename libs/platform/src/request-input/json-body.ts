@@ -54,25 +54,11 @@ export function acceptJsonBodies(fastify: FastifyInstance): void {
     const limit = request.url.startsWith(WEBHOOK_PATH_PREFIX) ? WEBHOOK_BODY_LIMIT : BODY_LIMIT;
     readBody(payload, request.headers, LIMIT_BYTES[limit]).then(
       (raw) => {
-        if (raw === undefined) {
-          return done(
-            refused(
-              new RequestTooLargeError(`request bodies are limited to ${limit}`),
-              request.method,
-            ),
-          );
-        }
-        const body = parseJson(raw);
-        if (body === undefined) {
-          return done(
-            refused(
-              new MalformedJsonError('the body is not a JSON object or array'),
-              request.method,
-            ),
-          );
-        }
-        const problem = untrustedInputProblem(body, NUL_CHARACTERS);
-        if (problem) return done(refused(new InvalidRequestError(problem), request.method));
+        const body =
+          raw === undefined
+            ? new RequestTooLargeError(`request bodies are limited to ${limit}`)
+            : decodeJson(raw);
+        if (body instanceof DomainError) return done(refused(body, request.method));
         (request as RawBodyRequest).rawBody = raw;
         done(null, body);
       },
@@ -141,14 +127,21 @@ function readBody(
   });
 }
 
-/** An object or an array (a JSON text with anything else at its top is refused). */
-function parseJson(raw: Buffer): unknown {
+/**
+ * A JSON object or array that passes the untrusted-input checks, or the error that refuses it.
+ * An empty body (`Content-Length: 0`, as fetch sends for a bodiless POST) is no body.
+ */
+function decodeJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
   const text = raw.toString('utf8');
   const first = /\S/.exec(text)?.[0];
-  if (first !== '{' && first !== '[') return undefined;
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = first === '{' || first === '[' ? JSON.parse(text) : undefined;
   } catch {
-    return undefined;
+    body = undefined;
   }
+  if (body === undefined) return new MalformedJsonError('the body is not a JSON object or array');
+  const problem = untrustedInputProblem(body, NUL_CHARACTERS);
+  return problem ? new InvalidRequestError(problem) : body;
 }

@@ -181,7 +181,7 @@ describe('bearer tokens, permissions, audit and Idempotency-Key on HTTP routes',
   });
 
   it('keeps the request id in the audit record of a request whose body arrived later', async () => {
-    // The body's second half arrives outside the request's async context; the guard runs after it.
+    // The guard runs once the body is read, in a later turn than the request's hooks.
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     const status = await new Promise<number>((resolve, reject) => {

@@ -91,11 +91,7 @@ function mediaTypeProblem(headers: IncomingHttpHeaders): string | false {
   return false;
 }
 
-/**
- * The body's bytes, or undefined once it passes `limit` (declared or received). The stream's
- * events arrive outside the request's async context; what follows the promise runs in it again, so
- * the guards and the handler keep the request's log context.
- */
+/** The body's bytes, or undefined once it passes `limit` (declared or received). */
 function readBody(
   payload: Readable,
   headers: IncomingHttpHeaders,

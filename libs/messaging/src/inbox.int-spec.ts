@@ -18,6 +18,8 @@ describe('Inbox.handleOnce', () => {
   beforeAll(async () => {
     dataSource = await messagingDataSource(SCHEMA);
     await query(`CREATE TABLE ${SCHEMA}.effects (event_id uuid NOT NULL)`);
+    await query(`CREATE TABLE ${SCHEMA}.accounts (key text PRIMARY KEY)`);
+    await query(`INSERT INTO ${SCHEMA}.accounts VALUES ('a'), ('b')`);
     inbox = new Inbox(dataSource);
     // Counts the transactions the inbox opens; they still run.
     transactions = jest.spyOn(dataSource, 'transaction');
@@ -151,5 +153,31 @@ describe('Inbox.handleOnce', () => {
     );
     expect(transactions).toHaveBeenCalledTimes(1);
     expect(seen).toEqual(events.map((event) => event.eventId));
+  });
+
+  it('runs the effects of a batch in the order of their lock keys, so that two batches cannot deadlock', async () => {
+    // Two batches of one turn each, locking accounts a and b in opposite delivery orders, each
+    // effect holding its lock a while: in delivery order, each batch would wait for the other's.
+    const locked: string[] = [];
+    const lockAndHold = (key: string) => async (manager: EntityManager) => {
+      await manager.query(`SELECT key FROM ${SCHEMA}.accounts WHERE key = $1 FOR UPDATE`, [key]);
+      locked.push(key);
+      await manager.query('SELECT pg_sleep(0.2)');
+      return key;
+    };
+    const batch = (keys: string[]) =>
+      Promise.all(
+        keys.map((key) => inbox.handleOnce(delivery(), lowStock(), lockAndHold(key), key)),
+      );
+    const first = batch(['a', 'b']);
+    await new Promise(setImmediate); // the first batch is under way
+    const second = batch(['b', 'a']);
+    expect(await Promise.all([first, second])).toEqual([
+      ['a', 'b'],
+      ['b', 'a'],
+    ]);
+    // Each batch committed at its first attempt: no deadlock aborted one and ran its calls again.
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(locked).toEqual(['a', 'b', 'a', 'b']);
   });
 });

@@ -26,6 +26,7 @@ interface InboxDelivery<E extends EventEnvelope = EventEnvelope> {
 /** A `handleOnce` call waiting for its batch's transaction. */
 interface PendingCall extends InboxDelivery {
   effect: (manager: EntityManager) => Promise<unknown>;
+  lockKey: string;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -55,11 +56,16 @@ export class Inbox {
    * only the caller whose effect threw, and the others commit once. Hence an effect must keep to
    * the manager it is given: one with a side effect outside the database (a Stripe call) may run
    * twice, as on a redelivery.
+   *
+   * An effect that locks a row names it in `lockKey` (e.g. the order id): a batch runs its effects
+   * in the order of their keys (those of one key in delivery order, keyless ones first), so two
+   * batches take their locks in the same order and cannot deadlock each other.
    */
   handleOnce<T>(
     context: JetStreamContext,
     event: EventEnvelope,
     effect: (manager: EntityManager) => Promise<T>,
+    lockKey = '',
   ): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
       const batch = this.gathering;
@@ -68,6 +74,7 @@ export class Inbox {
         event,
         // Runs in its caller's async context (log context, trace), whichever call started the batch.
         effect: AsyncResource.bind(effect),
+        lockKey,
         resolve: (value) => resolve(value as T | undefined),
         reject,
       });
@@ -98,6 +105,7 @@ export class Inbox {
    */
   private async runBatch(calls: PendingCall[]): Promise<void> {
     if (this.gathering === calls) this.gathering = [];
+    calls.sort(byLockKey);
     let fresh: boolean[];
     const values: unknown[] = [];
     try {
@@ -173,6 +181,11 @@ export class Inbox {
   isDuplicate(error: unknown): boolean {
     return isUniqueViolation(error, 'inbox_pkey');
   }
+}
+
+/** A stable sort keeps the delivery order of the calls of one key. */
+function byLockKey(a: PendingCall, b: PendingCall): number {
+  return a.lockKey < b.lockKey ? -1 : a.lockKey > b.lockKey ? 1 : 0;
 }
 
 /** How `recordAll` names an entry: Postgres writes a uuid in lower case. */

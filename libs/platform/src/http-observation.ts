@@ -49,7 +49,7 @@ export function routeOf(request: AnyRequest): string {
  */
 export function watchRequest(
   logger: Logger,
-  request: AnyRequest & { method?: string; url?: string },
+  request: AnyRequest & { url?: string },
   response: ServerResponse,
   requestId: string,
 ): void {
@@ -57,7 +57,7 @@ export function watchRequest(
   response.once('close', () => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const route = routeOf(request);
-    const method = request.method ?? 'GET';
+    const method = request.method;
     const status = response.statusCode;
     httpMetrics.requests.inc({ method, route, status });
     httpMetrics.duration.observe({ method, route }, seconds);

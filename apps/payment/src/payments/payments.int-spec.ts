@@ -10,7 +10,7 @@ import {
 } from '@lib/contracts';
 import { query } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
-import { messagingMetrics } from '@lib/messaging';
+import { Inbox, messagingMetrics } from '@lib/messaging';
 import type { Response } from 'supertest';
 import { asOperator, bearer, OPERATOR } from '../../../../tests/harness/tokens';
 import {
@@ -116,6 +116,21 @@ describe('payment consumers', () => {
       (r) => r.path === '/v1/payment_intents' && r.status === 200 && !r.replayed,
     );
     expect(intents).toHaveLength(1);
+  });
+
+  it('names the order as the lock key of each commit, so batches lock payments in one order (Inbox.handleOnce)', async () => {
+    const handleOnce = jest.spyOn(payment.app.get(Inbox), 'handleOnce');
+    try {
+      const { request } = await requestPayment();
+      await payment.handled(OrderCancelledV1.subject, await payment.publish(cancelled(request)));
+      const keys = handleOnce.mock.calls.map(([, event, , lockKey]) => [event.eventName, lockKey]);
+      expect(keys).toEqual([
+        [OrderPaymentRequestedV1.eventName, request.payload.orderId],
+        [OrderCancelledV1.eventName, request.payload.orderId],
+      ]);
+    } finally {
+      handleOnce.mockRestore();
+    }
   });
 
   it("publishes payment.failed with Stripe's message when Stripe refuses to create the intent", async () => {

@@ -277,7 +277,7 @@ export class PaymentsService {
    */
   private async settle(
     payment: Payment,
-    delivery?: { context: JetStreamContext; event: EventEnvelope },
+    delivery?: { context: JetStreamContext; event: EventEnvelope<{ orderId: string }> },
   ): Promise<SettledBy | undefined> {
     const undone = await this.undo(payment);
     if (!undone) {
@@ -358,16 +358,21 @@ export class PaymentsService {
     return this.transitions.apply(manager, current, trigger, changes, cause);
   }
 
+  /** The effect and the event's inbox record commit together; the effect locks the order's payment. */
   private async commit(
     context: JetStreamContext,
-    event: EventEnvelope,
+    event: EventEnvelope<{ orderId: string }>,
     effect: (manager: EntityManager) => Promise<EventEnvelope[]>,
   ): Promise<void> {
-    recordPublished((await this.inbox.handleOnce(context, event, effect)) ?? []);
+    const published = await this.inbox.handleOnce(context, event, effect, event.payload.orderId);
+    recordPublished(published ?? []);
   }
 
   /** Records the event as handled, with nothing to change or publish. */
-  private acknowledge(context: JetStreamContext, event: EventEnvelope): Promise<void> {
+  private acknowledge(
+    context: JetStreamContext,
+    event: EventEnvelope<{ orderId: string }>,
+  ): Promise<void> {
     return this.commit(context, event, () => Promise.resolve([]));
   }
 

@@ -6,12 +6,10 @@ import { DomainError, InvalidRequestError } from '../http-errors';
 import { NUL_CHARACTERS, untrustedInputProblem } from './untrusted-input';
 
 /** Request bodies above this answer 413. */
-export const BODY_LIMIT = '64kb';
+const BODY_LIMIT = { label: '64kb', bytes: 64 * 1024 };
 /** Third parties' deliveries under `/webhooks/`: a Stripe event can exceed 64 KB. */
-export const WEBHOOK_BODY_LIMIT = '1mb';
+const WEBHOOK_BODY_LIMIT = { label: '1mb', bytes: 1024 * 1024 };
 export const WEBHOOK_PATH_PREFIX = '/webhooks/';
-
-const LIMIT_BYTES = { [BODY_LIMIT]: 64 * 1024, [WEBHOOK_BODY_LIMIT]: 1024 * 1024 };
 
 export class RequestTooLargeError extends DomainError {
   readonly code = 'REQUEST.TOO_LARGE';
@@ -52,11 +50,11 @@ export function acceptJsonBodies(fastify: FastifyInstance): void {
   });
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
     const limit = request.url.startsWith(WEBHOOK_PATH_PREFIX) ? WEBHOOK_BODY_LIMIT : BODY_LIMIT;
-    readBody(payload, request.headers, LIMIT_BYTES[limit]).then(
+    readBody(payload, request.headers, limit.bytes).then(
       (raw) => {
         const body =
           raw === undefined
-            ? new RequestTooLargeError(`request bodies are limited to ${limit}`)
+            ? new RequestTooLargeError(`request bodies are limited to ${limit.label}`)
             : decodeJson(raw);
         if (body instanceof DomainError) return done(refused(body, request.method));
         (request as RawBodyRequest).rawBody = raw;

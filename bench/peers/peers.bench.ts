@@ -21,16 +21,18 @@ import { loadAverage, median, percentile, printTable } from '../../tests/bench/s
 import { runPeerSaga, SystemCost } from './peer-saga';
 import { FrontCost, HTTP_FRONTS, HttpFront, measureFront } from './http-front';
 import { pluginConsume } from './plugin-transport';
+import { HopCost, measureHops } from './durable-hop';
 
 /*
  * npm run bench:peers [-- orders concurrency paced-rate paced-seconds] [--rounds 3] [--events 20000]
- *   [--only saga|transport|http]
+ *   [--only saga|transport|http|hops]
  * (a) the order saga on this platform, DBOS Transact and Restate, same workload as bench:saga, same
  * Postgres; (b) the project's JetStream transport against @nestjs-plugins/nestjs-nats-jetstream-transport
  * and raw nats.js on one private nats-server; (c) the HTTP front alone (node:http, as the peers'
- * fronts, Express, Nest on Express, and Nest on Fastify, as the platform's) at the paced rate. All
- * in alternating rounds (each round starts with the next system), printing every round and the
- * medians. bench/peers/README.md says what differs.
+ * fronts, Express, Nest on Express, and Nest on Fastify, as the platform's) at the paced rate;
+ * (d) one durable hop (publish, delivery, ack) with nothing but nats.js at the paced rate, its
+ * messages alone or in batches. All in alternating rounds (each round starts with the next system),
+ * printing every round and the medians. bench/peers/README.md says what differs.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,8 +42,9 @@ const { values, positionals } = parseArgs({
     only: { type: 'string' },
   },
 });
-if (values.only !== undefined && !['saga', 'transport', 'http'].includes(values.only)) {
-  throw new Error(`--only takes saga, transport or http, not ${values.only}`);
+const SECTIONS = ['saga', 'transport', 'http', 'hops'];
+if (values.only !== undefined && !SECTIONS.includes(values.only)) {
+  throw new Error(`--only takes ${SECTIONS.join(', ')}, not ${values.only}`);
 }
 const ROUNDS = Number(values.rounds);
 const EVENTS = Number(values.events);
@@ -276,11 +279,46 @@ async function benchHttpFronts({ pacedRate, pacedSeconds }: SagaWorkload): Promi
   );
 }
 
+/** Messages sent together in (d): alone, then as the platform's batch windows gather them. */
+const HOP_BATCHES = [1, 2, 4, 8];
+
+async function benchHops({ pacedRate, pacedSeconds }: SagaWorkload): Promise<void> {
+  process.stdout.write(
+    `\n(d) a durable hop alone: nothing but nats.js, ${pacedRate} round trips/s for ${pacedSeconds} s, in batches of ${HOP_BATCHES.join(', ')}; ${ROUNDS} rounds\n`,
+  );
+  const costs = new Map<number, HopCost[]>(HOP_BATCHES.map((batch) => [batch, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const batch of inRoundOrder(HOP_BATCHES, round)) {
+      const cost = await measureHops(pacedRate, pacedSeconds, batch);
+      costs.get(batch)!.push(cost);
+      process.stdout.write(
+        `round ${round} batches of ${batch}: ${cost.total.toFixed(3)} CPU ms a hop (clients ${cost.clients.toFixed(3)}, nats-server ${cost.natsServer.toFixed(3)})\n`,
+      );
+    }
+  }
+  const m = (batch: number, figure: keyof HopCost) =>
+    median(costs.get(batch)!.map((cost) => cost[figure])).toFixed(3);
+  printTable(
+    `CPU ms per hop (a JetStream publish awaiting its ack, the delivery, its ack) at ${pacedRate} round trips/s (medians)`,
+    HOP_BATCHES.map((batch) => ({
+      'messages together': batch,
+      'CPU ms a hop': m(batch, 'total'),
+      'the two Node processes': m(batch, 'clients'),
+      'nats-server': m(batch, 'natsServer'),
+      rounds: costs
+        .get(batch)!
+        .map((cost) => cost.total.toFixed(3))
+        .join(' '),
+    })),
+  );
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`bench:peers: load average ${loadAverage()}\n`);
   if (values.only === undefined || values.only === 'saga') await benchSagas(WORKLOAD);
   if (values.only === undefined || values.only === 'transport') await benchTransport();
   if (values.only === undefined || values.only === 'http') await benchHttpFronts(WORKLOAD);
+  if (values.only === undefined || values.only === 'hops') await benchHops(WORKLOAD);
   process.stdout.write(`\nload average now ${loadAverage()}\n`);
 }
 

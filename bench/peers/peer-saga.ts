@@ -70,6 +70,7 @@ export async function runPeerSaga(
           },
           completedAt: completions.completedAt,
           measure: (work) => measure(watcher, databases, running!.processes, work),
+          analyze: () => analyze(databases),
         },
         workload,
       );
@@ -216,6 +217,18 @@ async function measure(
     cpuMs,
     loadGeneratorCpuMs: (own.user + own.system) / 1000,
   };
+}
+
+async function analyze(databases: string[]): Promise<void> {
+  for (const database of databases) {
+    const client = new Client({ connectionString: databaseUrl(database) });
+    await client.connect();
+    try {
+      await client.query('ANALYZE');
+    } finally {
+      await client.end();
+    }
+  }
 }
 
 function databaseUrl(database: string): string {

@@ -1,6 +1,7 @@
 import { EventEnvelope, OrderConfirmedV1 } from '@lib/contracts';
 import { randomUUID } from 'node:crypto';
 import { KeepAliveFetch } from '../harness/keep-alive-fetch';
+import { query } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { tokenFor } from '../harness/tokens';
 import { Cost, countingStatements, SagaCost } from './saga-cost';
@@ -63,6 +64,7 @@ export async function runPlatformSaga(
         },
         completedAt,
         measure: (work) => cost.measure(work),
+        analyze: async () => void (await query('ANALYZE')),
       },
       workload,
     );

@@ -3,8 +3,10 @@ import { perSecond } from './stats';
 
 /**
  * The order saga workload of bench:saga and bench:peers: a burst of N orders from C concurrent
- * clients, then a paced rate for some seconds, each order one unit of one of 20 SKUs. What a
- * system answers to POST /orders and when its saga completes are all it needs to tell.
+ * clients, then a paced rate for some seconds, each order one unit of one of 20 SKUs, after a
+ * burst of the same size that is not counted; the system's Postgres statistics are brought up to
+ * date before each measured phase. What a system answers to POST /orders and when its saga
+ * completes are all it needs to tell.
  */
 export interface SagaWorkload {
   orders: number;
@@ -33,6 +35,8 @@ export interface SagaTarget<Cost> {
   completedAt: ReadonlyMap<string, number>;
   /** What the system spent on `work` (CPU per process, statements...). */
   measure(work: () => Promise<void>): Promise<Cost>;
+  /** Brings the planner's statistics of the system's Postgres databases up to date (ANALYZE). */
+  analyze(): Promise<void>;
 }
 
 export interface SagaPhase<Cost> {
@@ -74,24 +78,33 @@ export async function runSagaWorkload<Cost>(
       what: 'every saga to complete',
     });
 
-  // Warm-up: JIT, pools, consumers.
+  const placeAll = async (count: number, timings: Map<string, Timing>): Promise<void> => {
+    let issued = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (issued++ < count) await place(timings);
+      }),
+    );
+  };
+
+  // Warm-up, not counted: the JIT, pools and consumers, and tables holding what a burst leaves.
   const warmup = new Map<string, Timing>();
-  await Promise.all(Array.from({ length: 100 }, () => place(warmup)));
+  await placeAll(orders, warmup);
   await finished(warmup);
+  // Production Postgres runs autovacuum, whose ANALYZE keeps the planner's statistics current as
+  // tables grow (and so the plans that prepared statements keep); these machines run it off. Without
+  // this, every statement would keep the plan made when its tables were a page or two.
+  await target.analyze();
 
   const burst = new Map<string, Timing>();
   let burstStarted = 0;
-  let issued = 0;
   const burstCost = await target.measure(async () => {
     burstStarted = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (issued++ < orders) await place(burst);
-      }),
-    );
+    await placeAll(orders, burst);
     await finished(burst);
   });
   const burstEnded = Math.max(...[...burst.keys()].map((id) => target.completedAt.get(id)!));
+  await target.analyze();
 
   const paced = new Map<string, Timing>();
   const pacedCost = await target.measure(async () => {

@@ -11,7 +11,8 @@ import { latencyRow, loadAverage, percentile, printTable } from './stats';
  * runs the apps with tracing on at that ratio, to a local OTLP sink (tests/bench/tracing-sink.ts).
  * Orders through POST /orders with the order and inventory apps as processes on a private
  * nats-server and the local Postgres (tests/bench/platform-saga.ts).
- * (1) throughput: N orders from C concurrent clients; (2) latency: 150 orders/s for 10 s.
+ * (1) throughput: N orders from C concurrent clients; (2) latency: 150 orders/s for 10 s. Both after
+ * N orders that are not counted, and an ANALYZE before each (tests/bench/saga-workload.ts).
  * The cost of a saga during each is measured on the system's own processes (CPU time, transactions,
  * statements), so it can be compared across machines and survives other load on this one.
  */
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const sink = startTracingSink();
   try {
     process.stdout.write(
-      `bench:saga: ${orders} orders at concurrency ${concurrency}, then ${pacedRate}/s for ${pacedSeconds} s; ${sink?.label ?? 'tracing off'}; load average ${loadAverage()}\n`,
+      `bench:saga: ${orders} orders at concurrency ${concurrency}, then ${pacedRate}/s for ${pacedSeconds} s, after ${orders} not counted; ANALYZE before each; ${sink?.label ?? 'tracing off'}; load average ${loadAverage()}\n`,
     );
     const { burst, paced, sagasPerSecond } = await runPlatformSaga(WORKLOAD, sink?.env);
     printTable(`Latency (ms)`, [

@@ -28,11 +28,12 @@ import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { startTcpProxy, TcpProxy } from '../../../tests/harness/tcp-proxy';
 import { bearer } from '../../../tests/harness/tokens';
-import { eventually } from '../../../tests/harness/wait';
+import { eventually, sleep } from '../../../tests/harness/wait';
 import { Public, Requires } from './auth/auth.decorators';
 import { BaseConfig } from './base.config';
 import { StrictValidationPipe } from './http-errors';
 import { PlatformModule } from './platform.module';
+import { OVER_LIMIT_DRAINED } from './request-input/json-body';
 
 const SCHEMA = 'edge_probe';
 
@@ -325,6 +326,48 @@ describe('the HTTP edge with the default limits', () => {
       status: 200,
       body: { bytes: 0 },
     });
+  });
+
+  it('reads an over-size body to its end before answering 413, so that its sender gets the answer; one far over is answered at once', async () => {
+    // Listening as supertest does, for the length of the test: raw sockets need a port.
+    const server = app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const limit = 1024 * 1024;
+      const head = (length: number) =>
+        `POST /webhooks/probe HTTP/1.1\r\nHost: probe\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${length}\r\n\r\n`;
+      const open = async () => {
+        const socket = connect(port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const errors: string[] = [];
+        socket.on('error', (error: NodeJS.ErrnoException) =>
+          errors.push(error.code ?? error.message),
+        );
+        return { socket, errors, answer: readUntilClosed(socket) };
+      };
+
+      const over = await open();
+      let answered = false;
+      over.socket.once('data', () => (answered = true));
+      const body = Buffer.alloc(limit + 100 * 1024, 'x');
+      over.socket.write(head(body.length));
+      over.socket.write(body.subarray(0, limit / 2));
+      await sleep(300);
+      expect(answered).toBe(false);
+      over.socket.write(body.subarray(limit / 2));
+      const text = await over.answer;
+      expect(text).toMatch(/^HTTP\/1\.1 413/);
+      expect(text).toContain('REQUEST.TOO_LARGE');
+      expect(over.errors).toEqual([]);
+
+      const farOver = await open();
+      farOver.socket.write(head(limit * OVER_LIMIT_DRAINED + 1));
+      expect(await farOver.answer).toMatch(/^HTTP\/1\.1 413/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('routes as before: a trailing slash and a long parameter reach the route, not a 404', async () => {

@@ -10,6 +10,13 @@ const BODY_LIMIT = { label: '64kb', bytes: 64 * 1024 };
 /** Third parties' deliveries under `/webhooks/`: a Stripe event can exceed 64 KB. */
 const WEBHOOK_BODY_LIMIT = { label: '1mb', bytes: 1024 * 1024 };
 export const WEBHOOK_PATH_PREFIX = '/webhooks/';
+/**
+ * A body over its limit is still read, and dropped, up to this many times the limit before the 413
+ * goes out, which closes the connection (Fastify's rule after a refused body): a client still
+ * sending when the server closes gets a TCP reset and may lose the answer (RFC 9112, 9.6). Beyond
+ * it, declared or received, the answer goes out at once.
+ */
+export const OVER_LIMIT_DRAINED = 4;
 
 export class RequestTooLargeError extends DomainError {
   readonly code = 'REQUEST.TOO_LARGE';
@@ -89,14 +96,18 @@ function mediaTypeProblem(headers: IncomingHttpHeaders): string | false {
   return false;
 }
 
-/** The body's bytes, or undefined once it passes `limit` (declared or received). */
+/**
+ * The body's bytes, or undefined when it passes `limit`: once it has all arrived, or at once when
+ * it passes OVER_LIMIT_DRAINED times the limit (declared or received).
+ */
 function readBody(
   payload: Readable,
   headers: IncomingHttpHeaders,
   limit: number,
 ): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
-    if (Number(headers['content-length']) > limit) return resolve(undefined);
+    const drainedUpTo = limit * OVER_LIMIT_DRAINED;
+    if (Number(headers['content-length']) > drainedUpTo) return resolve(undefined);
     const chunks: Buffer[] = [];
     let size = 0;
     const stop = () => {
@@ -104,14 +115,18 @@ function readBody(
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      chunks.push(chunk);
-      if (size <= limit) return;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.length = 0;
+      if (size <= drainedUpTo) return;
       stop();
       resolve(undefined);
     };
     const onEnd = () => {
       stop();
-      resolve(Buffer.concat(chunks, size));
+      resolve(size <= limit ? Buffer.concat(chunks, size) : undefined);
     };
     const onError = (error: Error) => {
       stop();

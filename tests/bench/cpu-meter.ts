@@ -15,6 +15,22 @@ export function cpuMs(pid: number): number | undefined {
 }
 
 /**
+ * The machine's CPU times from /proc/stat (user, nice, system, idle, iowait, irq, softirq, steal):
+ * `stolenPercent` of two readings says how much of the time the hypervisor gave to other guests.
+ */
+export function machineCpuTimes(): number[] {
+  const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
+  return cpu!.trim().split(/\s+/).slice(1, 9).map(Number);
+}
+
+/** Of the machine's CPU time between two readings of `machineCpuTimes`, the share stolen, in %. */
+export function stolenPercent(before: number[], after: number[]): number {
+  const spent = after.map((ticks, i) => ticks - before[i]!);
+  const total = spent.reduce((a, b) => a + b, 0);
+  return total > 0 ? (100 * spent[7]!) / total : 0;
+}
+
+/**
  * CPU time a group of processes spends between `start()` and `stop()`. The group may change while
  * it runs (pooled Postgres backends come and go), so it is sampled: each process counts with the
  * last figure seen, from the figure it had at the start (or zero when it appeared later).

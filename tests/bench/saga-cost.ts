@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../harness/database';
 import { SagaSystem } from '../harness/saga-system';
 import { eventually, sleep } from '../harness/wait';
-import { CpuMeter } from './cpu-meter';
+import { CpuMeter, machineCpuTimes, stolenPercent } from './cpu-meter';
 
 const QUERY_COUNTER = join(__dirname, 'query-counter.ts');
 
@@ -22,6 +22,8 @@ export interface Cost {
   loadGeneratorCpuMs: number;
   /** CPU ms of the stand-in payment participant's process, when it runs as one; also apart. */
   paymentStandInCpuMs: number;
+  /** Share of the machine's CPU time the hypervisor gave to other guests meanwhile, in %. */
+  stolenPercent: number;
   transactions: number;
   statements: number;
 }
@@ -68,6 +70,7 @@ export class SagaCost {
     const standInPid = this.system.responderProcess?.child.pid;
     const standIn = new CpuMeter(() => Promise.resolve(standInPid ? [standInPid] : []));
     const ownBefore = process.cpuUsage();
+    const machineBefore = machineCpuTimes();
     for (const meter of [...Object.values(meters), standIn]) await meter.start();
     const cpuMs: Record<string, number> = {};
     let paymentStandInCpuMs = 0;
@@ -79,10 +82,12 @@ export class SagaCost {
       paymentStandInCpuMs = await standIn.stop();
     }
     const own = process.cpuUsage(ownBefore);
+    const stolen = stolenPercent(machineBefore, machineCpuTimes());
     return {
       cpuMs,
       loadGeneratorCpuMs: (own.user + own.system) / 1000,
       paymentStandInCpuMs,
+      stolenPercent: stolen,
       transactions: (await this.transactions()) - transactionsBefore - this.ownTransactions,
       statements: (await this.statements()) - statementsBefore,
     };

@@ -82,12 +82,11 @@ export class SagaCost {
       paymentStandInCpuMs = await standIn.stop();
     }
     const own = process.cpuUsage(ownBefore);
-    const stolen = stolenPercent(machineBefore, machineCpuTimes());
     return {
       cpuMs,
       loadGeneratorCpuMs: (own.user + own.system) / 1000,
       paymentStandInCpuMs,
-      stolenPercent: stolen,
+      stolenPercent: stolenPercent(machineBefore, machineCpuTimes()),
       transactions: (await this.transactions()) - transactionsBefore - this.ownTransactions,
       statements: (await this.statements()) - statementsBefore,
     };

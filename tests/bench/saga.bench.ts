@@ -61,12 +61,12 @@ async function main(): Promise<void> {
 function costRows(
   work: [column: string, cost: Cost, sagas: number][],
 ): Record<string, string | number>[] {
-  const total = (measure: string, value: (cost: Cost, sagas: number) => number) => ({
+  const perPhase = (measure: string, value: (cost: Cost, sagas: number) => number) => ({
     measure,
     ...Object.fromEntries(work.map(([column, cost, sagas]) => [column, value(cost, sagas)])),
   });
   const row = (measure: string, value: (cost: Cost) => number) =>
-    total(measure, (cost, sagas) => value(cost) / sagas);
+    perPhase(measure, (cost, sagas) => value(cost) / sagas);
   return [
     row('CPU ms, whole system', systemCpuMs),
     ...Object.keys(work[0]![1].cpuMs).map((part) =>
@@ -79,11 +79,11 @@ function costRows(
     // Not per saga: how fast the machine was. The load generator does the same work for every
     // order in every run, so the ratio stays put when a shared machine runs slower for a while
     // (other guests on its host), which the CPU ms above do not.
-    total(
+    perPhase(
       'whole system ÷ load generator, CPU',
       (cost) => systemCpuMs(cost) / cost.loadGeneratorCpuMs,
     ),
-    total('CPU time stolen by the hypervisor, %', (cost) => cost.stolenPercent),
+    perPhase('CPU time stolen by the hypervisor, %', (cost) => cost.stolenPercent),
   ];
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { freePort, natsServerBinary, waitForPort } from './nats-server';
+import { freePort, natsServerBinary, natsServerEnv, waitForPort } from './nats-server';
 import { killOnExit } from './orphans';
 import { eventually } from './wait';
 
@@ -78,7 +78,10 @@ export class TestNatsCluster {
     const node = this.node(name);
     if (this.isRunning(name)) return;
     const child = killOnExit(
-      spawn(natsServerBinary(), ['-c', this.configPath(node)], { stdio: 'ignore' }),
+      spawn(natsServerBinary(), ['-c', this.configPath(node)], {
+        stdio: 'ignore',
+        env: natsServerEnv(),
+      }),
     );
     this.children.set(name, child);
     await waitForPort(node.port, 10_000);

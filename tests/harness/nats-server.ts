@@ -64,6 +64,18 @@ export function developmentPasswords(): Record<string, string> {
   );
 }
 
+/**
+ * The environment of a nats-server started on the machine the apps and Postgres run on (tests,
+ * benchmarks, `npm run dev`): one Go scheduler thread (`GOMAXPROCS=1`) unless the caller's
+ * environment sets it. With one per core, Go wakes an idle thread for nearly every goroutine that
+ * becomes ready: at 150 sagas/s on a 2-core machine the server switched context 2,900 times a
+ * second, half of the whole machine's switches, and each one is CPU the apps were waiting for
+ * (docs/performance.md). A server on machines of its own keeps Go's default.
+ */
+export function natsServerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { GOMAXPROCS: '1', ...process.env, ...extra };
+}
+
 /** `NATS_SERVER_BIN` when set (and then only it), else the usual install paths and the PATH. */
 export function natsServerBinary(): string {
   const explicit = process.env.NATS_SERVER_BIN;
@@ -103,7 +115,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const start = async (): Promise<void> => {
     const args = ['-c', configFile, '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
     child = killOnExit(
-      spawn(binary, args, { stdio: 'ignore', env: { ...process.env, ...developmentPasswords() } }),
+      spawn(binary, args, { stdio: 'ignore', env: natsServerEnv(developmentPasswords()) }),
     );
     await waitForPort(port, 10_000);
   };

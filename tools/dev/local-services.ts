@@ -8,7 +8,12 @@ import {
   passwordVariable,
   SERVER_CONFIG_PATH,
 } from '../../infra/nats/permissions';
-import { canConnect, natsServerBinary, waitForPort } from '../../tests/harness/nats-server';
+import {
+  canConnect,
+  natsServerBinary,
+  natsServerEnv,
+  waitForPort,
+} from '../../tests/harness/nats-server';
 
 /** A service `npm run dev` started itself, and so stops when it exits. */
 export interface StartedService {
@@ -104,10 +109,13 @@ export async function ensureNats(
   const passwords = Object.fromEntries(
     NATS_USERS.map((u) => [passwordVariable(u), natsPassword(u)]),
   );
-  const started = await startListening('nats-server', binary, args, endpoint, {
-    ...process.env,
-    ...passwords,
-  });
+  const started = await startListening(
+    'nats-server',
+    binary,
+    args,
+    endpoint,
+    natsServerEnv(passwords),
+  );
   return { url: natsUrl, started };
 }
 

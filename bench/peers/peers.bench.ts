@@ -7,6 +7,8 @@ import { OPERATOR_USER } from '../../infra/nats/permissions';
 import { freshSchema } from '../../tests/harness/database';
 import { startNatsServer } from '../../tests/harness/nats-server';
 import {
+  ConsumeRun,
+  cpuMeter,
   InboxHandler,
   NoopHandler,
   publishAll,
@@ -199,45 +201,67 @@ async function benchTransport(): Promise<void> {
     process.stdout.write(
       `\n(b) transport: ${EVENTS} events published at ${publishRate}/s, each path reading them all with a new durable; ${ROUNDS} rounds\n`,
     );
-    const consume: Record<TransportPath, (round: number) => Promise<number>> = {
-      'raw nats.js': (round) => rawConsume(nc, `peers-raw-${round}`, EVENTS),
-      ours: (round) => transportConsume(natsEnv, `peers-ours-${round}`, NoopHandler, EVENTS),
+    // This process (every path's client) and nats-server, from each path's first event to its last.
+    const meter = cpuMeter(server.pid!);
+    const consume: Record<TransportPath, (round: number) => Promise<ConsumeRun>> = {
+      'raw nats.js': (round) => rawConsume(nc, `peers-raw-${round}`, EVENTS, meter),
+      ours: (round) =>
+        transportConsume(natsEnv, `peers-ours-${round}`, NoopHandler, EVENTS, { meter }),
       "ours, the apps' concurrency": (round) =>
-        transportConsume(
-          natsEnv,
-          `peers-ours-apps-${round}`,
-          NoopHandler,
-          EVENTS,
-          APPS_CONCURRENCY,
-        ),
+        transportConsume(natsEnv, `peers-ours-apps-${round}`, NoopHandler, EVENTS, {
+          concurrency: APPS_CONCURRENCY,
+          meter,
+        }),
       'ours, concurrency 1': (round) =>
-        transportConsume(natsEnv, `peers-ours-c1-${round}`, NoopHandler, EVENTS, 1),
-      'peer plugin': (round) => pluginConsume(natsEnv, `peers-plugin-${round}`, EVENTS),
+        transportConsume(natsEnv, `peers-ours-c1-${round}`, NoopHandler, EVENTS, {
+          concurrency: 1,
+          meter,
+        }),
+      'peer plugin': (round) => pluginConsume(natsEnv, `peers-plugin-${round}`, EVENTS, meter),
       'ours + inbox': (round) =>
-        transportConsume(natsEnv, `peers-inbox-${round}`, InboxHandler, EVENTS),
+        transportConsume(natsEnv, `peers-inbox-${round}`, InboxHandler, EVENTS, { meter }),
     };
-    const rates = new Map<TransportPath, number[]>(TRANSPORT_PATHS.map((p) => [p, []]));
+    const runs = new Map<TransportPath, ConsumeRun[]>(TRANSPORT_PATHS.map((p) => [p, []]));
     // Round 0 warms every path up (JIT, connections) and is not counted: a run reads its events in
     // well under a second, so the first one of a path would measure the compiler.
     for (let round = 0; round <= ROUNDS; round++) {
       for (const path of inRoundOrder(TRANSPORT_PATHS, round)) {
-        const rate = await consume[path](round);
-        if (round > 0) rates.get(path)!.push(rate);
+        const run = await consume[path](round);
+        if (round > 0) runs.get(path)!.push(run);
+        const [client, nats] = run.cpuMsPerEvent.map((ms) => ms * 1000);
         process.stdout.write(
-          `${round > 0 ? `round ${round}` : 'warm-up (not counted)'} ${path}: ${rate} events/s\n`,
+          `${round > 0 ? `round ${round}` : 'warm-up (not counted)'} ${path}: ${run.rate} events/s, ${(client! + nats!).toFixed(1)} CPU µs an event (client ${client!.toFixed(1)}, nats-server ${nats!.toFixed(1)})\n`,
         );
       }
     }
-    const m = (path: TransportPath) => median(rates.get(path)!);
+    const rate = (path: TransportPath) => median(runs.get(path)!.map((run) => run.rate));
+    /** The median over the rounds of a CPU µs an event, picked from the client's and the server's. */
+    const cpu = (path: TransportPath, pick: (client: number, nats: number) => number) =>
+      median(runs.get(path)!.map(({ cpuMsPerEvent: [client, nats] }) => pick(client!, nats!))) *
+      1000;
+    const both = (client: number, nats: number) => client + nats;
     const ratio = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
     printTable(
       `Consume and ack, no-op handler unless said (events/s; ours: NATS_CONCURRENCY=${TRANSPORT_CONCURRENCY} as bench:messaging, the apps' default ${APPS_CONCURRENCY}, or 1)`,
       TRANSPORT_PATHS.map((path) => ({
         path,
-        'events/s (median)': m(path),
-        'vs raw': ratio(m(path), m('raw nats.js')),
-        'vs peer plugin': ratio(m(path), m('peer plugin')),
-        rounds: rates.get(path)!.join(' '),
+        'events/s (median)': rate(path),
+        'vs raw': ratio(rate(path), rate('raw nats.js')),
+        'vs peer plugin': ratio(rate(path), rate('peer plugin')),
+        rounds: runs
+          .get(path)!
+          .map((run) => run.rate)
+          .join(' '),
+      })),
+    );
+    printTable(
+      'CPU µs an event, from the first event to the last (medians; the client is this process, Postgres not counted)',
+      TRANSPORT_PATHS.map((path) => ({
+        path,
+        'client + nats-server': cpu(path, both).toFixed(1),
+        client: cpu(path, (client) => client).toFixed(1),
+        'nats-server': cpu(path, (_, nats) => nats).toFixed(1),
+        'vs peer plugin': ratio(cpu(path, both), cpu('peer plugin', both)),
       })),
     );
   } finally {

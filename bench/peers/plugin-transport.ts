@@ -5,8 +5,7 @@ import {
   NatsJetStreamContext,
   NatsJetStreamServer,
 } from '@nestjs-plugins/nestjs-nats-jetstream-transport';
-import { Counter, SUBJECT } from '../../tests/bench/messaging-consumers';
-import { perSecond } from '../../tests/bench/stats';
+import { ConsumeRun, Counter, CpuMeter, SUBJECT } from '../../tests/bench/messaging-consumers';
 
 @Controller()
 class PluginNoopHandler {
@@ -26,13 +25,14 @@ class PluginBenchModule {}
 /**
  * `@nestjs-plugins/nestjs-nats-jetstream-transport` into a no-op handler: a Nest microservice whose
  * push consumer (a new durable, explicit ack) reads the INVENTORY stream's `count` events from the
- * start. Answers events/s, from the first event handled to the last.
+ * start. Answers events/s and the CPU an event, from the first event handled to the last.
  */
 export async function pluginConsume(
   natsEnv: Record<string, string>,
   durable: string,
   count: number,
-): Promise<number> {
+  meter: CpuMeter,
+): Promise<ConsumeRun> {
   const app = await NestFactory.createMicroservice(PluginBenchModule, {
     strategy: new NatsJetStreamServer({
       connectionOptions: {
@@ -54,10 +54,10 @@ export async function pluginConsume(
     logger: false,
   });
   const counter = app.get(Counter);
+  counter.meter = meter;
   const done = counter.expect(count);
   await app.listen();
   await done;
-  const rate = perSecond(count - 1, counter.last - counter.first);
   await app.close();
-  return rate;
+  return counter.run();
 }

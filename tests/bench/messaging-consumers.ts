@@ -7,6 +7,7 @@ import { createEvent, EventEnvelope, InventoryLowStockV1 } from '@lib/contracts'
 import { Inbox, JetStreamContext } from '@lib/messaging';
 import { BaseConfig, PlatformModule } from '@lib/platform';
 import { startPlatformApp, testConfig } from '../harness/platform-app';
+import { cpuMs } from './cpu-meter';
 import { perSecond } from './stats';
 
 /**
@@ -19,19 +20,44 @@ export const SCHEMA = 'bench_messaging';
 /** NATS_CONCURRENCY of the transport runs unless told otherwise. */
 export const TRANSPORT_CONCURRENCY = 64;
 
+/** CPU ms used so far by each process a path is metered on. */
+export type CpuMeter = () => number[];
+
+/** This process's CPU ms so far, then each of `pids`' (nats-server's, say). */
+export function cpuMeter(...pids: number[]): CpuMeter {
+  return () => {
+    const { user, system } = process.cpuUsage();
+    return [(user + system) / 1000, ...pids.map((pid) => cpuMs(pid) ?? NaN)];
+  };
+}
+
+/** A consume path's events/s and each metered process's CPU ms an event, first event to last. */
+export interface ConsumeRun {
+  rate: number;
+  cpuMsPerEvent: number[];
+}
+
 @Injectable()
 export class Counter {
   count = 0;
   first = 0;
   last = 0;
+  /** Read at the first event and at the last: the CPU between them is the path's. */
+  meter: CpuMeter = cpuMeter();
+  private cpuAtFirst: number[] = [];
+  private cpuAtLast: number[] = [];
   private done?: () => void;
   private target = 0;
 
   hit(): void {
-    if (this.count === 0) this.first = performance.now();
+    if (this.count === 0) {
+      this.first = performance.now();
+      this.cpuAtFirst = this.meter();
+    }
     this.count++;
     if (this.count === this.target) {
       this.last = performance.now();
+      this.cpuAtLast = this.meter();
       this.done?.();
     }
   }
@@ -39,6 +65,14 @@ export class Counter {
   expect(target: number): Promise<void> {
     this.target = target;
     return new Promise((resolve) => (this.done = resolve));
+  }
+
+  run(): ConsumeRun {
+    const events = this.count - 1;
+    return {
+      rate: perSecond(events, this.last - this.first),
+      cpuMsPerEvent: this.cpuAtLast.map((ms, i) => (ms - this.cpuAtFirst[i]!) / events),
+    };
   }
 }
 
@@ -102,7 +136,8 @@ export async function rawConsume(
   nc: NatsConnection,
   durable: string,
   count: number,
-): Promise<number> {
+  meter = cpuMeter(),
+): Promise<ConsumeRun> {
   const jsm = await jetstreamManager(nc);
   await jsm.consumers.add('INVENTORY', {
     durable_name: durable,
@@ -111,17 +146,17 @@ export async function rawConsume(
   });
   const consumer = await jetstream(nc).consumers.get('INVENTORY', durable);
   const messages = await consumer.consume({ max_messages: 256 });
-  let seen = 0;
-  let first = 0;
+  const counter = new Counter();
+  counter.meter = meter;
+  void counter.expect(count);
   for await (const message of messages) {
-    if (seen === 0) first = performance.now();
     JSON.parse(message.string());
     message.ack();
-    if (++seen === count) break;
+    counter.hit();
+    if (counter.count === count) break;
   }
-  const elapsed = performance.now() - first;
   await messages.close();
-  return perSecond(count, elapsed);
+  return counter.run();
 }
 
 export async function transportConsume(
@@ -129,8 +164,8 @@ export async function transportConsume(
   service: string,
   handler: new (...args: never[]) => unknown,
   count: number,
-  concurrency = TRANSPORT_CONCURRENCY,
-): Promise<number> {
+  { concurrency = TRANSPORT_CONCURRENCY, meter = cpuMeter() } = {},
+): Promise<ConsumeRun> {
   const config = testConfig(BaseConfig, natsEnv, {
     NATS_CONCURRENCY: String(concurrency),
     DATABASE_POOL_SIZE: '20',
@@ -138,8 +173,8 @@ export async function transportConsume(
   const module = benchModule(service, handler, config);
   const app = await startPlatformApp(module, service, config);
   const counter = app.get(Counter);
+  counter.meter = meter;
   await counter.expect(count);
-  const rate = perSecond(count - 1, counter.last - counter.first);
   await app.close();
-  return rate;
+  return counter.run();
 }

@@ -116,19 +116,18 @@ async function main(): Promise<void> {
     const raws: number[] = [];
     const noops: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      raws.push(await rawConsume(nc, `bench-raw-${round}`, EVENTS));
-      noops.push(
-        await transportConsume(
-          server.env(OPERATOR_USER),
-          `bench-noop-${round}`,
-          NoopHandler,
-          EVENTS,
-        ),
+      raws.push((await rawConsume(nc, `bench-raw-${round}`, EVENTS)).rate);
+      const transport = await transportConsume(
+        server.env(OPERATOR_USER),
+        `bench-noop-${round}`,
+        NoopHandler,
+        EVENTS,
       );
+      noops.push(transport.rate);
     }
     const raw = median(raws);
     const noop = median(noops);
-    const inbox = await transportConsume(
+    const { rate: inbox } = await transportConsume(
       server.env(OPERATOR_USER),
       'bench-inbox',
       InboxHandler,

@@ -8,7 +8,6 @@ import { freshSchema } from '../../tests/harness/database';
 import { startNatsServer } from '../../tests/harness/nats-server';
 import {
   ConsumeRun,
-  cpuMeter,
   InboxHandler,
   NoopHandler,
   publishAll,
@@ -202,24 +201,24 @@ async function benchTransport(): Promise<void> {
       `\n(b) transport: ${EVENTS} events published at ${publishRate}/s, each path reading them all with a new durable; ${ROUNDS} rounds\n`,
     );
     // This process (every path's client) and nats-server, from each path's first event to its last.
-    const meter = cpuMeter(server.pid!);
+    const pids = [process.pid, server.pid!];
     const consume: Record<TransportPath, (round: number) => Promise<ConsumeRun>> = {
-      'raw nats.js': (round) => rawConsume(nc, `peers-raw-${round}`, EVENTS, meter),
+      'raw nats.js': (round) => rawConsume(nc, `peers-raw-${round}`, EVENTS, pids),
       ours: (round) =>
-        transportConsume(natsEnv, `peers-ours-${round}`, NoopHandler, EVENTS, { meter }),
+        transportConsume(natsEnv, `peers-ours-${round}`, NoopHandler, EVENTS, { pids }),
       "ours, the apps' concurrency": (round) =>
         transportConsume(natsEnv, `peers-ours-apps-${round}`, NoopHandler, EVENTS, {
           concurrency: APPS_CONCURRENCY,
-          meter,
+          pids,
         }),
       'ours, concurrency 1': (round) =>
         transportConsume(natsEnv, `peers-ours-c1-${round}`, NoopHandler, EVENTS, {
           concurrency: 1,
-          meter,
+          pids,
         }),
-      'peer plugin': (round) => pluginConsume(natsEnv, `peers-plugin-${round}`, EVENTS, meter),
+      'peer plugin': (round) => pluginConsume(natsEnv, `peers-plugin-${round}`, EVENTS, pids),
       'ours + inbox': (round) =>
-        transportConsume(natsEnv, `peers-inbox-${round}`, InboxHandler, EVENTS, { meter }),
+        transportConsume(natsEnv, `peers-inbox-${round}`, InboxHandler, EVENTS, { pids }),
     };
     const runs = new Map<TransportPath, ConsumeRun[]>(TRANSPORT_PATHS.map((p) => [p, []]));
     // Round 0 warms every path up (JIT, connections) and is not counted: a run reads its events in

@@ -5,7 +5,7 @@ import {
   NatsJetStreamContext,
   NatsJetStreamServer,
 } from '@nestjs-plugins/nestjs-nats-jetstream-transport';
-import { ConsumeRun, Counter, CpuMeter, SUBJECT } from '../../tests/bench/messaging-consumers';
+import { ConsumeRun, Counter, SUBJECT } from '../../tests/bench/messaging-consumers';
 
 @Controller()
 class PluginNoopHandler {
@@ -25,13 +25,13 @@ class PluginBenchModule {}
 /**
  * `@nestjs-plugins/nestjs-nats-jetstream-transport` into a no-op handler: a Nest microservice whose
  * push consumer (a new durable, explicit ack) reads the INVENTORY stream's `count` events from the
- * start. Answers events/s and the CPU an event, from the first event handled to the last.
+ * start. Answers events/s and `pids`' CPU an event, from the first event handled to the last.
  */
 export async function pluginConsume(
   natsEnv: Record<string, string>,
   durable: string,
   count: number,
-  meter: CpuMeter,
+  pids: number[],
 ): Promise<ConsumeRun> {
   const app = await NestFactory.createMicroservice(PluginBenchModule, {
     strategy: new NatsJetStreamServer({
@@ -54,7 +54,7 @@ export async function pluginConsume(
     logger: false,
   });
   const counter = app.get(Counter);
-  counter.meter = meter;
+  counter.pids = pids;
   const done = counter.expect(count);
   await app.listen();
   await done;

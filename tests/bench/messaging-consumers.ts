@@ -20,18 +20,7 @@ export const SCHEMA = 'bench_messaging';
 /** NATS_CONCURRENCY of the transport runs unless told otherwise. */
 export const TRANSPORT_CONCURRENCY = 64;
 
-/** CPU ms used so far by each process a path is metered on. */
-export type CpuMeter = () => number[];
-
-/** This process's CPU ms so far, then each of `pids`' (nats-server's, say). */
-export function cpuMeter(...pids: number[]): CpuMeter {
-  return () => {
-    const { user, system } = process.cpuUsage();
-    return [(user + system) / 1000, ...pids.map((pid) => cpuMs(pid) ?? NaN)];
-  };
-}
-
-/** A consume path's events/s and each metered process's CPU ms an event, first event to last. */
+/** A consume path's events/s and each of `pids`' CPU ms an event, from its first event to its last. */
 export interface ConsumeRun {
   rate: number;
   cpuMsPerEvent: number[];
@@ -40,10 +29,10 @@ export interface ConsumeRun {
 @Injectable()
 export class Counter {
   count = 0;
-  first = 0;
-  last = 0;
-  /** Read at the first event and at the last: the CPU between them is the path's. */
-  meter: CpuMeter = cpuMeter();
+  private first = 0;
+  private last = 0;
+  /** Processes whose CPU is read at the first event and at the last: the path's, between them. */
+  pids: number[] = [];
   private cpuAtFirst: number[] = [];
   private cpuAtLast: number[] = [];
   private done?: () => void;
@@ -52,12 +41,12 @@ export class Counter {
   hit(): void {
     if (this.count === 0) {
       this.first = performance.now();
-      this.cpuAtFirst = this.meter();
+      this.cpuAtFirst = this.cpuMs();
     }
     this.count++;
     if (this.count === this.target) {
       this.last = performance.now();
-      this.cpuAtLast = this.meter();
+      this.cpuAtLast = this.cpuMs();
       this.done?.();
     }
   }
@@ -73,6 +62,10 @@ export class Counter {
       rate: perSecond(events, this.last - this.first),
       cpuMsPerEvent: this.cpuAtLast.map((ms, i) => (ms - this.cpuAtFirst[i]!) / events),
     };
+  }
+
+  private cpuMs(): number[] {
+    return this.pids.map((pid) => cpuMs(pid) ?? NaN);
   }
 }
 
@@ -136,7 +129,7 @@ export async function rawConsume(
   nc: NatsConnection,
   durable: string,
   count: number,
-  meter = cpuMeter(),
+  pids: number[] = [],
 ): Promise<ConsumeRun> {
   const jsm = await jetstreamManager(nc);
   await jsm.consumers.add('INVENTORY', {
@@ -147,7 +140,7 @@ export async function rawConsume(
   const consumer = await jetstream(nc).consumers.get('INVENTORY', durable);
   const messages = await consumer.consume({ max_messages: 256 });
   const counter = new Counter();
-  counter.meter = meter;
+  counter.pids = pids;
   void counter.expect(count);
   for await (const message of messages) {
     JSON.parse(message.string());
@@ -164,7 +157,7 @@ export async function transportConsume(
   service: string,
   handler: new (...args: never[]) => unknown,
   count: number,
-  { concurrency = TRANSPORT_CONCURRENCY, meter = cpuMeter() } = {},
+  { concurrency = TRANSPORT_CONCURRENCY, pids = [] as number[] } = {},
 ): Promise<ConsumeRun> {
   const config = testConfig(BaseConfig, natsEnv, {
     NATS_CONCURRENCY: String(concurrency),
@@ -173,7 +166,7 @@ export async function transportConsume(
   const module = benchModule(service, handler, config);
   const app = await startPlatformApp(module, service, config);
   const counter = app.get(Counter);
-  counter.meter = meter;
+  counter.pids = pids;
   await counter.expect(count);
   await app.close();
   return counter.run();

@@ -19,6 +19,7 @@ import { eventually, sleep } from '../../../tests/harness/wait';
 import { DeadLetter } from './dead-letters';
 import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
+import { messagingMetrics } from './messaging.metrics';
 import { NatsClient } from './nats.client';
 import { durableName } from './stream-setup';
 import { pullBatch } from './jetstream.transport';
@@ -294,4 +295,38 @@ describe('JetStream transport', () => {
     expect(inStream).toBeGreaterThan(0);
     await releaseUntilApplied(skus);
   }, 60_000);
+
+  /** A metric's value for these labels (a histogram's `_count` or `_sum` by `metricName`). */
+  async function metric(
+    of: { get(): Promise<{ values: { labels: object; value: number; metricName?: string }[] }> },
+    labels: Record<string, string>,
+    metricName?: string,
+  ): Promise<number> {
+    const values = (await of.get()).values.filter(
+      (v) =>
+        (metricName === undefined || v.metricName === metricName) &&
+        Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+    );
+    return values[0]?.value ?? 0;
+  }
+
+  it('times each handled event in event_handler_seconds and counts its outcome', async () => {
+    const subject = InventoryLowStockV1.subject;
+    const count = () =>
+      metric(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_count');
+    const sum = () =>
+      metric(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_sum');
+    const acked = () => metric(messagingMetrics.consumed, { subject, outcome: 'ack' });
+    const before = { count: await count(), sum: await sum(), acked: await acked() };
+    await publish(lowStock('HOLD-TIMED'));
+    await eventually(() => probe.heldNow === 1, { what: 'the handler to start' });
+    await sleep(300);
+    probe.releaseHeld();
+    await eventually(async () => (await effects('HOLD-TIMED')) === 1, { what: 'the effect' });
+    await eventually(async () => (await acked()) === before.acked + 1, { what: 'the ack counted' });
+    expect(await count()).toBe(before.count + 1);
+    // Seconds, not milliseconds: the handler was held for 300 ms.
+    expect((await sum()) - before.sum).toBeGreaterThanOrEqual(0.3);
+    expect((await sum()) - before.sum).toBeLessThan(5);
+  });
 });

@@ -1,6 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
-import { Gauge } from 'prom-client';
 import {
   createEvent,
   EventEnvelope,
@@ -16,6 +15,7 @@ import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { readStream } from '../../../tests/harness/streams';
 import { startTcpProxy, TcpProxy } from '../../../tests/harness/tcp-proxy';
+import { metricValue } from '../../../tests/harness/metrics';
 import { eventually, sleep } from '../../../tests/harness/wait';
 import { DeadLetter } from './dead-letters';
 import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
@@ -77,12 +77,6 @@ describe('JetStream transport when a dependency is down', () => {
     return rows[0]?.n ?? 0;
   }
 
-  async function gauge(metric: Gauge, labels: Record<string, string> = {}): Promise<number> {
-    const values = (await metric.get()).values;
-    const value = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-    return value?.value ?? 0;
-  }
-
   async function deadLetters(): Promise<DeadLetter[]> {
     return (await readStream<DeadLetter>(client.jsm, 'DLQ')).map((message) => message.body);
   }
@@ -97,11 +91,13 @@ describe('JetStream transport when a dependency is down', () => {
     const skus = ['PG-DOWN-1', 'PG-DOWN-2', 'PG-DOWN-3'];
     const sequences: number[] = [];
     for (const sku of skus) sequences.push(await publish(lowStock(sku)));
-    await eventually(async () => (await gauge(messagingMetrics.eventsHeld)) === skus.length, {
+    await eventually(async () => (await metricValue(messagingMetrics.eventsHeld)) === skus.length, {
       what: 'every message held',
     });
-    expect(await gauge(messagingMetrics.dependencyAvailable, { dependency: 'postgres' })).toBe(0);
-    expect(await gauge(messagingMetrics.consumersPaused)).toBeGreaterThan(0);
+    expect(
+      await metricValue(messagingMetrics.dependencyAvailable, { dependency: 'postgres' }),
+    ).toBe(0);
+    expect(await metricValue(messagingMetrics.consumersPaused)).toBeGreaterThan(0);
     // Past two ack waits: a message not kept from redelivery would have come back by now.
     await sleep(ACK_WAIT_MS * 2 + 500);
     expect((await consumer('INVENTORY', LOW_STOCK)).num_redelivered).toBe(0);
@@ -118,9 +114,11 @@ describe('JetStream transport when a dependency is down', () => {
       expect(new Set(deliveries)).toEqual(new Set([1]));
     }
     await eventually(async () => (await consumer('INVENTORY', LOW_STOCK)).num_ack_pending === 0);
-    expect(await gauge(messagingMetrics.dependencyAvailable, { dependency: 'postgres' })).toBe(1);
-    expect(await gauge(messagingMetrics.eventsHeld)).toBe(0);
-    expect(await gauge(messagingMetrics.consumersPaused)).toBe(0);
+    expect(
+      await metricValue(messagingMetrics.dependencyAvailable, { dependency: 'postgres' }),
+    ).toBe(1);
+    expect(await metricValue(messagingMetrics.eventsHeld)).toBe(0);
+    expect(await metricValue(messagingMetrics.consumersPaused)).toBe(0);
     const lettered = (await deadLetters()).map((letter) => letter.sequence);
     expect(lettered.filter((seq) => sequences.includes(seq))).toEqual([]);
   }, 30_000);
@@ -131,14 +129,16 @@ describe('JetStream transport when a dependency is down', () => {
     const seq = await publish(cancel);
     await eventually(
       async () =>
-        (await gauge(messagingMetrics.compensationsPending, { consumer: CANCELLED })) === 1,
+        (await metricValue(messagingMetrics.compensationsPending, { consumer: CANCELLED })) === 1,
       { what: 'the compensation reported pending' },
     );
     await eventually(async () => (await effects(`cancel:${orderId}`)) === 1, {
       what: 'the compensation done',
     });
     expect(probe.of(`cancel:${orderId}`).map((d) => d.deliveryCount)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(await gauge(messagingMetrics.compensationsPending, { consumer: CANCELLED })).toBe(0);
+    expect(await metricValue(messagingMetrics.compensationsPending, { consumer: CANCELLED })).toBe(
+      0,
+    );
     expect((await consumer('ORDERS', CANCELLED)).config.max_deliver).toBe(-1);
     await eventually(async () => (await consumer('ORDERS', CANCELLED)).num_ack_pending === 0);
     expect((await deadLetters()).filter((letter) => letter.sequence === seq)).toEqual([]);
@@ -161,10 +161,11 @@ describe('JetStream transport when a dependency is down', () => {
     await client.jsm.streams.delete('DLQ');
     const seq = await publish(lowStock('PERMANENT-DLQ-1'));
     await eventually(
-      async () => (await gauge(messagingMetrics.dependencyAvailable, { dependency: 'dlq' })) === 0,
+      async () =>
+        (await metricValue(messagingMetrics.dependencyAvailable, { dependency: 'dlq' })) === 0,
       { what: 'the DLQ known down' },
     );
-    expect(await gauge(messagingMetrics.eventsHeld)).toBe(1);
+    expect(await metricValue(messagingMetrics.eventsHeld)).toBe(1);
     // Past two ack waits: neither acked nor let go, so the server still waits for its verdict.
     await sleep(ACK_WAIT_MS * 2 + 500);
     const waiting = await consumer('INVENTORY', LOW_STOCK);
@@ -182,17 +183,17 @@ describe('JetStream transport when a dependency is down', () => {
     // Only the dead-lettering was tried again, not the handler.
     expect(probe.of('PERMANENT-DLQ-1')).toHaveLength(1);
     await eventually(async () => (await consumer('INVENTORY', LOW_STOCK)).num_ack_pending === 0);
-    expect(await gauge(messagingMetrics.dependencyAvailable, { dependency: 'dlq' })).toBe(1);
+    expect(await metricValue(messagingMetrics.dependencyAvailable, { dependency: 'dlq' })).toBe(1);
   }, 30_000);
 
   it('hands the messages it holds back to the server when it closes during an outage', async () => {
     postgres.cut();
     await publish(lowStock('PG-CLOSING-1'));
-    await eventually(async () => (await gauge(messagingMetrics.eventsHeld)) === 1, {
+    await eventually(async () => (await metricValue(messagingMetrics.eventsHeld)) === 1, {
       what: 'the message held',
     });
     await app!.close();
     app = undefined;
-    expect(await gauge(messagingMetrics.eventsHeld)).toBe(0);
+    expect(await metricValue(messagingMetrics.eventsHeld)).toBe(0);
   });
 });

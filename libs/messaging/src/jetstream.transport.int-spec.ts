@@ -15,6 +15,7 @@ import { startNatsServer, TestNatsServer } from '../../../tests/harness/nats-ser
 import { OPERATOR_USER } from '../../../infra/nats/permissions';
 import { startPlatformApp, testConfig } from '../../../tests/harness/platform-app';
 import { readStream } from '../../../tests/harness/streams';
+import { metricValue } from '../../../tests/harness/metrics';
 import { eventually, sleep } from '../../../tests/harness/wait';
 import { DeadLetter } from './dead-letters';
 import { EFFECTS_TABLE_SQL, Probe, ProbeModule } from '../test/probe.app';
@@ -296,27 +297,13 @@ describe('JetStream transport', () => {
     await releaseUntilApplied(skus);
   }, 60_000);
 
-  /** A metric's value for these labels (a histogram's `_count` or `_sum` by `metricName`). */
-  async function metric(
-    of: { get(): Promise<{ values: { labels: object; value: number; metricName?: string }[] }> },
-    labels: Record<string, string>,
-    metricName?: string,
-  ): Promise<number> {
-    const values = (await of.get()).values.filter(
-      (v) =>
-        (metricName === undefined || v.metricName === metricName) &&
-        Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
-    );
-    return values[0]?.value ?? 0;
-  }
-
   it('times each handled event in event_handler_seconds and counts its outcome', async () => {
     const subject = InventoryLowStockV1.subject;
     const count = () =>
-      metric(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_count');
+      metricValue(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_count');
     const sum = () =>
-      metric(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_sum');
-    const acked = () => metric(messagingMetrics.consumed, { subject, outcome: 'ack' });
+      metricValue(messagingMetrics.handlerSeconds, { subject }, 'event_handler_seconds_sum');
+    const acked = () => metricValue(messagingMetrics.consumed, { subject, outcome: 'ack' });
     const before = { count: await count(), sum: await sum(), acked: await acked() };
     await publish(lowStock('HOLD-TIMED'));
     await eventually(() => probe.heldNow === 1, { what: 'the handler to start' });

@@ -17,6 +17,7 @@ import {
 import { query } from '../../../../tests/harness/database';
 import { asCustomer, asMerchant, asOperator, bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
+import { metricValue } from '../../../../tests/harness/metrics';
 import { JetStreamContext, messagingMetrics } from '@lib/messaging';
 import { StockReservationsConsumer } from './stock-reservations.consumer';
 import {
@@ -626,9 +627,7 @@ describe('stock reservations', () => {
   });
 
   describe('order events that do not belong to the reservation', () => {
-    const rejected = async (reason: string) =>
-      (await messagingMetrics.repliesRejected.get()).values.find((v) => v.labels.reason === reason)
-        ?.value ?? 0;
+    const rejected = (reason: string) => metricValue(messagingMetrics.repliesRejected, { reason });
 
     async function refused(forged: EventEnvelope, reason: string) {
       const before = await rejected(reason);

@@ -24,6 +24,7 @@ import { startPlatformApp, testConfig } from '../../../../tests/harness/platform
 import { readStream } from '../../../../tests/harness/streams';
 import { bearer } from '../../../../tests/harness/tokens';
 import { eventually } from '../../../../tests/harness/wait';
+import { metricValue } from '../../../../tests/harness/metrics';
 import { OrderConfig } from '../config';
 import { OrderModule } from '../order.module';
 import { sagaMetrics } from './order-saga.metrics';
@@ -357,7 +358,7 @@ describe('OrderSaga in the order app', () => {
       createEvent(PaymentFailedV1, { orderId, reason: 'declined' }, IN_TENANT),
     );
     await until(orderId, 'FAILED');
-    const late = async () => (await sagaMetrics.latePayments.get()).values[0]?.value ?? 0;
+    const late = () => metricValue(sagaMetrics.latePayments);
     const before = await late();
     const paid = paymentSucceeded(orderId);
     await publishEvent(client.js, paid);
@@ -576,9 +577,7 @@ describe('OrderSaga in the order app', () => {
   });
 
   describe('replies that do not match what the saga asked for', () => {
-    const rejected = async (reason: string) =>
-      (await messagingMetrics.repliesRejected.get()).values.find((v) => v.labels.reason === reason)
-        ?.value ?? 0;
+    const rejected = (reason: string) => metricValue(messagingMetrics.repliesRejected, { reason });
 
     async function deadLetter(stream: string, seq: number) {
       return eventually(async () =>

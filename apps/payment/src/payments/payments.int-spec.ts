@@ -13,6 +13,7 @@ import { eventually } from '../../../../tests/harness/wait';
 import { Inbox, messagingMetrics } from '@lib/messaging';
 import type { Response } from 'supertest';
 import { asOperator, bearer, OPERATOR } from '../../../../tests/harness/tokens';
+import { metricValue } from '../../../../tests/harness/metrics';
 import {
   asTenantOperator,
   CUSTOMER,
@@ -428,10 +429,7 @@ describe('payment consumers', () => {
         { ...request.payload, ...payload },
         { cause: request, ...origin },
       );
-      const rejected = async () =>
-        (await messagingMetrics.repliesRejected.get()).values.find(
-          (v) => v.labels.reason === reason,
-        )?.value ?? 0;
+      const rejected = () => metricValue(messagingMetrics.repliesRejected, { reason });
       const before = await rejected();
       await payment.publish(forged);
       const letter = await eventually(async () =>

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import Stripe from 'stripe';
 import { query, TEST_DATABASE_URL } from '../../../../tests/harness/database';
 import { eventually } from '../../../../tests/harness/wait';
+import { metricValue } from '../../../../tests/harness/metrics';
 import {
   paymentRequested,
   PaymentTestApp,
@@ -216,9 +217,8 @@ describe('POST /webhooks/stripe', () => {
   });
 
   describe('answers 200 to a signed event that does not match its payment, stores it rejected, moves nothing', () => {
-    const rejectedCount = async (reason: string) =>
-      (await paymentMetrics.webhooksRejected.get()).values.find((v) => v.labels.reason === reason)
-        ?.value ?? 0;
+    const rejectedCount = (reason: string) =>
+      metricValue(paymentMetrics.webhooksRejected, { reason });
 
     it.each([
       ['amount', 'payment_intent.succeeded', { amount: 1 }, {}],
